@@ -1,0 +1,230 @@
+// Package engine is the contract between Switchboard's core and its plugins:
+// what a plugin is, what a delivery job carries, how a plugin reports the
+// outcome, and how settings structs describe themselves.
+package engine
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"switchboard/engine/beyondtrust"
+)
+
+// Event sources.
+const (
+	SourceOutbound = "outbound" // posted by the appliance
+	SourcePoll     = "poll"     // found by polling the reporting API
+)
+
+// Plugin is a connector compiled into the binary.
+type Plugin interface {
+	Info() Info
+	// Handle delivers one event to one configuration. It returns nil,
+	// Permanent(err), RetryAfter(d, err), Skip(reason), or any other error,
+	// which is retried. It never sleeps through a backoff itself.
+	Handle(ctx context.Context, job *Job) error
+}
+
+// Tester is the optional capability behind the admin UI's Test button.
+type Tester interface {
+	// Test checks a configuration, saved or not, and never writes to the
+	// remote system. Checks come back in the order they ran.
+	Test(ctx context.Context, cfg *TestConfig) []Check
+}
+
+// Info describes a plugin to the registry, the admin UI and the docs.
+type Info struct {
+	ID          string
+	Name        string
+	Description string
+	// Events are the event types the plugin can handle, in the order the
+	// admin form lists them.
+	Events []string
+	// NewSettings returns a pointer to a settings struct holding defaults.
+	NewSettings func() any
+	// Concurrency caps deliveries in flight for this plugin (default 4).
+	Concurrency int
+	// Timeout bounds one delivery attempt (default 60s).
+	Timeout time.Duration
+}
+
+// Event is something that happened on an appliance.
+type Event struct {
+	ID          int64
+	ApplianceID string
+	Name        string
+	Source      string
+	LSID        string
+	ExternalKey string
+	// Timestamp is when the appliance says it happened.
+	Timestamp  time.Time
+	ReceivedAt time.Time
+	// Fields holds every posted field, as posted.
+	Fields url.Values
+}
+
+// Templates renders report templates for one configuration: its own set if
+// it names one, else the admin's overrides, else the embedded defaults.
+type Templates interface {
+	Render(name string, data any) (string, error)
+}
+
+// Links remembers what a configuration created for a session (a ticket, say),
+// so later events of the same session find it.
+type Links interface {
+	Link(ctx context.Context, configID int64, lsid, kind string) (value string, ok bool, err error)
+	SetLink(ctx context.Context, configID int64, lsid, kind, value string) error
+}
+
+// Job is one delivery attempt: one event for one configuration.
+type Job struct {
+	DeliveryID  int64
+	Attempt     int // 1 on the first try
+	MaxAttempts int
+	Event       Event
+	ConfigID    int64
+	ConfigName  string
+	Appliance   ApplianceSettings
+	// Settings is the plugin's settings struct pointer, decoded and validated.
+	Settings   any
+	Client     *beyondtrust.Client
+	Templates  Templates
+	Checkpoint *Checkpoint
+	Links      Links
+	Log        *slog.Logger
+}
+
+// TestConfig is what the Test button checks: the form's current values,
+// with stored secrets filled in for secret fields the admin left untouched.
+type TestConfig struct {
+	ConfigID  int64 // 0 for a configuration not saved yet
+	Appliance ApplianceSettings
+	Settings  any
+	// Errors are the validation errors of the submitted values, if any.
+	Errors    FieldErrors
+	Client    *beyondtrust.Client
+	Templates Templates
+	Log       *slog.Logger
+}
+
+// Check statuses.
+const (
+	CheckOK      = "ok"
+	CheckWarn    = "warn"
+	CheckFail    = "fail"
+	CheckSkipped = "skipped"
+)
+
+// Check is one line of a Test result.
+type Check struct {
+	ID       string        `json:"id"`
+	Label    string        `json:"label"`
+	Status   string        `json:"status"`
+	Message  string        `json:"message"`
+	Detail   string        `json:"detail,omitempty"`
+	Duration time.Duration `json:"duration_ns"`
+}
+
+// Checkpoint records the external writes a delivery has made, persisted the
+// moment they are set, so that a retry never repeats them.
+type Checkpoint struct {
+	mu     sync.Mutex
+	values map[string]string
+	save   func(ctx context.Context, values map[string]string) error
+}
+
+// NewCheckpoint starts from values; save persists a copy after every Set.
+func NewCheckpoint(values map[string]string, save func(ctx context.Context, values map[string]string) error) *Checkpoint {
+	if values == nil {
+		values = map[string]string{}
+	}
+	return &Checkpoint{values: values, save: save}
+}
+
+// Get returns a recorded value.
+func (c *Checkpoint) Get(key string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.values[key]
+	return v, ok
+}
+
+// Set records a value and persists the checkpoint before returning.
+func (c *Checkpoint) Set(ctx context.Context, key, value string) error {
+	c.mu.Lock()
+	c.values[key] = value
+	snapshot := make(map[string]string, len(c.values))
+	for k, v := range c.values {
+		snapshot[k] = v
+	}
+	c.mu.Unlock()
+	if c.save == nil {
+		return nil
+	}
+	if err := c.save(ctx, snapshot); err != nil {
+		return fmt.Errorf("save checkpoint %s: %w", key, err)
+	}
+	return nil
+}
+
+// Values returns a copy of everything recorded.
+func (c *Checkpoint) Values() map[string]string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]string, len(c.values))
+	for k, v := range c.values {
+		out[k] = v
+	}
+	return out
+}
+
+// Registry is the set of compiled-in plugins.
+type Registry struct {
+	byID  map[string]Plugin
+	order []string
+}
+
+// NewRegistry builds a registry and refuses a duplicate or empty ID or a
+// plugin without settings.
+func NewRegistry(plugins ...Plugin) (*Registry, error) {
+	r := &Registry{byID: map[string]Plugin{}}
+	for _, p := range plugins {
+		info := p.Info()
+		switch {
+		case info.ID == "":
+			return nil, fmt.Errorf("plugin %T has no ID", p)
+		case r.byID[info.ID] != nil:
+			return nil, fmt.Errorf("plugin ID %q is registered twice", info.ID)
+		case info.NewSettings == nil:
+			return nil, fmt.Errorf("plugin %q has no NewSettings", info.ID)
+		}
+		r.byID[info.ID] = p
+		r.order = append(r.order, info.ID)
+	}
+	sort.Strings(r.order)
+	return r, nil
+}
+
+// Get returns the plugin with that ID.
+func (r *Registry) Get(id string) (Plugin, bool) {
+	p, ok := r.byID[id]
+	return p, ok
+}
+
+// All returns the plugins sorted by ID.
+func (r *Registry) All() []Plugin {
+	out := make([]Plugin, 0, len(r.order))
+	for _, id := range r.order {
+		out = append(out, r.byID[id])
+	}
+	return out
+}
+
+// Handles reports whether the plugin takes that event type.
+func (i Info) Handles(event string) bool { return slices.Contains(i.Events, event) }
