@@ -1,0 +1,399 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Delivery states. pending and retrying are due at run_at; running holds a
+// lease; done, failed and skipped are final until an admin retries.
+const (
+	StatePending  = "pending"
+	StateRunning  = "running"
+	StateRetrying = "retrying"
+	StateDone     = "done"
+	StateFailed   = "failed"
+	StateSkipped  = "skipped"
+)
+
+// Delivery is one event handed to one configuration.
+type Delivery struct {
+	ID          int64 `gorm:"primaryKey"`
+	EventID     int64
+	ConfigID    int64
+	Plugin      string
+	LSID        string `gorm:"column:lsid"`
+	State       string
+	Attempts    int
+	MaxAttempts int
+	RunAt       int64
+	LeaseOwner  string
+	LeaseUntil  int64
+	Checkpoint  string
+	LastError   string
+	Result      string
+	CreatedAt   int64 `gorm:"autoCreateTime:false"`
+	UpdatedAt   int64 `gorm:"autoUpdateTime:false"`
+	FinishedAt  int64
+}
+
+// TableName maps Delivery to its table.
+func (Delivery) TableName() string { return "deliveries" }
+
+// NextRun is when a pending or retrying delivery is due.
+func (d *Delivery) NextRun() time.Time { return fromMS(d.RunAt) }
+
+// Finished is when the delivery reached a final state.
+func (d *Delivery) Finished() time.Time { return fromMS(d.FinishedAt) }
+
+// Updated is when the delivery last changed.
+func (d *Delivery) Updated() time.Time { return fromMS(d.UpdatedAt) }
+
+// CheckpointValues decodes the checkpoint.
+func (d *Delivery) CheckpointValues() map[string]string {
+	out := map[string]string{}
+	_ = json.Unmarshal([]byte(d.Checkpoint), &out)
+	return out
+}
+
+// Attempt is one recorded try of a delivery.
+type Attempt struct {
+	ID         int64 `gorm:"primaryKey"`
+	DeliveryID int64
+	Number     int
+	StartedAt  int64
+	DurationMS int64
+	Outcome    string
+	Error      string
+}
+
+// TableName maps Attempt to its table.
+func (Attempt) TableName() string { return "delivery_attempts" }
+
+// Started is when the attempt began.
+func (a *Attempt) Started() time.Time { return fromMS(a.StartedAt) }
+
+// ErrLeaseLost means a worker tried to finish a delivery it no longer holds
+// (its lease expired and the delivery was rescued).
+var ErrLeaseLost = errors.New("store: delivery lease lost")
+
+// Claim leases up to n due deliveries of plugin to owner and counts the
+// attempt. A delivery waits while an earlier delivery of the same session
+// for the same configuration is unfinished, so a session's events reach a
+// plugin in order (the ticket is created before the session-end note).
+func (s *Store) Claim(ctx context.Context, plugin string, n int, owner string, lease time.Duration, now time.Time) ([]Delivery, error) {
+	if n <= 0 {
+		return nil, nil
+	}
+	var out []Delivery
+	err := s.writeTx(ctx, func(tx *gorm.DB) error {
+		return tx.Raw(`UPDATE deliveries SET state = 'running', attempts = attempts + 1,
+				lease_owner = ?, lease_until = ?, updated_at = ?
+			WHERE id IN (
+				SELECT d.id FROM deliveries d
+				WHERE d.plugin = ? AND d.state IN ('pending', 'retrying') AND d.run_at <= ?
+				AND NOT EXISTS (
+					SELECT 1 FROM deliveries e
+					WHERE e.config_id = d.config_id AND e.lsid = d.lsid AND d.lsid != ''
+					AND e.id < d.id AND e.state IN ('pending', 'running', 'retrying'))
+				ORDER BY d.run_at, d.id LIMIT ?)
+			RETURNING *`,
+			owner, ms(now.Add(lease)), ms(now), plugin, ms(now), n).Scan(&out).Error
+	})
+	if err != nil {
+		return nil, classify("claim deliveries", err)
+	}
+	return out, nil
+}
+
+// Finish is the result of one attempt.
+type Finish struct {
+	ID      int64
+	Owner   string
+	State   string // retrying, done, failed or skipped
+	RunAt   time.Time
+	Error   string
+	Result  string
+	Outcome string // what the plugin said: done, retry, retry_after, permanent, skipped, panic, timeout
+	// Refund gives the attempt back (a RetryAfter does not use one up).
+	Refund   bool
+	Started  time.Time
+	Duration time.Duration
+}
+
+// FinishAttempt records an attempt and moves the delivery to its next state,
+// if owner still holds the lease.
+func (s *Store) FinishAttempt(ctx context.Context, f Finish) error {
+	now := ms(time.Now())
+	finished := int64(0)
+	if f.State == StateDone || f.State == StateFailed || f.State == StateSkipped {
+		finished = now
+	}
+	refund := 0
+	if f.Refund {
+		refund = 1
+	}
+	return s.writeTx(ctx, func(tx *gorm.DB) error {
+		res := tx.Exec(`UPDATE deliveries SET state = ?, run_at = ?, lease_owner = '', lease_until = 0,
+				last_error = ?, result = ?, updated_at = ?, finished_at = ?, attempts = attempts - ?
+			WHERE id = ? AND lease_owner = ? AND state = 'running'`,
+			f.State, ms(f.RunAt), f.Error, f.Result, now, finished, refund, f.ID, f.Owner)
+		if res.Error != nil {
+			return fmt.Errorf("store: finish delivery %d: %w", f.ID, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return ErrLeaseLost
+		}
+		return tx.Exec(`INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, outcome, error)
+			SELECT id, attempts + ?, ?, ?, ?, ? FROM deliveries WHERE id = ?`,
+			refund, ms(f.Started), f.Duration.Milliseconds(), f.Outcome, f.Error, f.ID).Error
+	})
+}
+
+// SaveCheckpoint persists a delivery's checkpoint.
+func (s *Store) SaveCheckpoint(ctx context.Context, id int64, values map[string]string) error {
+	b, err := json.Marshal(values)
+	if err != nil {
+		return err
+	}
+	return s.writeTx(ctx, func(tx *gorm.DB) error {
+		return tx.Exec(`UPDATE deliveries SET checkpoint = ?, updated_at = ? WHERE id = ?`, string(b), ms(time.Now()), id).Error
+	})
+}
+
+// LeaseExpiredError is the error recorded on a delivery whose worker died.
+const LeaseExpiredError = "the worker running this delivery stopped before it finished (lease expired)"
+
+// Rescue returns deliveries whose lease expired (their worker crashed or
+// hung) to retrying, or to failed when their attempts are spent. It returns
+// how many it rescued.
+func (s *Store) Rescue(ctx context.Context, now time.Time) (int, error) {
+	n := 0
+	err := s.writeTx(ctx, func(tx *gorm.DB) error {
+		var ids []int64
+		if err := tx.Raw(`SELECT id FROM deliveries WHERE state = 'running' AND lease_until < ?`, ms(now)).Scan(&ids).Error; err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		n = len(ids)
+		if err := tx.Exec(`INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, outcome, error)
+			SELECT id, attempts, updated_at, ? - updated_at, 'lease_expired', ? FROM deliveries WHERE id IN ?`,
+			ms(now), LeaseExpiredError, ids).Error; err != nil {
+			return err
+		}
+		return tx.Exec(`UPDATE deliveries SET
+				state = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'retrying' END,
+				finished_at = CASE WHEN attempts >= max_attempts THEN ? ELSE 0 END,
+				last_error = ?, lease_owner = '', lease_until = 0, run_at = ?, updated_at = ?
+			WHERE id IN ?`, ms(now), LeaseExpiredError, ms(now), ms(now), ids).Error
+	})
+	if err != nil {
+		return 0, classify("rescue deliveries", err)
+	}
+	return n, nil
+}
+
+// Release hands back deliveries owner still holds (at shutdown), without
+// counting the attempt, so that they run again at once on the next start.
+func (s *Store) Release(ctx context.Context, owner string) (int, error) {
+	var n int64
+	err := s.writeTx(ctx, func(tx *gorm.DB) error {
+		res := tx.Exec(`UPDATE deliveries SET state = 'retrying', attempts = attempts - 1, lease_owner = '',
+			lease_until = 0, run_at = ?, updated_at = ? WHERE state = 'running' AND lease_owner = ?`,
+			ms(time.Now()), ms(time.Now()), owner)
+		n = res.RowsAffected
+		return res.Error
+	})
+	return int(n), err
+}
+
+// NextDue returns when the earliest pending or retrying delivery of the
+// plugins is due, and false when none is waiting.
+func (s *Store) NextDue(ctx context.Context, plugins []string) (time.Time, bool, error) {
+	var next *int64
+	err := s.r.WithContext(ctx).Raw(`SELECT MIN(run_at) FROM deliveries
+		WHERE state IN ('pending', 'retrying') AND plugin IN ?`, plugins).Scan(&next).Error
+	if err != nil {
+		return time.Time{}, false, classify("next due delivery", err)
+	}
+	if next == nil {
+		return time.Time{}, false, nil
+	}
+	return fromMS(*next), true, nil
+}
+
+// RetryNow makes a failed, skipped or waiting delivery due now, granting one
+// more attempt if its attempts are spent.
+func (s *Store) RetryNow(ctx context.Context, id int64) error {
+	now := ms(time.Now())
+	return s.writeTx(ctx, func(tx *gorm.DB) error {
+		var d Delivery
+		if err := tx.First(&d, id).Error; err != nil {
+			return notFound(err, "delivery", id)
+		}
+		if d.State == StateRunning {
+			return fmt.Errorf("delivery %d is running now; wait for it to finish", id)
+		}
+		if d.State == StateDone {
+			return fmt.Errorf("delivery %d already succeeded; replay its event to run it again", id)
+		}
+		return tx.Exec(`UPDATE deliveries SET state = 'pending', run_at = ?, finished_at = 0, updated_at = ?,
+			max_attempts = MAX(max_attempts, attempts + 1) WHERE id = ?`, now, now, id).Error
+	})
+}
+
+// Rerun makes every finished or waiting delivery of an event due now (a
+// replay). A replayed delivery keeps its checkpoint, so writes it already
+// made are not made twice.
+func (s *Store) Rerun(ctx context.Context, eventID int64) (int, error) {
+	now := ms(time.Now())
+	var n int64
+	err := s.writeTx(ctx, func(tx *gorm.DB) error {
+		res := tx.Exec(`UPDATE deliveries SET state = 'pending', run_at = ?, finished_at = 0, updated_at = ?,
+			max_attempts = MAX(max_attempts, attempts + 1) WHERE event_id = ? AND state != 'running'`, now, now, eventID)
+		n = res.RowsAffected
+		return res.Error
+	})
+	return int(n), err
+}
+
+// DeliveryFilter narrows ListDeliveries. Zero fields do not filter.
+type DeliveryFilter struct {
+	EventID  int64
+	ConfigID int64
+	State    string
+	Limit    int
+	BeforeID int64
+}
+
+// ListDeliveries returns deliveries newest first.
+func (s *Store) ListDeliveries(ctx context.Context, f DeliveryFilter) ([]Delivery, error) {
+	q := s.r.WithContext(ctx).Order("id DESC").Limit(limit(f.Limit))
+	if f.EventID != 0 {
+		q = q.Where("event_id = ?", f.EventID)
+	}
+	if f.ConfigID != 0 {
+		q = q.Where("config_id = ?", f.ConfigID)
+	}
+	if f.State != "" {
+		q = q.Where("state = ?", f.State)
+	}
+	if f.BeforeID != 0 {
+		q = q.Where("id < ?", f.BeforeID)
+	}
+	var out []Delivery
+	if err := q.Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("store: list deliveries: %w", err)
+	}
+	return out, nil
+}
+
+// GetDelivery returns one delivery.
+func (s *Store) GetDelivery(ctx context.Context, id int64) (*Delivery, error) {
+	var d Delivery
+	if err := s.r.WithContext(ctx).First(&d, id).Error; err != nil {
+		return nil, notFound(err, "delivery", id)
+	}
+	return &d, nil
+}
+
+// Attempts returns a delivery's attempt history, oldest first.
+func (s *Store) Attempts(ctx context.Context, deliveryID int64) ([]Attempt, error) {
+	var out []Attempt
+	if err := s.r.WithContext(ctx).Where("delivery_id = ?", deliveryID).Order("id").Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("store: attempts of delivery %d: %w", deliveryID, err)
+	}
+	return out, nil
+}
+
+// LastDelivery returns the most recently updated finished delivery of a
+// configuration, for its status badge.
+func (s *Store) LastDelivery(ctx context.Context, configID int64) (*Delivery, error) {
+	var d Delivery
+	err := s.r.WithContext(ctx).Where("config_id = ?", configID).Order("updated_at DESC, id DESC").Limit(1).Find(&d).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: last delivery of configuration %d: %w", configID, err)
+	}
+	if d.ID == 0 {
+		return nil, nil
+	}
+	return &d, nil
+}
+
+// QueueStats is what /metrics reports about the queue.
+type QueueStats struct {
+	ByState map[string]int
+	// OldestDue is the run time of the oldest due pending or retrying
+	// delivery (zero when none is due).
+	OldestDue time.Time
+}
+
+// Stats counts deliveries by state.
+func (s *Store) Stats(ctx context.Context, now time.Time) (QueueStats, error) {
+	var rows []struct {
+		State string
+		N     int
+	}
+	if err := s.r.WithContext(ctx).Raw(`SELECT state, COUNT(*) AS n FROM deliveries GROUP BY state`).Scan(&rows).Error; err != nil {
+		return QueueStats{}, classify("queue stats", err)
+	}
+	st := QueueStats{ByState: map[string]int{}}
+	for _, r := range rows {
+		st.ByState[r.State] = r.N
+	}
+	var oldest *int64
+	if err := s.r.WithContext(ctx).Raw(`SELECT MIN(run_at) FROM deliveries WHERE state IN ('pending', 'retrying') AND run_at <= ?`, ms(now)).Scan(&oldest).Error; err != nil {
+		return QueueStats{}, classify("queue stats", err)
+	}
+	if oldest != nil {
+		st.OldestDue = fromMS(*oldest)
+	}
+	return st, nil
+}
+
+// Purge deletes deliveries that finished before cutoff, and events received
+// before cutoff that have no deliveries left. It works in bounded batches so
+// that the writer is never held for long.
+func (s *Store) Purge(ctx context.Context, cutoff time.Time) (deliveries, events int, err error) {
+	c := ms(cutoff)
+	for {
+		var n int64
+		err = s.writeTx(ctx, func(tx *gorm.DB) error {
+			res := tx.Exec(`DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries
+				WHERE state IN ('done', 'failed', 'skipped') AND finished_at > 0 AND finished_at < ? LIMIT 500)`, c)
+			n = res.RowsAffected
+			return res.Error
+		})
+		if err != nil {
+			return deliveries, events, classify("purge deliveries", err)
+		}
+		deliveries += int(n)
+		if n < 500 {
+			break
+		}
+	}
+	for {
+		var n int64
+		err = s.writeTx(ctx, func(tx *gorm.DB) error {
+			res := tx.Exec(`DELETE FROM events WHERE id IN (SELECT ev.id FROM events ev
+				WHERE ev.received_at < ? AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = ev.id) LIMIT 500)`, c)
+			n = res.RowsAffected
+			return res.Error
+		})
+		if err != nil {
+			return deliveries, events, classify("purge events", err)
+		}
+		events += int(n)
+		if n < 500 {
+			break
+		}
+	}
+	return deliveries, events, nil
+}

@@ -1,0 +1,262 @@
+// Package store keeps Switchboard's state: configurations, events and their
+// deliveries, links, poll cursors and the audit log. SQLite through gorm is
+// the embedded default; everything dialect-specific stays in this package.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"switchboard/migrations"
+)
+
+// ErrNotFound is returned when a row asked for by id does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrUnavailable wraps failures of the database itself (disk full, locked
+// past the busy timeout, closed): callers answer 503 rather than 4xx.
+var ErrUnavailable = errors.New("store unavailable")
+
+// Store is the database. Writes go through one connection, as SQLite allows
+// one writer at a time anyway; reads use a small pool of their own so that a
+// long listing never waits behind the intake's group commits.
+type Store struct {
+	w    *gorm.DB
+	r    *gorm.DB
+	path string
+	log  *slog.Logger
+}
+
+// Options tune Open.
+type Options struct {
+	Logger *slog.Logger
+	// BusyTimeout is how long a connection waits for SQLite's write lock.
+	BusyTimeout time.Duration
+	// SkipMigrate leaves the schema alone (for `switchboard migrate status`).
+	SkipMigrate bool
+}
+
+// DefaultPath is the SQLite file inside a data directory.
+func DefaultPath(dataDir string) string { return filepath.Join(dataDir, "switchboard.db") }
+
+// Open opens (creating if needed) the database named by dsn and applies the
+// migrations. dsn is a SQLite file path, or "sqlite:" / "file:" followed by
+// one.
+func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.BusyTimeout == 0 {
+		opts.BusyTimeout = 5 * time.Second
+	}
+	path, err := sqlitePath(dsn)
+	if err != nil {
+		return nil, err
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("store: create %s: %w", dir, err)
+		}
+	}
+	// WAL lets readers run beside the writer; synchronous=NORMAL is safe
+	// with WAL (a power cut may lose the last commits, never consistency);
+	// immediate transactions take the write lock up front, so a
+	// read-then-write transaction never fails with SQLITE_BUSY_SNAPSHOT.
+	params := url.Values{}
+	params.Set("_journal_mode", "WAL")
+	params.Set("_synchronous", "NORMAL")
+	params.Set("_busy_timeout", fmt.Sprint(opts.BusyTimeout.Milliseconds()))
+	params.Set("_foreign_keys", "on")
+	params.Set("_txlock", "immediate")
+	w, err := openGorm("file:"+path+"?"+params.Encode(), 1)
+	if err != nil {
+		return nil, err
+	}
+	params.Set("_txlock", "deferred")
+	params.Set("_query_only", "true")
+	r, err := openGorm("file:"+path+"?"+params.Encode(), 4)
+	if err != nil {
+		closeGorm(w)
+		return nil, err
+	}
+	s := &Store{w: w, r: r, path: path, log: opts.Logger}
+	if !opts.SkipMigrate {
+		if _, err := s.Migrate(ctx); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func sqlitePath(dsn string) (string, error) {
+	switch {
+	case dsn == "":
+		return "", errors.New("store: no database given")
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		return "", errors.New("store: PostgreSQL is not supported by this build yet; use a SQLite file path")
+	case strings.HasPrefix(dsn, "sqlite:"):
+		dsn = strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "//")
+	case strings.HasPrefix(dsn, "file:"):
+		dsn = strings.TrimPrefix(dsn, "file:")
+	}
+	if i := strings.IndexByte(dsn, '?'); i >= 0 {
+		return "", errors.New("store: give the SQLite file path without parameters; Switchboard sets its own")
+	}
+	if dsn == ":memory:" {
+		return "", errors.New("store: an in-memory database would lose every event on restart; give a file path")
+	}
+	return dsn, nil
+}
+
+func openGorm(dsn string, conns int) (*gorm.DB, error) {
+	db, err := gorm.Open(sqlite.Open(dsn), &gorm.Config{
+		SkipDefaultTransaction: true,
+		Logger:                 logger.Discard,
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
+	sqlDB.SetMaxOpenConns(conns)
+	sqlDB.SetMaxIdleConns(conns)
+	sqlDB.SetConnMaxLifetime(0)
+	return db, nil
+}
+
+func closeGorm(db *gorm.DB) {
+	if sqlDB, err := db.DB(); err == nil {
+		_ = sqlDB.Close()
+	}
+}
+
+// Close closes both connection pools.
+func (s *Store) Close() error {
+	var errs []error
+	for _, db := range []*gorm.DB{s.r, s.w} {
+		sqlDB, err := db.DB()
+		if err == nil {
+			err = sqlDB.Close()
+		}
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Path is the database file.
+func (s *Store) Path() string { return s.path }
+
+// Migration is one schema version and whether it is applied.
+type Migration struct {
+	Version int64
+	Source  string
+	Applied bool
+}
+
+func (s *Store) provider() (*goose.Provider, error) {
+	sqlDB, err := s.w.DB()
+	if err != nil {
+		return nil, err
+	}
+	return goose.NewProvider(goose.DialectSQLite3, sqlDB, migrations.FS, goose.WithDisableGlobalRegistry(true))
+}
+
+// Migrate applies every migration not yet applied and returns how many ran.
+func (s *Store) Migrate(ctx context.Context) (int, error) {
+	p, err := s.provider()
+	if err != nil {
+		return 0, fmt.Errorf("store: migrations: %w", err)
+	}
+	res, err := p.Up(ctx)
+	if err != nil {
+		return len(res), fmt.Errorf("store: migrate: %w", err)
+	}
+	for _, r := range res {
+		s.log.Info("applied migration", "version", r.Source.Version, "file", r.Source.Path, "duration", r.Duration)
+	}
+	return len(res), nil
+}
+
+// Migrations lists every known migration and whether it is applied.
+func (s *Store) Migrations(ctx context.Context) ([]Migration, error) {
+	p, err := s.provider()
+	if err != nil {
+		return nil, fmt.Errorf("store: migrations: %w", err)
+	}
+	st, err := p.Status(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("store: migration status: %w", err)
+	}
+	out := make([]Migration, 0, len(st))
+	for _, m := range st {
+		out = append(out, Migration{Version: m.Source.Version, Source: m.Source.Path, Applied: m.State == goose.StateApplied})
+	}
+	return out, nil
+}
+
+// Ping checks that the database answers, for /readyz.
+func (s *Store) Ping(ctx context.Context) error {
+	sqlDB, err := s.w.DB()
+	if err != nil {
+		return err
+	}
+	if err := sqlDB.PingContext(ctx); err != nil {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	return nil
+}
+
+// writeTx runs fn in one immediate transaction on the writer connection.
+func (s *Store) writeTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	err := s.w.WithContext(ctx).Transaction(fn)
+	if err != nil && isUnavailable(err) {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	return err
+}
+
+// isUnavailable tells database-level failures (busy, full, I/O, closed) from
+// errors about the data.
+func isUnavailable(err error) bool {
+	if errors.Is(err, sql.ErrConnDone) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	msg := err.Error()
+	for _, s := range []string{"database is locked", "disk is full", "disk I/O error", "sql: database is closed", "unable to open database", "readonly database"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromMS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
+}
