@@ -1,0 +1,445 @@
+package autotask
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+)
+
+// ZoneInformationURL is where the zone of an API user is looked up. Any
+// zone answers; this is the one Autotask documents.
+const ZoneInformationURL = "https://webservices.autotask.net/atservicesrest/v1.0/zoneInformation"
+
+const (
+	apiVersion   = "V1.0"
+	zoneTTL      = 24 * time.Hour
+	fieldsTTL    = 15 * time.Minute
+	maxBodyBytes = 16 << 20
+)
+
+// ErrNotFound is returned by Get for an id Autotask does not know.
+var ErrNotFound = errors.New("autotask: not found")
+
+// Options configure a Client.
+type Options struct {
+	// ServicesURL is the zone's REST root; empty means discover it.
+	ServicesURL string
+	// ZoneInformationURL overrides the zone discovery endpoint (tests, the
+	// demo's simulator).
+	ZoneInformationURL string
+	Username           string
+	Secret             string
+	IntegrationCode    string
+	// ImpersonationResourceID, when not 0, is sent with every create.
+	ImpersonationResourceID int64
+	// HTTPClient defaults to a client with sensible transport timeouts.
+	HTTPClient *http.Client
+	// Timeout bounds one request (default 30s).
+	Timeout time.Duration
+}
+
+// Client talks to one Autotask tenant as one API user. It is safe for
+// concurrent use; it caches the zone and the entities' field metadata.
+type Client struct {
+	opts   Options
+	http   *http.Client
+	limits string // the limiter key's integration-code part (a hash)
+	group  singleflight.Group
+
+	mu     sync.Mutex
+	zone   string
+	zoneAt time.Time
+	fields map[string]fieldsEntry
+}
+
+type fieldsEntry struct {
+	at     time.Time
+	fields []FieldInfo
+}
+
+// defaultHTTP is shared by clients without their own, so connections to a
+// zone are reused across configurations.
+var defaultHTTP = &http.Client{Transport: &http.Transport{
+	Proxy:                 http.ProxyFromEnvironment,
+	MaxIdleConnsPerHost:   32,
+	IdleConnTimeout:       90 * time.Second,
+	TLSHandshakeTimeout:   10 * time.Second,
+	ResponseHeaderTimeout: 60 * time.Second,
+	ForceAttemptHTTP2:     true,
+}}
+
+// NewClient returns a client; ServicesURL, when set, must be valid.
+func NewClient(opts Options) (*Client, error) {
+	if opts.ServicesURL != "" {
+		root, err := normalizeServicesURL(opts.ServicesURL)
+		if err != nil {
+			return nil, fmt.Errorf("autotask: Services URL %s", err)
+		}
+		opts.ServicesURL = root
+	}
+	if opts.ZoneInformationURL == "" {
+		opts.ZoneInformationURL = ZoneInformationURL
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 30 * time.Second
+	}
+	hc := opts.HTTPClient
+	if hc == nil {
+		hc = defaultHTTP
+	}
+	sum := sha256.Sum256([]byte(opts.IntegrationCode))
+	return &Client{opts: opts, http: hc, limits: hex.EncodeToString(sum[:8]), fields: map[string]fieldsEntry{}}, nil
+}
+
+// Zone returns the REST root: the configured Services URL, or the zone
+// found for the username (cached for a day).
+func (c *Client) Zone(ctx context.Context) (string, error) {
+	if c.opts.ServicesURL != "" {
+		return c.opts.ServicesURL, nil
+	}
+	c.mu.Lock()
+	zone, at := c.zone, c.zoneAt
+	c.mu.Unlock()
+	if zone != "" && time.Since(at) < zoneTTL {
+		return zone, nil
+	}
+	v, err, _ := c.group.Do("zone", func() (any, error) { return c.discover(ctx) })
+	if err != nil {
+		return "", err
+	}
+	return v.(string), nil
+}
+
+// forgetZone drops a cached zone that stopped working (a 401 can mean the
+// tenant moved), and reports whether there was one to forget.
+func (c *Client) forgetZone(zone string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.opts.ServicesURL != "" || c.zone != zone {
+		return false
+	}
+	c.zone = ""
+	return true
+}
+
+// ZoneInfo is zoneInformation's answer.
+type ZoneInfo struct {
+	ZoneName string `json:"zoneName"`
+	URL      string `json:"url"`
+	WebURL   string `json:"webUrl"`
+	CI       int64  `json:"ci"`
+}
+
+// discover asks zoneInformation. It is not thread-limited and takes no
+// credentials, so none are sent.
+func (c *Client) discover(ctx context.Context) (string, error) {
+	u, err := url.Parse(c.opts.ZoneInformationURL)
+	if err != nil {
+		return "", fmt.Errorf("autotask: zone lookup URL: %w", err)
+	}
+	q := u.Query()
+	q.Set("user", c.opts.Username)
+	u.RawQuery = q.Encode()
+	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return "", fmt.Errorf("autotask: zone lookup: %w", err)
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("autotask: zone lookup at %s: %w", u.Host, unwrapURLError(err))
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes))
+	if err != nil {
+		return "", fmt.Errorf("autotask: zone lookup: read answer: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", newAPIError(http.MethodGet, "/zoneInformation", resp.StatusCode, resp.Header, body)
+	}
+	var zi ZoneInfo
+	if err := json.Unmarshal(body, &zi); err != nil {
+		return "", fmt.Errorf("autotask: zone lookup: unreadable answer: %w", err)
+	}
+	root, err := normalizeServicesURL(zi.URL)
+	if err != nil {
+		return "", fmt.Errorf("autotask: zone lookup returned an unusable URL %q", zi.URL)
+	}
+	c.mu.Lock()
+	c.zone, c.zoneAt = root, time.Now()
+	c.mu.Unlock()
+	return root, nil
+}
+
+// unwrapURLError drops url.Error's "Get <url>:" prefix; the caller names
+// the host itself.
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// request is one call below the REST root.
+type request struct {
+	method string
+	path   string // e.g. "Tickets/query", without the version
+	body   any
+	write  bool // a create or update: carries the impersonation header
+}
+
+// do sends r and decodes a 200 answer into out. A 401 on a discovered zone
+// makes it look the zone up again and try once more, since Autotask answers
+// a moved tenant's calls with 401.
+func (c *Client) do(ctx context.Context, r request, out any) error {
+	var payload []byte
+	if r.body != nil {
+		var err error
+		if payload, err = json.Marshal(r.body); err != nil {
+			return fmt.Errorf("autotask: encode %s %s: %w", r.method, r.path, err)
+		}
+	}
+	for attempt := 0; ; attempt++ {
+		zone, err := c.Zone(ctx)
+		if err != nil {
+			return err
+		}
+		err = c.send(ctx, zone, r, payload, out)
+		var ae *APIError
+		if attempt == 0 && errors.As(err, &ae) && ae.Status == http.StatusUnauthorized && c.forgetZone(zone) {
+			if fresh, zerr := c.Zone(ctx); zerr == nil && fresh != zone {
+				continue
+			}
+		}
+		return err
+	}
+}
+
+func (c *Client) send(ctx context.Context, zone string, r request, payload []byte, out any) error {
+	release, err := acquire(ctx, c.limits, endpointOf(r.path))
+	if err != nil {
+		return fmt.Errorf("autotask: %s %s: waiting for a free thread: %w", r.method, r.path, err)
+	}
+	defer release()
+
+	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
+	full := zone + "/" + apiVersion + "/" + r.path
+	var body io.Reader
+	if payload != nil {
+		body = bytes.NewReader(payload)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, full, body)
+	if err != nil {
+		return fmt.Errorf("autotask: %s %s: %w", r.method, r.path, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	if payload != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	// Credentials go only to the zone's own origin, never to a URL that
+	// merely came back in an answer.
+	if sameOrigin(req.URL, zone) {
+		req.Header.Set("ApiIntegrationCode", c.opts.IntegrationCode)
+		req.Header.Set("UserName", c.opts.Username)
+		req.Header.Set("Secret", c.opts.Secret)
+		if r.write && c.opts.ImpersonationResourceID != 0 {
+			req.Header.Set("ImpersonationResourceId", strconv.FormatInt(c.opts.ImpersonationResourceID, 10))
+		}
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("autotask: %s /%s/%s: %w", r.method, apiVersion, r.path, unwrapURLError(err))
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes))
+	if err != nil {
+		return fmt.Errorf("autotask: %s /%s/%s: read answer: %w", r.method, apiVersion, r.path, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return c.redact(newAPIError(r.method, "/"+apiVersion+"/"+r.path, resp.StatusCode, resp.Header, raw))
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("autotask: %s /%s/%s: unreadable answer: %w", r.method, apiVersion, r.path, err)
+	}
+	return nil
+}
+
+// redact removes the credentials should Autotask ever echo one back.
+func (c *Client) redact(e *APIError) *APIError {
+	for i, m := range e.Messages {
+		for _, s := range []string{c.opts.Secret, c.opts.IntegrationCode} {
+			if len(s) >= 4 {
+				m = strings.ReplaceAll(m, s, "[redacted]")
+			}
+		}
+		e.Messages[i] = m
+	}
+	return e
+}
+
+func sameOrigin(u *url.URL, root string) bool {
+	r, err := url.Parse(root)
+	return err == nil && strings.EqualFold(u.Scheme, r.Scheme) && strings.EqualFold(u.Host, r.Host)
+}
+
+// Filter is one condition of a query: a field operator (eq, noteq, gt, gte,
+// lt, lte, beginsWith, endsWith, contains, exist, notExist, in, notIn) or a
+// group (and, or) with Items.
+type Filter struct {
+	Op    string   `json:"op"`
+	Field string   `json:"field,omitempty"`
+	Value any      `json:"value,omitempty"`
+	UDF   bool     `json:"udf,omitempty"`
+	Items []Filter `json:"items,omitempty"`
+}
+
+// Eq is the common "field equals value" condition.
+func Eq(field string, value any) Filter { return Filter{Op: "eq", Field: field, Value: value} }
+
+// Query is the body of an entity query.
+type Query struct {
+	Filter        []Filter `json:"filter"`
+	IncludeFields []string `json:"IncludeFields,omitempty"`
+	MaxRecords    int      `json:"MaxRecords,omitempty"`
+}
+
+// Query runs a query on an entity and decodes the items into out (a
+// pointer to a slice). Callers ask for few records and never page.
+func (c *Client) Query(ctx context.Context, entity string, q Query, out any) error {
+	env := struct {
+		Items any `json:"items"`
+	}{Items: out}
+	return c.do(ctx, request{method: http.MethodPost, path: entity + "/query", body: q}, &env)
+}
+
+// Get reads one entity by id into out; an unknown id is ErrNotFound.
+func (c *Client) Get(ctx context.Context, entity string, id int64, out any) error {
+	var env struct {
+		Item json.RawMessage `json:"item"`
+	}
+	err := c.do(ctx, request{method: http.MethodGet, path: entity + "/" + strconv.FormatInt(id, 10)}, &env)
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
+		return fmt.Errorf("%s %d: %w", entity, id, ErrNotFound)
+	}
+	if err != nil {
+		return err
+	}
+	if len(env.Item) == 0 || string(env.Item) == "null" {
+		return fmt.Errorf("%s %d: %w", entity, id, ErrNotFound)
+	}
+	return json.Unmarshal(env.Item, out)
+}
+
+// Create posts a new entity to path (an entity, or a child URL such as
+// Tickets/42/Notes) and returns its id. Creates are not idempotent: callers
+// look for their marker before calling it again.
+func (c *Client) Create(ctx context.Context, path string, body any) (int64, error) {
+	var env struct {
+		ItemID int64 `json:"itemId"`
+	}
+	if err := c.do(ctx, request{method: http.MethodPost, path: path, body: body, write: true}, &env); err != nil {
+		return 0, err
+	}
+	if env.ItemID == 0 {
+		return 0, fmt.Errorf("autotask: POST %s: the answer has no itemId", path)
+	}
+	return env.ItemID, nil
+}
+
+// EntityInfo reads an entity's capabilities: a cheap authenticated call.
+func (c *Client) EntityInfo(ctx context.Context, entity string) (EntityInfo, error) {
+	var env struct {
+		Info EntityInfo `json:"info"`
+	}
+	err := c.do(ctx, request{method: http.MethodGet, path: entity + "/entityInformation"}, &env)
+	return env.Info, err
+}
+
+// EntityInfo is an entity's entityInformation.
+type EntityInfo struct {
+	Name      string `json:"name"`
+	CanCreate bool   `json:"canCreate"`
+	CanQuery  bool   `json:"canQuery"`
+	CanUpdate bool   `json:"canUpdate"`
+}
+
+// FieldInfo is one field of entityInformation/fields.
+type FieldInfo struct {
+	Name                string          `json:"name"`
+	DataType            string          `json:"dataType"`
+	Length              int             `json:"length"`
+	IsRequired          bool            `json:"isRequired"`
+	IsReadOnly          bool            `json:"isReadOnly"`
+	IsQueryable         bool            `json:"isQueryable"`
+	IsReference         bool            `json:"isReference"`
+	ReferenceEntityType string          `json:"referenceEntityType"`
+	IsPickList          bool            `json:"isPickList"`
+	PicklistValues      []PicklistValue `json:"picklistValues"`
+}
+
+// PicklistValue is one choice of a picklist field. Autotask sends the value
+// as a string although the entity field holds a number.
+type PicklistValue struct {
+	Value    string `json:"value"`
+	Label    string `json:"label"`
+	IsActive bool   `json:"isActive"`
+	IsSystem bool   `json:"isSystem"`
+}
+
+// Fields returns an entity's field metadata with picklists, cached for a
+// while: picklists change rarely and every note needs two of them.
+func (c *Client) Fields(ctx context.Context, entity string) ([]FieldInfo, error) {
+	c.mu.Lock()
+	e, ok := c.fields[entity]
+	c.mu.Unlock()
+	if ok && time.Since(e.at) < fieldsTTL {
+		return e.fields, nil
+	}
+	v, err, _ := c.group.Do("fields:"+entity, func() (any, error) {
+		var env struct {
+			Fields []FieldInfo `json:"fields"`
+		}
+		if err := c.do(ctx, request{method: http.MethodGet, path: entity + "/entityInformation/fields"}, &env); err != nil {
+			return nil, err
+		}
+		c.mu.Lock()
+		c.fields[entity] = fieldsEntry{at: time.Now(), fields: env.Fields}
+		c.mu.Unlock()
+		return env.Fields, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.([]FieldInfo), nil
+}
+
+// Field finds a field by name, ignoring case as Autotask does.
+func Field(fields []FieldInfo, name string) (FieldInfo, bool) {
+	for _, f := range fields {
+		if strings.EqualFold(f.Name, name) {
+			return f, true
+		}
+	}
+	return FieldInfo{}, false
+}

@@ -1,0 +1,62 @@
+package autotask
+
+import (
+	"context"
+	"strings"
+	"sync"
+)
+
+// ThreadLimit is how many requests Autotask lets one integration code have
+// in flight per entity endpoint; the next one is refused (Itgenatr005).
+const ThreadLimit = 3
+
+// threads holds one semaphore per (integration code, endpoint) for the whole
+// process, so that every configuration and Test run sharing an integration
+// code shares its budget, as Autotask counts it.
+var threads sync.Map // string → chan struct{}
+
+// acquire waits for a free thread of the endpoint and returns its release.
+func acquire(ctx context.Context, code, endpoint string) (func(), error) {
+	v, _ := threads.LoadOrStore(code+"|"+endpoint, make(chan struct{}, ThreadLimit))
+	sem := v.(chan struct{})
+	select {
+	case sem <- struct{}{}:
+		return func() { <-sem }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// childEntities names the entity behind a child URL (parent/{id}/child).
+var childEntities = map[string]string{
+	"tickets/notes":       "TicketNotes",
+	"tickets/attachments": "TicketAttachments",
+	"companies/contacts":  "Contacts",
+}
+
+// endpointOf is the entity a path below the version addresses: Tickets for
+// Tickets/query and Tickets/42, TicketNotes for Tickets/42/Notes and
+// TicketNotes/query. Autotask counts threads per entity endpoint.
+func endpointOf(path string) string {
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	if len(parts) >= 3 && isDigits(parts[1]) {
+		key := strings.ToLower(parts[0] + "/" + parts[2])
+		if e, ok := childEntities[key]; ok {
+			return e
+		}
+		return parts[2]
+	}
+	return parts[0]
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
