@@ -1,0 +1,203 @@
+package auth
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+)
+
+// newTestEcho serves a page, an API route and a form target behind the
+// middleware, as the admin listener does.
+func newTestEcho(t *testing.T) (*echo.Echo, *Manager, Session) {
+	t.Helper()
+	m, _ := newTestManager(t)
+	if _, err := m.Bootstrap(t.Context(), "correct horse battery"); err != nil {
+		t.Fatal(err)
+	}
+	sess, err := m.Login(t.Context(), "admin", "correct horse battery", "192.0.2.1", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := echo.New()
+	g := e.Group("", m.CSRF(), m.Middleware())
+	hello := func(c echo.Context) error { return c.String(http.StatusOK, "hello "+Actor(c)+" "+CSRFToken(c)) }
+	g.GET("/configs", hello)
+	g.POST("/configs", hello)
+	g.GET("/api/configs", hello)
+	g.POST("/api/configs", hello)
+	return e, m, sess
+}
+
+func TestMiddleware(t *testing.T) {
+	t.Parallel()
+	e, _, sess := newTestEcho(t)
+	sessionCookie := &http.Cookie{Name: SessionCookie, Value: sess.Token}
+
+	tests := []struct {
+		name       string
+		method     string
+		target     string
+		cookie     *http.Cookie
+		basic      []string
+		accept     string
+		wantStatus int
+		wantLoc    string
+		wantBody   string
+	}{
+		{name: "page without login", method: "GET", target: "/configs?plugin=autotask", wantStatus: http.StatusSeeOther, wantLoc: "/login?next=%2Fconfigs%3Fplugin%3Dautotask"},
+		{name: "API without login", method: "GET", target: "/api/configs", wantStatus: http.StatusUnauthorized, wantBody: `"error":"login required"`},
+		{name: "fetch without login", method: "GET", target: "/configs", accept: "application/json", wantStatus: http.StatusUnauthorized},
+		{name: "page with session", method: "GET", target: "/configs", cookie: sessionCookie, wantStatus: http.StatusOK, wantBody: "hello admin"},
+		{name: "API with session", method: "GET", target: "/api/configs", cookie: sessionCookie, wantStatus: http.StatusOK, wantBody: "hello admin"},
+		{name: "stale session", method: "GET", target: "/configs", cookie: &http.Cookie{Name: SessionCookie, Value: "gone"}, wantStatus: http.StatusSeeOther, wantLoc: "/login?next=%2Fconfigs"},
+		{name: "API with Basic", method: "GET", target: "/api/configs", basic: []string{"admin", "correct horse battery"}, wantStatus: http.StatusOK, wantBody: "hello admin"},
+		{name: "API POST with Basic needs no CSRF token", method: "POST", target: "/api/configs", basic: []string{"admin", "correct horse battery"}, wantStatus: http.StatusOK},
+		{name: "API with wrong Basic", method: "GET", target: "/api/configs", basic: []string{"admin", "nope"}, wantStatus: http.StatusUnauthorized, wantBody: "wrong username or password"},
+		{name: "page with Basic", method: "GET", target: "/configs", basic: []string{"admin", "correct horse battery"}, wantStatus: http.StatusSeeOther},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest(tt.method, tt.target, nil)
+			if tt.cookie != nil {
+				req.AddCookie(tt.cookie)
+			}
+			if tt.basic != nil {
+				req.SetBasicAuth(tt.basic[0], tt.basic[1])
+			}
+			if tt.accept != "" {
+				req.Header.Set("Accept", tt.accept)
+			}
+			rec := httptest.NewRecorder()
+			e.ServeHTTP(rec, req)
+			if rec.Code != tt.wantStatus {
+				t.Fatalf("status = %d, want %d; body %s", rec.Code, tt.wantStatus, rec.Body)
+			}
+			if tt.wantLoc != "" && rec.Header().Get("Location") != tt.wantLoc {
+				t.Errorf("Location = %q, want %q", rec.Header().Get("Location"), tt.wantLoc)
+			}
+			if !strings.Contains(rec.Body.String(), tt.wantBody) {
+				t.Errorf("body %q does not contain %q", rec.Body, tt.wantBody)
+			}
+		})
+	}
+}
+
+func TestStaleSessionCookieCleared(t *testing.T) {
+	t.Parallel()
+	e, _, _ := newTestEcho(t)
+	req := httptest.NewRequest("GET", "/configs", nil)
+	req.AddCookie(&http.Cookie{Name: SessionCookie, Value: "gone"})
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, req)
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == SessionCookie && c.MaxAge < 0 {
+			return
+		}
+	}
+	t.Errorf("stale session cookie not cleared: %v", rec.Result().Cookies())
+}
+
+func TestCSRF(t *testing.T) {
+	t.Parallel()
+	e, _, sess := newTestEcho(t)
+	sessionCookie := &http.Cookie{Name: SessionCookie, Value: sess.Token}
+
+	// A page view hands out the CSRF cookie.
+	req := httptest.NewRequest("GET", "/configs", nil)
+	req.AddCookie(sessionCookie)
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, req)
+	var csrf *http.Cookie
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == CSRFCookie {
+			csrf = c
+		}
+	}
+	if csrf == nil || csrf.Value == "" {
+		t.Fatal("no CSRF cookie on a page view")
+	}
+	if !csrf.HttpOnly || csrf.SameSite != http.SameSiteStrictMode {
+		t.Errorf("CSRF cookie is not HttpOnly and SameSite=Strict: %+v", csrf)
+	}
+	if !strings.Contains(rec.Body.String(), csrf.Value) {
+		t.Error("the page did not get the CSRF token to put into its forms")
+	}
+
+	tests := []struct {
+		name       string
+		form       url.Values
+		header     map[string]string
+		wantStatus int
+	}{
+		{name: "no token", wantStatus: http.StatusBadRequest},
+		{name: "wrong token in form", form: url.Values{CSRFField: {"forged"}}, wantStatus: http.StatusForbidden},
+		{name: "token in form", form: url.Values{CSRFField: {csrf.Value}}, wantStatus: http.StatusOK},
+		{name: "token in header", header: map[string]string{CSRFHeader: csrf.Value}, wantStatus: http.StatusOK},
+		{name: "cross-site browser request", form: url.Values{CSRFField: {csrf.Value}}, header: map[string]string{"Sec-Fetch-Site": "cross-site"}, wantStatus: http.StatusForbidden},
+		{name: "same-origin browser request", header: map[string]string{"Sec-Fetch-Site": "same-origin"}, wantStatus: http.StatusOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest("POST", "/configs", strings.NewReader(tt.form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.AddCookie(sessionCookie)
+			req.AddCookie(&http.Cookie{Name: CSRFCookie, Value: csrf.Value})
+			for k, v := range tt.header {
+				req.Header.Set(k, v)
+			}
+			rec := httptest.NewRecorder()
+			e.ServeHTTP(rec, req)
+			if tt.wantStatus == http.StatusOK && rec.Code != http.StatusOK || tt.wantStatus != http.StatusOK && rec.Code < 400 {
+				t.Fatalf("status = %d, want %d; body %s", rec.Code, tt.wantStatus, rec.Body)
+			}
+		})
+	}
+}
+
+func TestSessionCookieFlags(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		proto      string
+		wantSecure bool
+	}{
+		{"plain HTTP", "", false},
+		{"behind a TLS proxy", "https", true},
+	}
+	for _, tt := range tests {
+		e := echo.New()
+		req := httptest.NewRequest("POST", "/login", nil)
+		req.RemoteAddr = "127.0.0.1:40000" // echo trusts forwarding headers from local proxies only
+		if tt.proto != "" {
+			req.Header.Set("X-Forwarded-Proto", tt.proto)
+		}
+		rec := httptest.NewRecorder()
+		SetSessionCookie(e.NewContext(req, rec), Session{Token: "t"})
+		c := rec.Result().Cookies()[0]
+		if !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Secure != tt.wantSecure || c.Path != "/" {
+			t.Errorf("%s: cookie = %+v", tt.name, c)
+		}
+	}
+}
+
+func TestSafeNext(t *testing.T) {
+	t.Parallel()
+	tests := map[string]string{
+		"/events?state=failed": "/events?state=failed",
+		"":                     "/",
+		"https://evil.example": "/",
+		"//evil.example/x":     "/",
+		`/\evil.example`:       "/",
+		"events":               "/",
+		"/configs/3":           "/configs/3",
+	}
+	for in, want := range tests {
+		if got := SafeNext(in); got != want {
+			t.Errorf("SafeNext(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
