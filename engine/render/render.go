@@ -1,0 +1,506 @@
+// Package render turns session data into report text with Handlebars
+// templates (aymerick/raymond): default templates compiled in, overridden
+// per file from the data directory, per configuration by a named template
+// set, with helpers for dates, durations and text, plain-text output, and a
+// preview that lists placeholders that resolved to nothing.
+package render
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"maps"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aymerick/raymond"
+
+	"switchboard/engine"
+	"switchboard/templates"
+)
+
+// Names of the default templates.
+const (
+	SessionReport  = "session_report"       // templates/session_report.hbs
+	CustomerSurvey = "customer_exit_survey" // templates/customer_exit_survey.hbs
+	RepSurvey      = "rep_exit_survey"      // templates/rep_exit_survey.hbs
+)
+
+// Where the template serving a name comes from, as List reports it.
+const (
+	SourceEmbedded = "embedded" // compiled into the binary
+	SourceOverride = "override" // <OverrideDir>/<name>.hbs
+	SourceSet      = "set"      // <OverrideDir>/<set>/<name>.hbs
+)
+
+// partialDir is the folder partials live in, in every layer. A partial
+// partials/x.hbs is included as {{> x}}.
+const partialDir = "partials"
+
+const defaultCheckInterval = time.Second
+
+var (
+	reName = regexp.MustCompile(`^(` + partialDir + `/)?[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
+	reSet  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+)
+
+// Options configure a Renderer.
+type Options struct {
+	// OverrideDir is the data directory's templates folder. A file there
+	// overrides the embedded default of the same relative path, and each
+	// subfolder is a template set. Empty means defaults only.
+	OverrideDir string
+	// Logger receives refused templates; nil logs nowhere.
+	Logger *slog.Logger
+	// CheckInterval is how often a set looks for changed files (default 1s).
+	CheckInterval time.Duration
+}
+
+// TemplateInfo describes the file serving one template name.
+type TemplateInfo struct {
+	Name    string    `json:"name"` // "session_report", "partials/survey_answers"
+	Partial bool      `json:"partial"`
+	Source  string    `json:"source"` // embedded | override | set
+	Path    string    `json:"path"`   // on disk, or templates/<file> when embedded
+	ModTime time.Time `json:"modTime"`
+	// Error says why a file above this one is refused; the admin should fix it.
+	Error string `json:"error,omitempty"`
+}
+
+// Renderer renders report templates. It is safe for concurrent use.
+type Renderer struct {
+	dir      string
+	log      *slog.Logger
+	interval time.Duration
+	embedded map[string]*file
+
+	mu     sync.Mutex
+	sets   map[string]*set
+	parsed map[string]*file // disk files by path, so a set reparses only what changed
+}
+
+// file is one template file, checked and parsed.
+type file struct {
+	name    string
+	source  string
+	path    string
+	modTime time.Time
+	size    int64
+	text    string
+	tpl     *raymond.Template // prepared for plain text; nil when err is set
+	err     error
+}
+
+// New parses the embedded default templates and prepares the override
+// folder, which need not exist yet.
+func New(opts Options) (*Renderer, error) {
+	r := &Renderer{
+		dir:      opts.OverrideDir,
+		log:      opts.Logger,
+		interval: opts.CheckInterval,
+		embedded: map[string]*file{},
+		sets:     map[string]*set{},
+		parsed:   map[string]*file{},
+	}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	if r.interval <= 0 {
+		r.interval = defaultCheckInterval
+	}
+	for _, dir := range []string{".", partialDir} {
+		entries, err := fs.ReadDir(templates.FS, dir)
+		if err != nil {
+			return nil, fmt.Errorf("render: read embedded templates: %w", err)
+		}
+		for _, e := range entries {
+			name, ok := templateName(dir, e)
+			if !ok {
+				continue
+			}
+			p := path.Join(dir, e.Name())
+			b, err := fs.ReadFile(templates.FS, p)
+			if err != nil {
+				return nil, fmt.Errorf("render: read embedded template %s: %w", p, err)
+			}
+			f := parseFile(name, SourceEmbedded, "templates/"+p, string(b), time.Time{}, int64(len(b)))
+			if f.err != nil {
+				return nil, fmt.Errorf("render: embedded template: %w", f.err)
+			}
+			r.embedded[name] = f
+		}
+	}
+	return r, nil
+}
+
+// templateName maps a directory entry to a template name.
+func templateName(dir string, e fs.DirEntry) (string, bool) {
+	base, ok := strings.CutSuffix(e.Name(), ".hbs")
+	if !ok || e.IsDir() {
+		return "", false
+	}
+	name := path.Join(dir, base)
+	return name, reName.MatchString(name)
+}
+
+func parseFile(name, source, p, text string, modTime time.Time, size int64) *file {
+	f := &file{name: name, source: source, path: p, modTime: modTime, size: size, text: text}
+	if f.err = check(name, text, nil); f.err == nil {
+		f.tpl, f.err = raymond.Parse(prepare(text, nil, name))
+	}
+	return f
+}
+
+// Set returns the templates of a set: "" is the default set (overrides,
+// then embedded defaults); a named set is the subfolder <OverrideDir>/<name>,
+// whose files come before the overrides.
+func (r *Renderer) Set(name string) engine.Templates {
+	s, err := r.set(name)
+	if err != nil {
+		return errTemplates{err}
+	}
+	return s
+}
+
+type errTemplates struct{ err error }
+
+func (e errTemplates) Render(string, any) (string, error) { return "", e.err }
+
+func (r *Renderer) set(name string) (*set, error) {
+	if name != "" && (!reSet.MatchString(name) || name == partialDir) {
+		return nil, fmt.Errorf("render: invalid template set name %q", name)
+	}
+	r.mu.Lock()
+	s := r.sets[name]
+	if s == nil {
+		s = &set{r: r, name: name}
+		if r.dir != "" {
+			if name != "" {
+				s.layers = append(s.layers, layer{SourceSet, filepath.Join(r.dir, name)})
+			}
+			s.layers = append(s.layers, layer{SourceOverride, r.dir})
+		}
+		r.sets[name] = s
+	}
+	r.mu.Unlock()
+	s.current()
+	return s, nil
+}
+
+// List describes the templates and partials of a set, sorted by name.
+func (r *Renderer) List(set string) []TemplateInfo {
+	s, err := r.set(set)
+	if err != nil {
+		return nil
+	}
+	return slices.Clone(s.current().infos)
+}
+
+// Source returns the text of the template serving name in a set.
+func (r *Renderer) Source(set, name string) (string, error) {
+	s, err := r.set(set)
+	if err != nil {
+		return "", err
+	}
+	f := s.current().files[name]
+	if f == nil {
+		return "", fmt.Errorf("render: no template %q", name)
+	}
+	return f.text, nil
+}
+
+// Save checks text and writes it as the set's file for name (set "" is
+// the override folder). A template that does not parse, uses a handlebars.js
+// 4 construct, calls an unknown helper or includes a missing partial is
+// refused with a *ParseError. The file is replaced atomically and serves
+// from the next render.
+func (r *Renderer) Save(set, name, text string) error {
+	s, target, err := r.target(set, name)
+	if err != nil {
+		return err
+	}
+	c := s.current()
+	hasPartial := func(p string) bool {
+		full := path.Join(partialDir, p)
+		return c.files[full] != nil || full == name
+	}
+	if err := check(name, text, hasPartial); err != nil {
+		return err
+	}
+	if err := writeAtomic(target, text); err != nil {
+		return fmt.Errorf("render: save template %s: %w", name, err)
+	}
+	r.log.Info("template saved", "set", set, "template", name, "path", target)
+	r.changed()
+	s.reload()
+	return nil
+}
+
+// Revert removes the set's own file for name, so the next layer's version
+// serves again. Reverting a name the set does not override is not an error.
+func (r *Renderer) Revert(set, name string) error {
+	s, target, err := r.target(set, name)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(target); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("render: revert template %s: %w", name, err)
+	}
+	r.log.Info("template reverted", "set", set, "template", name, "path", target)
+	r.changed()
+	s.reload()
+	return nil
+}
+
+// target is the file Save and Revert write for name in set.
+func (r *Renderer) target(set, name string) (*set, string, error) {
+	if r.dir == "" {
+		return nil, "", errors.New("render: no template folder is configured")
+	}
+	if !reName.MatchString(name) {
+		return nil, "", fmt.Errorf("render: invalid template name %q", name)
+	}
+	s, err := r.set(set)
+	if err != nil {
+		return nil, "", err
+	}
+	return s, filepath.Join(r.dir, set, filepath.FromSlash(name)+".hbs"), nil
+}
+
+// changed makes every set look at its files on its next render: a file in
+// the override folder is part of every set.
+func (r *Renderer) changed() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, s := range r.sets {
+		s.next.Store(0)
+	}
+}
+
+func writeAtomic(target, text string) error {
+	dir := filepath.Dir(target)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, ".tmp-*.hbs")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // fails harmlessly once renamed
+	if _, err := tmp.WriteString(text); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), target)
+}
+
+// diskFile returns the checked and parsed file at p, reusing the last parse
+// while its modification time and size are unchanged.
+func (r *Renderer) diskFile(name, source, p string, info fs.FileInfo) *file {
+	r.mu.Lock()
+	f := r.parsed[p]
+	r.mu.Unlock()
+	if f != nil && f.modTime.Equal(info.ModTime()) && f.size == info.Size() && f.name == name {
+		return f
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		f = &file{name: name, source: source, path: p, modTime: info.ModTime(), size: info.Size(), err: fmt.Errorf("read %s: %w", p, err)}
+	} else {
+		f = parseFile(name, source, p, string(b), info.ModTime(), info.Size())
+	}
+	if f.err != nil {
+		r.log.Error("template refused", "template", name, "path", p, "error", f.err)
+	}
+	r.mu.Lock()
+	r.parsed[p] = f
+	r.mu.Unlock()
+	return f
+}
+
+// layer is one folder of template files.
+type layer struct {
+	source string
+	dir    string
+}
+
+// set is a template set: its layers, top first, then the embedded defaults.
+type set struct {
+	r      *Renderer
+	name   string
+	layers []layer
+
+	mu   sync.Mutex   // serialises reloads
+	next atomic.Int64 // unix nanoseconds when files are due for a look
+	cur  atomic.Pointer[compiled]
+}
+
+// compiled is a set's templates as of one look at its files.
+type compiled struct {
+	stamp string
+	files map[string]*file
+	infos []TemplateInfo
+	tpls  map[string]*raymond.Template
+}
+
+// Render renders the named template of the set with data.
+func (s *set) Render(name string, data any) (string, error) {
+	tpl := s.current().tpls[name]
+	if tpl == nil {
+		return "", fmt.Errorf("render: no template %q", name)
+	}
+	return execute(tpl, name, data)
+}
+
+// execute runs a template, turning any panic (a helper's bug, raymond's
+// runtime errors, which its Exec re-panics) into an error.
+func execute(tpl *raymond.Template, name string, data any) (out string, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			out, err = "", fmt.Errorf("render %s: %v", name, p)
+		}
+	}()
+	out, err = tpl.Exec(data)
+	if err != nil {
+		return "", fmt.Errorf("render %s: %w", name, err)
+	}
+	return out, nil
+}
+
+// current returns the set's templates, looking at its files at most once
+// per check interval. Only one caller looks; the others keep rendering the
+// version they have meanwhile.
+func (s *set) current() *compiled {
+	c := s.cur.Load()
+	if c == nil {
+		s.reload()
+		return s.cur.Load()
+	}
+	if time.Now().UnixNano() >= s.next.Load() && s.mu.TryLock() {
+		defer s.mu.Unlock()
+		if time.Now().UnixNano() >= s.next.Load() {
+			s.load()
+		}
+	}
+	return s.cur.Load()
+}
+
+// reload looks at the files now.
+func (s *set) reload() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.load()
+}
+
+// candidate is one file that could serve a name.
+type candidate struct {
+	source string
+	path   string
+	info   fs.FileInfo
+}
+
+// load looks at the set's files and rebuilds its templates if any changed.
+// The caller holds s.mu.
+func (s *set) load() {
+	s.next.Store(time.Now().Add(s.r.interval).UnixNano())
+	cands := map[string][]candidate{}
+	var stamp strings.Builder
+	for _, l := range s.layers {
+		for _, sub := range []string{".", partialDir} {
+			entries, err := os.ReadDir(filepath.Join(l.dir, sub))
+			if err != nil {
+				continue // a missing folder has no templates
+			}
+			for _, e := range entries {
+				name, ok := templateName(sub, e)
+				if !ok {
+					continue
+				}
+				info, err := e.Info()
+				if err != nil {
+					continue // removed since the listing
+				}
+				p := filepath.Join(l.dir, sub, e.Name())
+				cands[name] = append(cands[name], candidate{l.source, p, info})
+				fmt.Fprintf(&stamp, "%s|%d|%d\n", p, info.ModTime().UnixNano(), info.Size())
+			}
+		}
+	}
+	old := s.cur.Load()
+	if old != nil && old.stamp == stamp.String() {
+		return
+	}
+	c := &compiled{stamp: stamp.String(), files: map[string]*file{}, tpls: map[string]*raymond.Template{}}
+	names := map[string]bool{}
+	for n := range s.r.embedded {
+		names[n] = true
+	}
+	for n := range cands {
+		names[n] = true
+	}
+	for _, name := range slices.Sorted(maps.Keys(names)) {
+		f, refused := s.pick(name, cands[name], old)
+		if f == nil {
+			continue
+		}
+		c.files[name] = f
+		info := TemplateInfo{Name: name, Partial: strings.HasPrefix(name, partialDir+"/"), Source: f.source, Path: f.path, ModTime: f.modTime}
+		if refused != nil {
+			info.Error = refused.Error()
+		}
+		c.infos = append(c.infos, info)
+	}
+	for name, f := range c.files {
+		if strings.HasPrefix(name, partialDir+"/") {
+			continue
+		}
+		tpl := f.tpl.Clone()
+		tpl.RegisterHelpers(helpers)
+		for pname, pf := range c.files {
+			if p, ok := strings.CutPrefix(pname, partialDir+"/"); ok {
+				tpl.RegisterPartialTemplate(p, pf.tpl)
+			}
+		}
+		c.tpls[name] = tpl
+	}
+	s.cur.Store(c)
+}
+
+// pick chooses the file that serves name: the topmost that parses. When the
+// topmost file is refused but the same file served before, its previous
+// version keeps serving, so a broken save never takes a report down.
+func (s *set) pick(name string, cands []candidate, old *compiled) (serving *file, refused error) {
+	for _, cand := range cands {
+		f := s.r.diskFile(name, cand.source, cand.path, cand.info)
+		if f.err == nil {
+			return f, refused
+		}
+		if refused == nil {
+			refused = f.err
+		}
+		if old != nil {
+			if prev := old.files[name]; prev != nil && prev.path == cand.path {
+				return prev, refused
+			}
+		}
+	}
+	return s.r.embedded[name], refused
+}

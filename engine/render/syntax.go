@@ -1,0 +1,193 @@
+package render
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/aymerick/raymond/ast"
+	"github.com/aymerick/raymond/lexer"
+	"github.com/aymerick/raymond/parser"
+)
+
+// ParseError is a template that cannot be used, with where the problem is.
+type ParseError struct {
+	Name    string // template name, e.g. "session_report"
+	Line    int    // 1-based
+	Column  int    // 1-based, in characters
+	Message string
+}
+
+func (e *ParseError) Error() string {
+	return fmt.Sprintf("template %s: line %d, column %d: %s", e.Name, e.Line, e.Column, e.Message)
+}
+
+// Messages for the handlebars.js 4 constructs raymond (handlebars 3) lacks.
+const (
+	msgPartialBlock  = "partial blocks ({{#> name}}…{{/name}} and @partial-block) are a Handlebars 4 feature this engine does not support; put the shared text in a partial file and include it with {{> name}}"
+	msgInlinePartial = "inline partials ({{#*inline \"name\"}}) are a Handlebars 4 feature this engine does not support; save the partial as its own file under partials/ instead"
+	msgDecorator     = "decorators ({{* name}} and {{#* name}}) are a Handlebars 4 feature this engine does not support"
+)
+
+// check validates a template's source: syntax, the handlebars.js 4
+// constructs raymond cannot run, helper names, and (when hasPartial is not
+// nil) the partials it includes by name. Errors are *ParseError.
+func check(name, src string, hasPartial func(string) bool) error {
+	toks := lexer.Collect(src)
+	errAt := func(pos int, msg string) error {
+		line, col := position(src, pos)
+		return &ParseError{Name: name, Line: line, Column: col, Message: msg}
+	}
+	for i, t := range toks {
+		rest := strings.TrimLeft(src[min(t.Pos+len(t.Val), len(src)):], " \t")
+		switch {
+		case t.Kind == lexer.TokenOpenBlock && strings.HasPrefix(rest, ">"):
+			return errAt(t.Pos, msgPartialBlock)
+		case t.Kind == lexer.TokenOpenBlock && strings.HasPrefix(rest, "*inline"):
+			return errAt(t.Pos, msgInlinePartial)
+		case (t.Kind == lexer.TokenOpenBlock || t.Kind == lexer.TokenOpen) && strings.HasPrefix(rest, "*"):
+			return errAt(t.Pos, msgDecorator)
+		case t.Kind == lexer.TokenData && i+1 < len(toks) && toks[i+1].Val == "partial-block":
+			return errAt(t.Pos, msgPartialBlock)
+		case t.Kind == lexer.TokenError:
+			return errAt(t.Pos, t.Val)
+		}
+	}
+	prog, err := parser.Parse(src)
+	if err != nil {
+		line, col, msg := parserErrorPosition(src, toks, err.Error())
+		return &ParseError{Name: name, Line: line, Column: col, Message: msg}
+	}
+	var problem error
+	walk(prog, func(n ast.Node) {
+		if problem != nil {
+			return
+		}
+		switch n := n.(type) {
+		case *ast.Expression:
+			if len(n.Params) == 0 && n.Hash == nil {
+				return
+			}
+			if h := n.HelperName(); h != "" && !isHelper(h) {
+				problem = errAt(n.Location().Pos, fmt.Sprintf("unknown helper %q", h))
+			}
+		case *ast.PartialStatement:
+			p, ok := ast.HelperNameStr(n.Name)
+			if ok && hasPartial != nil && !hasPartial(p) {
+				problem = errAt(n.Location().Pos, fmt.Sprintf("partial %q not found: save it as partials/%s.hbs first", p, p))
+			}
+		}
+	})
+	return problem
+}
+
+// walk calls fn on every node of the tree in source order.
+func walk(n ast.Node, fn func(ast.Node)) {
+	if n == nil {
+		return
+	}
+	fn(n)
+	switch n := n.(type) {
+	case *ast.Program:
+		for _, s := range n.Body {
+			walk(s, fn)
+		}
+	case *ast.MustacheStatement:
+		walk(n.Expression, fn)
+	case *ast.BlockStatement:
+		walk(n.Expression, fn)
+		if n.Program != nil {
+			walk(n.Program, fn)
+		}
+		if n.Inverse != nil {
+			walk(n.Inverse, fn)
+		}
+	case *ast.PartialStatement:
+		walk(n.Name, fn)
+		for _, p := range n.Params {
+			walk(p, fn)
+		}
+		walkHash(n.Hash, fn)
+	case *ast.Expression:
+		walk(n.Path, fn)
+		for _, p := range n.Params {
+			walk(p, fn)
+		}
+		walkHash(n.Hash, fn)
+	case *ast.SubExpression:
+		walk(n.Expression, fn)
+	}
+}
+
+func walkHash(h *ast.Hash, fn func(ast.Node)) {
+	if h == nil {
+		return
+	}
+	for _, p := range h.Pairs {
+		walk(p.Val, fn)
+	}
+}
+
+// position turns a byte offset into a 1-based line and character column.
+func position(src string, pos int) (line, col int) {
+	pos = min(max(pos, 0), len(src))
+	before := src[:pos]
+	line = strings.Count(before, "\n") + 1
+	col = utf8.RuneCountInString(before[strings.LastIndexByte(before, '\n')+1:]) + 1
+	return line, col
+}
+
+var (
+	reParseLine = regexp.MustCompile(`^Parse error on line (\d+):\n`)
+	// raymond names the offending token as "got: 'Kind{"val"}'" or "Token: Kind{"val"}".
+	reParseToken = regexp.MustCompile(`(?:got: '|Token: )(.*?)'?$`)
+)
+
+// parserErrorPosition finds where raymond's parser stopped. Its errors give
+// the line and print the offending token; the column comes from finding
+// that token on that line (or the line's first tag for errors about a
+// block's closing tag).
+func parserErrorPosition(src string, toks []lexer.Token, text string) (line, col int, msg string) {
+	m := reParseLine.FindStringSubmatch(text)
+	if m == nil {
+		return 1, 1, text
+	}
+	line, _ = strconv.Atoi(m[1])
+	body := strings.Split(text[len(m[0]):], "\n")
+	msg = body[0]
+	want := ""
+	for _, l := range body {
+		if tm := reParseToken.FindStringSubmatch(l); tm != nil {
+			want = tm[1]
+		}
+	}
+	var first, closing, match = -1, -1, -1
+	for _, t := range toks {
+		if t.Line != line {
+			continue
+		}
+		if t.Kind != lexer.TokenContent && first < 0 {
+			first = t.Pos
+		}
+		if t.Kind == lexer.TokenOpenEndBlock && closing < 0 {
+			closing = t.Pos
+		}
+		if want != "" && t.String() == want && match < 0 {
+			match = t.Pos
+		}
+	}
+	pos := first
+	switch {
+	case match >= 0:
+		pos = match
+	case closing >= 0 && (strings.Contains(msg, "match") || strings.Contains(msg, "closing")):
+		pos = closing
+	}
+	if pos < 0 {
+		return line, 1, msg
+	}
+	_, col = position(src, pos)
+	return line, col, msg
+}
