@@ -98,7 +98,16 @@ type Job struct {
 	Checkpoint *Checkpoint
 	Links      Links
 	Log        *slog.Logger
+
+	result string
 }
+
+// SetResult records a one-line summary of what the delivery did ("note
+// 123 added to ticket T20240101.0001"), shown with the delivery.
+func (j *Job) SetResult(summary string) { j.result = summary }
+
+// Result returns what SetResult recorded.
+func (j *Job) Result() string { return j.result }
 
 // TestConfig is what the Test button checks: the form's current values,
 // with stored secrets filled in for secret fields the admin left untouched.

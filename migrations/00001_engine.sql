@@ -29,7 +29,7 @@ CREATE TABLE events (
     external_key TEXT    NOT NULL DEFAULT '',
     occurred_at  BIGINT  NOT NULL,
     received_at  BIGINT  NOT NULL,
-    -- every posted field, as a JSON object of string arrays
+    -- every posted field, form-encoded exactly as received
     fields       TEXT    NOT NULL,
     routing      TEXT    NOT NULL,
     reason       TEXT    NOT NULL DEFAULT ''

@@ -3,8 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
-	"fmt"
+		"fmt"
 	"net/url"
 	"time"
 
@@ -42,10 +41,10 @@ func (e *Event) Occurred() time.Time { return fromMS(e.OccurredAt) }
 // Received is when Switchboard stored it.
 func (e *Event) Received() time.Time { return fromMS(e.ReceivedAt) }
 
-// Values decodes the posted fields.
+// Values decodes the posted fields. They are kept form-encoded, which
+// holds any bytes the appliance sent (JSON would replace invalid UTF-8).
 func (e *Event) Values() url.Values {
-	v := url.Values{}
-	_ = json.Unmarshal([]byte(e.Fields), &v)
+	v, _ := url.ParseQuery(e.Fields)
 	return v
 }
 

@@ -1,0 +1,225 @@
+// Package intake receives the appliance's outbound events. Its one promise
+// to the appliance: HTTP 200 means the event and its deliveries are
+// committed. Anything well-formed gets a 200 — an unknown event or appliance
+// is stored as unrouted — because the appliance stops sending every other
+// event until the one it is retrying succeeds.
+package intake
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"switchboard/engine"
+	"switchboard/engine/metrics"
+	"switchboard/engine/store"
+)
+
+// Path is where the appliance posts: http://<host>:8180/ERSPost?appliance=<Appliance Id>.
+const Path = "/ERSPost"
+
+// DefaultMaxBody is the largest post accepted.
+const DefaultMaxBody = 1 << 20
+
+// Router picks the deliveries of an event, or says why there are none.
+type Router interface {
+	Route(applianceID, event, source string) ([]store.NewDelivery, string)
+}
+
+// Options configure the handler.
+type Options struct {
+	Store   *store.Store
+	Router  Router
+	Metrics *metrics.Metrics
+	Logger  *slog.Logger
+	// Wake is called after a commit that queued deliveries.
+	Wake    func()
+	MaxBody int64
+	// MaxBatch caps how many posts share one transaction.
+	MaxBatch int
+}
+
+// Handler is the outbound-event endpoint.
+type Handler struct {
+	opts    Options
+	commits *committer
+}
+
+// New builds the handler; Run must be running for posts to be answered.
+func New(opts Options) *Handler {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.MaxBody <= 0 {
+		opts.MaxBody = DefaultMaxBody
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 256
+	}
+	if opts.Wake == nil {
+		opts.Wake = func() {}
+	}
+	if opts.Metrics == nil {
+		opts.Metrics = metrics.New(nil, opts.Logger)
+	}
+	return &Handler{opts: opts, commits: newCommitter(opts.Store, opts.MaxBatch, opts.Metrics)}
+}
+
+// Run commits posts in groups until ctx ends.
+func (h *Handler) Run(ctx context.Context) { h.commits.run(ctx) }
+
+// Register mounts the endpoint and the health check.
+func (h *Handler) Register(e *echo.Echo) {
+	e.POST(Path, h.post)
+	e.Match([]string{http.MethodGet, http.MethodHead, http.MethodPut, http.MethodDelete}, Path, func(c echo.Context) error {
+		return c.String(http.StatusMethodNotAllowed, "outbound events must be sent with POST\n")
+	})
+	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
+}
+
+func (h *Handler) reject(c echo.Context, status int, reason, msg string) error {
+	h.opts.Metrics.IntakeRejected.WithLabelValues(reason).Inc()
+	h.opts.Logger.Warn("outbound event refused", "status", status, "reason", msg, "remote", c.RealIP())
+	return c.String(status, msg+"\n")
+}
+
+func (h *Handler) post(c echo.Context) error {
+	r := c.Request()
+	r.Body = http.MaxBytesReader(c.Response(), r.Body, h.opts.MaxBody)
+	fields, status, msg := parseForm(r, h.opts.MaxBody)
+	if status != 0 {
+		reason := map[int]string{http.StatusRequestEntityTooLarge: "too_large", http.StatusUnsupportedMediaType: "media_type"}[status]
+		if reason == "" {
+			reason = "unparseable"
+		}
+		return h.reject(c, status, reason, msg)
+	}
+	name := strings.TrimSpace(fields.Get("event"))
+	if name == "" {
+		return h.reject(c, http.StatusBadRequest, "no_event", "the post has no event field")
+	}
+	now := time.Now()
+	ev := store.Event{
+		ApplianceID: applianceID(r.URL.Query(), fields),
+		Name:        name,
+		Source:      engine.SourceOutbound,
+		LSID:        fields.Get("lsid"),
+		ExternalKey: fields.Get("external_key"),
+		OccurredAt:  occurred(fields.Get("timestamp"), now),
+		ReceivedAt:  now.UnixMilli(),
+		Fields:      fields.Encode(),
+	}
+	ev.DedupeKey = engine.DedupeKey(ev.ApplianceID, name, ev.LSID, fields.Get("timestamp"), fields)
+	deliveries, reason := h.opts.Router.Route(ev.ApplianceID, name, engine.SourceOutbound)
+	ev.Routing, ev.Reason = store.Routed, ""
+	if len(deliveries) == 0 {
+		ev.Routing, ev.Reason = store.Unrouted, reason
+	}
+	res, err := h.commits.submit(r.Context(), &store.NewEvent{Event: ev, Deliveries: deliveries})
+	if err != nil {
+		h.opts.Logger.Error("outbound event not stored; the appliance will retry", "event", name, "lsid", ev.LSID, "err", err)
+		h.opts.Metrics.IntakeRejected.WithLabelValues("store_unavailable").Inc()
+		c.Response().Header().Set("Retry-After", "5")
+		return c.String(http.StatusServiceUnavailable, "the event could not be stored; retry later\n")
+	}
+	result := ev.Routing
+	if res.Duplicate {
+		result = "duplicate"
+	} else if len(deliveries) > 0 {
+		h.opts.Wake()
+	}
+	h.opts.Metrics.EventsReceived.WithLabelValues(metricEvent(name), engine.SourceOutbound, result).Inc()
+	if ev.Routing == store.Unrouted && !res.Duplicate {
+		h.opts.Logger.Info("outbound event unrouted", "event", name, "appliance", ev.ApplianceID, "lsid", ev.LSID, "reason", reason)
+	}
+	return c.String(http.StatusOK, "OK\n")
+}
+
+// knownEvents bounds the metric's label values: any name an appliance (or
+// anyone else) posts must not create a new time series.
+var knownEvents = map[string]bool{
+	engine.EventSessionBegin: true, engine.EventSessionEnd: true, engine.EventMemberAdded: true,
+	engine.EventMemberDeparted: true, engine.EventOwnerChanged: true,
+	engine.EventCustomerSurveyDone: true, engine.EventRepSurveyDone: true,
+}
+
+func metricEvent(name string) string {
+	if knownEvents[name] {
+		return name
+	}
+	return "other"
+}
+
+// parseForm reads a form-urlencoded or multipart body. It returns a status
+// and message when the body cannot be read.
+func parseForm(r *http.Request, maxBody int64) (url.Values, int, string) {
+	ct := r.Header.Get("Content-Type")
+	media := "application/x-www-form-urlencoded"
+	if ct != "" {
+		var err error
+		if media, _, err = mime.ParseMediaType(ct); err != nil {
+			return nil, http.StatusBadRequest, "the Content-Type header cannot be parsed: " + err.Error()
+		}
+	}
+	var err error
+	switch media {
+	case "application/x-www-form-urlencoded":
+		// An empty Content-Type is read as a form too: ParseForm only
+		// reads bodies it is told are forms.
+		r.Header.Set("Content-Type", media)
+		err = r.ParseForm()
+	case "multipart/form-data":
+		err = r.ParseMultipartForm(maxBody)
+	default:
+		return nil, http.StatusUnsupportedMediaType, "outbound events must be form posts (application/x-www-form-urlencoded or multipart/form-data), not " + media
+	}
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, http.StatusRequestEntityTooLarge, "the post is larger than " + strconv.FormatInt(maxBody, 10) + " bytes"
+		}
+		return nil, http.StatusBadRequest, "the form body cannot be parsed: " + err.Error()
+	}
+	if r.MultipartForm != nil {
+		for _, fhs := range r.MultipartForm.File {
+			for _, fh := range fhs {
+				// A file part is not something the appliance sends; keep
+				// its name so nothing silently disappears.
+				r.PostForm.Add("file:"+fh.Filename, strconv.FormatInt(fh.Size, 10)+" bytes")
+			}
+		}
+		defer r.MultipartForm.RemoveAll() //nolint:errcheck // temporary files only
+	}
+	return r.PostForm, 0, ""
+}
+
+// applianceID takes the id from the recipient URL (appliance, id or
+// appliance_id), then from a posted appliance_id; a URL without one maps to
+// the default Appliance Id, as a configuration's default does.
+func applianceID(query, fields url.Values) string {
+	for _, k := range []string{"appliance", "id", "appliance_id"} {
+		if v := strings.TrimSpace(query.Get(k)); v != "" {
+			return v
+		}
+	}
+	if v := strings.TrimSpace(fields.Get("appliance_id")); v != "" {
+		return v
+	}
+	return engine.DefaultApplianceID
+}
+
+// occurred reads the posted Unix timestamp, falling back to now.
+func occurred(ts string, now time.Time) int64 {
+	if sec, err := strconv.ParseInt(strings.TrimSpace(ts), 10, 64); err == nil && sec > 0 {
+		return sec * 1000
+	}
+	return now.UnixMilli()
+}

@@ -1,0 +1,101 @@
+// Package metrics defines what Switchboard reports at /metrics.
+package metrics
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"switchboard/engine/store"
+)
+
+// Metrics holds the collectors the engine updates.
+type Metrics struct {
+	Registry *prometheus.Registry
+	// EventsReceived counts posted and polled events by event type, source
+	// and result (routed, unrouted, duplicate).
+	EventsReceived *prometheus.CounterVec
+	// IntakeRejected counts refused posts by reason.
+	IntakeRejected *prometheus.CounterVec
+	// Attempts counts delivery attempts by plugin and outcome.
+	Attempts *prometheus.CounterVec
+	// AttemptDuration observes how long attempts take, by plugin.
+	AttemptDuration *prometheus.HistogramVec
+	// CommitBatch observes how many events one intake commit held.
+	CommitBatch prometheus.Histogram
+	// Polls counts polls by result.
+	Polls *prometheus.CounterVec
+}
+
+// New creates the collectors on a fresh registry, with Go and process
+// metrics, and the queue gauges read from st at scrape time.
+func New(st *store.Store, log *slog.Logger) *Metrics {
+	reg := prometheus.NewRegistry()
+	m := &Metrics{
+		Registry: reg,
+		EventsReceived: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_events_received_total", Help: "Events received, by event type, source and routing result.",
+		}, []string{"event", "source", "result"}),
+		IntakeRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_intake_rejected_total", Help: "Outbound-event posts refused, by reason.",
+		}, []string{"reason"}),
+		Attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_delivery_attempts_total", Help: "Delivery attempts, by plugin and outcome.",
+		}, []string{"plugin", "outcome"}),
+		AttemptDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "switchboard_delivery_attempt_duration_seconds", Help: "Duration of delivery attempts.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2.5, 10),
+		}, []string{"plugin"}),
+		CommitBatch: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "switchboard_intake_commit_batch_size", Help: "Events stored per intake transaction (group commit).",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 10),
+		}),
+		Polls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_polls_total", Help: "Polls of appliances, by result.",
+		}, []string{"result"}),
+	}
+	reg.MustRegister(m.EventsReceived, m.IntakeRejected, m.Attempts, m.AttemptDuration, m.CommitBatch, m.Polls,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if st != nil {
+		reg.MustRegister(&queueCollector{st: st, log: log})
+	}
+	return m
+}
+
+var (
+	depthDesc = prometheus.NewDesc("switchboard_deliveries", "Deliveries by state.", []string{"state"}, nil)
+	ageDesc   = prometheus.NewDesc("switchboard_oldest_due_delivery_age_seconds", "How long the oldest due delivery has waited (0 when none).", nil, nil)
+)
+
+// queueCollector reads the queue's state from the store when scraped.
+type queueCollector struct {
+	st  *store.Store
+	log *slog.Logger
+}
+
+func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- depthDesc
+	ch <- ageDesc
+}
+
+func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	now := time.Now()
+	st, err := c.st.Stats(ctx, now)
+	if err != nil {
+		c.log.Warn("metrics: queue stats", "err", err)
+		return
+	}
+	for _, state := range []string{store.StatePending, store.StateRunning, store.StateRetrying, store.StateDone, store.StateFailed, store.StateSkipped} {
+		ch <- prometheus.MustNewConstMetric(depthDesc, prometheus.GaugeValue, float64(st.ByState[state]), state)
+	}
+	age := 0.0
+	if !st.OldestDue.IsZero() {
+		age = now.Sub(st.OldestDue).Seconds()
+	}
+	ch <- prometheus.MustNewConstMetric(ageDesc, prometheus.GaugeValue, age)
+}
