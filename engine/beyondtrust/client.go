@@ -1,5 +1,561 @@
 package beyondtrust
 
-// Client talks to one appliance. Its implementation is being written; this
-// declaration lets the engine compile meanwhile.
-type Client struct{}
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DefaultTimeout bounds one call to the appliance when Options.Timeout is 0.
+const DefaultTimeout = 30 * time.Second
+
+// batchSize is how many lsids one SupportSession call asks for, which keeps
+// a backfill's responses, and so its memory, small.
+const batchSize = 50
+
+// Options say how to reach one appliance.
+type Options struct {
+	Host         string // host[:port], no scheme
+	ClientID     string
+	ClientSecret string // plain value
+	// Locale asks for session data in that language, e.g. "en-us". It is
+	// sent as the `locale` request parameter and as Accept-Language.
+	Locale            string
+	Product           string // "rs" or "pra"
+	AllowInvalidCerts bool
+	UseNonTLS         bool
+	Timeout           time.Duration // per call; default 30s
+	// RootCAs, when set, replaces the system roots for verifying the
+	// appliance (tests use the simulator's pool).
+	RootCAs *x509.CertPool
+}
+
+// Client talks to one appliance's OAuth, reporting and command APIs. It is
+// safe for concurrent use. Every call opens its own connection: the vendor
+// asks API clients to close the connection after each call.
+type Client struct {
+	opts   Options
+	tokens *TokenCache
+	key    tokenKey
+	http   *http.Client
+	tls    *tls.Config
+}
+
+// NewClient returns a client for opts. Tokens come from the shared cache, or
+// from a private one when tokens is nil.
+func NewClient(opts Options, tokens *TokenCache) *Client {
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.Product == "" {
+		opts.Product = ProductRS
+	}
+	if tokens == nil {
+		tokens = NewTokenCache()
+	}
+	c := &Client{opts: opts, tokens: tokens}
+	c.tls = &tls.Config{
+		ServerName:         hostOnly(opts.Host),
+		RootCAs:            opts.RootCAs,
+		InsecureSkipVerify: opts.AllowInvalidCerts, //nolint:gosec // the admin's explicit choice for test appliances
+		MinVersion:         tls.VersionTLS12,
+	}
+	c.http = &http.Client{
+		Transport: &http.Transport{
+			Proxy:               http.ProxyFromEnvironment,
+			TLSClientConfig:     c.tls,
+			DisableKeepAlives:   true,
+			TLSHandshakeTimeout: opts.Timeout,
+		},
+		// An appliance API never redirects; a redirect means the host
+		// setting points at something else (a login page, a portal).
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	c.key = tokenKey{base: c.baseURL(), clientID: opts.ClientID, secret: sha256.Sum256([]byte(opts.ClientSecret))}
+	return c
+}
+
+// Product is the product the client was configured for: "rs" or "pra".
+func (c *Client) Product() string { return c.opts.Product }
+
+// Host is the appliance host the client talks to.
+func (c *Client) Host() string { return c.opts.Host }
+
+func (c *Client) baseURL() string {
+	if c.opts.UseNonTLS {
+		return "http://" + c.opts.Host
+	}
+	return "https://" + c.opts.Host
+}
+
+func hostOnly(hostport string) string {
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		return h
+	}
+	return hostport
+}
+
+// hostProblem explains why a host setting cannot be an appliance's root.
+func hostProblem(host string) string {
+	lower := strings.ToLower(strings.TrimSpace(host))
+	switch {
+	case lower == "":
+		return "Invalid host — the B Series Appliance Host Name is empty"
+	case strings.Contains(lower, "://"):
+		return "Invalid host — enter the host name only, without http:// or https://"
+	case strings.Contains(lower, "/login"):
+		return "Invalid Base URL — remove /login and use the root URL"
+	case strings.Contains(lower, "/"):
+		return "Invalid host — remove the path and enter the host name only"
+	case strings.ContainsAny(lower, " \t?#@"):
+		return "Invalid host — enter a host name such as support.example.com"
+	}
+	return ""
+}
+
+func (c *Client) checkHost(op string) error {
+	if msg := hostProblem(c.opts.Host); msg != "" {
+		return &Error{Kind: KindInvalidHost, Op: op, Detail: msg}
+	}
+	return nil
+}
+
+// Token obtains a token, or finds a valid one in the cache. The Test button
+// uses it to check the client id and secret.
+func (c *Client) Token(ctx context.Context) error {
+	_, err := c.token(ctx)
+	return err
+}
+
+func (c *Client) token(ctx context.Context) (string, error) {
+	if err := c.checkHost("token"); err != nil {
+		return "", err
+	}
+	return c.tokens.get(ctx, c.key, c.mint)
+}
+
+// tokenResponse is the OAuth token endpoint's JSON, success or failure.
+type tokenResponse struct {
+	AccessToken      string `json:"access_token"`
+	TokenType        string `json:"token_type"`
+	ExpiresIn        int64  `json:"expires_in"`
+	Error            string `json:"error"`
+	ErrorDescription string `json:"error_description"`
+	Message          string `json:"message"`
+}
+
+// mint asks the appliance for a new token with the client credentials.
+func (c *Client) mint(ctx context.Context) (string, time.Duration, error) {
+	const op = "token"
+	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.baseURL()+"/oauth2/token",
+		strings.NewReader(url.Values{"grant_type": {"client_credentials"}}.Encode()))
+	if err != nil {
+		return "", 0, &Error{Kind: KindInvalidHost, Op: op, Detail: hostProblem(c.opts.Host), Err: err}
+	}
+	req.SetBasicAuth(c.opts.ClientID, c.opts.ClientSecret)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return "", 0, c.transportError(op, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		return "", 0, c.transportError(op, err)
+	}
+	var tr tokenResponse
+	jsonErr := json.Unmarshal(body, &tr)
+	switch {
+	case resp.StatusCode == http.StatusOK && jsonErr == nil && tr.AccessToken != "":
+		life := time.Duration(tr.ExpiresIn) * time.Second
+		if life <= 0 {
+			life = time.Hour // the documented lifetime
+		}
+		return tr.AccessToken, life, nil
+	case resp.StatusCode == http.StatusOK:
+		return "", 0, &Error{Kind: KindMalformed, Op: op, Status: resp.StatusCode, Detail: "no access_token in the answer: " + c.snippet(body)}
+	case resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		return "", 0, c.authError(op, resp.StatusCode, tr, body)
+	}
+	return "", 0, c.statusError(op, resp, body)
+}
+
+// authError reads the token endpoint's refusal. Telling an unknown client
+// id from a wrong secret relies on the words of the answer.
+func (c *Client) authError(op string, status int, tr tokenResponse, body []byte) error {
+	detail := strings.TrimSpace(strings.Join(nonEmpty(tr.Error, tr.ErrorDescription, tr.Message), ": "))
+	if detail == "" {
+		detail = c.snippet(body)
+	}
+	e := &Error{Kind: KindAuth, Op: op, Status: status, Detail: c.redact(detail)}
+	lower := strings.ToLower(tr.ErrorDescription + " " + tr.Message)
+	switch {
+	case strings.Contains(lower, "unknown client"):
+		e.Err = ErrUnknownClientID
+	case strings.Contains(lower, "secret"):
+		e.Err = ErrBadClientSecret
+	}
+	return e
+}
+
+func nonEmpty(ss ...string) []string {
+	var out []string
+	for _, s := range ss {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// statusError classifies an HTTP status other than 200 from any endpoint.
+func (c *Client) statusError(op string, resp *http.Response, body []byte) error {
+	e := &Error{Op: op, Status: resp.StatusCode, Detail: c.snippet(body)}
+	switch {
+	case resp.StatusCode >= 500:
+		e.Kind = KindServer
+	case resp.StatusCode == http.StatusTooManyRequests:
+		e.Kind = KindRateLimited
+		if ra := resp.Header.Get("Retry-After"); ra != "" {
+			e.Detail = "Retry-After " + ra
+		}
+	case resp.StatusCode == http.StatusUnauthorized:
+		e.Kind = KindAuth
+		e.Detail = "the appliance refused a freshly issued token"
+	case resp.StatusCode == http.StatusForbidden:
+		e.Kind = KindPermission
+		e.need = c.need(op)
+	case resp.StatusCode == http.StatusNotFound || (resp.StatusCode >= 300 && resp.StatusCode < 400):
+		e.Kind = KindInvalidHost
+		e.Detail = fmt.Sprintf("Invalid host — %s answered HTTP %d for the API; enter the appliance's root host name", c.opts.Host, resp.StatusCode)
+	default:
+		e.Kind = KindRejected
+	}
+	return e
+}
+
+// need names the permission an operation requires.
+func (c *Client) need(op string) string {
+	switch op {
+	case "get_api_info", "set_session_attributes":
+		return NeedCommand
+	}
+	if c.opts.Product == ProductPRA {
+		return NeedPRAReporting
+	}
+	return NeedRSReporting
+}
+
+// transportError classifies a failure to get any HTTP answer.
+func (c *Client) transportError(op string, err error) error {
+	var ne net.Error
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return &Error{Kind: KindTimeout, Op: op, Detail: fmt.Sprintf("no answer from %s within %s", c.opts.Host, c.opts.Timeout), Err: context.DeadlineExceeded}
+	case errors.Is(err, context.Canceled):
+		return &Error{Kind: KindTimeout, Op: op, Detail: "call canceled", Err: context.Canceled}
+	}
+	if p := certificateProblem(err); p != "" {
+		return &Error{Kind: KindCertificate, Op: op, Detail: p, Err: err}
+	}
+	return &Error{Kind: KindNetwork, Op: op, Err: unwrapURLError(err)}
+}
+
+// unwrapURLError drops net/http's "Post \"https://…\":" prefix, which only
+// repeats the host.
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// snippet quotes the start of a body for an error message.
+func (c *Client) snippet(body []byte) string {
+	s := strings.TrimSpace(string(body))
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return c.redact(s)
+}
+
+// redact keeps the secret out of anything that echoes a request back.
+func (c *Client) redact(s string) string {
+	if c.opts.ClientSecret != "" {
+		s = strings.ReplaceAll(s, c.opts.ClientSecret, "[redacted]")
+	}
+	return s
+}
+
+// call POSTs form to an API path with a token, retrying once with a fresh
+// token if the appliance answers 401, and hands a 200 body to parse.
+func (c *Client) call(ctx context.Context, op, path string, form url.Values, parse func(io.Reader) error) error {
+	if err := c.checkHost(op); err != nil {
+		return err
+	}
+	if c.opts.Locale != "" {
+		form.Set("locale", c.opts.Locale)
+	}
+	for attempt := 0; ; attempt++ {
+		tok, err := c.token(ctx)
+		if err != nil {
+			return err
+		}
+		err = c.do(ctx, op, path, form, tok, parse)
+		var e *Error
+		if attempt == 0 && errors.As(err, &e) && e.Kind == KindAuth && e.Status == http.StatusUnauthorized {
+			// The token was revoked (secret regenerated, or pushed out by
+			// a 31st token): drop it and try once with a new one.
+			c.tokens.drop(c.key, tok)
+			continue
+		}
+		return err
+	}
+}
+
+func (c *Client) do(ctx context.Context, op, path string, form url.Values, tok string, parse func(io.Reader) error) error {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.baseURL()+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		return &Error{Kind: KindInvalidHost, Op: op, Detail: hostProblem(c.opts.Host), Err: err}
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if c.opts.Locale != "" {
+		req.Header.Set("Accept-Language", c.opts.Locale)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return c.transportError(op, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+		return c.statusError(op, resp, body)
+	}
+	if err := parse(resp.Body); err != nil {
+		return c.bodyError(op, err)
+	}
+	return nil
+}
+
+// bodyError classifies what went wrong reading a 200 answer.
+func (c *Client) bodyError(op string, err error) error {
+	var re *ResponseError
+	var pe *ParseError
+	switch {
+	case errors.As(err, &re):
+		e := &Error{Kind: KindRejected, Op: op, Status: http.StatusOK, Detail: c.redact(re.Message), Err: err}
+		msg := strings.ToLower(re.Message)
+		switch {
+		case strings.Contains(msg, "xml api") && strings.Contains(msg, "not enabled"):
+			e.Kind, e.need = KindPermission, NeedXMLAPI
+		case containsAny(msg, "permission", "not allowed", "not authorized", "access denied", "not have access"):
+			e.Kind, e.need = KindPermission, c.need(op)
+		case containsAny(msg, "login failed", "authentication", "invalid token", "expired token"):
+			e.Kind = KindAuth
+		}
+		return e
+	case errors.As(err, &pe):
+		return &Error{Kind: KindMalformed, Op: op, Status: http.StatusOK, Err: err}
+	}
+	return c.transportError(op, err)
+}
+
+func containsAny(s string, subs ...string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// report runs one generate_report call.
+func (c *Client) report(ctx context.Context, name string, form url.Values, parse func(io.Reader) error) error {
+	form.Set("generate_report", name)
+	return c.call(ctx, name, "/api/reporting", form, parse)
+}
+
+// command runs one command API action.
+func (c *Client) command(ctx context.Context, action string, form url.Values, parse func(io.Reader) error) error {
+	form.Set("action", action)
+	return c.call(ctx, action, "/api/command", form, parse)
+}
+
+// sessionReport is SupportSession for RS and AccessSession for PRA.
+func (c *Client) sessionReport() string {
+	if c.opts.Product == ProductPRA {
+		return "AccessSession"
+	}
+	return "SupportSession"
+}
+
+// Session fetches the full report of one session. An unknown lsid gives an
+// *Error of KindNotFound (errors.Is(err, ErrNotFound)).
+func (c *Client) Session(ctx context.Context, lsid string) (*Session, error) {
+	ss, err := c.Sessions(ctx, []string{lsid})
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range ss {
+		if s.LSID == lsid {
+			return s, nil
+		}
+	}
+	return nil, &Error{Kind: KindNotFound, Op: c.sessionReport(), Detail: "lsid " + lsid, Err: ErrNotFound}
+}
+
+// Sessions fetches the reports of several sessions, in batches; lsids the
+// appliance does not know are left out.
+func (c *Client) Sessions(ctx context.Context, lsids []string) ([]*Session, error) {
+	var out []*Session
+	for start := 0; start < len(lsids); start += batchSize {
+		batch := lsids[start:min(start+batchSize, len(lsids))]
+		form := url.Values{}
+		if len(batch) == 1 {
+			form.Set("lsid", batch[0])
+		} else {
+			form.Set("lsids", strings.Join(batch, ","))
+		}
+		err := c.report(ctx, c.sessionReport(), form, func(r io.Reader) error {
+			ss, err := ParseSessions(r)
+			out = append(out, ss...)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	for _, s := range out {
+		if s.Product == "" {
+			s.Product = c.opts.Product
+		}
+	}
+	return out, nil
+}
+
+// EndedSince lists the sessions that ended at or after since, up to now.
+func (c *Client) EndedSince(ctx context.Context, since time.Time) ([]SessionSummary, error) {
+	name := "SupportSessionListing"
+	if c.opts.Product == ProductPRA {
+		name = "AccessSessionListing"
+	}
+	form := url.Values{"end_time": {unix(since)}, "duration": {"0"}}
+	var out []SessionSummary
+	err := c.report(ctx, name, form, func(r io.Reader) error {
+		var err error
+		out, err = ParseListing(r)
+		return err
+	})
+	return out, err
+}
+
+// ExitSurveys lists the customer or representative exit surveys submitted
+// in [start, start+duration); a zero duration means up to now. Only Remote
+// Support has exit surveys.
+func (c *Client) ExitSurveys(ctx context.Context, kind SurveyKind, start time.Time, duration time.Duration) ([]SurveyRecord, error) {
+	if c.opts.Product == ProductPRA {
+		return nil, &Error{Kind: KindRejected, Op: kind.report(), Detail: "exit surveys exist only in Remote Support"}
+	}
+	form := url.Values{
+		"start_time":  {unix(start)},
+		"duration":    {strconv.FormatInt(int64(duration/time.Second), 10)},
+		"report_type": {"rep"},
+		"id":          {"all"},
+	}
+	var out []SurveyRecord
+	err := c.report(ctx, kind.report(), form, func(r io.Reader) error {
+		var err error
+		out, err = ParseSurveys(r, kind)
+		return err
+	})
+	return out, err
+}
+
+func unix(t time.Time) string { return strconv.FormatInt(t.Unix(), 10) }
+
+// APIInfo runs get_api_info: the API version, the appliance clock and the
+// account's permissions.
+func (c *Client) APIInfo(ctx context.Context) (*APIInfo, error) {
+	var info *APIInfo
+	err := c.command(ctx, "get_api_info", url.Values{}, func(r io.Reader) error {
+		var err error
+		info, err = ParseAPIInfo(r)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if info.Product == "" {
+		info.Product = c.opts.Product
+	}
+	return info, nil
+}
+
+// SetSessionAttributes sets the external key (when externalKey is not nil;
+// "" clears it) and custom attributes, by code name, of an active session.
+func (c *Client) SetSessionAttributes(ctx context.Context, lsid string, externalKey *string, custom map[string]string) error {
+	form := url.Values{"lsid": {lsid}}
+	if externalKey != nil {
+		form.Set("session.custom.external_key", *externalKey)
+	}
+	for code, v := range custom {
+		form.Set("session.custom."+code, v)
+	}
+	return c.command(ctx, "set_session_attributes", form, func(r io.Reader) error {
+		_, err := ParseCommandResult(r)
+		return err
+	})
+}
+
+// CheckTLS resolves the host, opens a TCP connection and, unless the client
+// uses plain HTTP, completes a TLS handshake that verifies the certificate.
+func (c *Client) CheckTLS(ctx context.Context) error {
+	const op = "tls"
+	if err := c.checkHost(op); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
+	host, port, err := net.SplitHostPort(c.opts.Host)
+	if err != nil {
+		host, port = c.opts.Host, "443"
+		if c.opts.UseNonTLS {
+			port = "80"
+		}
+	}
+	if _, err := net.DefaultResolver.LookupHost(ctx, host); err != nil {
+		return c.transportError(op, err)
+	}
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(host, port))
+	if err != nil {
+		return c.transportError(op, err)
+	}
+	defer conn.Close()
+	if c.opts.UseNonTLS {
+		return nil
+	}
+	tc := tls.Client(conn, c.tls)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return c.transportError(op, err)
+	}
+	return nil
+}
