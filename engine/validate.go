@@ -160,13 +160,31 @@ func DecodeStrict(data []byte, dst any) error {
 func describeJSONError(err error) error {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		return FieldErrors{{Field: te.Field, Message: fmt.Sprintf("must be a %s, not a JSON %s", te.Type, te.Value)}}
+		return FieldErrors{{Field: te.Field, Message: fmt.Sprintf("must be %s, not a JSON %s", jsonKind(te.Type), te.Value)}}
 	}
 	msg := err.Error()
 	if rest, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
 		return FieldErrors{{Field: strings.Trim(rest, `"`), Message: "is not a known setting"}}
 	}
 	return fmt.Errorf("settings are not valid JSON: %w", err)
+}
+
+// jsonKind names what a Go type expects, in the words of JSON.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	}
+	return "a JSON object"
 }
 
 // SortedKeys returns a map's keys in order: what templates and messages see

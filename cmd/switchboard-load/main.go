@@ -1,0 +1,326 @@
+// Command switchboard-load measures the outbound-event intake of a real
+// Switchboard process: it starts `switchboard serve` on a fresh SQLite
+// database, posts form events over real HTTP, and reports acknowledged
+// events per second, acknowledgement latency at a steady rate, and the
+// engine's peak RSS. In the same run it measures a bare Go HTTP handler that
+// answers 200 without storing anything, as the ceiling, and prints the ratio.
+//
+//	go build -o bin/ ./cmd/... && bin/switchboard-load -engine bin/switchboard
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+func main() {
+	engine := flag.String("engine", "bin/switchboard", "path of the switchboard binary to measure")
+	workers := flag.Int("workers", 64, "concurrent connections for the throughput run")
+	duration := flag.Duration("duration", 10*time.Second, "length of each run")
+	rate := flag.Int("rate", 2000, "events per second for the steady-rate latency run")
+	ceilingMode := flag.Bool("ceiling-server", false, "internal: serve the bare ceiling handler on -addr")
+	addr := flag.String("addr", "127.0.0.1:0", "internal: listen address for -ceiling-server")
+	flag.Parse()
+	if *ceilingMode {
+		if err := serveCeiling(*addr); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
+	if err := run(*engine, *workers, *duration, *rate); err != nil {
+		fmt.Fprintln(os.Stderr, "switchboard-load:", err)
+		os.Exit(1)
+	}
+}
+
+// serveCeiling answers every post with 200 after reading the form, like the
+// intake minus storing: the most an HTTP server on this machine can do.
+func serveCeiling(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	fmt.Println("listening", ln.Addr())
+	return http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil || r.PostForm.Get("event") == "" {
+			http.Error(w, "bad form", http.StatusBadRequest)
+			return
+		}
+		_, _ = io.WriteString(w, "OK\n")
+	}))
+}
+
+type target struct {
+	name string
+	url  string
+	cmd  *exec.Cmd
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+func startEngine(bin string) (*target, string, error) {
+	dir, err := os.MkdirTemp("", "switchboard-load-")
+	if err != nil {
+		return nil, "", err
+	}
+	intakeAddr, err := freeAddr()
+	if err != nil {
+		return nil, dir, err
+	}
+	adminAddr, err := freeAddr()
+	if err != nil {
+		return nil, dir, err
+	}
+	cmd := exec.Command(bin, "serve", "--data-dir", dir, "--intake-addr", intakeAddr, "--admin-addr", adminAddr, "--log-level", "warn")
+	cmd.Env = append(os.Environ(), "SWITCHBOARD_ADMIN_PASSWORD=load-test-password-1")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, dir, fmt.Errorf("start %s: %w", bin, err)
+	}
+	t := &target{name: "switchboard", url: "http://" + intakeAddr, cmd: cmd}
+	return t, dir, waitHealthy(t.url + "/healthz")
+}
+
+func startCeiling() (*target, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(self, "-ceiling-server", "-addr", addr)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	if _, err := bufio.NewReader(out).ReadString('\n'); err != nil {
+		return nil, fmt.Errorf("ceiling server did not start: %w", err)
+	}
+	return &target{name: "bare handler", url: "http://" + addr, cmd: cmd}, nil
+}
+
+func waitHealthy(u string) error {
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(u); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return errors.New("engine did not become healthy within 20s")
+}
+
+func (t *target) stop() {
+	if t.cmd.Process != nil {
+		_ = t.cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = t.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			_ = t.cmd.Process.Kill()
+		}
+	}
+}
+
+// peakRSS reads the process's high-water resident set size.
+func peakRSS(pid int) (int64, error) {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb * 1024, err
+		}
+	}
+	return 0, errors.New("no VmHWM in /proc status")
+}
+
+type result struct {
+	acked, failed int64
+	elapsed       time.Duration
+	latencies     []time.Duration
+}
+
+func (r result) perSecond() float64 { return float64(r.acked) / r.elapsed.Seconds() }
+
+func (r result) percentile(p float64) time.Duration {
+	if len(r.latencies) == 0 {
+		return 0
+	}
+	s := slices.Clone(r.latencies)
+	slices.Sort(s)
+	return s[min(len(s)-1, int(float64(len(s))*p))]
+}
+
+var seq atomic.Int64
+
+func post(client *http.Client, base string) (time.Duration, error) {
+	n := seq.Add(1)
+	form := url.Values{
+		"event":        {"support_conference_end"},
+		"version":      {"3"},
+		"timestamp":    {strconv.FormatInt(time.Now().Unix(), 10)},
+		"lsid":         {fmt.Sprintf("load%016x", n)},
+		"external_key": {"T20240101.0001"},
+		"appliance_id": {"LoadTest"},
+	}
+	start := time.Now()
+	resp, err := client.PostForm(base+"/ERSPost?appliance=LoadTest", form)
+	if err != nil {
+		return 0, err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return time.Since(start), nil
+}
+
+func newClient(conns int) *http.Client {
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConns: conns, MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}}
+}
+
+// throughput posts as fast as workers connections allow for d.
+func throughput(base string, workers int, d time.Duration) result {
+	client := newClient(workers)
+	var acked, failed atomic.Int64
+	var mu sync.Mutex
+	var lat []time.Duration
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			var local []time.Duration
+			for ctx.Err() == nil {
+				l, err := post(client, base)
+				if err != nil {
+					failed.Add(1)
+					continue
+				}
+				acked.Add(1)
+				local = append(local, l)
+			}
+			mu.Lock()
+			lat = append(lat, local...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return result{acked: acked.Load(), failed: failed.Load(), elapsed: time.Since(start), latencies: lat}
+}
+
+// steady posts at a fixed rate (open loop: a slow answer does not slow the
+// sender) and records each acknowledgement's latency.
+func steady(base string, rate int, d time.Duration) result {
+	client := newClient(256)
+	interval := time.Second / time.Duration(rate)
+	total := int(d / interval)
+	var acked, failed atomic.Int64
+	lat := make([]time.Duration, total)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := range total {
+		if wait := time.Until(start.Add(time.Duration(i) * interval)); wait > 0 {
+			time.Sleep(wait)
+		}
+		wg.Go(func() {
+			l, err := post(client, base)
+			if err != nil {
+				failed.Add(1)
+				return
+			}
+			acked.Add(1)
+			lat[i] = l
+		})
+	}
+	wg.Wait()
+	var ok []time.Duration
+	for _, l := range lat {
+		if l > 0 {
+			ok = append(ok, l)
+		}
+	}
+	return result{acked: acked.Load(), failed: failed.Load(), elapsed: time.Since(start), latencies: ok}
+}
+
+func run(bin string, workers int, d time.Duration, rate int) error {
+	host, _ := os.Hostname()
+	cpus, _ := os.ReadFile("/proc/cpuinfo")
+	fmt.Printf("switchboard-load on %s (%d logical CPUs), %d workers, %s per run\n", host, strings.Count(string(cpus), "processor\t:"), workers, d)
+
+	eng, dir, err := startEngine(bin)
+	if dir != "" {
+		defer os.RemoveAll(dir)
+	}
+	if err != nil {
+		if eng != nil {
+			eng.stop()
+		}
+		return err
+	}
+	tp := throughput(eng.url, workers, d)
+	st := steady(eng.url, rate, d)
+	rss, rssErr := peakRSS(eng.cmd.Process.Pid)
+	eng.stop()
+
+	ceil, err := startCeiling()
+	if err != nil {
+		return err
+	}
+	ctp := throughput(ceil.url, workers, d)
+	ceil.stop()
+
+	fmt.Printf("\nthroughput (%d concurrent posters):\n", workers)
+	fmt.Printf("  switchboard:  %8.0f acknowledged events/s  (%d acked, %d failed)  p50 %v  p99 %v\n", tp.perSecond(), tp.acked, tp.failed, tp.percentile(0.50), tp.percentile(0.99))
+	fmt.Printf("  bare handler: %8.0f answered posts/s       (%d answered)             p50 %v  p99 %v\n", ctp.perSecond(), ctp.acked, ctp.percentile(0.50), ctp.percentile(0.99))
+	fmt.Printf("  ratio:        %8.1f %% of the ceiling\n", 100*tp.perSecond()/ctp.perSecond())
+	fmt.Printf("\nsteady %d events/s for %s:\n", rate, d)
+	fmt.Printf("  acknowledged %d, failed %d, p50 %v, p99 %v, max %v\n", st.acked, st.failed, st.percentile(0.50), st.percentile(0.99), st.percentile(1))
+	if rssErr != nil {
+		fmt.Printf("\npeak RSS of the engine: unknown (%v)\n", rssErr)
+	} else {
+		fmt.Printf("\npeak RSS of the engine: %.1f MiB\n", float64(rss)/(1<<20))
+	}
+	if tp.failed+st.failed > 0 {
+		return fmt.Errorf("%d posts were not acknowledged", tp.failed+st.failed)
+	}
+	return nil
+}

@@ -1,0 +1,144 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func open(t *testing.T) *Store {
+	t.Helper()
+	st, err := Open(context.Background(), filepath.Join(t.TempDir(), "sb.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return st
+}
+
+func TestMigrationsOnEmptyDatabaseAndRerun(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "sb.db")
+	ctx := context.Background()
+	st, err := Open(ctx, path, Options{SkipMigrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := st.Migrations(ctx)
+	if err != nil || len(ms) == 0 || ms[0].Applied {
+		t.Fatalf("fresh database: %+v %v", ms, err)
+	}
+	n, err := st.Migrate(ctx)
+	if err != nil || n != len(ms) {
+		t.Fatalf("first migrate: %d %v, want %d", n, err, len(ms))
+	}
+	if n, err := st.Migrate(ctx); err != nil || n != 0 {
+		t.Fatalf("second migrate: %d %v, want nothing to do", n, err)
+	}
+	_ = st.Close()
+	// Reopening migrates again (a no-op) and the schema works.
+	st, err = Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ms, _ = st.Migrations(ctx)
+	for _, m := range ms {
+		if !m.Applied {
+			t.Fatalf("migration %d not applied", m.Version)
+		}
+	}
+	var journal string
+	if err := st.w.Raw("PRAGMA journal_mode").Scan(&journal).Error; err != nil || journal != "wal" {
+		t.Fatalf("journal_mode = %q %v, want wal", journal, err)
+	}
+	var fk int
+	if err := st.w.Raw("PRAGMA foreign_keys").Scan(&fk).Error; err != nil || fk != 1 {
+		t.Fatalf("foreign_keys = %d %v, want 1", fk, err)
+	}
+}
+
+func TestOpenRefusesWhatItCannotServe(t *testing.T) {
+	t.Parallel()
+	for _, dsn := range []string{"", ":memory:", "postgres://u@h/db", "data.db?_foreign_keys=off"} {
+		if _, err := Open(context.Background(), dsn, Options{}); err == nil {
+			t.Errorf("Open(%q) succeeded", dsn)
+		}
+	}
+	dir := t.TempDir()
+	ro := filepath.Join(dir, "ro")
+	if err := os.Mkdir(ro, 0o500); err != nil {
+		t.Fatal(err)
+	}
+	if os.Geteuid() != 0 { // root writes anywhere
+		if _, err := Open(context.Background(), filepath.Join(ro, "x.db"), Options{}); err == nil {
+			t.Error("Open in a read-only directory succeeded")
+		}
+	}
+}
+
+func newEvent(key string, deliveries ...NewDelivery) *NewEvent {
+	return &NewEvent{Event: Event{DedupeKey: key, ApplianceID: "Default", Name: "support_conference_end", Source: "outbound",
+		LSID: key, OccurredAt: 1, Fields: "event=support_conference_end", Routing: Routed}, Deliveries: deliveries}
+}
+
+func TestClaimFinishAndPurge(t *testing.T) {
+	t.Parallel()
+	st := open(t)
+	ctx := context.Background()
+	cfg := &Config{Plugin: "p", Name: "c", ApplianceID: "Default", Settings: "{}"}
+	if err := st.CreateConfig(ctx, cfg, AuditEntry{Actor: "t", Action: "create", Summary: "s"}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := st.InsertEvents(ctx, []*NewEvent{newEvent("a", NewDelivery{ConfigID: cfg.ID, Plugin: "p", MaxAttempts: 2}), newEvent("a")}, nil)
+	if err != nil || res[0].Duplicate || !res[1].Duplicate {
+		t.Fatalf("insert: %+v %v", res, err)
+	}
+	now := time.Now()
+	ds, err := st.Claim(ctx, "p", 5, "w1", time.Minute, now)
+	if err != nil || len(ds) != 1 || ds[0].Attempts != 1 || ds[0].State != StateRunning {
+		t.Fatalf("claim: %+v %v", ds, err)
+	}
+	if again, _ := st.Claim(ctx, "p", 5, "w2", time.Minute, now); len(again) != 0 {
+		t.Fatal("a leased delivery was claimed twice")
+	}
+	if err := st.FinishAttempt(ctx, Finish{ID: ds[0].ID, Owner: "w2", State: StateDone}); err != ErrLeaseLost {
+		t.Fatalf("finish by a non-owner: %v, want ErrLeaseLost", err)
+	}
+	if err := st.FinishAttempt(ctx, Finish{ID: ds[0].ID, Owner: "w1", State: StateDone, Outcome: "done", Started: now}); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := st.GetDelivery(ctx, ds[0].ID)
+	if d.State != StateDone || d.FinishedAt == 0 || d.LeaseOwner != "" {
+		t.Fatalf("after finish: %+v", d)
+	}
+	// Not yet past retention: nothing purged. Past it: delivery and event go.
+	if dn, en, err := st.Purge(ctx, now.Add(-time.Hour)); err != nil || dn+en != 0 {
+		t.Fatalf("early purge removed %d/%d (%v)", dn, en, err)
+	}
+	if dn, en, err := st.Purge(ctx, time.Now().Add(time.Hour)); err != nil || dn != 1 || en != 1 {
+		t.Fatalf("purge removed %d deliveries, %d events (%v); want 1, 1", dn, en, err)
+	}
+}
+
+// The poller commits its cursor in the same transaction as the events it
+// found: if the cursor cannot be written, the events are not stored either.
+func TestAfterFailureRollsBackTheEvents(t *testing.T) {
+	t.Parallel()
+	st := open(t)
+	ctx := context.Background()
+	_, err := st.InsertEvents(ctx, []*NewEvent{newEvent("x")}, func(tx *sql.Tx) error {
+		_, err := tx.Exec(`UPDATE no_such_table SET x = 1`)
+		return err
+	})
+	if err == nil {
+		t.Fatal("InsertEvents succeeded although after failed")
+	}
+	evs, _ := st.ListEvents(ctx, EventFilter{})
+	if len(evs) != 0 {
+		t.Fatalf("%d events stored after a failed transaction", len(evs))
+	}
+}
