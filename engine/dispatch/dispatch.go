@@ -1,0 +1,376 @@
+// Package dispatch runs deliveries: workers claim due deliveries with a
+// lease, hand each to its plugin with a timeout, and record the outcome. The
+// plugin says what happened; the dispatcher decides when to try again.
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"time"
+
+	"switchboard/engine"
+	"switchboard/engine/metrics"
+	"switchboard/engine/service"
+	"switchboard/engine/store"
+)
+
+// Defaults.
+const (
+	DefaultConcurrency = 4
+	DefaultTimeout     = 60 * time.Second
+	DefaultRetention   = 30 * 24 * time.Hour
+	// leaseMargin is how much longer than the attempt timeout a lease lasts.
+	leaseMargin = 30 * time.Second
+)
+
+// Options configure the dispatcher.
+type Options struct {
+	Store   *store.Store
+	Service *service.Service
+	Metrics *metrics.Metrics
+	Logger  *slog.Logger
+	// Owner names this process in leases; default host-pid.
+	Owner string
+	// Retention is how long finished deliveries are kept.
+	Retention time.Duration
+	// Backoff overrides the retry schedule (tests).
+	Backoff func(attempt int) time.Duration
+	// DrainTimeout is how long shutdown waits for deliveries in flight.
+	DrainTimeout time.Duration
+	// MaintenanceInterval is how often expired leases are rescued.
+	MaintenanceInterval time.Duration
+}
+
+// Dispatcher runs the delivery workers of every plugin.
+type Dispatcher struct {
+	opts  Options
+	log   *slog.Logger
+	loops []*pluginLoop
+}
+
+// New builds a dispatcher for the service's plugins.
+func New(opts Options) *Dispatcher {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Owner == "" {
+		host, _ := os.Hostname()
+		opts.Owner = host + "-" + strconv.Itoa(os.Getpid())
+	}
+	if opts.Retention == 0 {
+		opts.Retention = DefaultRetention
+	}
+	if opts.Backoff == nil {
+		opts.Backoff = Backoff
+	}
+	if opts.DrainTimeout == 0 {
+		opts.DrainTimeout = 20 * time.Second
+	}
+	if opts.MaintenanceInterval == 0 {
+		opts.MaintenanceInterval = 10 * time.Second
+	}
+	if opts.Metrics == nil {
+		opts.Metrics = metrics.New(nil, opts.Logger)
+	}
+	d := &Dispatcher{opts: opts, log: opts.Logger}
+	for _, p := range opts.Service.Registry().All() {
+		info := p.Info()
+		limit := info.Concurrency
+		if limit <= 0 {
+			limit = DefaultConcurrency
+		}
+		timeout := info.Timeout
+		if timeout <= 0 {
+			timeout = DefaultTimeout
+		}
+		d.loops = append(d.loops, &pluginLoop{
+			d: d, plugin: p, id: info.ID, limit: limit, timeout: timeout,
+			wake: make(chan struct{}, 1), freed: make(chan struct{}, limit),
+		})
+	}
+	return d
+}
+
+// Wake tells every worker loop that new work may be due. It never blocks.
+func (d *Dispatcher) Wake() {
+	for _, l := range d.loops {
+		select {
+		case l.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Run works until ctx ends, then lets deliveries in flight finish for up to
+// DrainTimeout and hands back any still running.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	// Deliveries run under their own context, so that shutdown lets them
+	// finish instead of cutting them off mid-write.
+	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	var wg sync.WaitGroup
+	for _, l := range d.loops {
+		wg.Go(func() { l.run(ctx, work) })
+	}
+	wg.Go(func() { d.maintain(ctx) })
+	<-ctx.Done()
+
+	drained := make(chan struct{})
+	go func() {
+		for _, l := range d.loops {
+			l.inflight.Wait()
+		}
+		close(drained)
+	}()
+	select {
+	case <-drained:
+	case <-time.After(d.opts.DrainTimeout):
+		d.log.Warn("deliveries still running at shutdown; handing them back", "after", d.opts.DrainTimeout)
+		cancelWork()
+	}
+	wg.Wait()
+	rel, err := d.opts.Store.Release(context.Background(), d.opts.Owner)
+	if err != nil {
+		return fmt.Errorf("dispatch: release leases: %w", err)
+	}
+	if rel > 0 {
+		d.log.Info("handed back deliveries at shutdown", "count", rel)
+	}
+	return nil
+}
+
+// maintain rescues expired leases and purges old deliveries.
+func (d *Dispatcher) maintain(ctx context.Context) {
+	tick := time.NewTicker(d.opts.MaintenanceInterval)
+	defer tick.Stop()
+	lastPurge := time.Time{}
+	for {
+		if n, err := d.opts.Store.Rescue(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			d.log.Error("rescue expired leases", "err", err)
+		} else if n > 0 {
+			d.log.Warn("rescued deliveries whose worker stopped", "count", n)
+			d.Wake()
+		}
+		if time.Since(lastPurge) > time.Hour {
+			lastPurge = time.Now()
+			if dn, en, err := d.opts.Store.Purge(ctx, time.Now().Add(-d.opts.Retention)); err != nil && ctx.Err() == nil {
+				d.log.Error("purge finished deliveries", "err", err)
+			} else if dn+en > 0 {
+				d.log.Info("purged finished deliveries past retention", "deliveries", dn, "events", en, "retention", d.opts.Retention)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// pluginLoop claims and runs the deliveries of one plugin, at most limit at
+// a time.
+type pluginLoop struct {
+	d        *Dispatcher
+	plugin   engine.Plugin
+	id       string
+	limit    int
+	timeout  time.Duration
+	wake     chan struct{}
+	freed    chan struct{}
+	mu       sync.Mutex
+	busy     int
+	inflight sync.WaitGroup
+}
+
+// idleWait bounds a sleep with nothing due, as a backstop for work queued
+// by another process sharing the database.
+const idleWait = 30 * time.Second
+
+func (l *pluginLoop) run(ctx, work context.Context) {
+	for {
+		if ctx.Err() != nil {
+			return
+		}
+		l.mu.Lock()
+		free := l.limit - l.busy
+		l.mu.Unlock()
+		claimed := 0
+		if free > 0 {
+			now := time.Now()
+			ds, err := l.d.opts.Store.Claim(ctx, l.id, free, l.d.opts.Owner, l.timeout+leaseMargin, now)
+			if err != nil && ctx.Err() == nil {
+				l.d.log.Error("claim deliveries", "plugin", l.id, "err", err)
+			}
+			claimed = len(ds)
+			for i := range ds {
+				l.start(work, ds[i])
+			}
+		}
+		if claimed > 0 && claimed == free {
+			continue // there may be more due; claim again once a slot frees
+		}
+		wait := idleWait
+		if next, ok, err := l.d.opts.Store.NextDue(ctx, []string{l.id}); err == nil && ok {
+			wait = max(time.Until(next), 0)
+		}
+		if wait == 0 {
+			// Something is due that this claim did not take: no slot is
+			// free (a finish will wake us), or an earlier delivery of the
+			// same session is unfinished, or it became due just now.
+			wait = time.Second
+			if free-claimed <= 0 {
+				wait = idleWait
+			}
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		case <-l.wake:
+		case <-l.freed:
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+}
+
+func (l *pluginLoop) start(work context.Context, d store.Delivery) {
+	l.mu.Lock()
+	l.busy++
+	l.mu.Unlock()
+	l.inflight.Add(1)
+	go func() {
+		defer func() {
+			l.mu.Lock()
+			l.busy--
+			l.mu.Unlock()
+			l.inflight.Done()
+			select {
+			case l.freed <- struct{}{}:
+			default:
+			}
+			// Finishing may unblock the next delivery of the same session.
+			l.d.Wake()
+		}()
+		l.deliver(work, d)
+	}()
+}
+
+// deliver runs one attempt and records its outcome.
+func (l *pluginLoop) deliver(ctx context.Context, d store.Delivery) {
+	log := l.d.log.With("delivery", d.ID, "config", d.ConfigID, "plugin", l.id, "attempt", d.Attempts)
+	started := time.Now()
+	job, err := l.job(ctx, &d, log)
+	var outcome engine.Outcome
+	var after time.Duration
+	if err != nil {
+		outcome, after = engine.Classify(err)
+	} else {
+		err = l.handle(ctx, job)
+		outcome, after = engine.Classify(err)
+		if errors.Is(err, context.DeadlineExceeded) && outcome == engine.OutcomeRetry {
+			err = fmt.Errorf("the plugin did not finish within %s: %w", l.timeout, err)
+		}
+	}
+	dur := time.Since(started)
+	f := store.Finish{ID: d.ID, Owner: l.d.opts.Owner, Started: started, Duration: dur, Outcome: outcome.String()}
+	if job != nil {
+		f.Result = job.Result()
+	}
+	if err != nil {
+		f.Error = err.Error()
+	}
+	switch outcome {
+	case engine.OutcomeDone:
+		f.State = store.StateDone
+	case engine.OutcomeSkipped:
+		f.State, f.Result, f.Error = store.StateSkipped, err.Error(), ""
+	case engine.OutcomePermanent:
+		f.State = store.StateFailed
+	case engine.OutcomeRetryAfter:
+		f.State, f.RunAt, f.Refund = store.StateRetrying, time.Now().Add(after), true
+	case engine.OutcomeRetry:
+		if d.Attempts < d.MaxAttempts {
+			f.State, f.RunAt = store.StateRetrying, time.Now().Add(l.d.opts.Backoff(d.Attempts))
+		} else {
+			f.State = store.StateFailed
+			if d.MaxAttempts > 1 {
+				f.Error = fmt.Sprintf("gave up after %d attempts: %s", d.Attempts, f.Error)
+			}
+		}
+	}
+	l.d.opts.Metrics.Attempts.WithLabelValues(l.id, outcome.String()).Inc()
+	l.d.opts.Metrics.AttemptDuration.WithLabelValues(l.id).Observe(dur.Seconds())
+	// Recording the outcome must survive shutdown's cancellation.
+	if err := l.d.opts.Store.FinishAttempt(context.WithoutCancel(ctx), f); err != nil {
+		log.Error("record delivery outcome", "state", f.State, "err", err)
+		return
+	}
+	switch f.State {
+	case store.StateDone, store.StateSkipped:
+		log.Info("delivery "+f.State, "duration", dur, "result", f.Result)
+	case store.StateRetrying:
+		log.Warn("delivery will be retried", "at", f.RunAt.Format(time.RFC3339), "outcome", outcome.String(), "err", f.Error)
+	default:
+		log.Error("delivery failed", "err", f.Error)
+	}
+}
+
+// job assembles what the plugin needs. Errors are returned already
+// classified.
+func (l *pluginLoop) job(ctx context.Context, d *store.Delivery, log *slog.Logger) (*engine.Job, error) {
+	cfg, err := l.d.opts.Service.Load(ctx, d.ConfigID)
+	if err != nil {
+		return nil, engine.Permanent(fmt.Errorf("load configuration %d: %w", d.ConfigID, err))
+	}
+	if cfg.Appliance.Disabled {
+		return nil, engine.Skip("the configuration was disabled before this delivery ran")
+	}
+	ev, err := l.d.opts.Store.GetEvent(ctx, d.EventID)
+	if err != nil {
+		return nil, fmt.Errorf("load event %d: %w", d.EventID, err)
+	}
+	st := l.d.opts.Store
+	id := d.ID
+	return &engine.Job{
+		DeliveryID:  d.ID,
+		Attempt:     d.Attempts,
+		MaxAttempts: d.MaxAttempts,
+		Event: engine.Event{
+			ID: ev.ID, ApplianceID: ev.ApplianceID, Name: ev.Name, Source: ev.Source, LSID: ev.LSID,
+			ExternalKey: ev.ExternalKey, Timestamp: ev.Occurred(), ReceivedAt: ev.Received(), Fields: ev.Values(),
+		},
+		ConfigID:   cfg.ID,
+		ConfigName: cfg.Name,
+		Appliance:  cfg.Appliance,
+		Settings:   cfg.Settings,
+		Client:     cfg.Client,
+		Templates:  cfg.Templates,
+		Checkpoint: engine.NewCheckpoint(d.CheckpointValues(), func(ctx context.Context, v map[string]string) error {
+			return st.SaveCheckpoint(context.WithoutCancel(ctx), id, v)
+		}),
+		Links: st,
+		Log:   log.With("event", ev.Name, "lsid", ev.LSID),
+	}, nil
+}
+
+// handle runs the plugin with the attempt timeout, turning a panic into a
+// retryable error so one bad session cannot take the engine down.
+func (l *pluginLoop) handle(ctx context.Context, job *engine.Job) (err error) {
+	ctx, cancel := context.WithTimeout(ctx, l.timeout)
+	defer cancel()
+	defer func() {
+		if r := recover(); r != nil {
+			job.Log.Error("plugin panicked", "panic", r, "stack", string(debug.Stack()))
+			err = fmt.Errorf("plugin %s panicked: %v", l.id, r)
+		}
+	}()
+	return l.plugin.Handle(ctx, job)
+}

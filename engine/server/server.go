@@ -1,0 +1,265 @@
+// Package server assembles a running Switchboard: store, service, intake,
+// dispatcher, poller, JSON API and admin UI on their two listeners. The
+// serve and demo commands and the end-to-end tests all start it the same way.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"switchboard/engine"
+	"switchboard/engine/auth"
+	"switchboard/engine/beyondtrust"
+	"switchboard/engine/dispatch"
+	"switchboard/engine/httpapi"
+	"switchboard/engine/intake"
+	"switchboard/engine/metrics"
+	"switchboard/engine/render"
+	"switchboard/engine/secretbox"
+	"switchboard/engine/service"
+	"switchboard/engine/store"
+)
+
+// Defaults for the listeners, as the original Middleware Engine uses them.
+const (
+	DefaultIntakeAddr = ":8180"
+	DefaultAdminAddr  = "127.0.0.1:53231"
+)
+
+// Options configure a server.
+type Options struct {
+	DataDir  string
+	Database string // default: a SQLite file in DataDir
+	// IntakeAddr and AdminAddr are listen addresses; ":0" picks a port.
+	IntakeAddr string
+	AdminAddr  string
+	Logger     *slog.Logger
+	Plugins    []engine.Plugin
+	// SecretKey is the base64 key for secrets (SWITCHBOARD_SECRET_KEY);
+	// empty uses the key file in DataDir.
+	SecretKey string
+	// AdminPassword creates the first admin account (SWITCHBOARD_ADMIN_PASSWORD).
+	AdminPassword string
+	Retention     time.Duration
+	MaxBody       int64
+	// Tokens is the appliance token cache (tests share one to count tokens).
+	Tokens *beyondtrust.TokenCache
+	// Backoff overrides the retry schedule (tests).
+	Backoff func(attempt int) time.Duration
+	// Register adds routes to the admin listener after the API (the admin UI).
+	Register []func(e *echo.Echo, s *Server) error
+}
+
+// Server is a running Switchboard.
+type Server struct {
+	opts       Options
+	log        *slog.Logger
+	Store      *store.Store
+	Service    *service.Service
+	Auth       *auth.Manager
+	Metrics    *metrics.Metrics
+	Dispatcher *dispatch.Dispatcher
+	Renderer   *render.Renderer
+	Routes     *service.Routes
+	intake     *intake.Handler
+	intakeLn   net.Listener
+	adminLn    net.Listener
+	intakeSrv  *http.Server
+	adminSrv   *http.Server
+	SetupURL   string
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	errs   chan error
+}
+
+// New opens the store and builds every part; Start begins serving.
+func New(ctx context.Context, opts Options) (*Server, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.DataDir == "" {
+		opts.DataDir = "data"
+	}
+	if opts.Database == "" {
+		opts.Database = store.DefaultPath(opts.DataDir)
+	}
+	if opts.IntakeAddr == "" {
+		opts.IntakeAddr = DefaultIntakeAddr
+	}
+	if opts.AdminAddr == "" {
+		opts.AdminAddr = DefaultAdminAddr
+	}
+	if err := os.MkdirAll(opts.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	log := opts.Logger
+	reg, err := engine.NewRegistry(opts.Plugins...)
+	if err != nil {
+		return nil, err
+	}
+	box, err := secretbox.Load(opts.DataDir, opts.SecretKey)
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(ctx, opts.Database, store.Options{Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{opts: opts, log: log, Store: st, errs: make(chan error, 4)}
+	fail := func(err error) (*Server, error) {
+		_ = st.Close()
+		return nil, err
+	}
+	s.Renderer, err = render.New(render.Options{OverrideDir: filepath.Join(opts.DataDir, "templates"), Logger: log})
+	if err != nil {
+		return fail(err)
+	}
+	s.Metrics = metrics.New(st, log)
+	var disp *dispatch.Dispatcher
+	s.Service, err = service.New(service.Options{
+		Store: st, Registry: reg, Box: box, Renderer: s.Renderer, Tokens: opts.Tokens, Logger: log,
+		Wake: func() {
+			if disp != nil {
+				disp.Wake()
+			}
+		},
+	})
+	if err != nil {
+		return fail(err)
+	}
+	disp = dispatch.New(dispatch.Options{Store: st, Service: s.Service, Metrics: s.Metrics, Logger: log, Retention: opts.Retention, Backoff: opts.Backoff})
+	s.Dispatcher = disp
+	if s.Routes, err = service.NewRoutes(ctx, s.Service); err != nil {
+		return fail(err)
+	}
+	s.intake = intake.New(intake.Options{Store: st, Router: s.Routes, Metrics: s.Metrics, Logger: log, Wake: disp.Wake, MaxBody: opts.MaxBody})
+	s.Auth = auth.New(st, log)
+	if s.SetupURL, err = s.Auth.Bootstrap(ctx, opts.AdminPassword); err != nil {
+		return fail(err)
+	}
+	return s, nil
+}
+
+func (s *Server) newEcho() *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.Use(middleware.Recover())
+	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
+	e.GET("/readyz", func(c echo.Context) error {
+		ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+		defer cancel()
+		if err := s.Store.Ping(ctx); err != nil {
+			return c.String(http.StatusServiceUnavailable, "database unavailable\n")
+		}
+		return c.String(http.StatusOK, "ready\n")
+	})
+	return e
+}
+
+// Start binds both listeners and starts every worker. It returns once the
+// listeners accept connections.
+func (s *Server) Start(ctx context.Context) error {
+	var err error
+	if s.intakeLn, err = net.Listen("tcp", s.opts.IntakeAddr); err != nil {
+		return fmt.Errorf("intake listener %s: %w", s.opts.IntakeAddr, err)
+	}
+	if s.adminLn, err = net.Listen("tcp", s.opts.AdminAddr); err != nil {
+		_ = s.intakeLn.Close()
+		return fmt.Errorf("admin listener %s: %w", s.opts.AdminAddr, err)
+	}
+	ie := s.newEcho()
+	s.intake.Register(ie)
+	ae := s.newEcho()
+	ae.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{})))
+	httpapi.New(s.Service, s.log).Register(ae, s.Auth.Middleware(), s.Auth.CSRF())
+	for _, reg := range s.opts.Register {
+		if err := reg(ae, s); err != nil {
+			_ = s.intakeLn.Close()
+			_ = s.adminLn.Close()
+			return err
+		}
+	}
+	s.intakeSrv = &http.Server{Handler: ie, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	s.adminSrv = &http.Server{Handler: ae, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.cancel = cancel
+	s.wg.Go(func() { s.intake.Run(runCtx) })
+	s.wg.Go(func() {
+		if err := s.Dispatcher.Run(runCtx); err != nil {
+			s.errs <- err
+		}
+	})
+	for _, srv := range []struct {
+		h  *http.Server
+		ln net.Listener
+	}{{s.intakeSrv, s.intakeLn}, {s.adminSrv, s.adminLn}} {
+		s.wg.Go(func() {
+			if err := srv.h.Serve(srv.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.errs <- err
+			}
+		})
+	}
+	s.log.Info("switchboard started", "intake", s.IntakeURL()+intake.Path, "admin", s.AdminURL(), "database", s.Store.Path())
+	if s.SetupURL != "" {
+		s.log.Warn("no admin account yet: open this one-time link on this machine to create one", "url", s.AdminURL()+s.SetupURL)
+	}
+	return nil
+}
+
+// Errors reports a listener or worker that stopped on its own.
+func (s *Server) Errors() <-chan error { return s.errs }
+
+// IntakeURL is the base URL of the outbound-event listener.
+func (s *Server) IntakeURL() string { return "http://" + hostPort(s.intakeLn) }
+
+// AdminURL is the base URL of the admin listener.
+func (s *Server) AdminURL() string { return "http://" + hostPort(s.adminLn) }
+
+func hostPort(ln net.Listener) string {
+	addr := ln.Addr().(*net.TCPAddr)
+	host := addr.IP.String()
+	if addr.IP.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, fmt.Sprint(addr.Port))
+}
+
+// Shutdown stops in order: the intake first (the appliance will retry what
+// it could not post), then the workers (deliveries in flight finish or are
+// handed back), then the admin listener, then the store.
+func (s *Server) Shutdown(ctx context.Context) error {
+	var errs []error
+	if s.intakeSrv != nil {
+		errs = append(errs, s.intakeSrv.Shutdown(ctx))
+	}
+	if s.cancel != nil {
+		s.cancel()
+	}
+	if s.adminSrv != nil {
+		errs = append(errs, s.adminSrv.Shutdown(ctx))
+	}
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		errs = append(errs, fmt.Errorf("workers did not stop in time: %w", ctx.Err()))
+	}
+	errs = append(errs, s.Store.Close())
+	s.log.Info("switchboard stopped")
+	return errors.Join(errs...)
+}

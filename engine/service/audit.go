@@ -1,0 +1,119 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"switchboard/engine"
+)
+
+// Change is one field an audit entry records as changed. Secret fields show
+// only that they were set, replaced or cleared.
+type Change struct {
+	Field string `json:"field"`
+	Old   string `json:"old"`
+	New   string `json:"new"`
+}
+
+// AuditEntry is one recorded configuration change.
+type AuditEntry struct {
+	ID       int64    `json:"id"`
+	At       string   `json:"at"`
+	Actor    string   `json:"actor"`
+	Action   string   `json:"action"`
+	ConfigID int64    `json:"config_id"`
+	Summary  string   `json:"summary"`
+	Changes  []Change `json:"changes"`
+}
+
+// Audit returns the newest audit entries first.
+func (s *Service) Audit(ctx context.Context, limit int) ([]AuditEntry, error) {
+	rows, err := s.st.Audit(ctx, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]AuditEntry, 0, len(rows))
+	for i := range rows {
+		r := &rows[i]
+		e := AuditEntry{ID: r.ID, At: r.When().Format("2006-01-02T15:04:05Z07:00"), Actor: r.Actor, Action: r.Action, ConfigID: r.ConfigID, Summary: r.Summary}
+		_ = json.Unmarshal([]byte(r.Changes), &e.Changes)
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// diff lists the fields that differ between two versions of a
+// configuration, as JSON for the audit log. Old values may be nil (create).
+func diff(oldApp, newApp *engine.ApplianceSettings, oldSettings, newSettings any) string {
+	var changes []Change
+	changes = append(changes, diffFields("", oldApp, newApp)...)
+	changes = append(changes, diffFields("", oldSettings, newSettings)...)
+	if changes == nil {
+		changes = []Change{}
+	}
+	b, _ := json.Marshal(changes)
+	return string(b)
+}
+
+func diffFields(prefix string, oldV, newV any) []Change {
+	var out []Change
+	for _, f := range engine.Fields(newV, nil) {
+		nv, _ := engine.FieldValue(newV, f.Name)
+		var ov any
+		if oldV != nil && !isNilPtr(oldV) {
+			ov, _ = engine.FieldValue(oldV, f.Name)
+		}
+		if f.Kind == engine.KindSecret {
+			if c, ok := secretChange(ov, nv); ok {
+				c.Field = prefix + f.Name
+				out = append(out, c)
+			}
+			continue
+		}
+		os, ns := show(ov), show(nv)
+		if os != ns {
+			out = append(out, Change{Field: prefix + f.Name, Old: os, New: ns})
+		}
+	}
+	return out
+}
+
+func isNilPtr(v any) bool {
+	switch p := v.(type) {
+	case *engine.ApplianceSettings:
+		return p == nil
+	}
+	return false
+}
+
+func secretChange(oldV, newV any) (Change, bool) {
+	o, _ := oldV.(engine.Secret)
+	n, _ := newV.(engine.Secret)
+	switch {
+	case !o.IsSet() && n.IsSet():
+		return Change{Old: "", New: "[set]"}, true
+	case o.IsSet() && !n.IsSet():
+		return Change{Old: "[set]", New: "[cleared]"}, true
+	case o.Reveal() != n.Reveal():
+		return Change{Old: "[set]", New: "[replaced]"}, true
+	}
+	return Change{}, false
+}
+
+func show(v any) string {
+	if v == nil {
+		return ""
+	}
+	switch x := v.(type) {
+	case string:
+		return x
+	case fmt.Stringer:
+		return x.String()
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}

@@ -1,0 +1,142 @@
+// Package service is the engine's API: configurations, events, deliveries,
+// retries, replays, tests and template previews. The admin UI, the JSON API
+// and the CLI all go through it, so they cannot disagree.
+package service
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"switchboard/engine"
+	"switchboard/engine/beyondtrust"
+	"switchboard/engine/render"
+	"switchboard/engine/secretbox"
+	"switchboard/engine/store"
+)
+
+// ErrNotFound is returned for an unknown configuration, event or delivery.
+var ErrNotFound = store.ErrNotFound
+
+// Options are the service's dependencies.
+type Options struct {
+	Store    *store.Store
+	Registry *engine.Registry
+	Box      *secretbox.Box
+	Renderer *render.Renderer
+	// Tokens is shared by every appliance client, so that configurations
+	// using the same API account share one OAuth token.
+	Tokens *beyondtrust.TokenCache
+	Logger *slog.Logger
+	// Wake is called after new work is queued (a retry, a replay).
+	Wake func()
+}
+
+// Service is the engine API.
+type Service struct {
+	st       *store.Store
+	reg      *engine.Registry
+	box      *secretbox.Box
+	renderer *render.Renderer
+	tokens   *beyondtrust.TokenCache
+	log      *slog.Logger
+	wake     func()
+
+	mu       sync.Mutex
+	loaded   map[int64]*Loaded
+	watchers []func()
+}
+
+// New builds the service.
+func New(opts Options) (*Service, error) {
+	if opts.Store == nil || opts.Registry == nil || opts.Box == nil || opts.Renderer == nil {
+		return nil, errors.New("service: Store, Registry, Box and Renderer are required")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Tokens == nil {
+		opts.Tokens = beyondtrust.NewTokenCache()
+	}
+	if opts.Wake == nil {
+		opts.Wake = func() {}
+	}
+	return &Service{
+		st: opts.Store, reg: opts.Registry, box: opts.Box, renderer: opts.Renderer,
+		tokens: opts.Tokens, log: opts.Logger, wake: opts.Wake,
+		loaded: map[int64]*Loaded{},
+	}, nil
+}
+
+// Store returns the store (for the parts of the engine that queue work).
+func (s *Service) Store() *store.Store { return s.st }
+
+// Registry returns the compiled-in plugins.
+func (s *Service) Registry() *engine.Registry { return s.reg }
+
+// OnConfigChange registers fn to run after any configuration changes, so
+// that routing and polling pick changes up without a restart.
+func (s *Service) OnConfigChange(fn func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.watchers = append(s.watchers, fn)
+}
+
+func (s *Service) changed(id int64) {
+	s.mu.Lock()
+	delete(s.loaded, id)
+	watchers := append([]func(){}, s.watchers...)
+	s.mu.Unlock()
+	for _, fn := range watchers {
+		fn()
+	}
+}
+
+// PluginInfo describes a compiled-in plugin for the UI and the API.
+type PluginInfo struct {
+	ID              string         `json:"id"`
+	Name            string         `json:"name"`
+	Description     string         `json:"description"`
+	Events          []string       `json:"events"`
+	ApplianceFields []engine.Field `json:"appliance_fields"`
+	SettingsFields  []engine.Field `json:"settings_fields"`
+	HasTest         bool           `json:"has_test"`
+}
+
+// Plugins lists the compiled-in plugins.
+func (s *Service) Plugins() []PluginInfo {
+	var out []PluginInfo
+	for _, p := range s.reg.All() {
+		out = append(out, describe(p))
+	}
+	return out
+}
+
+// Plugin describes one plugin.
+func (s *Service) Plugin(id string) (PluginInfo, error) {
+	p, ok := s.reg.Get(id)
+	if !ok {
+		return PluginInfo{}, fmt.Errorf("plugin %q: %w", id, ErrNotFound)
+	}
+	return describe(p), nil
+}
+
+func describe(p engine.Plugin) PluginInfo {
+	info := p.Info()
+	_, testable := p.(engine.Tester)
+	return PluginInfo{
+		ID: info.ID, Name: info.Name, Description: info.Description, Events: info.Events,
+		ApplianceFields: engine.Fields(&engine.ApplianceSettings{}, info.Events),
+		SettingsFields:  engine.Fields(info.NewSettings(), info.Events),
+		HasTest:         testable,
+	}
+}
+
+func (s *Service) plugin(id string) (engine.Plugin, error) {
+	p, ok := s.reg.Get(id)
+	if !ok {
+		return nil, engine.FieldErrors{{Field: "plugin", Message: fmt.Sprintf("%q is not a plugin of this build", id)}}
+	}
+	return p, nil
+}
