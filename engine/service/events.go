@@ -292,7 +292,7 @@ func (s *Service) PollStates(ctx context.Context) ([]PollState, error) {
 
 // ConfigStatus is what the home page shows next to a configuration.
 type ConfigStatus struct {
-	LastDelivery *Delivery `json:"last_delivery,omitempty"`
+	LastDelivery *Delivery  `json:"last_delivery,omitempty"`
 	Poll         *PollState `json:"poll,omitempty"`
 }
 
