@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 	// The report time zone must resolve on hosts without a zoneinfo
@@ -393,8 +392,3 @@ func (d TicketData) merge(over TicketData) TicketData {
 	return out
 }
 
-// noteTypeValue is the note type as a number when the admin typed one.
-func (s *Settings) noteTypeValue() (int64, bool) {
-	n, err := strconv.ParseInt(strings.TrimSpace(s.NoteType), 10, 64)
-	return n, err == nil && n > 0
-}

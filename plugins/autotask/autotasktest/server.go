@@ -167,8 +167,8 @@ type Fault struct {
 	// Body is the answer; default {"errors":[...]} for 4xx, a web-server
 	// error for 5xx.
 	Body string
-	// Delay holds the answer back; longer than the client's timeout, it is
-	// a timeout.
+	// Delay holds the answer back (after the write, with AfterWrite);
+	// longer than the client's timeout, it is a timeout.
 	Delay time.Duration
 	// AfterWrite performs the request first and then answers with the
 	// fault: the write happened but the client cannot know.
@@ -238,17 +238,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fault := s.takeFault(r.Method, endpoint)
-	if fault != nil && !sleep(r.Context(), fault.Delay) {
-		return
-	}
 	if fault != nil && !fault.AfterWrite {
-		writeFault(w, fault)
+		if sleep(r.Context(), fault.Delay) {
+			writeFault(w, fault)
+		}
 		return
 	}
 	rec := httptest.NewRecorder()
 	s.route(rec, r, rest)
 	if fault != nil {
-		writeFault(w, fault)
+		// The write is done; the client waits (a timeout, if Delay is
+		// long) or gets an error, and cannot know it succeeded.
+		if sleep(r.Context(), fault.Delay) {
+			writeFault(w, fault)
+		}
 		return
 	}
 	for k, v := range rec.Header() {

@@ -1,0 +1,268 @@
+package autotask
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"switchboard/engine"
+	bt "switchboard/engine/beyondtrust"
+	"switchboard/engine/render"
+)
+
+// Autotask's limits on a ticket note (TicketNotes metadata).
+const (
+	maxNoteTitle       = 250
+	maxNoteDescription = 32000
+)
+
+// Labels of the publish picklist (TicketNotes.publish); values differ by
+// tenant, labels do not.
+const (
+	publishAll      = "All Autotask Users"
+	publishInternal = "Internal Only"
+)
+
+// marker is written into what a delivery creates so that a retry whose
+// checkpoint was lost finds it: [bt:<lsid>:<what>].
+func marker(lsid, what string) string { return "[bt:" + lsid + ":" + what + "]" }
+
+// sessionEnd adds the session report to the session's ticket and, when
+// configured, a time entry.
+func (r *run) sessionEnd(ctx context.Context) error {
+	sess, err := r.session(ctx)
+	if err != nil {
+		return err
+	}
+	if !sess.Ended() {
+		return fmt.Errorf("autotask: the appliance reports session %s without an end time yet", sess.LSID)
+	}
+	ticket, err := r.findTicket(ctx, sess)
+	if err != nil {
+		return err
+	}
+	body, err := r.render(render.SessionReport, sess)
+	if err != nil {
+		return err
+	}
+	title := noteTitle(productName(sess)+" session report", customerName(sess), marker(sess.LSID, "report"))
+	if err := r.addNote(ctx, ticket, "note:report", title, body); err != nil {
+		return err
+	}
+	if r.set.UpdateTimeEntry {
+		return r.addTimeEntry(ctx, ticket, sess)
+	}
+	return nil
+}
+
+// Survey kinds.
+const (
+	surveyCustomer = "customer-survey"
+	surveyRep      = "rep-survey"
+)
+
+// surveys adds each exit survey of the kind to the ticket, one note per
+// survey, so a second customer's survey is not lost behind the first's.
+func (r *run) surveys(ctx context.Context, kind string) error {
+	sess, err := r.session(ctx)
+	if err != nil {
+		return err
+	}
+	list, tpl, label := sess.CustomerSurveys, render.CustomerSurvey, "Customer exit survey"
+	if kind == surveyRep {
+		list, tpl, label = sess.RepSurveys, render.RepSurvey, "Representative survey"
+	}
+	if len(list) == 0 {
+		return fmt.Errorf("autotask: the appliance's report of session %s has no %s yet", sess.LSID, strings.ToLower(label))
+	}
+	ticket, err := r.findTicket(ctx, sess)
+	if err != nil {
+		return err
+	}
+	for i, sv := range list {
+		id := sv.GSNumber
+		if id == "" {
+			id = strconv.Itoa(i + 1)
+		}
+		one := *sess
+		if kind == surveyRep {
+			one.RepSurveys = []bt.Survey{sv}
+		} else {
+			one.CustomerSurveys = []bt.Survey{sv}
+		}
+		body, err := r.render(tpl, &one)
+		if err != nil {
+			return err
+		}
+		title := noteTitle(label, sv.SubmittedBy, marker(sess.LSID, kind+"-"+id))
+		if err := r.addNote(ctx, ticket, "note:"+kind+"-"+id, title, body); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// render runs a template; a broken template is the admin's to fix, so it
+// is permanent.
+func (r *run) render(name string, sess *bt.Session) (string, error) {
+	if r.job.Templates == nil {
+		return "", engine.Permanent(fmt.Errorf("autotask: no templates to render %s", name))
+	}
+	out, err := r.job.Templates.Render(name, render.NewData(sess, r.set.location()))
+	if err != nil {
+		return "", engine.Permanent(fmt.Errorf("autotask: render %s: %w", name, err))
+	}
+	return out, nil
+}
+
+// noteTitle is "<what>: <who> [marker]", shortened to fit Autotask's title
+// length without ever cutting the marker.
+func noteTitle(what, who, mark string) string {
+	head := what
+	if who != "" {
+		head += ": " + who
+	}
+	room := maxNoteTitle - len([]rune(mark)) - 1
+	if rs := []rune(head); len(rs) > room {
+		head = string(rs[:room-1]) + "…"
+	}
+	return head + " " + mark
+}
+
+func productName(s *bt.Session) string {
+	if s.Product == engine.ProductPrivilegedAccess {
+		return "Privileged Remote Access"
+	}
+	return "Remote Support"
+}
+
+func customerName(s *bt.Session) string {
+	if c, ok := s.PrimaryCustomerInfo(); ok && c.Info.Name != "" {
+		return c.Info.Name
+	}
+	return s.PrimaryCustomer.Name
+}
+
+// truncate keeps text within Autotask's length, saying so at the end.
+func truncate(text string, max int) string {
+	rs := []rune(text)
+	if len(rs) <= max {
+		return text
+	}
+	const tail = "\n… (truncated: Autotask keeps at most %d characters)"
+	t := fmt.Sprintf(tail, max)
+	return string(rs[:max-len([]rune(t))]) + t
+}
+
+// addNote posts a note unless the checkpoint or a note carrying the
+// title's marker shows it was posted before.
+func (r *run) addNote(ctx context.Context, ticket ticketRef, key, title, body string) error {
+	_, err := r.checkpointed(ctx, key, func() (string, error) {
+		mark := title[strings.LastIndex(title, "[bt:"):]
+		var found []struct {
+			ID int64 `json:"id"`
+		}
+		q := Query{Filter: []Filter{Eq("ticketID", ticket.ID), {Op: "contains", Field: "title", Value: mark}}, IncludeFields: []string{"id"}, MaxRecords: 1}
+		if err := r.at.Query(ctx, "TicketNotes", q, &found); err != nil {
+			return "", Classify(fmt.Errorf("look for an earlier note on ticket %s: %w", ticket, err), "")
+		}
+		if len(found) > 0 {
+			r.log.Info("autotask: note already on the ticket", "ticket", ticket.String(), "note", found[0].ID, "marker", mark)
+			return strconv.FormatInt(found[0].ID, 10), nil
+		}
+		noteType, publish, err := r.noteValues(ctx)
+		if err != nil {
+			return "", err
+		}
+		note := map[string]any{
+			"ticketID":    ticket.ID,
+			"title":       title,
+			"description": truncate(body, maxNoteDescription),
+			"noteType":    noteType,
+			"publish":     publish,
+		}
+		id, err := r.at.Create(ctx, "Tickets/"+strconv.FormatInt(ticket.ID, 10)+"/Notes", note)
+		if err != nil {
+			return "", Classify(fmt.Errorf("add note to ticket %s: %w", ticket, err), "Autotask Note Type and Publish Notes as Public")
+		}
+		r.log.Info("autotask: note added", "ticket", ticket.String(), "note", id)
+		return strconv.FormatInt(id, 10), nil
+	})
+	return err
+}
+
+// noteValues resolves the note type (a value or a label) and the publish
+// value against the tenant's picklists.
+func (r *run) noteValues(ctx context.Context) (noteType, publish int64, err error) {
+	fields, err := r.at.Fields(ctx, "TicketNotes")
+	if err != nil {
+		return 0, 0, Classify(fmt.Errorf("read the note picklists: %w", err), "")
+	}
+	return resolveNoteValues(fields, r.set)
+}
+
+// resolveNoteValues is noteValues on metadata already read; the Test
+// button shares it.
+func resolveNoteValues(fields []FieldInfo, s *Settings) (noteType, publish int64, err error) {
+	nt, _ := Field(fields, "noteType")
+	v, ok := pickValue(nt.PicklistValues, s.NoteType)
+	if !ok {
+		return 0, 0, engine.Permanent(fmt.Errorf("autotask: Autotask Note Type %q is not an active note type of this tenant; use one of: %s", s.NoteType, picklistText(nt.PicklistValues)))
+	}
+	pub, _ := Field(fields, "publish")
+	want := publishInternal
+	if s.PublishPublic {
+		want = publishAll
+	}
+	p, ok := pickValue(pub.PicklistValues, want)
+	if !ok && !s.PublishPublic {
+		// Tenants rename the internal choice ("Internal & Co-Managed");
+		// any internal one keeps the note from customers.
+		for _, pv := range pub.PicklistValues {
+			if pv.IsActive && strings.HasPrefix(strings.ToLower(pv.Label), "internal") {
+				p, ok = atoi(pv.Value), true
+				break
+			}
+		}
+	}
+	if !ok {
+		return 0, 0, engine.Permanent(fmt.Errorf("autotask: the tenant's note publish list has no %q choice (it has: %s); check Publish Notes as Public", want, picklistText(pub.PicklistValues)))
+	}
+	return v, p, nil
+}
+
+// pickValue finds an active picklist entry by value or, ignoring case, by
+// label.
+func pickValue(list []PicklistValue, want string) (int64, bool) {
+	want = strings.TrimSpace(want)
+	for _, pv := range list {
+		if pv.IsActive && pv.Value == want {
+			return atoi(pv.Value), true
+		}
+	}
+	for _, pv := range list {
+		if pv.IsActive && strings.EqualFold(pv.Label, want) {
+			return atoi(pv.Value), true
+		}
+	}
+	return 0, false
+}
+
+func picklistText(list []PicklistValue) string {
+	var parts []string
+	for _, pv := range list {
+		if pv.IsActive {
+			parts = append(parts, pv.Value+" "+pv.Label)
+		}
+	}
+	if len(parts) == 0 {
+		return "(none)"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func atoi(s string) int64 {
+	n, _ := strconv.ParseInt(s, 10, 64)
+	return n
+}

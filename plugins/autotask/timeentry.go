@@ -1,0 +1,129 @@
+package autotask
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"switchboard/engine"
+	bt "switchboard/engine/beyondtrust"
+)
+
+// Autotask's limits on hoursWorked: more than 0, at most 24.
+const (
+	minHours = 0.01
+	maxHours = 24
+)
+
+// addTimeEntry records the session's time for the primary representative
+// on the ticket, unless the checkpoint or an entry carrying the marker in
+// its internal notes shows it was recorded before.
+func (r *run) addTimeEntry(ctx context.Context, ticket ticketRef, sess *bt.Session) error {
+	def, err := r.set.timeEntryDefaults()
+	if err != nil {
+		return engine.Permanent(fmt.Errorf("autotask: Time Entry Default Data %w", err))
+	}
+	rep, ok := sess.PrimaryRepresentative()
+	if !ok || rep.Username == "" {
+		r.log.Warn("autotask: no time entry: the session has no primary representative", "lsid", sess.LSID)
+		return nil
+	}
+	_, err = r.checkpointed(ctx, "time_entry", func() (string, error) {
+		resourceID, err := r.resource(ctx, rep.Username, def.DefaultDomain)
+		if err != nil {
+			return "", err
+		}
+		mark := marker(sess.LSID, "time")
+		var found []struct {
+			ID int64 `json:"id"`
+		}
+		q := Query{Filter: []Filter{Eq("ticketID", ticket.ID), Eq("resourceID", resourceID), {Op: "contains", Field: "internalNotes", Value: mark}}, IncludeFields: []string{"id"}, MaxRecords: 1}
+		if err := r.at.Query(ctx, "TimeEntries", q, &found); err != nil {
+			return "", Classify(fmt.Errorf("look for an earlier time entry on ticket %s: %w", ticket, err), "")
+		}
+		if len(found) > 0 {
+			return strconv.FormatInt(found[0].ID, 10), nil
+		}
+		roleID, err := r.role(ctx, def.RoleName)
+		if err != nil {
+			return "", err
+		}
+		entry := timeEntry(def, sess, r.set.location())
+		entry["ticketID"] = ticket.ID
+		entry["resourceID"] = resourceID
+		entry["roleID"] = roleID
+		notes, _ := entry["internalNotes"].(string)
+		entry["internalNotes"] = strings.TrimSpace(notes + "\n" + mark)
+		id, err := r.at.Create(ctx, "TimeEntries", entry)
+		if err != nil {
+			return "", Classify(fmt.Errorf("add time entry to ticket %s: %w", ticket, err), "Time Entry Default Data")
+		}
+		r.log.Info("autotask: time entry added", "ticket", ticket.String(), "time_entry", id)
+		return strconv.FormatInt(id, 10), nil
+	})
+	return err
+}
+
+// timeEntry builds the entry's session-derived fields over the defaults.
+// Times go as UTC; dateWorked is the start's date in the report time zone,
+// the day the representative worked. A session longer than Autotask takes
+// is cut to 24 hours.
+func timeEntry(def TimeEntryDefaults, sess *bt.Session, loc *time.Location) map[string]any {
+	entry := make(map[string]any, len(def.Fields)+8)
+	for k, v := range def.Fields {
+		entry[k] = v
+	}
+	start, end := sess.StartTime.UTC(), sess.EndTime.UTC()
+	if end.Sub(start) > maxHours*time.Hour {
+		end = start.Add(maxHours * time.Hour)
+	}
+	hours := math.Round(end.Sub(start).Hours()*100) / 100
+	if hours < minHours {
+		hours = minHours
+		end = start.Add(36 * time.Second)
+	}
+	entry["dateWorked"] = start.In(loc).Format("2006-01-02") + "T00:00:00"
+	entry["startDateTime"] = start.Format(time.RFC3339)
+	entry["endDateTime"] = end.Format(time.RFC3339)
+	entry["hoursWorked"] = hours
+	entry["summaryNotes"] = def.SummaryNotes
+	return entry
+}
+
+// resource finds the active Autotask resource whose e-mail is the
+// representative's username at the default domain.
+func (r *run) resource(ctx context.Context, username, domain string) (int64, error) {
+	email := username
+	if domain != "" && !strings.Contains(username, "@") {
+		email = username + "@" + domain
+	}
+	var found []struct {
+		ID int64 `json:"id"`
+	}
+	q := Query{Filter: []Filter{Eq("email", email), Eq("isActive", true)}, IncludeFields: []string{"id"}, MaxRecords: 1}
+	if err := r.at.Query(ctx, "Resources", q, &found); err != nil {
+		return 0, Classify(fmt.Errorf("find the resource %s: %w", email, err), "")
+	}
+	if len(found) == 0 {
+		return 0, engine.Permanent(fmt.Errorf("autotask: no active Autotask resource has the e-mail %s (BeyondTrust username %q + defaultDomain); check defaultDomain in Time Entry Default Data", email, username))
+	}
+	return found[0].ID, nil
+}
+
+// role finds the active role with that name.
+func (r *run) role(ctx context.Context, name string) (int64, error) {
+	var found []struct {
+		ID int64 `json:"id"`
+	}
+	q := Query{Filter: []Filter{Eq("name", name), Eq("isActive", true)}, IncludeFields: []string{"id"}, MaxRecords: 1}
+	if err := r.at.Query(ctx, "Roles", q, &found); err != nil {
+		return 0, Classify(fmt.Errorf("find the role %q: %w", name, err), "")
+	}
+	if len(found) == 0 {
+		return 0, engine.Permanent(fmt.Errorf("autotask: there is no active Autotask role named %q; check roleName in Time Entry Default Data", name))
+	}
+	return found[0].ID, nil
+}
