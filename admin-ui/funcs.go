@@ -1,0 +1,150 @@
+package adminui
+
+import (
+	"fmt"
+	"html/template"
+	"strings"
+	"time"
+
+	"switchboard/engine"
+	"switchboard/engine/store"
+)
+
+// funcs are the helpers the page templates use.
+var funcs = template.FuncMap{
+	"when":         when,
+	"duration":     duration,
+	"eventLabel":   engine.EventLabel,
+	"sourceLabel":  sourceLabel,
+	"stateClass":   stateClass,
+	"retryable":    retryable,
+	"statusClass":  statusClass,
+	"statusLabel":  statusLabel,
+	"checkSummary": checkSummary,
+	"describedBy":  describedBy,
+	"icon":         icon,
+}
+
+// timeLayout shows times in UTC, as the appliance's reports and the log
+// do; admins in several time zones then read the same thing.
+const timeLayout = "2006-01-02 15:04:05 UTC"
+
+func when(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.UTC().Format(timeLayout)
+}
+
+func duration(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "0 ms"
+	case d < time.Second:
+		return fmt.Sprintf("%d ms", d.Milliseconds())
+	case d < time.Minute:
+		return fmt.Sprintf("%.1f s", d.Seconds())
+	}
+	return d.Round(time.Second).String()
+}
+
+func sourceLabel(source string) string {
+	switch source {
+	case engine.SourceOutbound:
+		return "Outbound event"
+	case engine.SourcePoll:
+		return "Polling"
+	}
+	return source
+}
+
+// deliveryStates are the states a delivery filter offers, in lifecycle order.
+var deliveryStates = []string{store.StatePending, store.StateRunning, store.StateRetrying, store.StateDone, store.StateFailed, store.StateSkipped}
+
+func stateClass(state string) string {
+	switch state {
+	case store.StateDone:
+		return "ok"
+	case store.StateFailed:
+		return "fail"
+	case store.StateRetrying:
+		return "warn"
+	case store.StateSkipped:
+		return "off"
+	}
+	return "info"
+}
+
+// retryable says whether "Retry now" makes sense: the delivery has ended
+// without success, or waits for its next try.
+func retryable(state string) bool {
+	switch state {
+	case store.StateFailed, store.StateSkipped, store.StateRetrying:
+		return true
+	}
+	return false
+}
+
+func statusClass(status string) string {
+	switch status {
+	case engine.CheckOK:
+		return "ok"
+	case engine.CheckWarn:
+		return "warn"
+	case engine.CheckFail:
+		return "fail"
+	}
+	return "off"
+}
+
+func statusLabel(status string) string {
+	switch status {
+	case engine.CheckOK:
+		return "OK"
+	case engine.CheckWarn:
+		return "Warning"
+	case engine.CheckFail:
+		return "Failed"
+	case engine.CheckSkipped:
+		return "Skipped"
+	}
+	return status
+}
+
+// checkSummary is the one line a screen reader announces when a test ends.
+func checkSummary(checks []engine.Check) string {
+	var failed, warned int
+	for _, c := range checks {
+		switch c.Status {
+		case engine.CheckFail:
+			failed++
+		case engine.CheckWarn:
+			warned++
+		}
+	}
+	switch {
+	case failed > 0:
+		return fmt.Sprintf("%d of %d checks failed.", failed, len(checks))
+	case warned > 0:
+		return fmt.Sprintf("All checks passed, %d with a warning.", warned)
+	}
+	return fmt.Sprintf("All %d checks passed.", len(checks))
+}
+
+// describedBy lists the help and error elements of a field for
+// aria-describedby; the error slot always exists so a script can fill it.
+func describedBy(f formField) string {
+	ids := []string{f.ID + "-error"}
+	if f.Help != "" {
+		ids = append([]string{f.ID + "-help"}, ids...)
+	}
+	return strings.Join(ids, " ")
+}
+
+// icons are inline SVGs (no icon font, no request). They are decorative:
+// the text next to each says what it means.
+var icons = map[string]template.HTML{
+	"clipboard": `<svg class="icon" aria-hidden="true" focusable="false" viewBox="0 0 24 24" width="18" height="18" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round"><rect x="5" y="4" width="14" height="17" rx="2"/><path d="M9 4V3h6v1"/><rect x="9" y="2.5" width="6" height="3" rx="1"/><path d="M12 10v6M9 13h6"/></svg>`,
+}
+
+func icon(name string) template.HTML { return icons[name] }
