@@ -391,4 +391,3 @@ func (d TicketData) merge(over TicketData) TicketData {
 	}
 	return out
 }
-
