@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -56,6 +57,9 @@ type Options struct {
 	MaxBody       int64
 	// Tokens is the appliance token cache (tests share one to count tokens).
 	Tokens *beyondtrust.TokenCache
+	// ApplianceRootCAs, when set, replaces the system roots for appliance
+	// certificates (the demo's and the tests' simulated appliance).
+	ApplianceRootCAs *x509.CertPool
 	// Backoff overrides the retry schedule (tests).
 	Backoff func(attempt int) time.Duration
 	// Register adds routes to the admin listener after the API (the admin UI).
@@ -130,7 +134,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	s.Metrics = metrics.New(st, log)
 	var disp *dispatch.Dispatcher
 	s.Service, err = service.New(service.Options{
-		Store: st, Registry: reg, Box: box, Renderer: s.Renderer, Tokens: opts.Tokens, Logger: log,
+		Store: st, Registry: reg, Box: box, Renderer: s.Renderer, Tokens: opts.Tokens, ApplianceRootCAs: opts.ApplianceRootCAs, Logger: log,
 		Wake: func() {
 			if disp != nil {
 				disp.Wake()

@@ -152,6 +152,7 @@ func (s *Service) client(a *engine.ApplianceSettings) *beyondtrust.Client {
 		Product:           a.Product,
 		AllowInvalidCerts: a.AllowInvalidCerts,
 		UseNonTLS:         a.UseNonTLS,
+		RootCAs:           s.roots,
 	}, s.tokens)
 }
 

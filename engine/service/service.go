@@ -4,6 +4,7 @@
 package service
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,7 +29,10 @@ type Options struct {
 	// Tokens is shared by every appliance client, so that configurations
 	// using the same API account share one OAuth token.
 	Tokens *beyondtrust.TokenCache
-	Logger *slog.Logger
+	// ApplianceRootCAs, when set, replaces the system roots for appliance
+	// certificates (tests and the demo's simulated appliance).
+	ApplianceRootCAs *x509.CertPool
+	Logger           *slog.Logger
 	// Wake is called after new work is queued (a retry, a replay).
 	Wake func()
 }
@@ -40,6 +44,7 @@ type Service struct {
 	box      *secretbox.Box
 	renderer *render.Renderer
 	tokens   *beyondtrust.TokenCache
+	roots    *x509.CertPool
 	log      *slog.Logger
 	wake     func()
 
@@ -64,7 +69,7 @@ func New(opts Options) (*Service, error) {
 	}
 	return &Service{
 		st: opts.Store, reg: opts.Registry, box: opts.Box, renderer: opts.Renderer,
-		tokens: opts.Tokens, log: opts.Logger, wake: opts.Wake,
+		tokens: opts.Tokens, roots: opts.ApplianceRootCAs, log: opts.Logger, wake: opts.Wake,
 		loaded: map[int64]*Loaded{},
 	}, nil
 }
