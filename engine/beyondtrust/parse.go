@@ -1,7 +1,7 @@
 package beyondtrust
 
 import (
-	"bufio"
+	"bytes"
 	"encoding/base64"
 	"encoding/xml"
 	"errors"
@@ -106,7 +106,10 @@ func ParseSurveys(r io.Reader, kind SurveyKind) ([]SurveyRecord, error) {
 
 // ParseAPIInfo reads the command API's get_api_info answer.
 func ParseAPIInfo(r io.Reader) (*APIInfo, error) {
-	p := newParser(r)
+	p, err := newParser(r)
+	if err != nil {
+		return nil, err
+	}
 	root, err := p.root()
 	if err != nil {
 		return nil, err
@@ -147,7 +150,10 @@ func ParseAPIInfo(r io.Reader) (*APIInfo, error) {
 // ParseCommandResult reads the answer to a command that returns
 // <success>…</success>, and returns its text.
 func ParseCommandResult(r io.Reader) (string, error) {
-	p := newParser(r)
+	p, err := newParser(r)
+	if err != nil {
+		return "", err
+	}
 	root, err := p.root()
 	if err != nil {
 		return "", err
@@ -169,7 +175,10 @@ func ParseCommandResult(r io.Reader) (string, error) {
 // the document is (or holds only) an <error>. A "no data" error is an empty
 // result.
 func parseList(r io.Reader, rootName, item string, fn func(p *parser, se xml.StartElement, product string) error) error {
-	p := newParser(r)
+	p, err := newParser(r)
+	if err != nil {
+		return err
+	}
 	root, err := p.root()
 	if err != nil {
 		return err
@@ -241,49 +250,41 @@ func productFromContent(s *Session) string {
 	return ""
 }
 
-// parser walks the raw token stream of one response. RawToken skips the
-// namespace translation that Token does, which both makes the parser
-// namespace-agnostic and keeps it fast; element nesting is checked here.
+// parser walks the token stream of one response with a scanner; element
+// nesting is checked here.
 type parser struct {
-	d    *xml.Decoder
-	head headRecorder
+	s    *scanner
+	head []byte
 }
 
-func newParser(r io.Reader) *parser {
-	p := &parser{}
-	p.head.r = r
-	p.d = xml.NewDecoder(bufio.NewReaderSize(&p.head, 32<<10))
-	return p
-}
-
-// headRecorder keeps the first bytes read through it.
-type headRecorder struct {
-	r   io.Reader
-	buf [headSize]byte
-	n   int
-}
-
-func (h *headRecorder) Read(b []byte) (int, error) {
-	n, err := h.r.Read(b)
-	if h.n < headSize {
-		h.n += copy(h.buf[h.n:], b[:n])
+// newParser reads the whole response: reports are parsed from memory, and
+// the client asks for sessions in batches that keep responses small.
+func newParser(r io.Reader) (*parser, error) {
+	var buf bytes.Buffer
+	if sized, ok := r.(interface{ Len() int }); ok {
+		buf.Grow(sized.Len() + 1)
 	}
-	return n, err
+	_, err := buf.ReadFrom(r)
+	data := buf.Bytes()
+	if err != nil {
+		return nil, fmt.Errorf("read response: %w", err)
+	}
+	return &parser{s: newScanner(data), head: data[:min(len(data), headSize)]}, nil
 }
 
 func (p *parser) fail(err error) error {
-	return &ParseError{Head: string(p.head.buf[:p.head.n]), Err: err}
+	return &ParseError{Head: string(p.head), Err: err}
 }
 
 // token returns the next token; the end of input is an error here because
 // every caller is inside an element that has not closed yet.
-func (p *parser) token() (xml.Token, error) {
-	t, err := p.d.RawToken()
-	if err == io.EOF {
-		err = io.ErrUnexpectedEOF
+func (p *parser) token() (tok, error) {
+	t, err := p.s.next()
+	if err == nil && t.kind == tokEOF {
+		err = p.s.eof()
 	}
 	if err != nil {
-		return nil, p.fail(err)
+		return tok{}, p.fail(err)
 	}
 	return t, nil
 }
@@ -291,20 +292,19 @@ func (p *parser) token() (xml.Token, error) {
 // root returns the document's root element.
 func (p *parser) root() (xml.StartElement, error) {
 	for {
-		t, err := p.d.RawToken()
-		if err == io.EOF {
-			return xml.StartElement{}, p.fail(errors.New("empty response"))
-		}
+		t, err := p.s.next()
 		if err != nil {
 			return xml.StartElement{}, p.fail(err)
 		}
-		switch t := t.(type) {
-		case xml.StartElement:
-			return t, nil
-		case xml.EndElement:
-			return xml.StartElement{}, p.fail(fmt.Errorf("unexpected </%s>", t.Name.Local))
-		case xml.CharData:
-			if len(strings.TrimSpace(string(t))) > 0 {
+		switch t.kind {
+		case tokEOF:
+			return xml.StartElement{}, p.fail(errors.New("empty response"))
+		case tokStart:
+			return t.start, nil
+		case tokEnd:
+			return xml.StartElement{}, p.fail(fmt.Errorf("unexpected </%s>", t.end.Local))
+		case tokText:
+			if len(bytes.TrimSpace(t.text)) > 0 {
 				return xml.StartElement{}, p.fail(errors.New("text before the root element"))
 			}
 		}
@@ -315,18 +315,17 @@ func (p *parser) root() (xml.StartElement, error) {
 // instructions follow the root element.
 func (p *parser) end() error {
 	for {
-		t, err := p.d.RawToken()
-		if err == io.EOF {
-			return nil
-		}
+		t, err := p.s.next()
 		if err != nil {
 			return p.fail(err)
 		}
-		switch t := t.(type) {
-		case xml.StartElement, xml.EndElement:
+		switch t.kind {
+		case tokEOF:
+			return nil
+		case tokStart, tokEnd:
 			return p.fail(errors.New("content after the root element"))
-		case xml.CharData:
-			if len(strings.TrimSpace(string(t))) > 0 {
+		case tokText:
+			if len(bytes.TrimSpace(t.text)) > 0 {
 				return p.fail(errors.New("text after the root element"))
 			}
 		}
@@ -341,34 +340,43 @@ func (p *parser) children(start xml.StartElement, fn func(se xml.StartElement) e
 		if err != nil {
 			return err
 		}
-		switch t := t.(type) {
-		case xml.StartElement:
-			if err := fn(t); err != nil {
+		switch t.kind {
+		case tokStart:
+			if err := fn(t.start); err != nil {
 				return err
 			}
-		case xml.EndElement:
-			return p.closes(start, t)
+		case tokEnd:
+			return p.closes(start, t.end)
 		}
 	}
 }
 
 // text returns the character data of start; child elements are skipped.
 func (p *parser) text(start xml.StartElement) (string, error) {
+	t, err := p.token()
+	if err != nil {
+		return "", err
+	}
+	return p.rest(start, t)
+}
+
+// rest is text from the token t on.
+func (p *parser) rest(start xml.StartElement, t tok) (string, error) {
 	var s string
 	for {
-		t, err := p.token()
-		if err != nil {
-			return "", err
-		}
-		switch t := t.(type) {
-		case xml.CharData:
-			s += string(t)
-		case xml.StartElement:
-			if err := p.skip(t); err != nil {
+		switch t.kind {
+		case tokText:
+			s += string(t.text)
+		case tokStart:
+			if err := p.skip(t.start); err != nil {
 				return "", err
 			}
-		case xml.EndElement:
-			return s, p.closes(start, t)
+		case tokEnd:
+			return s, p.closes(start, t.end)
+		}
+		var err error
+		if t, err = p.token(); err != nil {
+			return "", err
 		}
 	}
 }
@@ -384,9 +392,9 @@ func (p *parser) skip(start xml.StartElement) error {
 	return p.children(start, p.skip)
 }
 
-func (p *parser) closes(start xml.StartElement, end xml.EndElement) error {
-	if end.Name != start.Name {
-		return p.fail(fmt.Errorf("element <%s> closed by </%s>", start.Name.Local, end.Name.Local))
+func (p *parser) closes(start xml.StartElement, end xml.Name) error {
+	if end != start.Name {
+		return p.fail(fmt.Errorf("element <%s> closed by </%s>", start.Name.Local, end.Local))
 	}
 	return nil
 }
@@ -603,9 +611,35 @@ func (p *parser) person(se xml.StartElement) (Person, error) {
 	return Person{GSNumber: attr(se, "gsnumber"), ID: attr(se, "id"), Name: name}, err
 }
 
+// actor reads performed_by or destination; the same few names repeat in
+// every event, so they are interned.
 func (p *parser) actor(se xml.StartElement) (Actor, error) {
-	name, err := p.trimmed(se)
-	return Actor{Type: attr(se, "type"), GSNumber: attr(se, "gsnumber"), Name: name}, err
+	a := Actor{Type: attr(se, "type"), GSNumber: attr(se, "gsnumber")}
+	t, err := p.token()
+	if err != nil {
+		return a, err
+	}
+	switch t.kind {
+	case tokEnd:
+		return a, p.closes(se, t.end)
+	case tokText:
+		if name := bytes.TrimSpace(t.text); len(name) <= 64 {
+			a.Name = p.s.intern(name)
+		} else {
+			a.Name = string(name)
+		}
+		t, err = p.token()
+		if err == nil && t.kind == tokEnd {
+			return a, p.closes(se, t.end)
+		}
+	}
+	// Anything more than plain text: read it the general way.
+	if err != nil {
+		return a, err
+	}
+	rest, err := p.rest(se, t)
+	a.Name = strings.TrimSpace(a.Name + rest)
+	return a, err
 }
 
 func (p *parser) shellRecording(start xml.StartElement) (ShellRecording, error) {
