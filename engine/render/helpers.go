@@ -11,46 +11,73 @@ import (
 	// Templates name zones such as "Europe/Berlin"; embedding the zone
 	// database keeps that working on hosts without one (Windows).
 	_ "time/tzdata"
-
-	"github.com/aymerick/raymond"
 )
 
-// helpers are the template helpers, registered on every parsed template (not
-// in raymond's global registry, which panics on a second registration and
-// is shared with anything else in the process). docs/templates.md documents
-// each one, and the compatibility test mirrors them in JavaScript.
-var helpers = map[string]any{
-	"formatTime":     formatTimeHelper,
-	"formatDuration": formatDurationHelper,
-	"default":        defaultHelper,
-	"eq":             func(a, b any) bool { return compare(a, b) == 0 },
-	"ne":             func(a, b any) bool { return compare(a, b) != 0 },
-	"lt":             func(a, b any) bool { return compare(a, b) < 0 },
-	"le":             func(a, b any) bool { return compare(a, b) <= 0 },
-	"gt":             func(a, b any) bool { return compare(a, b) > 0 },
-	"ge":             func(a, b any) bool { return compare(a, b) >= 0 },
-	"and":            func(a, b any) bool { return raymond.IsTrue(a) && raymond.IsTrue(b) },
-	"or":             func(a, b any) bool { return raymond.IsTrue(a) || raymond.IsTrue(b) },
-	"not":            func(a any) bool { return !raymond.IsTrue(a) },
-	"upper":          func(s any) string { return strings.ToUpper(raymond.Str(s)) },
-	"lower":          func(s any) string { return strings.ToLower(raymond.Str(s)) },
-	"truncate":       truncateHelper,
-	"join":           joinHelper,
-	"indent":         indentHelper,
-	"pluralize":      pluralizeHelper,
-	"length":         lengthHelper,
+// helper is a template helper taking a fixed number of arguments.
+type helper struct {
+	args int
+	fn   func(c *call) any
 }
 
-// builtinHelpers are raymond's own helpers.
-var builtinHelpers = []string{"if", "unless", "with", "each", "log", "lookup", "equal"}
+// call is one helper call: its arguments and hash arguments.
+type call struct {
+	name string
+	args []reflect.Value
+	hash map[string]reflect.Value
+}
+
+// arg returns argument i as a Go value, nil when it resolved to nothing.
+func (c *call) arg(i int) any {
+	v := indirect(c.args[i])
+	if !v.IsValid() {
+		return nil
+	}
+	return v.Interface()
+}
+
+// text returns argument i as text.
+func (c *call) text(i int) string { return str(c.args[i]) }
+
+// hashText returns a hash argument as text, and whether it was given.
+func (c *call) hashText(key string) (string, bool) {
+	v, ok := c.hash[key]
+	return str(v), ok
+}
+
+// helpers are the template helpers besides the built-in block helpers
+// (if, unless, each, with, lookup, log). docs/templates.md documents each
+// one, and the compatibility test mirrors them in JavaScript.
+var helpers = map[string]helper{
+	"formatTime":     {2, formatTimeHelper},
+	"formatDuration": {2, formatDurationHelper},
+	"default": {2, func(c *call) any {
+		if truthy(c.args[0]) {
+			return c.args[0]
+		}
+		return c.args[1]
+	}},
+	"eq":        {2, func(c *call) any { return compare(c.args[0], c.args[1]) == 0 }},
+	"ne":        {2, func(c *call) any { return compare(c.args[0], c.args[1]) != 0 }},
+	"lt":        {2, func(c *call) any { return compare(c.args[0], c.args[1]) < 0 }},
+	"le":        {2, func(c *call) any { return compare(c.args[0], c.args[1]) <= 0 }},
+	"gt":        {2, func(c *call) any { return compare(c.args[0], c.args[1]) > 0 }},
+	"ge":        {2, func(c *call) any { return compare(c.args[0], c.args[1]) >= 0 }},
+	"and":       {2, func(c *call) any { return truthy(c.args[0]) && truthy(c.args[1]) }},
+	"or":        {2, func(c *call) any { return truthy(c.args[0]) || truthy(c.args[1]) }},
+	"not":       {1, func(c *call) any { return !truthy(c.args[0]) }},
+	"upper":     {1, func(c *call) any { return strings.ToUpper(c.text(0)) }},
+	"lower":     {1, func(c *call) any { return strings.ToLower(c.text(0)) }},
+	"truncate":  {2, truncateHelper},
+	"join":      {2, joinHelper},
+	"indent":    {2, indentHelper},
+	"pluralize": {2, pluralizeHelper},
+	"length":    {1, func(c *call) any { return lengthOf(c.args[0]) }},
+}
 
 // isHelper reports whether templates can call name as a helper.
 func isHelper(name string) bool {
 	_, ok := helpers[name]
-	for _, b := range builtinHelpers {
-		ok = ok || b == name
-	}
-	return ok
+	return ok || blockHelpers[name]
 }
 
 // Named layouts formatTime accepts besides Go layouts.
@@ -77,15 +104,16 @@ func loadZone(name string) (*time.Location, error) {
 }
 
 // formatTimeHelper: {{formatTime start "02 Jan 2006 15:04" tz="America/New_York"}}.
-func formatTimeHelper(v any, layout string, options *raymond.Options) string {
-	t, ok := asTime(v)
+func formatTimeHelper(c *call) any {
+	t, ok := asTime(c.arg(0))
 	if !ok {
-		return raymond.Str(v)
+		return c.text(0)
 	}
 	if t.IsZero() {
 		return ""
 	}
-	if tz := options.HashStr("tz"); tz != "" {
+	layout := c.text(1)
+	if tz, _ := c.hashText("tz"); tz != "" {
 		loc, err := loadZone(tz)
 		if err != nil {
 			panic(fmt.Errorf("formatTime: unknown time zone %q", tz))
@@ -121,18 +149,19 @@ func asTime(v any) (time.Time, bool) {
 // formatDurationHelper: {{formatDuration duration "clock"}}; styles are
 // short (1h 2m 3s), clock (1:02:03), minutes (63, rounded up) and hours
 // (1.05, two decimals).
-func formatDurationHelper(v any, style string) string {
+func formatDurationHelper(c *call) any {
 	var d time.Duration
-	switch x := v.(type) {
+	style := c.text(1)
+	switch x := c.arg(0).(type) {
 	case Duration:
 		d = x.d
 	case time.Duration:
 		d = x
 	case nil:
 	default:
-		n, ok := asNumber(v)
+		n, ok := asNumber(x)
 		if !ok {
-			return raymond.Str(v)
+			return c.text(0)
 		}
 		d = time.Duration(n * float64(time.Second))
 	}
@@ -155,20 +184,11 @@ func formatDurationHelper(v any, style string) string {
 	panic(fmt.Errorf("formatDuration: unknown style %q (short, clock, minutes, hours)", style))
 }
 
-// defaultHelper: {{default customer.company "(none)"}} gives the value, or
-// the fallback when the value is empty, false, zero or missing.
-func defaultHelper(v, fallback any) any {
-	if raymond.IsTrue(v) {
-		return v
-	}
-	return fallback
-}
-
 // compare orders two values: as numbers when both are numbers, else as the
 // text they print.
-func compare(a, b any) int {
-	if x, ok := asNumber(a); ok {
-		if y, ok := asNumber(b); ok {
+func compare(a, b reflect.Value) int {
+	if x, ok := asNumber(valueOf(a)); ok {
+		if y, ok := asNumber(valueOf(b)); ok {
 			switch {
 			case x < y:
 				return -1
@@ -178,7 +198,14 @@ func compare(a, b any) int {
 			return 0
 		}
 	}
-	return strings.Compare(raymond.Str(a), raymond.Str(b))
+	return strings.Compare(str(a), str(b))
+}
+
+func valueOf(v reflect.Value) any {
+	if v = indirect(v); v.IsValid() {
+		return v.Interface()
+	}
+	return nil
 }
 
 // asNumber reads numbers and numeric text, the way handlebars.js data from
@@ -206,21 +233,21 @@ func asNumber(v any) (float64, bool) {
 	return 0, false
 }
 
-func asInt(name string, v any) int {
-	n, ok := asNumber(v)
+func asInt(name string, v reflect.Value) int {
+	n, ok := asNumber(valueOf(v))
 	if !ok || n > math.MaxInt32 || n < math.MinInt32 {
-		panic(fmt.Errorf("%s: %q is not a whole number", name, raymond.Str(v)))
+		panic(fmt.Errorf("%s: %q is not a whole number", name, str(v)))
 	}
 	return int(n)
 }
 
 // truncateHelper: {{truncate text 80}} keeps the first 80 characters and
 // adds "..." (or suffix="…") when it cut something.
-func truncateHelper(v, n any, options *raymond.Options) string {
-	s, limit := raymond.Str(v), asInt("truncate", n)
+func truncateHelper(c *call) any {
+	s, limit := c.text(0), asInt("truncate", c.args[1])
 	suffix := "..."
-	if _, ok := options.Hash()["suffix"]; ok {
-		suffix = options.HashStr("suffix")
+	if sfx, ok := c.hashText("suffix"); ok {
+		suffix = sfx
 	}
 	if limit < 0 {
 		limit = 0
@@ -236,61 +263,64 @@ func truncateHelper(v, n any, options *raymond.Options) string {
 }
 
 // joinHelper: {{join repNames ", "}}.
-func joinHelper(v any, sep string) string {
-	rv := reflect.ValueOf(v)
+func joinHelper(c *call) any {
+	rv := indirect(c.args[0])
 	if rv.Kind() != reflect.Slice && rv.Kind() != reflect.Array {
-		return raymond.Str(v)
+		return c.text(0)
 	}
 	parts := make([]string, rv.Len())
 	for i := range parts {
-		parts[i] = raymond.Str(rv.Index(i).Interface())
+		parts[i] = str(rv.Index(i))
 	}
-	return strings.Join(parts, sep)
+	return strings.Join(parts, c.text(1))
 }
 
 // indentHelper: {{indent text 4}} puts 4 spaces before every line of text
 // but the first, so a multi-line value lines up under where the template
 // placed it.
-func indentHelper(v, n any) string {
-	width := asInt("indent", n)
+func indentHelper(c *call) any {
+	width := asInt("indent", c.args[1])
 	if width < 0 || width > 80 {
 		panic(fmt.Errorf("indent: width %d is not between 0 and 80", width))
 	}
-	s := raymond.Str(v)
+	s := c.text(0)
+	if !strings.Contains(s, "\n") {
+		return s
+	}
 	return strings.ReplaceAll(s, "\n", "\n"+strings.Repeat(" ", width))
 }
 
 // pluralizeHelper: {{pluralize fileTransfers "file"}} gives "1 file" or
 // "3 files"; plural="children" for irregular words. A list counts its
 // items.
-func pluralizeHelper(v any, singular string, options *raymond.Options) string {
-	n, ok := items(v)
+func pluralizeHelper(c *call) any {
+	n, ok := items(c.args[0])
 	if !ok {
-		n = asInt("pluralize", v)
+		n = asInt("pluralize", c.args[0])
 	}
-	word := singular
+	word := c.text(1)
 	if n != 1 {
-		word = singular + "s"
-		if p := options.HashStr("plural"); p != "" {
+		word += "s"
+		if p, _ := c.hashText("plural"); p != "" {
 			word = p
 		}
 	}
 	return strconv.Itoa(n) + " " + word
 }
 
-// lengthHelper: {{length chat}} counts the items of a list or the
-// characters of a text; 0 for anything else.
-func lengthHelper(v any) int {
-	if s, ok := v.(string); ok {
-		return len([]rune(s))
+// lengthOf: {{length chat}} counts the items of a list or the characters
+// of a text; 0 for anything else.
+func lengthOf(v reflect.Value) int {
+	if v = indirect(v); v.Kind() == reflect.String {
+		return len([]rune(v.String()))
 	}
 	n, _ := items(v)
 	return n
 }
 
 // items counts the items of a list; a missing list has none.
-func items(v any) (int, bool) {
-	rv := reflect.ValueOf(v)
+func items(v reflect.Value) (int, bool) {
+	rv := indirect(v)
 	switch rv.Kind() {
 	case reflect.Slice, reflect.Array:
 		return rv.Len(), true

@@ -1,14 +1,15 @@
 package render
 
 import (
+	"cmp"
 	"fmt"
 	"path"
 	"reflect"
-	"strconv"
+	"slices"
 	"strings"
 	"time"
 
-	"github.com/aymerick/raymond"
+	"github.com/aymerick/raymond/ast"
 )
 
 // Preview is a template rendered for the admin, with its lint.
@@ -42,88 +43,97 @@ func (r *Renderer) PreviewText(set, name, text string, data any) (Preview, error
 		data = NewData(SampleSession(), time.UTC)
 	}
 	c := s.current()
-	partials := map[string]*file{}
+	partials := map[string]*ast.Program{}
+	sources := map[string]string{name: text}
 	for n, f := range c.files {
 		if p, ok := strings.CutPrefix(n, partialDir+"/"); ok && n != name {
-			partials[p] = f
+			partials[p] = f.prog
+			sources[n] = f.text
 		}
 	}
-	if err := check(name, text, func(p string) bool { return partials[p] != nil }); err != nil {
-		return Preview{}, err
-	}
-
-	tpl, err := raymond.Parse(prepare(text, nil, name))
-	if err != nil {
-		return Preview{}, fmt.Errorf("render: preview %s: %w", name, err)
-	}
-	tpl.RegisterHelpers(helpers)
-	for p, f := range partials {
-		tpl.RegisterPartialTemplate(p, f.tpl)
-	}
-	out, err := execute(tpl, name, data)
+	prog, err := check(name, text, func(p string) bool { return partials[p] != nil })
 	if err != nil {
 		return Preview{}, err
 	}
-
-	missing, err := lint(name, text, partials, data)
+	run := &lintRun{sites: map[*ast.PathExpression]*lintSite{}}
+	out, err := execute(name, prog, partials, data, run)
 	if err != nil {
 		return Preview{}, err
 	}
-	return Preview{Output: out, Missing: missing}, nil
+	return Preview{Output: out, Missing: run.missing(name, sources, data)}, nil
 }
 
-// siteState is what one lint run saw of a placeholder.
-type siteState struct{ seen, resolved bool }
+// lintSite is what a preview saw of one placeholder.
+type lintSite struct {
+	file     string
+	path     *ast.PathExpression
+	output   bool // printed by a mustache, so "" counts as nothing too
+	resolved bool
+}
 
-// lint renders a copy of the template whose placeholders report what they
-// resolve to, and lists those that never resolved to anything.
-func lint(name, text string, partials map[string]*file, data any) ([]string, error) {
-	table := &lintTable{}
-	tpl, err := raymond.Parse(prepare(text, table, name))
-	if err != nil {
-		return nil, fmt.Errorf("render: lint %s: %w", name, err)
+// lintRun records, during one preview, whether each placeholder resolved.
+type lintRun struct {
+	sites map[*ast.PathExpression]*lintSite
+}
+
+func (l *lintRun) record(file string, p *ast.PathExpression, v reflect.Value, output bool) {
+	s := l.sites[p]
+	if s == nil {
+		s = &lintSite{file: file, path: p}
+		l.sites[p] = s
 	}
-	for p, f := range partials {
-		pt, err := raymond.Parse(prepare(f.text, table, f.name))
-		if err != nil {
-			return nil, fmt.Errorf("render: lint %s: %w", f.name, err)
-		}
-		tpl.RegisterPartialTemplate(p, pt)
+	s.output = s.output || output
+	if v = indirect(v); v.IsValid() && (!output || str(v) != "") {
+		s.resolved = true
 	}
-	states := make([]siteState, len(table.sites))
-	tpl.RegisterHelpers(helpers)
-	tpl.RegisterHelper(lintHelper, func(id string, v any) any {
-		i, err := strconv.Atoi(id)
-		if err != nil || i < 0 || i >= len(states) {
-			panic(fmt.Errorf("lint: bad placeholder id %q", id))
-		}
-		states[i].seen = true
-		if v != nil && (!table.sites[i].output || raymond.Str(v) != "") {
-			states[i].resolved = true
-		}
-		return v
-	})
-	if _, err := execute(tpl, name, data); err != nil {
-		return nil, err
+}
+
+// missing lists the placeholders that never resolved, template first,
+// then partials by name, each in source order.
+func (l *lintRun) missing(name string, sources map[string]string, data any) []string {
+	type entry struct {
+		file      string
+		line, col int
+		text      string
 	}
 	fields, open := fieldNames(reflect.TypeOf(data))
-	var out []string
-	for i, site := range table.sites {
-		if !states[i].seen || states[i].resolved {
+	var found []entry
+	for _, s := range l.sites {
+		if s.resolved {
 			continue
 		}
-		where := fmt.Sprintf("line %d, column %d", site.line, site.col)
-		if site.file != name {
-			where = site.file + ": " + where
-		}
+		text := s.path.Original
+		line, col := position(sources[s.file], s.path.Location().Pos)
 		switch {
-		case site.output:
-			out = append(out, fmt.Sprintf("%s: {{%s}} printed nothing", where, site.text))
-		case !open && !fields[lastSegment(site.text)] && !isSpecialPath(site.text):
-			out = append(out, fmt.Sprintf("%s: %s is not a field", where, site.text))
+		case s.output:
+			found = append(found, entry{s.file, line, col, fmt.Sprintf("{{%s}} printed nothing", text)})
+		case !open && !fields[lastSegment(text)] && !isSpecialPath(text):
+			found = append(found, entry{s.file, line, col, text + " is not a field"})
 		}
 	}
-	return out, nil
+	slices.SortFunc(found, func(a, b entry) int {
+		return cmp.Or(cmp.Compare(b2i(a.file != name), b2i(b.file != name)), strings.Compare(a.file, b.file),
+			cmp.Compare(a.line, b.line), cmp.Compare(a.col, b.col))
+	})
+	out := make([]string, 0, len(found))
+	for _, f := range found {
+		where := fmt.Sprintf("line %d, column %d", f.line, f.col)
+		if f.file != name {
+			where = f.file + ": " + where
+		}
+		out = append(out, where+": "+f.text)
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // fieldNames lists every name a template can use on values of type t, and

@@ -1,5 +1,5 @@
 // Package render turns session data into report text with Handlebars
-// templates (aymerick/raymond): default templates compiled in, overridden
+// templates (parsed by aymerick/raymond): default templates compiled in, overridden
 // per file from the data directory, per configuration by a named template
 // set, with helpers for dates, durations and text, plain-text output, and a
 // preview that lists placeholders that resolved to nothing.
@@ -21,7 +21,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/aymerick/raymond"
+	"github.com/aymerick/raymond/ast"
 
 	"switchboard/engine"
 	"switchboard/templates"
@@ -95,7 +95,7 @@ type file struct {
 	modTime time.Time
 	size    int64
 	text    string
-	tpl     *raymond.Template // prepared for plain text; nil when err is set
+	prog    *ast.Program // nil when err is set
 	err     error
 }
 
@@ -153,9 +153,7 @@ func templateName(dir string, e fs.DirEntry) (string, bool) {
 
 func parseFile(name, source, p, text string, modTime time.Time, size int64) *file {
 	f := &file{name: name, source: source, path: p, modTime: modTime, size: size, text: text}
-	if f.err = check(name, text, nil); f.err == nil {
-		f.tpl, f.err = raymond.Parse(prepare(text, nil, name))
-	}
+	f.prog, f.err = check(name, text, nil)
 	return f
 }
 
@@ -232,7 +230,7 @@ func (r *Renderer) Save(set, name, text string) error {
 		full := path.Join(partialDir, p)
 		return c.files[full] != nil || full == name
 	}
-	if err := check(name, text, hasPartial); err != nil {
+	if _, err := check(name, text, hasPartial); err != nil {
 		return err
 	}
 	if err := writeAtomic(target, text); err != nil {
@@ -355,34 +353,20 @@ type set struct {
 
 // compiled is a set's templates as of one look at its files.
 type compiled struct {
-	stamp string
-	files map[string]*file
-	infos []TemplateInfo
-	tpls  map[string]*raymond.Template
+	stamp    string
+	files    map[string]*file
+	infos    []TemplateInfo
+	partials map[string]*ast.Program // by the name {{> name}} uses
 }
 
 // Render renders the named template of the set with data.
 func (s *set) Render(name string, data any) (string, error) {
-	tpl := s.current().tpls[name]
-	if tpl == nil {
+	c := s.current()
+	f := c.files[name]
+	if f == nil || strings.HasPrefix(name, partialDir+"/") {
 		return "", fmt.Errorf("render: no template %q", name)
 	}
-	return execute(tpl, name, data)
-}
-
-// execute runs a template, turning any panic (a helper's bug, raymond's
-// runtime errors, which its Exec re-panics) into an error.
-func execute(tpl *raymond.Template, name string, data any) (out string, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = "", fmt.Errorf("render %s: %v", name, p)
-		}
-	}()
-	out, err = tpl.Exec(data)
-	if err != nil {
-		return "", fmt.Errorf("render %s: %w", name, err)
-	}
-	return out, nil
+	return execute(name, f.prog, c.partials, data, nil)
 }
 
 // current returns the set's templates, looking at its files at most once
@@ -448,7 +432,7 @@ func (s *set) load() {
 	if old != nil && old.stamp == stamp.String() {
 		return
 	}
-	c := &compiled{stamp: stamp.String(), files: map[string]*file{}, tpls: map[string]*raymond.Template{}}
+	c := &compiled{stamp: stamp.String(), files: map[string]*file{}, partials: map[string]*ast.Program{}}
 	names := map[string]bool{}
 	for n := range s.r.embedded {
 		names[n] = true
@@ -462,24 +446,14 @@ func (s *set) load() {
 			continue
 		}
 		c.files[name] = f
+		if p, ok := strings.CutPrefix(name, partialDir+"/"); ok {
+			c.partials[p] = f.prog
+		}
 		info := TemplateInfo{Name: name, Partial: strings.HasPrefix(name, partialDir+"/"), Source: f.source, Path: f.path, ModTime: f.modTime}
 		if refused != nil {
 			info.Error = refused.Error()
 		}
 		c.infos = append(c.infos, info)
-	}
-	for name, f := range c.files {
-		if strings.HasPrefix(name, partialDir+"/") {
-			continue
-		}
-		tpl := f.tpl.Clone()
-		tpl.RegisterHelpers(helpers)
-		for pname, pf := range c.files {
-			if p, ok := strings.CutPrefix(pname, partialDir+"/"); ok {
-				tpl.RegisterPartialTemplate(p, pf.tpl)
-			}
-		}
-		c.tpls[name] = tpl
 	}
 	s.cur.Store(c)
 }

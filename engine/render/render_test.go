@@ -12,8 +12,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/aymerick/raymond"
 )
 
 // writeFile writes a template file and gives it a modification time of its
@@ -370,8 +368,8 @@ func TestRenderErrors(t *testing.T) {
 		"bad_zone":        "unknown time zone",
 		"bad_width":       "not a whole number",
 		"bad_style":       "unknown style",
-		"bad_arity":       "wrong number of arguments",
-		"bad_partial_ctx": "Unexpected partial name",
+		"bad_arity":       "takes 1 argument, got 2",
+		"bad_partial_ctx": `partial "" not found`,
 		"nothere":         `no template "nothere"`,
 	} {
 		_, err := r.Set("").Render(name, data)
@@ -384,28 +382,34 @@ func TestRenderErrors(t *testing.T) {
 	}
 }
 
-// TestPanicsBecomeErrors covers panics raymond's Exec does not recover: a
-// runtime error in a helper.
+// TestPanicsBecomeErrors covers panics from code a render calls: here a
+// value's String method with a runtime error and with a plain value.
 func TestPanicsBecomeErrors(t *testing.T) {
 	t.Parallel()
-	tpl, err := raymond.Parse("{{boom}}")
-	if err != nil {
-		t.Fatal(err)
+	r := newTestRenderer(t, "")
+	for name, data := range map[string]any{
+		"nil map":     map[string]any{"x": panicky("")},
+		"plain value": map[string]any{"x": panicky("plain value")},
+	} {
+		for _, text := range []string{"{{x}}", "{{upper x}}", "{{#each x}}{{/each}}{{join x \",\"}}"} {
+			_, err := r.PreviewText("", "t", text, data)
+			if err == nil || !strings.Contains(err.Error(), name) {
+				t.Errorf("%s with %s: err = %v", text, name, err)
+			}
+		}
 	}
-	tpl.RegisterHelper("boom", func() string {
+}
+
+// panicky panics when printed: with its text, or when empty with a runtime
+// error.
+type panicky string
+
+func (p panicky) String() string {
+	if p == "" {
 		var m map[string]int
 		m["x"]++
-		return ""
-	})
-	tpl.RegisterHelper("text", func() string { panic("plain value") })
-	if _, err := execute(tpl, "boom", nil); err == nil || !strings.Contains(err.Error(), "nil map") {
-		t.Errorf("runtime panic: err = %v", err)
 	}
-	tpl2, _ := raymond.Parse("{{text}}")
-	tpl2.RegisterHelper("text", func() string { panic("plain value") })
-	if _, err := execute(tpl2, "text", nil); err == nil || !strings.Contains(err.Error(), "plain value") {
-		t.Errorf("non-error panic: err = %v", err)
-	}
+	panic(string(p))
 }
 
 func TestConcurrentRender(t *testing.T) {

@@ -31,10 +31,11 @@ const (
 	msgDecorator     = "decorators ({{* name}} and {{#* name}}) are a Handlebars 4 feature this engine does not support"
 )
 
-// check validates a template's source: syntax, the handlebars.js 4
-// constructs raymond cannot run, helper names, and (when hasPartial is not
-// nil) the partials it includes by name. Errors are *ParseError.
-func check(name, src string, hasPartial func(string) bool) error {
+// check parses a template's source and validates it: syntax, the
+// handlebars.js 4 constructs raymond cannot parse, helper names, and (when
+// hasPartial is not nil) the partials it includes by name. Errors are
+// *ParseError.
+func check(name, src string, hasPartial func(string) bool) (*ast.Program, error) {
 	toks := lexer.Collect(src)
 	errAt := func(pos int, msg string) error {
 		line, col := position(src, pos)
@@ -44,21 +45,21 @@ func check(name, src string, hasPartial func(string) bool) error {
 		rest := strings.TrimLeft(src[min(t.Pos+len(t.Val), len(src)):], " \t")
 		switch {
 		case t.Kind == lexer.TokenOpenBlock && strings.HasPrefix(rest, ">"):
-			return errAt(t.Pos, msgPartialBlock)
+			return nil, errAt(t.Pos, msgPartialBlock)
 		case t.Kind == lexer.TokenOpenBlock && strings.HasPrefix(rest, "*inline"):
-			return errAt(t.Pos, msgInlinePartial)
+			return nil, errAt(t.Pos, msgInlinePartial)
 		case (t.Kind == lexer.TokenOpenBlock || t.Kind == lexer.TokenOpen) && strings.HasPrefix(rest, "*"):
-			return errAt(t.Pos, msgDecorator)
+			return nil, errAt(t.Pos, msgDecorator)
 		case t.Kind == lexer.TokenData && i+1 < len(toks) && toks[i+1].Val == "partial-block":
-			return errAt(t.Pos, msgPartialBlock)
+			return nil, errAt(t.Pos, msgPartialBlock)
 		case t.Kind == lexer.TokenError:
-			return errAt(t.Pos, t.Val)
+			return nil, errAt(t.Pos, t.Val)
 		}
 	}
-	prog, err := parser.Parse(src)
+	prog, err := parse(src)
 	if err != nil {
 		line, col, msg := parserErrorPosition(src, toks, err.Error())
-		return &ParseError{Name: name, Line: line, Column: col, Message: msg}
+		return nil, &ParseError{Name: name, Line: line, Column: col, Message: msg}
 	}
 	var problem error
 	walk(prog, func(n ast.Node) {
@@ -70,7 +71,10 @@ func check(name, src string, hasPartial func(string) bool) error {
 			if len(n.Params) == 0 && n.Hash == nil {
 				return
 			}
-			if h := n.HelperName(); h != "" && !isHelper(h) {
+			if h := n.HelperName(); !isHelper(h) {
+				if h == "" {
+					h = fmt.Sprint(n.Path)
+				}
 				problem = errAt(n.Location().Pos, fmt.Sprintf("unknown helper %q", h))
 			}
 		case *ast.PartialStatement:
@@ -80,7 +84,21 @@ func check(name, src string, hasPartial func(string) bool) error {
 			}
 		}
 	})
-	return problem
+	if problem != nil {
+		return nil, problem
+	}
+	return prog, nil
+}
+
+// parse runs raymond's parser, which re-panics runtime errors; a template
+// must never take the process down.
+func parse(src string) (prog *ast.Program, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			prog, err = nil, fmt.Errorf("Parse error on line 1:\n%v", p)
+		}
+	}()
+	return parser.Parse(src)
 }
 
 // walk calls fn on every node of the tree in source order.
