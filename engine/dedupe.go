@@ -12,20 +12,15 @@ import (
 var dedupedBySession = map[string]bool{EventSessionEnd: true}
 
 // DedupeKey names an event so that a replayed duplicate is recognised: the
-// appliance re-sends an event until it gets a 200, and the poller may find a
-// session that was also posted. A session end is keyed by (appliance id,
-// event, lsid) whatever its source; other events add the posted timestamp;
-// an event without an lsid is keyed by all its fields.
+// appliance re-sends an event, fields unchanged, until it gets a 200, and
+// the poller may find a session that was also posted. A session end is
+// keyed by (appliance id, event, lsid) whatever its source. Other events
+// add the posted timestamp and a digest of every posted field: two members
+// joining in the same second are two events, a re-sent join is one.
 func DedupeKey(applianceID, event, lsid, timestamp string, fields url.Values) string {
-	parts := []string{applianceID, event}
-	switch {
-	case lsid != "" && dedupedBySession[event]:
-		parts = append(parts, lsid)
-	case lsid != "":
-		parts = append(parts, lsid, timestamp)
-	default:
-		sum := sha256.Sum256([]byte(fields.Encode()))
-		parts = append(parts, timestamp, hex.EncodeToString(sum[:12]))
+	if lsid != "" && dedupedBySession[event] {
+		return strings.Join([]string{applianceID, event, lsid}, "\x1f")
 	}
-	return strings.Join(parts, "\x1f")
+	sum := sha256.Sum256([]byte(fields.Encode()))
+	return strings.Join([]string{applianceID, event, lsid, timestamp, hex.EncodeToString(sum[:12])}, "\x1f")
 }

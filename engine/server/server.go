@@ -224,6 +224,9 @@ func (s *Server) Start(ctx context.Context) error {
 	return nil
 }
 
+// Logger is the server's logger.
+func (s *Server) Logger() *slog.Logger { return s.log }
+
 // Errors reports a listener or worker that stopped on its own.
 func (s *Server) Errors() <-chan error { return s.errs }
 

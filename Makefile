@@ -1,0 +1,35 @@
+# The commands the README names. `make test` is what CI runs after `make deps`.
+
+GO ?= go
+
+.PHONY: test deps build run demo bench load settings-doc
+
+# Every test, with the race detector.
+test:
+	$(GO) test -race -count=1 ./...
+
+# Debian packages the tests need beyond Go: Chromium for the admin UI's
+# browser tests. Needs root (CI runs as root).
+deps:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y --no-install-recommends chromium fonts-dejavu-core)
+
+build:
+	$(GO) build -o bin/ ./cmd/...
+
+run:
+	$(GO) run ./cmd/switchboard serve
+
+demo:
+	$(GO) run ./cmd/switchboard demo
+
+# Go benchmarks of the hot paths (figures in docs/performance.md).
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# The intake load test against a real switchboard process.
+load: build
+	bin/switchboard-load -engine bin/switchboard
+
+# Regenerate docs/settings.md from the settings structs.
+settings-doc:
+	$(GO) run ./cmd/switchboard plugins --markdown > docs/settings.md

@@ -1,0 +1,156 @@
+// Command switchboard is the Switchboard middleware engine: it receives
+// BeyondTrust outbound events (or polls the appliance) and delivers them to
+// plugin configurations such as Autotask.
+//
+//	switchboard serve     run the engine (SQLite in ./data by default)
+//	switchboard demo      run the engine against built-in simulators
+//	switchboard migrate   apply database migrations and show their status
+//	switchboard plugins   list compiled-in plugins and their settings
+//	switchboard version   print the version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `Switchboard: an open middleware engine for BeyondTrust Remote Support and PRA.
+
+Usage:
+  switchboard serve    [flags]   run the engine
+  switchboard demo     [flags]   run the engine with simulated appliance and Autotask
+  switchboard migrate  [flags]   apply database migrations and show their status
+  switchboard plugins  [flags]   list compiled-in plugins and their settings
+  switchboard version            print the version
+
+Run "switchboard <command> -h" for a command's flags. Every flag can also be
+set by an environment variable, named in its help.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "switchboard:", err)
+		}
+		os.Exit(exitCode(err))
+	}
+}
+
+// exitError carries an exit code for a failure already reported.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+func exitCode(err error) int {
+	var ee exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 2
+	}
+	return 1
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitError{2}
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return serve(ctx, rest, stdout, stderr)
+	case "demo":
+		return demo(ctx, rest, stdout, stderr)
+	case "migrate":
+		return migrate(ctx, rest, stdout, stderr)
+	case "plugins":
+		return listPlugins(rest, stdout, stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, "switchboard", versionString())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprintf(stderr, "unknown command %q\n\n%s", cmd, usage)
+	return exitError{2}
+}
+
+func versionString() string {
+	v := version
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				v += " (" + s.Value[:12] + ")"
+			}
+		}
+		v += " " + info.GoVersion
+	}
+	return v
+}
+
+// envFlag defines a string flag whose default comes from an environment
+// variable, so every setting has an environment twin.
+func envFlag(fs *flag.FlagSet, name, env, def, help string) *string {
+	if v, ok := os.LookupEnv(env); ok {
+		def = v
+	}
+	return fs.String(name, def, help+" (env "+env+")")
+}
+
+// commonFlags are the flags every engine-running command shares.
+type commonFlags struct {
+	dataDir, database, intakeAddr, adminAddr, logLevel, logFormat *string
+}
+
+func addCommon(fs *flag.FlagSet) *commonFlags {
+	return &commonFlags{
+		dataDir:    envFlag(fs, "data-dir", "SWITCHBOARD_DATA_DIR", "./data", "directory for the database, the secret key and template overrides"),
+		database:   envFlag(fs, "database", "SWITCHBOARD_DATABASE", "", "database: a SQLite file path (default <data-dir>/switchboard.db)"),
+		intakeAddr: envFlag(fs, "intake-addr", "SWITCHBOARD_INTAKE_ADDR", ":8180", "listen address for the appliance's outbound events"),
+		adminAddr:  envFlag(fs, "admin-addr", "SWITCHBOARD_ADMIN_ADDR", "127.0.0.1:53231", "listen address for the admin UI, JSON API and metrics (local only by default)"),
+		logLevel:   envFlag(fs, "log-level", "SWITCHBOARD_LOG_LEVEL", "info", "log level: debug, info, warn or error"),
+		logFormat:  envFlag(fs, "log-format", "SWITCHBOARD_LOG_FORMAT", "text", "log format: text or json"),
+	}
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch strings.ToLower(format) {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: use text or json", format)
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return nil
+}

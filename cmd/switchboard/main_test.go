@@ -1,0 +1,94 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"switchboard/engine"
+	"switchboard/plugins"
+)
+
+var update = flag.Bool("update", false, "rewrite docs/settings.md from the code")
+
+// docs/settings.md is generated from the settings structs; this fails when
+// someone changes a setting without regenerating it (make settings-doc).
+func TestSettingsReferenceIsCurrent(t *testing.T) {
+	reg, err := engine.NewRegistry(plugins.All()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := settingsReference(reg)
+	path := filepath.Join("..", "..", "docs", "settings.md")
+	if *update {
+		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != want {
+		t.Fatal("docs/settings.md is out of date: run `make settings-doc` (or go test ./cmd/switchboard -run SettingsReference -update)")
+	}
+}
+
+func runCLI(t *testing.T, args ...string) (string, string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), args, &out, &errOut)
+	return out.String(), errOut.String(), err
+}
+
+func TestCommands(t *testing.T) {
+	t.Parallel()
+	if out, _, err := runCLI(t, "version"); err != nil || !strings.HasPrefix(out, "switchboard ") {
+		t.Errorf("version: %q %v", out, err)
+	}
+	if _, errOut, err := runCLI(t, "frobnicate"); exitCode(err) != 2 || !strings.Contains(errOut, `unknown command "frobnicate"`) {
+		t.Errorf("unknown command: %q %v", errOut, err)
+	}
+	if _, _, err := runCLI(t); exitCode(err) != 2 {
+		t.Errorf("no command: %v", err)
+	}
+	out, _, err := runCLI(t, "plugins")
+	if err != nil || !strings.Contains(out, "autotask") || !strings.Contains(out, "integration_code") {
+		t.Errorf("plugins: %q %v", out, err)
+	}
+	if _, errOut, err := runCLI(t, "serve", "--log-format", "yaml", "--data-dir", t.TempDir()); err == nil || !strings.Contains(err.Error(), "use text or json") {
+		t.Errorf("bad log format: %v %s", err, errOut)
+	}
+}
+
+func TestMigrateCommand(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	out, _, err := runCLI(t, "migrate", "--data-dir", dir)
+	if err != nil || !strings.Contains(out, "applied") || strings.Contains(out, "pending") {
+		t.Fatalf("migrate: %q %v", out, err)
+	}
+	out, _, err = runCLI(t, "migrate", "--status", "--data-dir", dir)
+	if err != nil || strings.Contains(out, "pending") || !strings.Contains(out, "00001") {
+		t.Fatalf("migrate --status: %q %v", out, err)
+	}
+}
+
+func TestEnvironmentTwins(t *testing.T) {
+	t.Setenv("SWITCHBOARD_DATA_DIR", "/srv/switchboard")
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	c := addCommon(fs)
+	if err := fs.Parse(nil); err != nil {
+		t.Fatal(err)
+	}
+	if *c.dataDir != "/srv/switchboard" {
+		t.Fatalf("data dir %q, want the environment's", *c.dataDir)
+	}
+	if err := fs.Parse([]string{"--data-dir", "/tmp/x"}); err != nil || *c.dataDir != "/tmp/x" {
+		t.Fatalf("a flag must win over the environment: %q", *c.dataDir)
+	}
+}
