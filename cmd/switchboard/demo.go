@@ -140,8 +140,8 @@ func demoConfig(host, secret, restRoot string) service.ConfigInput {
 		"services_url": restRoot, "username": autotasktest.DefaultUsername,
 		"password": autotasktest.DefaultSecret, "integration_code": autotasktest.DefaultIntegrationCode,
 		"note_type": "1", "report_time_zone": "UTC",
-		"update_time_entry":   true,
-		"time_entry_defaults": `{"defaultDomain": "msp.example", "roleName": "Technician", "summaryNotes": "Remote support session"}`,
+		"update_time_entry":    true,
+		"time_entry_defaults":  `{"defaultDomain": "msp.example", "roleName": "Technician", "summaryNotes": "Remote support session"}`,
 		"auto_ticket_on_start": true, "auto_ticket_without_external_key": true,
 		"ticket_defaults": fmt.Sprintf(`{"companyID": %d, "queueID": %d, "status": 1, "priority": 2, "title": "{{Issue}}", "description": "{{Details}}", "contactID": "<<emailAddress|customer_email>>", "defaultContactID": %d}`,
 			autotasktest.CompanyContoso, autotasktest.QueueClientPortal, autotasktest.ContactDefault),
@@ -256,4 +256,3 @@ func indent(s string) string {
 	}
 	return strings.Join(lines, "\n")
 }
-
