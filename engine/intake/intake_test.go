@@ -41,7 +41,7 @@ type fixture struct {
 	cfg int64
 }
 
-func newFixture(t *testing.T, maxBody int64) *fixture {
+func newFixture(t testing.TB, maxBody int64) *fixture {
 	t.Helper()
 	st := storetest.Open(t)
 	cfg := storetest.Config(t, st, "test", "Default")
