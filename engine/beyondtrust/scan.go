@@ -20,7 +20,8 @@ import (
 type scanner struct {
 	data  []byte
 	pos   int
-	names map[string]string
+	names  map[string]string
+	recent [128]string
 	buf   []byte // decoded text, valid until the next token
 	// attrs is a slab the attributes of successive elements are cut from,
 	// one allocation for hundreds of elements.
@@ -243,11 +244,21 @@ func quoteEntity(b []byte) string {
 // intern returns a shared string for a name, so repeated tags cost no
 // allocation.
 func (s *scanner) intern(b []byte) string {
-	if v, ok := s.names[string(b)]; ok {
-		return v
+	if len(b) == 0 {
+		return ""
 	}
-	v := string(b)
-	s.names[v] = v
+	// A direct-mapped cache in front of the map: most lookups repeat one
+	// of a few dozen names and end with one comparison instead of a hash.
+	slot := &s.recent[(len(b)*31+int(b[0])*7+int(b[len(b)-1]))&(len(s.recent)-1)]
+	if *slot == string(b) {
+		return *slot
+	}
+	v, ok := s.names[string(b)]
+	if !ok {
+		v = string(b)
+		s.names[v] = v
+	}
+	*slot = v
 	return v
 }
 
@@ -255,8 +266,14 @@ func (s *scanner) intern(b []byte) string {
 // that cannot be part of a name, checked against the XML name rules.
 func (s *scanner) rawName(what string) ([]byte, error) {
 	start := s.pos
-	for s.pos < len(s.data) && (s.data[s.pos] >= utf8.RuneSelf || isNameByte(s.data[s.pos])) {
-		s.pos++
+	high := false
+	for ; s.pos < len(s.data); s.pos++ {
+		c := s.data[s.pos]
+		if c >= utf8.RuneSelf {
+			high = true
+		} else if !nameBytes[c] {
+			break
+		}
 	}
 	raw := s.data[start:s.pos]
 	switch {
@@ -264,22 +281,28 @@ func (s *scanner) rawName(what string) ([]byte, error) {
 		return nil, s.eof()
 	case len(raw) == 0:
 		return nil, s.syntaxError("expected " + what)
-	case !validName(raw):
+	case !validName(raw, high):
 		return nil, s.syntaxError("invalid XML name: " + string(raw))
 	}
 	return raw, nil
 }
 
+// nameBytes marks the ASCII bytes a name may contain.
+var nameBytes = func() (t [utf8.RuneSelf]bool) {
+	for c := range t {
+		t[c] = isNameByte(byte(c))
+	}
+	return t
+}()
+
 // validName applies the XML name rules. ASCII names are checked here;
 // the rare name with other characters is checked by encoding/xml itself,
 // whose tables of name characters are not exported.
-func validName(raw []byte) bool {
-	for _, c := range raw {
-		if c >= utf8.RuneSelf {
-			d := xml.NewDecoder(bytes.NewReader(append(append([]byte("<"), raw...), "/>"...)))
-			_, err := d.RawToken()
-			return err == nil
-		}
+func validName(raw []byte, high bool) bool {
+	if high {
+		d := xml.NewDecoder(bytes.NewReader(append(append([]byte("<"), raw...), "/>"...)))
+		_, err := d.RawToken()
+		return err == nil
 	}
 	c := raw[0]
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '_' || c == ':'
