@@ -27,7 +27,7 @@ var sessionStart = time.Date(2024, 3, 5, 14, 0, 0, 0, time.UTC)
 
 // harness wires the plugin to both simulators over real HTTP.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	app    *bttest.Appliance
 	btc    *bt.Client
 	sim    *autotasktest.Server
@@ -37,7 +37,7 @@ type harness struct {
 	set    *Settings
 }
 
-func newHarness(t *testing.T, opts autotasktest.Options) *harness {
+func newHarness(t testing.TB, opts autotasktest.Options) *harness {
 	t.Helper()
 	app := bttest.New(bttest.WithClock(func() time.Time { return sessionStart }))
 	t.Cleanup(app.Close)

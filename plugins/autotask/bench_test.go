@@ -1,0 +1,87 @@
+package autotask
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"switchboard/engine"
+	"switchboard/engine/beyondtrust/bttest"
+	"switchboard/plugins/autotask/autotasktest"
+)
+
+// BenchmarkSessionEnd measures session-end deliveries end to end at the
+// plugin: fetch the session from the appliance simulator (TLS, OAuth),
+// render the report, find the ticket, look for an earlier note, add the
+// note, against zero-latency simulators, with as many deliveries in flight
+// as the plugin asks the dispatcher for. It reports sessions/s, the p50 and
+// p99 of one delivery, and the process's peak RSS.
+func BenchmarkSessionEnd(b *testing.B) {
+	for _, timeEntry := range []bool{false, true} {
+		b.Run(fmt.Sprintf("time_entry=%t", timeEntry), func(b *testing.B) {
+			benchSessionEnd(b, timeEntry)
+		})
+	}
+}
+
+func benchSessionEnd(b *testing.B, timeEntry bool) {
+	h := newHarness(b, autotasktest.Options{})
+	if timeEntry {
+		h.set.UpdateTimeEntry = true
+		h.set.TimeEntryDefaults = `{"defaultDomain": "msp.example", "roleName": "Technician", "summaryNotes": "Remote support"}`
+	}
+	// Spread sessions over tickets as a real tenant would.
+	const tickets = 100
+	numbers := make([]string, tickets)
+	for i := range numbers {
+		numbers[i] = fmt.Sprintf("T20240301.%04d", i+1)
+		h.sim.Add("Tickets", map[string]any{"ticketNumber": numbers[i], "title": "Bench", "status": 1, "priority": 2, "companyID": autotasktest.CompanyContoso})
+	}
+	jobs := make([]*engine.Job, b.N)
+	for i := range jobs {
+		live := h.app.Begin(bttest.SessionSpec{
+			ExternalKey: numbers[i%tickets],
+			Customer:    &bttest.Customer{Name: "Jane Doe", Issue: "Printer", Details: "Offline"},
+			Rep:         bttest.Rep{Username: "alice", DisplayName: "Alice Tech"},
+		}).Chat("Jane Doe", "Hello").Chat("Alice Tech", "Looking at it now.").After(5 * time.Minute).End()
+		jobs[i] = h.job(engine.EventSessionEnd, live, nil)
+	}
+	workers := h.plugin.Info().Concurrency
+	latencies := make([]time.Duration, b.N)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				t0 := time.Now()
+				if err := h.plugin.Handle(context.Background(), jobs[i]); err != nil {
+					b.Error(err)
+				}
+				latencies[i] = time.Since(t0)
+			}
+		}()
+	}
+	for i := range jobs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	slices.Sort(latencies)
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "sessions/s")
+	b.ReportMetric(float64(latencies[len(latencies)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(latencies[len(latencies)*99/100].Microseconds())/1000, "p99-ms")
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		b.ReportMetric(float64(ru.Maxrss)/1024, "peak-RSS-MB") // Linux reports KiB
+	}
+}
