@@ -18,11 +18,11 @@ import (
 // every tag. A typical session report is parsed well over the 5,000
 // sessions per second the engine needs on one core.
 type scanner struct {
-	data  []byte
-	pos   int
+	data   []byte
+	pos    int
 	names  map[string]string
 	recent [128]string
-	buf   []byte // decoded text, valid until the next token
+	buf    []byte // decoded text, valid until the next token
 	// attrs is a slab the attributes of successive elements are cut from,
 	// one allocation for hundreds of elements.
 	attrs []xml.Attr
