@@ -56,36 +56,38 @@
     return label ? label.firstChild.textContent.trim() : input.id;
   }
 
+  // showErrors puts each message under its field and lists them all, in
+  // the order of the form, in the box above it.
   function showErrors(form, errors, message) {
-    form.querySelectorAll(".field").forEach(function (field) {
-      const input = field.querySelector("[id^='f-']");
-      if (input) {
-        setFieldError(input, "");
+    const byField = new Map();
+    const wide = message ? [message] : [];
+    (errors || []).forEach(function (e) {
+      if (e.field && document.getElementById("f-" + e.field)) {
+        byField.set(e.field, e.message);
+      } else {
+        wide.push(e.field ? e.field + ": " + e.message : e.message);
       }
     });
     const box = document.getElementById("form-errors");
     const list = box.querySelector("ul");
     list.replaceChildren();
-    function add(node) {
+    wide.forEach(function (text) {
       const li = document.createElement("li");
-      li.append(node);
+      li.textContent = text;
       list.append(li);
-    }
-    if (message) {
-      add(message);
-    }
-    (errors || []).forEach(function (e) {
-      const input = e.field ? document.getElementById("f-" + e.field) : null;
-      if (input && setFieldError(input, e.message)) {
-        const a = document.createElement("a");
-        a.href = "#" + input.id;
-        a.textContent = labelOf(input);
-        const li = document.createElement("li");
-        li.append(a, ": " + e.message);
-        list.append(li);
-      } else {
-        add(e.field ? e.field + ": " + e.message : e.message);
+    });
+    form.querySelectorAll(".field[data-field]").forEach(function (field) {
+      const input = document.getElementById("f-" + field.dataset.field);
+      const msg = byField.get(field.dataset.field) || "";
+      if (!input || !setFieldError(input, msg) || !msg) {
+        return;
       }
+      const a = document.createElement("a");
+      a.href = "#" + input.id;
+      a.textContent = labelOf(input);
+      const li = document.createElement("li");
+      li.append(a, ": " + msg);
+      list.append(li);
     });
     box.hidden = list.children.length === 0;
     if (!box.hidden) {
