@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-
-	"github.com/aymerick/raymond/ast"
 )
 
 // Templates are parsed by raymond and evaluated here. raymond's own
@@ -43,36 +41,36 @@ type frame struct {
 	each   bool
 }
 
-// blockScope holds the block parameters of one block: as |item index|.
-type blockScope struct {
-	names  []string
-	values [2]reflect.Value
-}
-
 type evaluator struct {
 	out      *strings.Builder
 	ctx      []reflect.Value
 	frame    *frame
-	scopes   []blockScope
-	partials map[string]*ast.Program
+	scopes   [][2]reflect.Value // block parameter values, innermost last
+	vals     []reflect.Value    // helper arguments being evaluated
+	partials map[string]*program
 	depth    int
 	lint     *lintRun
 	file     string
+
+	// Backing arrays, so a typical render allocates no stacks.
+	ctxBuf   [8]reflect.Value
+	scopeBuf [4][2]reflect.Value
+	valBuf   [8]reflect.Value
+	root     frame
 }
 
 // execute renders prog with data and the given partials, turning every
 // error and panic (a helper's bug included) into the returned error.
-func execute(name string, prog *ast.Program, partials map[string]*ast.Program, data any, lint *lintRun) (out string, err error) {
+func execute(name string, prog *program, partials map[string]*program, data any, lint *lintRun) (out string, err error) {
 	var b strings.Builder
+	b.Grow(int(prog.sizeHint.Load()))
 	root := reflect.ValueOf(data)
-	e := &evaluator{
-		out:      &b,
-		ctx:      []reflect.Value{root},
-		frame:    &frame{root: root},
-		partials: partials,
-		lint:     lint,
-		file:     name,
-	}
+	e := &evaluator{out: &b, partials: partials, lint: lint, file: name}
+	e.ctx = append(e.ctxBuf[:0], root)
+	e.scopes = e.scopeBuf[:0]
+	e.vals = e.valBuf[:0]
+	e.root = frame{root: root}
+	e.frame = &e.root
 	defer func() {
 		if p := recover(); p != nil {
 			var ee evalError
@@ -86,235 +84,220 @@ func execute(name string, prog *ast.Program, partials map[string]*ast.Program, d
 			out, err = "", fmt.Errorf("render %s: %w", name, ee.err)
 		}
 	}()
-	e.program(prog)
+	e.run(prog, reflect.Value{}, reflect.Value{}, reflect.Value{}, nil)
+	if n := int64(b.Len()); n > prog.sizeHint.Load() {
+		prog.sizeHint.Store(n)
+	}
 	return b.String(), nil
 }
 
-func (e *evaluator) program(p *ast.Program) {
+// run renders p. A valid ctx becomes this for the block; param0 and param1
+// are its block parameters; a non-nil f is its data frame.
+func (e *evaluator) run(p *program, ctx, param0, param1 reflect.Value, f *frame) {
 	if p == nil {
 		return
 	}
-	for _, n := range p.Body {
+	// No defers restore the stacks: a panic ends the whole render.
+	nctx, nscopes, savedFrame := len(e.ctx), len(e.scopes), e.frame
+	if ctx.IsValid() {
+		e.ctx = append(e.ctx, ctx)
+	}
+	if len(p.blockParams) > 0 {
+		e.scopes = append(e.scopes, [2]reflect.Value{param0, param1})
+	}
+	if f != nil {
+		e.frame = f
+	}
+	for _, n := range p.nodes {
 		switch n := n.(type) {
-		case *ast.ContentStatement:
-			e.out.WriteString(n.Value)
-		case *ast.MustacheStatement:
-			e.mustache(n)
-		case *ast.BlockStatement:
-			e.block(n)
-		case *ast.PartialStatement:
-			e.partial(n)
+		case textNode:
+			e.out.WriteString(n.text)
+		case outputNode:
+			e.output(n.x)
+		case blockNode:
+			e.block(&n)
+		case partialNode:
+			e.partial(&n)
 		}
 	}
+	e.ctx, e.scopes, e.frame = e.ctx[:nctx], e.scopes[:nscopes], savedFrame
 }
 
-func (e *evaluator) mustache(n *ast.MustacheStatement) {
-	x := n.Expression
-	if len(x.Params) == 0 && x.Hash == nil {
-		if name := helperName(x); name != "" {
-			writeValue(e.out, e.callHelper(name, x))
+func (e *evaluator) output(x *expr) {
+	var v reflect.Value
+	switch x.kind {
+	case exprPath:
+		v = e.path(x.path)
+		if e.lint != nil {
+			e.lint.record(e.file, x.path.src, v, true)
+		}
+	case exprLiteral:
+		v = x.literal
+	case exprCall:
+		if x.helper != nil && x.helper.text != nil {
+			e.callText(x)
 			return
 		}
-		v := e.expr(x.Path)
-		if p, ok := x.Path.(*ast.PathExpression); ok && e.lint != nil {
-			e.lint.record(e.file, p, v, true)
-		}
-		writeValue(e.out, v)
-		return
+		v = e.call(x)
 	}
-	name := helperName(x)
-	if name == "" {
-		fail("line %d: unknown helper %q", x.Location().Line, x.HelperName())
-	}
-	writeValue(e.out, e.callHelper(name, x))
+	writeValue(e.out, v)
 }
 
-// helperName returns the helper an expression calls, or "".
-func helperName(x *ast.Expression) string {
-	p, ok := x.Path.(*ast.PathExpression)
-	if !ok || p.Data || p.Depth > 0 || len(p.Parts) != 1 || p.Scoped {
-		return ""
-	}
-	if _, ok := helpers[p.Parts[0]]; ok || blockHelpers[p.Parts[0]] {
-		return p.Parts[0]
-	}
-	return ""
-}
-
-// blockHelpers are the built-in helpers that run a block.
-var blockHelpers = map[string]bool{"if": true, "unless": true, "each": true, "with": true, "lookup": true, "log": true}
-
-func (e *evaluator) block(n *ast.BlockStatement) {
-	x := n.Expression
-	name := helperName(x)
-	if name == "" {
-		if len(x.Params) > 0 || x.Hash != nil {
-			fail("line %d: unknown helper %q", x.Location().Line, x.HelperName())
-		}
-		e.sectionBlock(n, e.param(x.Path))
+func (e *evaluator) block(n *blockNode) {
+	x := n.x
+	if x.kind != exprCall {
+		e.section(n, e.param(x))
 		return
 	}
-	if !blockHelpers[name] || name == "lookup" || name == "log" {
-		writeValue(e.out, e.callHelper(name, x))
+	switch x.builtin {
+	case builtinIf, builtinUnless, builtinWith, builtinEach:
+	default:
+		writeValue(e.out, e.call(x))
 		return
 	}
-	args := e.args(x)
-	if len(args) != 1 {
-		fail("line %d: #%s takes one argument, got %d", x.Location().Line, name, len(args))
+	if len(x.args) != 1 {
+		fail("line %d: #%s takes one argument, got %d", x.line, x.name, len(x.args))
 	}
-	v := args[0]
-	switch name {
-	case "if", "unless":
+	v := e.param(x.args[0])
+	switch x.builtin {
+	case builtinIf, builtinUnless:
 		cond := truthy(v)
-		if ih, ok := e.hash(x)["includeZero"]; ok && truthy(ih) && isNumber(v) {
-			cond = true
+		for _, h := range x.hash {
+			if h.key == "includeZero" && truthy(e.param(h.value)) && isNumber(v) {
+				cond = true
+			}
 		}
-		if cond == (name == "if") {
-			e.program(n.Program)
+		if cond == (x.builtin == builtinIf) {
+			e.run(n.fn, reflect.Value{}, reflect.Value{}, reflect.Value{}, nil)
 		} else {
-			e.program(n.Inverse)
+			e.run(n.inverse, reflect.Value{}, reflect.Value{}, reflect.Value{}, nil)
 		}
-	case "with":
+	case builtinWith:
 		if isEmpty(v) {
-			e.program(n.Inverse)
+			e.run(n.inverse, reflect.Value{}, reflect.Value{}, reflect.Value{}, nil)
 			return
 		}
-		e.withContext(n.Program, v, v, reflect.Value{}, nil)
-	case "each":
+		e.run(n.fn, v, v, reflect.Value{}, nil)
+	case builtinEach:
 		e.each(n, v)
 	}
 }
 
-// sectionBlock is {{#name}}…{{/name}} where name is not a helper: the
+// section is {{#name}}…{{/name}} where name is not a helper: the
 // handlebars.js blockHelperMissing rules.
-func (e *evaluator) sectionBlock(n *ast.BlockStatement, v reflect.Value) {
+func (e *evaluator) section(n *blockNode, v reflect.Value) {
 	v = indirect(v)
+	none := reflect.Value{}
 	switch {
-	case !v.IsValid():
-		e.program(n.Inverse)
+	case !v.IsValid() || v.Kind() == reflect.Bool && !v.Bool():
+		e.run(n.inverse, none, none, none, nil)
 	case v.Kind() == reflect.Bool:
-		if v.Bool() {
-			e.program(n.Program)
-		} else {
-			e.program(n.Inverse)
-		}
+		e.run(n.fn, none, none, none, nil)
 	case v.Kind() == reflect.Slice || v.Kind() == reflect.Array:
 		if v.Len() == 0 {
-			e.program(n.Inverse)
+			e.run(n.inverse, none, none, none, nil)
 			return
 		}
 		e.each(n, v)
 	default:
-		e.withContext(n.Program, v, v, reflect.Value{}, nil)
+		e.run(n.fn, v, v, none, nil)
 	}
-}
-
-// withContext runs p with ctx as this and up to two block parameters.
-func (e *evaluator) withContext(p *ast.Program, ctx, param0, param1 reflect.Value, f *frame) {
-	if p == nil {
-		return
-	}
-	e.ctx = append(e.ctx, ctx)
-	if len(p.BlockParams) > 0 {
-		e.scopes = append(e.scopes, blockScope{names: p.BlockParams, values: [2]reflect.Value{param0, param1}})
-	}
-	saved := e.frame
-	if f != nil {
-		e.frame = f
-	}
-	e.program(p)
-	e.frame = saved
-	if len(p.BlockParams) > 0 {
-		e.scopes = e.scopes[:len(e.scopes)-1]
-	}
-	e.ctx = e.ctx[:len(e.ctx)-1]
 }
 
 // each runs the block once per item of a list, field of a struct or
 // entry of a map (in key order), else its inverse.
-func (e *evaluator) each(n *ast.BlockStatement, v reflect.Value) {
+func (e *evaluator) each(n *blockNode, v reflect.Value) {
 	v = indirect(v)
-	ran := false
-	iter := func(i, count int, key, item reflect.Value) {
-		ran = true
-		f := &frame{parent: e.frame, root: e.frame.root, index: i, key: key, first: i == 0, last: i == count-1, each: true}
+	var count int
+	switch v.Kind() {
+	case reflect.Slice, reflect.Array, reflect.Map:
+		count = v.Len()
+	case reflect.Struct:
+		count = len(structFields(v.Type()).ordered)
+	}
+	if count == 0 {
+		e.run(n.inverse, reflect.Value{}, reflect.Value{}, reflect.Value{}, nil)
+		return
+	}
+	frames := make([]frame, count)
+	iter := func(i int, key, item reflect.Value) {
+		f := &frames[i]
+		*f = frame{parent: e.frame, root: e.frame.root, index: i, key: key, first: i == 0, last: i == count-1, each: true}
 		second := key
 		if !key.IsValid() {
 			second = reflect.ValueOf(i)
 		}
-		e.withContext(n.Program, item, item, second, f)
+		e.run(n.fn, item, item, second, f)
 	}
 	switch v.Kind() {
 	case reflect.Slice, reflect.Array:
-		for i := range v.Len() {
-			iter(i, v.Len(), reflect.Value{}, v.Index(i))
+		for i := range count {
+			iter(i, reflect.Value{}, v.Index(i))
 		}
 	case reflect.Map:
 		keys := v.MapKeys()
 		slices.SortFunc(keys, func(a, b reflect.Value) int { return strings.Compare(str(a), str(b)) })
 		for i, k := range keys {
-			iter(i, len(keys), k, v.MapIndex(k))
+			iter(i, k, v.MapIndex(k))
 		}
 	case reflect.Struct:
-		fs := structFields(v.Type())
-		for i, f := range fs.ordered {
-			iter(i, len(fs.ordered), reflect.ValueOf(f.name), v.Field(f.index))
+		for i, f := range structFields(v.Type()).ordered {
+			iter(i, reflect.ValueOf(f.name), v.Field(f.index))
 		}
-	}
-	if !ran {
-		e.program(n.Inverse)
 	}
 }
 
-func (e *evaluator) partial(n *ast.PartialStatement) {
-	var name string
-	switch p := n.Name.(type) {
-	case *ast.SubExpression:
-		name = str(e.expr(p))
-	default:
-		name, _ = ast.HelperNameStr(p)
+func (e *evaluator) partial(n *partialNode) {
+	name := n.name
+	if n.dynamic != nil {
+		name = str(e.call(n.dynamic))
 	}
 	prog := e.partials[name]
 	if prog == nil {
-		fail("line %d: partial %q not found", n.Location().Line, name)
+		fail("line %d: partial %q not found", n.line, name)
 	}
 	if e.depth >= maxPartialDepth {
-		fail("line %d: partials nested more than %d deep", n.Location().Line, maxPartialDepth)
+		fail("line %d: partials nested more than %d deep", n.line, maxPartialDepth)
 	}
-	if len(n.Params) > 1 {
-		fail("line %d: a partial takes at most one context argument", n.Location().Line)
+	if n.nArgs > 1 {
+		fail("line %d: a partial takes at most one context argument", n.line)
 	}
 	ctx := e.ctx[len(e.ctx)-1]
-	if len(n.Params) == 1 {
-		ctx = e.param(n.Params[0])
+	if n.ctx != nil {
+		ctx = e.param(n.ctx)
 	}
-	if n.Hash != nil {
-		ctx = reflect.ValueOf(&extended{base: ctx, hash: e.hashOf(n.Hash)})
+	if len(n.hash) > 0 {
+		x := &extended{base: ctx, hash: make(map[string]reflect.Value, len(n.hash))}
+		for _, h := range n.hash {
+			x.hash[h.key] = e.param(h.value)
+		}
+		ctx = reflect.ValueOf(x)
+	}
+	if !ctx.IsValid() {
+		// A missing context is still a context: names in it resolve to nothing.
+		ctx = reflect.ValueOf(map[string]any(nil))
 	}
 	saved, savedFile := e.out, e.file
 	var buf strings.Builder
-	if n.Indent != "" {
+	if n.indent != "" {
 		e.out = &buf
 	}
 	e.depth++
 	e.file = partialDir + "/" + name
-	e.ctx = append(e.ctx, ctx)
-	e.program(prog)
-	e.ctx = e.ctx[:len(e.ctx)-1]
+	e.run(prog, ctx, reflect.Value{}, reflect.Value{}, nil)
 	e.file = savedFile
 	e.depth--
-	if n.Indent != "" {
+	if n.indent != "" {
 		e.out = saved
-		e.out.WriteString(indentLines(buf.String(), n.Indent))
+		e.out.WriteString(indentLines(buf.String(), n.indent))
 	}
 }
 
 // indentLines puts indent before every line of a standalone partial's
 // output, as handlebars.js does.
 func indentLines(s, indent string) string {
-	lines := strings.SplitAfter(s, "\n")
 	var b strings.Builder
-	for _, l := range lines {
+	for l := range strings.SplitAfterSeq(s, "\n") {
 		if l != "" {
 			b.WriteString(indent)
 			b.WriteString(l)
@@ -331,83 +314,88 @@ type extended struct {
 
 var extendedType = reflect.TypeFor[*extended]()
 
-// expr evaluates a parameter: a path, a literal or a sub-expression.
-func (e *evaluator) expr(n ast.Node) reflect.Value {
-	switch n := n.(type) {
-	case *ast.PathExpression:
-		return e.path(n)
-	case *ast.StringLiteral:
-		return reflect.ValueOf(n.Value)
-	case *ast.NumberLiteral:
-		return reflect.ValueOf(n.Number())
-	case *ast.BooleanLiteral:
-		return reflect.ValueOf(n.Value)
-	case *ast.SubExpression:
-		x := n.Expression
-		name := helperName(x)
-		if name == "" {
-			fail("line %d: unknown helper %q", x.Location().Line, x.HelperName())
-		}
-		return e.callHelper(name, x)
-	case *ast.Expression:
-		return e.expr(n.Path)
+// expr evaluates an expression.
+func (e *evaluator) expr(x *expr) reflect.Value {
+	switch x.kind {
+	case exprPath:
+		return e.path(x.path)
+	case exprCall:
+		return e.call(x)
 	}
-	return reflect.Value{}
+	return x.literal
 }
 
-// path resolves a path expression the way handlebars.js 4 does: block
-// parameters first, @data from the frames, then the context ../ names,
-// with no search of parent contexts.
-func (e *evaluator) path(p *ast.PathExpression) reflect.Value {
-	parts := p.Parts
+// param evaluates a helper argument, noting for lint whether a path in it
+// resolved.
+func (e *evaluator) param(x *expr) reflect.Value {
+	v := e.expr(x)
+	if x.kind == exprPath && e.lint != nil {
+		e.lint.record(e.file, x.path.src, v, false)
+	}
+	return v
+}
+
+// path resolves a path the way handlebars.js 4 does: block parameters,
+// @data from the frames, else the context ../ names, with no search of
+// parent contexts.
+func (e *evaluator) path(p *pathExpr) reflect.Value {
 	var v reflect.Value
+	steps := p.parts
 	switch {
-	case p.Data:
-		if len(parts) == 0 {
-			return reflect.Value{}
-		}
+	case p.data:
 		f := e.frame
-		for range p.Depth {
+		for range p.depth {
 			if f.parent == nil {
 				return reflect.Value{}
 			}
 			f = f.parent
 		}
-		v = f.data(parts[0])
-		parts = parts[1:]
-	case p.Depth == 0 && !p.Scoped && len(parts) > 0 && e.isBlockParam(parts[0]):
-		v = e.blockParam(parts[0])
-		parts = parts[1:]
+		if len(steps) == 0 {
+			return reflect.Value{}
+		}
+		v = f.data(steps[0].name)
+		steps = steps[1:]
+	case p.scope >= 0:
+		i := len(e.scopes) - 1 - p.scope
+		if i < 0 {
+			return reflect.Value{}
+		}
+		v = e.scopes[i][p.param%2]
+		if p.param > 1 {
+			return reflect.Value{}
+		}
 	default:
-		i := len(e.ctx) - 1 - p.Depth
+		i := len(e.ctx) - 1 - p.depth
 		if i < 0 {
 			return reflect.Value{}
 		}
 		v = e.ctx[i]
 	}
-	for _, part := range parts {
-		if v = field(v, unbracket(part)); !v.IsValid() {
+	for i := range steps {
+		if v = lookup(v, &steps[i]); !v.IsValid() {
 			return v
 		}
 	}
 	return v
 }
 
-// param evaluates a helper argument, noting for lint whether a path in it
-// resolved.
-func (e *evaluator) param(n ast.Node) reflect.Value {
-	v := e.expr(n)
-	if p, ok := n.(*ast.PathExpression); ok && e.lint != nil {
-		e.lint.record(e.file, p, v, false)
+// lookup takes one step of a path, using the field index the step found
+// for the same struct type before.
+func lookup(v reflect.Value, s *step) reflect.Value {
+	v = indirect(v)
+	if v.Kind() == reflect.Struct && v.Type() != extendedType.Elem() {
+		t := v.Type()
+		if h := s.hit.Load(); h != nil && h.t == t {
+			return v.Field(h.index)
+		}
+		i, ok := structFields(t).byName[s.name]
+		if !ok {
+			return reflect.Value{}
+		}
+		s.hit.Store(&fieldHit{t, i})
+		return v.Field(i)
 	}
-	return v
-}
-
-func unbracket(s string) string {
-	if len(s) >= 2 && s[0] == '[' && s[len(s)-1] == ']' {
-		return s[1 : len(s)-1]
-	}
-	return s
+	return field(v, s.name)
 }
 
 func (f *frame) data(name string) reflect.Value {
@@ -437,79 +425,65 @@ func (f *frame) data(name string) reflect.Value {
 	return reflect.Value{}
 }
 
-func (e *evaluator) isBlockParam(name string) bool {
-	for i := len(e.scopes) - 1; i >= 0; i-- {
-		if slices.Contains(e.scopes[i].names, name) {
-			return true
-		}
-	}
-	return false
-}
-
-func (e *evaluator) blockParam(name string) reflect.Value {
-	for i := len(e.scopes) - 1; i >= 0; i-- {
-		s := e.scopes[i]
-		if j := slices.Index(s.names, name); j >= 0 {
-			if j < len(s.values) {
-				return s.values[j]
-			}
+// call runs a helper and returns its result.
+func (e *evaluator) call(x *expr) reflect.Value {
+	base := len(e.vals)
+	if x.builtin == builtinLookup || x.builtin == builtinLog {
+		args := e.args(x)
+		e.vals = e.vals[:base]
+		if x.builtin == builtinLog {
 			return reflect.Value{}
 		}
-	}
-	return reflect.Value{}
-}
-
-// args evaluates a call's positional arguments.
-func (e *evaluator) args(x *ast.Expression) []reflect.Value {
-	if len(x.Params) == 0 {
-		return nil
-	}
-	out := make([]reflect.Value, len(x.Params))
-	for i, p := range x.Params {
-		out[i] = e.param(p)
-	}
-	return out
-}
-
-func (e *evaluator) hash(x *ast.Expression) map[string]reflect.Value {
-	if x.Hash == nil {
-		return nil
-	}
-	return e.hashOf(x.Hash)
-}
-
-func (e *evaluator) hashOf(h *ast.Hash) map[string]reflect.Value {
-	out := make(map[string]reflect.Value, len(h.Pairs))
-	for _, p := range h.Pairs {
-		out[p.Key] = e.param(p.Val)
-	}
-	return out
-}
-
-// callHelper runs a value helper (or lookup/log) and returns its result.
-func (e *evaluator) callHelper(name string, x *ast.Expression) reflect.Value {
-	args := e.args(x)
-	switch name {
-	case "lookup":
 		if len(args) != 2 {
-			fail("line %d: lookup takes 2 arguments, got %d", x.Location().Line, len(args))
+			fail("line %d: lookup takes 2 arguments, got %d", x.line, len(args))
 		}
 		return field(args[0], str(args[1]))
-	case "log":
-		return reflect.Value{}
 	}
-	h, ok := helpers[name]
-	if !ok {
-		fail("line %d: %s needs a block: {{#%s …}}…{{/%s}}", x.Location().Line, name, name, name)
-	}
-	if len(args) != h.args {
-		fail("line %d: %s takes %d argument%s, got %d", x.Location().Line, name, h.args, plural(h.args), len(args))
-	}
-	res := h.fn(&call{name: name, args: args, hash: e.hash(x)})
+	res := x.helper.fn(e.helperCall(x))
+	e.vals = e.vals[:base]
 	if rv, ok := res.(reflect.Value); ok {
 		return rv
 	}
 	return reflect.ValueOf(res)
+}
+
+// callText runs a helper that makes text and prints its result, sparing
+// the result a trip through an interface.
+func (e *evaluator) callText(x *expr) {
+	base := len(e.vals)
+	e.out.WriteString(x.helper.text(e.helperCall(x)))
+	e.vals = e.vals[:base]
+}
+
+// args evaluates a call's arguments onto the argument stack; the caller
+// truncates the stack after the call.
+func (e *evaluator) args(x *expr) []reflect.Value {
+	base := len(e.vals)
+	for _, a := range x.args {
+		e.vals = append(e.vals, e.param(a))
+	}
+	return e.vals[base:len(e.vals):len(e.vals)]
+}
+
+// helperCall checks and evaluates the arguments of a helper call.
+func (e *evaluator) helperCall(x *expr) call {
+	h := x.helper
+	switch {
+	case h == nil && x.builtin != notBuiltin:
+		fail("line %d: %s needs a block: {{#%s …}}…{{/%s}}", x.line, x.name, x.name, x.name)
+	case h == nil:
+		fail("line %d: unknown helper %q", x.line, x.name)
+	case len(x.args) != h.args:
+		fail("line %d: %s takes %d argument%s, got %d", x.line, x.name, h.args, plural(h.args), len(x.args))
+	}
+	c := call{name: x.name, args: e.args(x)}
+	if len(x.hash) > 0 {
+		c.hash = make(map[string]reflect.Value, len(x.hash))
+		for _, p := range x.hash {
+			c.hash[p.key] = e.param(p.value)
+		}
+	}
+	return c
 }
 
 func plural(n int) string {
@@ -638,6 +612,9 @@ func str(v reflect.Value) string {
 	v = indirect(v)
 	if !v.IsValid() {
 		return ""
+	}
+	if v.Type() == stringType {
+		return v.String()
 	}
 	if v.Type().Implements(stringerType) {
 		return v.Interface().(fmt.Stringer).String()

@@ -16,7 +16,15 @@ import (
 // helper is a template helper taking a fixed number of arguments.
 type helper struct {
 	args int
-	fn   func(c *call) any
+	fn   func(c call) any
+	// text is set for helpers whose result is always text; printing it
+	// then needs no interface value.
+	text func(c call) string
+}
+
+// textHelper makes a helper whose result is text.
+func textHelper(args int, text func(c call) string) helper {
+	return helper{args: args, text: text, fn: func(c call) any { return text(c) }}
 }
 
 // call is one helper call: its arguments and hash arguments.
@@ -27,7 +35,7 @@ type call struct {
 }
 
 // arg returns argument i as a Go value, nil when it resolved to nothing.
-func (c *call) arg(i int) any {
+func (c call) arg(i int) any {
 	v := indirect(c.args[i])
 	if !v.IsValid() {
 		return nil
@@ -36,10 +44,10 @@ func (c *call) arg(i int) any {
 }
 
 // text returns argument i as text.
-func (c *call) text(i int) string { return str(c.args[i]) }
+func (c call) text(i int) string { return str(c.args[i]) }
 
 // hashText returns a hash argument as text, and whether it was given.
-func (c *call) hashText(key string) (string, bool) {
+func (c call) hashText(key string) (string, bool) {
 	v, ok := c.hash[key]
 	return str(v), ok
 }
@@ -48,36 +56,36 @@ func (c *call) hashText(key string) (string, bool) {
 // (if, unless, each, with, lookup, log). docs/templates.md documents each
 // one, and the compatibility test mirrors them in JavaScript.
 var helpers = map[string]helper{
-	"formatTime":     {2, formatTimeHelper},
-	"formatDuration": {2, formatDurationHelper},
-	"default": {2, func(c *call) any {
+	"formatTime":     textHelper(2, formatTimeHelper),
+	"formatDuration": textHelper(2, formatDurationHelper),
+	"default": {args: 2, fn: func(c call) any {
 		if truthy(c.args[0]) {
 			return c.args[0]
 		}
 		return c.args[1]
 	}},
-	"eq":        {2, func(c *call) any { return compare(c.args[0], c.args[1]) == 0 }},
-	"ne":        {2, func(c *call) any { return compare(c.args[0], c.args[1]) != 0 }},
-	"lt":        {2, func(c *call) any { return compare(c.args[0], c.args[1]) < 0 }},
-	"le":        {2, func(c *call) any { return compare(c.args[0], c.args[1]) <= 0 }},
-	"gt":        {2, func(c *call) any { return compare(c.args[0], c.args[1]) > 0 }},
-	"ge":        {2, func(c *call) any { return compare(c.args[0], c.args[1]) >= 0 }},
-	"and":       {2, func(c *call) any { return truthy(c.args[0]) && truthy(c.args[1]) }},
-	"or":        {2, func(c *call) any { return truthy(c.args[0]) || truthy(c.args[1]) }},
-	"not":       {1, func(c *call) any { return !truthy(c.args[0]) }},
-	"upper":     {1, func(c *call) any { return strings.ToUpper(c.text(0)) }},
-	"lower":     {1, func(c *call) any { return strings.ToLower(c.text(0)) }},
-	"truncate":  {2, truncateHelper},
-	"join":      {2, joinHelper},
-	"indent":    {2, indentHelper},
-	"pluralize": {2, pluralizeHelper},
-	"length":    {1, func(c *call) any { return lengthOf(c.args[0]) }},
+	"eq":        {args: 2, fn: func(c call) any { return compare(c.args[0], c.args[1]) == 0 }},
+	"ne":        {args: 2, fn: func(c call) any { return compare(c.args[0], c.args[1]) != 0 }},
+	"lt":        {args: 2, fn: func(c call) any { return compare(c.args[0], c.args[1]) < 0 }},
+	"le":        {args: 2, fn: func(c call) any { return compare(c.args[0], c.args[1]) <= 0 }},
+	"gt":        {args: 2, fn: func(c call) any { return compare(c.args[0], c.args[1]) > 0 }},
+	"ge":        {args: 2, fn: func(c call) any { return compare(c.args[0], c.args[1]) >= 0 }},
+	"and":       {args: 2, fn: func(c call) any { return truthy(c.args[0]) && truthy(c.args[1]) }},
+	"or":        {args: 2, fn: func(c call) any { return truthy(c.args[0]) || truthy(c.args[1]) }},
+	"not":       {args: 1, fn: func(c call) any { return !truthy(c.args[0]) }},
+	"upper":     textHelper(1, func(c call) string { return strings.ToUpper(c.text(0)) }),
+	"lower":     textHelper(1, func(c call) string { return strings.ToLower(c.text(0)) }),
+	"truncate":  textHelper(2, truncateHelper),
+	"join":      textHelper(2, joinHelper),
+	"indent":    textHelper(2, indentHelper),
+	"pluralize": textHelper(2, pluralizeHelper),
+	"length":    {args: 1, fn: func(c call) any { return lengthOf(c.args[0]) }},
 }
 
 // isHelper reports whether templates can call name as a helper.
 func isHelper(name string) bool {
 	_, ok := helpers[name]
-	return ok || blockHelpers[name]
+	return ok || builtins[name] != notBuiltin
 }
 
 // Named layouts formatTime accepts besides Go layouts.
@@ -104,8 +112,8 @@ func loadZone(name string) (*time.Location, error) {
 }
 
 // formatTimeHelper: {{formatTime start "02 Jan 2006 15:04" tz="America/New_York"}}.
-func formatTimeHelper(c *call) any {
-	t, ok := asTime(c.arg(0))
+func formatTimeHelper(c call) string {
+	t, ok := timeArg(c.args[0])
 	if !ok {
 		return c.text(0)
 	}
@@ -124,6 +132,15 @@ func formatTimeHelper(c *call) any {
 		layout = named
 	}
 	return t.Format(layout)
+}
+
+// timeArg reads a time argument without copying a Time when it can.
+func timeArg(v reflect.Value) (time.Time, bool) {
+	v = indirect(v)
+	if v.Type() == timeType && v.CanAddr() {
+		return v.Addr().Interface().(*Time).t, true
+	}
+	return asTime(valueOf(v))
 }
 
 func asTime(v any) (time.Time, bool) {
@@ -149,7 +166,7 @@ func asTime(v any) (time.Time, bool) {
 // formatDurationHelper: {{formatDuration duration "clock"}}; styles are
 // short (1h 2m 3s), clock (1:02:03), minutes (63, rounded up) and hours
 // (1.05, two decimals).
-func formatDurationHelper(c *call) any {
+func formatDurationHelper(c call) string {
 	var d time.Duration
 	style := c.text(1)
 	switch x := c.arg(0).(type) {
@@ -243,7 +260,7 @@ func asInt(name string, v reflect.Value) int {
 
 // truncateHelper: {{truncate text 80}} keeps the first 80 characters and
 // adds "..." (or suffix="…") when it cut something.
-func truncateHelper(c *call) any {
+func truncateHelper(c call) string {
 	s, limit := c.text(0), asInt("truncate", c.args[1])
 	suffix := "..."
 	if sfx, ok := c.hashText("suffix"); ok {
@@ -263,7 +280,7 @@ func truncateHelper(c *call) any {
 }
 
 // joinHelper: {{join repNames ", "}}.
-func joinHelper(c *call) any {
+func joinHelper(c call) string {
 	rv := indirect(c.args[0])
 	if rv.Kind() != reflect.Slice && rv.Kind() != reflect.Array {
 		return c.text(0)
@@ -278,7 +295,7 @@ func joinHelper(c *call) any {
 // indentHelper: {{indent text 4}} puts 4 spaces before every line of text
 // but the first, so a multi-line value lines up under where the template
 // placed it.
-func indentHelper(c *call) any {
+func indentHelper(c call) string {
 	width := asInt("indent", c.args[1])
 	if width < 0 || width > 80 {
 		panic(fmt.Errorf("indent: width %d is not between 0 and 80", width))
@@ -293,7 +310,7 @@ func indentHelper(c *call) any {
 // pluralizeHelper: {{pluralize fileTransfers "file"}} gives "1 file" or
 // "3 files"; plural="children" for irregular words. A list counts its
 // items.
-func pluralizeHelper(c *call) any {
+func pluralizeHelper(c call) string {
 	n, ok := items(c.args[0])
 	if !ok {
 		n = asInt("pluralize", c.args[0])

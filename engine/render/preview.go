@@ -43,7 +43,7 @@ func (r *Renderer) PreviewText(set, name, text string, data any) (Preview, error
 		data = NewData(SampleSession(), time.UTC)
 	}
 	c := s.current()
-	partials := map[string]*ast.Program{}
+	partials := map[string]*program{}
 	sources := map[string]string{name: text}
 	for n, f := range c.files {
 		if p, ok := strings.CutPrefix(n, partialDir+"/"); ok && n != name {
@@ -51,12 +51,12 @@ func (r *Renderer) PreviewText(set, name, text string, data any) (Preview, error
 			sources[n] = f.text
 		}
 	}
-	prog, err := check(name, text, func(p string) bool { return partials[p] != nil })
+	tree, err := check(name, text, func(p string) bool { return partials[p] != nil })
 	if err != nil {
 		return Preview{}, err
 	}
 	run := &lintRun{sites: map[*ast.PathExpression]*lintSite{}}
-	out, err := execute(name, prog, partials, data, run)
+	out, err := execute(name, compile(tree), partials, data, run)
 	if err != nil {
 		return Preview{}, err
 	}

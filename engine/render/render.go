@@ -95,7 +95,7 @@ type file struct {
 	modTime time.Time
 	size    int64
 	text    string
-	prog    *ast.Program // nil when err is set
+	prog    *program // nil when err is set
 	err     error
 }
 
@@ -153,7 +153,10 @@ func templateName(dir string, e fs.DirEntry) (string, bool) {
 
 func parseFile(name, source, p, text string, modTime time.Time, size int64) *file {
 	f := &file{name: name, source: source, path: p, modTime: modTime, size: size, text: text}
-	f.prog, f.err = check(name, text, nil)
+	var tree *ast.Program
+	if tree, f.err = check(name, text, nil); f.err == nil {
+		f.prog = compile(tree)
+	}
 	return f
 }
 
@@ -356,7 +359,7 @@ type compiled struct {
 	stamp    string
 	files    map[string]*file
 	infos    []TemplateInfo
-	partials map[string]*ast.Program // by the name {{> name}} uses
+	partials map[string]*program // by the name {{> name}} uses
 }
 
 // Render renders the named template of the set with data.
@@ -432,7 +435,7 @@ func (s *set) load() {
 	if old != nil && old.stamp == stamp.String() {
 		return
 	}
-	c := &compiled{stamp: stamp.String(), files: map[string]*file{}, partials: map[string]*ast.Program{}}
+	c := &compiled{stamp: stamp.String(), files: map[string]*file{}, partials: map[string]*program{}}
 	names := map[string]bool{}
 	for n := range s.r.embedded {
 		names[n] = true
