@@ -1,0 +1,133 @@
+package autotask_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"switchboard/engine"
+	bt "switchboard/engine/beyondtrust"
+	"switchboard/engine/beyondtrust/bttest"
+	"switchboard/engine/server"
+	"switchboard/engine/service"
+	"switchboard/plugins/autotask"
+	"switchboard/plugins/autotask/autotasktest"
+)
+
+// stack is the whole engine between the two simulators: the appliance
+// posts outbound events to the intake, the dispatcher hands them to the
+// plugin, the plugin writes to the Autotask simulator.
+type stack struct {
+	app *bttest.Appliance
+	sim *autotasktest.Server
+	srv *server.Server
+}
+
+func newStack(t *testing.T) *stack {
+	t.Helper()
+	app := bttest.New(bttest.WithAccount(bttest.Account{ClientID: "e2e", ClientSecret: "e2e-client-secret", Reporting: true, Command: "full"}))
+	t.Cleanup(app.Close)
+	sim := autotasktest.New(autotasktest.Options{})
+	t.Cleanup(sim.Close)
+	ctx := context.Background()
+	srv, err := server.New(ctx, server.Options{
+		DataDir: t.TempDir(), IntakeAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
+		Plugins: []engine.Plugin{autotask.New()}, ApplianceRootCAs: app.CertPool(), AdminPassword: "e2e-admin-password",
+		Backoff: func(int) time.Duration { return 50 * time.Millisecond },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	})
+	events := []string{engine.EventMemberAdded, engine.EventSessionEnd, engine.EventCustomerSurveyDone, engine.EventRepSurveyDone}
+	appliance, _ := json.Marshal(map[string]any{
+		"name": "E2E", "appliance_id": engine.DefaultApplianceID, "host": app.Host(),
+		"client_id": "e2e", "client_secret": "e2e-client-secret", "product": engine.ProductRemoteSupport,
+		"outbound_events": events, "retry_outbound_events": events, "retry_attempt_limit": 5,
+	})
+	settings, _ := json.Marshal(map[string]any{
+		"services_url": sim.RESTRoot(), "username": autotasktest.DefaultUsername,
+		"password": autotasktest.DefaultSecret, "integration_code": autotasktest.DefaultIntegrationCode,
+		"update_time_entry":   true,
+		"time_entry_defaults": `{"defaultDomain": "msp.example", "roleName": "Technician", "summaryNotes": "Remote support session"}`,
+		"auto_ticket_on_start": true, "auto_ticket_without_external_key": true,
+		"ticket_defaults": fmt.Sprintf(`{"companyID": %d, "status": 1, "priority": 2, "title": "{{Issue}}", "description": "{{Details}}", "contactID": "<<emailAddress|customer_email>>", "defaultContactID": %d}`,
+			autotasktest.CompanyContoso, autotasktest.ContactDefault),
+	})
+	if _, err := srv.Service.CreateConfig(ctx, "e2e", service.ConfigInput{Plugin: autotask.ID, Appliance: appliance, Settings: settings}); err != nil {
+		t.Fatal(err)
+	}
+	app.SendOutbound(srv.IntakeURL()+"/ERSPost?appliance="+engine.DefaultApplianceID, bttest.RetryInterval(100*time.Millisecond))
+	return &stack{app: app, sim: sim, srv: srv}
+}
+
+// eventually waits for cond, failing the test after a while.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestEndToEnd(t *testing.T) {
+	t.Parallel()
+	st := newStack(t)
+	// Autotask stores the first note, then answers 500: the dispatcher
+	// retries and the plugin must find the note instead of adding another.
+	st.sim.Inject(autotasktest.Fault{Method: "POST", Endpoint: "TicketNotes", Status: 500, AfterWrite: true})
+	before := len(st.sim.Tickets())
+	live := st.app.Begin(bttest.SessionSpec{
+		Customer: &bttest.Customer{Name: "Jane Doe", Issue: "Printer offline", Details: "Since this morning."},
+		Rep:      bttest.Rep{Username: "alice", DisplayName: "Alice Tech"},
+		Custom:   []bt.CustomAttribute{{CodeName: "customer_email", DisplayName: "Customer e-mail", Value: "jane.doe@contoso.example"}},
+	})
+	var ticket autotasktest.Ticket
+	eventually(t, "the ticket", func() bool {
+		ts := st.sim.Tickets()
+		if len(ts) > before {
+			ticket = ts[len(ts)-1]
+			return true
+		}
+		return false
+	})
+	if ticket.Title != "Printer offline" || ticket.ContactID != autotasktest.ContactJane {
+		t.Errorf("ticket = %+v", ticket)
+	}
+	eventually(t, "the external key", func() bool {
+		s, _ := st.app.Session(live.LSID())
+		return s.ExternalKey == ticket.TicketNumber
+	})
+	live.Join(bttest.Rep{Username: "bob", DisplayName: "Bob Senior"}).
+		After(time.Minute).Chat("Jane Doe", "It says offline.").
+		After(9 * time.Minute).End().
+		CustomerSurvey(bt.SurveyAnswer{Name: "rating", Label: "Rating", Value: "5"})
+	eventually(t, "the report, the survey and the time entry", func() bool {
+		return len(st.sim.Notes(ticket.ID)) >= 2 && len(st.sim.TimeEntries(ticket.ID)) >= 1
+	})
+	// Let any retry still in flight finish before counting.
+	time.Sleep(500 * time.Millisecond)
+	notes := st.sim.Notes(ticket.ID)
+	if len(notes) != 2 || !strings.Contains(notes[0].Title, ":report]") || !strings.Contains(notes[1].Title, ":customer-survey-") {
+		t.Errorf("notes = %+v", notes)
+	}
+	if n := len(st.sim.Tickets()) - before; n != 1 {
+		t.Errorf("%d tickets created, want 1 (two representatives joined)", n)
+	}
+	if te := st.sim.TimeEntries(ticket.ID); len(te) != 1 || te[0].ResourceID != autotasktest.ResourceAlice {
+		t.Errorf("time entries = %+v", te)
+	}
+}
