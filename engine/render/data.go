@@ -34,7 +34,7 @@ type Data struct {
 	End *Time `json:"end"`
 	// Duration is how long the session lasted.
 	Duration Duration `json:"duration"`
-	// TimeZone names the zone every time is shown in, e.g. "Europe/Berlin".
+	// TimeZone is the zone every time is shown in, e.g. "Europe/Berlin".
 	TimeZone string `json:"timeZone"`
 	// Site is the public site's name (Remote Support).
 	Site string `json:"site"`
@@ -56,7 +56,7 @@ type Data struct {
 	Rep *Rep `json:"rep"`
 	// Reps are all representatives who took part, the primary one first.
 	Reps []Rep `json:"reps"`
-	// RepNames are the representatives' display names, as Reps orders them.
+	// RepNames are the representatives' display names, in the order of reps.
 	RepNames []string `json:"repNames"`
 	// Chat is the chat transcript in order.
 	Chat []ChatLine `json:"chat"`

@@ -137,7 +137,7 @@ func formatTimeHelper(c call) string {
 // timeArg reads a time argument without copying a Time when it can.
 func timeArg(v reflect.Value) (time.Time, bool) {
 	v = indirect(v)
-	if v.Type() == timeType && v.CanAddr() {
+	if v.IsValid() && v.Type() == timeType && v.CanAddr() {
 		return v.Addr().Interface().(*Time).t, true
 	}
 	return asTime(valueOf(v))
