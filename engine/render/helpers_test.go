@@ -67,14 +67,14 @@ func TestHelperErrors(t *testing.T) {
 	for tpl, want := range map[string]string{
 		`{{formatTime start "15:04" tz="Mars/Olympus"}}`: "unknown time zone",
 		`{{formatDuration duration "fortnights"}}`:       "unknown style",
-		`{{indent lsid "wide"}}`:                          "not a whole number",
-		`{{indent lsid 200}}`:                             "not between 0 and 80",
-		`{{truncate lsid nothing}}`:                       "not a whole number",
-		`{{pluralize lsid "x"}}`:                          "not a whole number",
-		`{{upper lsid lsid}}`:                             "upper takes 1 argument, got 2",
-		`{{lookup lsid}}`:                                 "lookup takes 2 arguments",
-		`{{#if lsid lsid}}{{/if}}`:                        "#if takes one argument",
-		`{{if lsid}}`:                                     "if needs a block",
+		`{{indent lsid "wide"}}`:                         "not a whole number",
+		`{{indent lsid 200}}`:                            "not between 0 and 80",
+		`{{truncate lsid nothing}}`:                      "not a whole number",
+		`{{pluralize lsid "x"}}`:                         "not a whole number",
+		`{{upper lsid lsid}}`:                            "upper takes 1 argument, got 2",
+		`{{lookup lsid}}`:                                "lookup takes 2 arguments",
+		`{{#if lsid lsid}}{{/if}}`:                       "#if takes one argument",
+		`{{if lsid}}`:                                    "if needs a block",
 	} {
 		_, err := r.PreviewText("", "t", tpl, data)
 		if err == nil || !strings.Contains(err.Error(), want) {
