@@ -9,26 +9,12 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"switchboard/engine/beyondtrust"
 	"switchboard/engine/beyondtrust/bttest"
 )
-
-// fakeClock is a clock tests move by hand, shared by a simulator and a
-// token cache.
-type fakeClock struct{ ns atomic.Int64 }
-
-func newFakeClock() *fakeClock {
-	c := &fakeClock{}
-	c.ns.Store(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC).UnixNano())
-	return c
-}
-
-func (c *fakeClock) Now() time.Time          { return time.Unix(0, c.ns.Load()).UTC() }
-func (c *fakeClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 
 func newAppliance(t *testing.T, opts ...bttest.Option) *bttest.Appliance {
 	t.Helper()
@@ -174,7 +160,7 @@ func TestTokenSingleFlight(t *testing.T) {
 
 func TestTokenRefreshBeforeExpiry(t *testing.T) {
 	t.Parallel()
-	clock := newFakeClock()
+	clock := bttest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	a := newAppliance(t, bttest.WithClock(clock.Now))
 	cache := beyondtrust.NewTokenCache()
 	cache.SetClock(clock.Now)
@@ -385,7 +371,7 @@ func TestNoDataInEveryLocale(t *testing.T) {
 
 func TestEndedSinceAndSurveys(t *testing.T) {
 	t.Parallel()
-	clock := newFakeClock()
+	clock := bttest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	a := newAppliance(t, bttest.WithClock(clock.Now))
 	start := a.Now()
 	ended := script(a)
