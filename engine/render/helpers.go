@@ -155,7 +155,11 @@ func asTime(v any) (time.Time, bool) {
 	case time.Time:
 		return t, true
 	case string:
+		// RFC 3339, or the text a Time prints (and its JSON carries).
 		parsed, err := time.Parse(time.RFC3339, t)
+		if err != nil {
+			parsed, err = time.Parse(timeText, t)
+		}
 		return parsed, err == nil
 	case nil:
 		return time.Time{}, true
@@ -175,6 +179,15 @@ func formatDurationHelper(c call) string {
 	case time.Duration:
 		d = x
 	case nil:
+	case string:
+		// A number of seconds, or the text a Duration prints.
+		if n, ok := asNumber(x); ok {
+			d = time.Duration(n * float64(time.Second))
+		} else if parsed, err := time.ParseDuration(strings.ReplaceAll(x, " ", "")); err == nil {
+			d = parsed
+		} else {
+			return x
+		}
 	default:
 		n, ok := asNumber(x)
 		if !ok {

@@ -24,6 +24,7 @@ func TestHelpers(t *testing.T) {
 		{`{{formatDuration duration "short"}} {{formatDuration duration "minutes"}} {{formatDuration duration "hours"}}`, "32m 3s 33 0.53"},
 		{`{{formatDuration 3723 "clock"}} {{formatDuration 3723 "hours"}}`, "1:02:03 1.03"},
 		{`{{formatDuration reps.[1].involved "short"}}`, "10m 11s"},
+		{`{{formatTime "2025-03-14 09:26:53 CET" "15:04 MST"}} {{formatDuration "1h 2m 3s" "clock"}} {{formatDuration "soon" "clock"}}`, "09:26 CET 1:02:03 soon"},
 		{`{{default customer.company "(none given)"}}|{{default nothing "(none given)"}}`, "Example Logistics|(none given)"},
 		{`{{default 0 "zero"}}{{default false "no"}}{{default "" "empty"}}`, "zeronoempty"},
 		{`{{#if (eq product "rs")}}RS{{/if}}{{#if (eq 1 "1.0")}} num{{/if}}{{#if (eq "a" "b")}} x{{/if}}`, "RS num"},

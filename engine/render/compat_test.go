@@ -1,0 +1,144 @@
+package render
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// compatDir holds the handlebars.js harness: npm ci --prefix engine/render/testdata/compat.
+var compatDir = filepath.Join("testdata", "compat")
+
+// TestHandlebarsJSCompatibility renders the default templates (against
+// every sample session) and a corpus of tricky templates with this package
+// and with handlebars.js (noEscape, the same data as JSON, the helpers
+// mirrored in JavaScript), and requires the same text. With CI=true a
+// missing node or handlebars package fails the test.
+func TestHandlebarsJSCompatibility(t *testing.T) {
+	t.Parallel()
+	node := nodeWithHandlebars(t)
+
+	type jsCase struct {
+		Template string `json:"template"`
+		Data     any    `json:"data"`
+	}
+	var (
+		names []string
+		cases []jsCase
+		want  []string
+	)
+	partials := map[string]string{}
+	add := func(name, text string, data any, goOut string) {
+		names = append(names, name)
+		cases = append(cases, jsCase{text, data})
+		want = append(want, goOut)
+	}
+
+	r := newTestRenderer(t, "")
+	for _, info := range r.List("") {
+		src, err := r.Source("", info.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p, ok := strings.CutPrefix(info.Name, partialDir+"/"); ok {
+			partials[p] = src
+		}
+	}
+	for _, s := range samples {
+		data := sampleData(t, s)
+		for _, name := range defaultTemplates {
+			src, err := r.Source("", name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			add(s.name+"/"+name, src, data, render(t, r, "", name, data))
+		}
+	}
+
+	corpusDir := filepath.Join(compatDir, "corpus")
+	corpus := newTestRenderer(t, corpusDir)
+	files, err := filepath.Glob(filepath.Join(corpusDir, "*.hbs"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no corpus in %s: %v", corpusDir, err)
+	}
+	partialFiles, _ := filepath.Glob(filepath.Join(corpusDir, partialDir, "*.hbs"))
+	for _, p := range partialFiles {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		partials[strings.TrimSuffix(filepath.Base(p), ".hbs")] = string(b)
+	}
+	for _, p := range files {
+		name := strings.TrimSuffix(filepath.Base(p), ".hbs")
+		text, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := os.ReadFile(strings.TrimSuffix(p, ".hbs") + ".json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var data any
+		if err := json.Unmarshal(raw, &data); err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		add("corpus/"+name, string(text), data, render(t, corpus, "", name, data))
+	}
+
+	input, err := json.Marshal(map[string]any{"partials": partials, "cases": cases})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := filepath.Join(t.TempDir(), "cases.json")
+	if err := os.WriteFile(in, input, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(node, filepath.Join(compatDir, "compat.js"), in)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("node compat.js: %v", err)
+	}
+	var results []struct {
+		Output *string `json:"output"`
+		Error  string  `json:"error"`
+	}
+	if err := json.Unmarshal(out, &results); err != nil || len(results) != len(cases) {
+		t.Fatalf("node compat.js printed %d results for %d cases: %v", len(results), len(cases), err)
+	}
+	for i, res := range results {
+		switch {
+		case res.Output == nil:
+			t.Errorf("%s: handlebars.js failed: %s", names[i], res.Error)
+		case *res.Output != want[i]:
+			t.Errorf("%s: handlebars.js and Switchboard differ\n--- handlebars.js ---\n%s\n--- switchboard ---\n%s", names[i], *res.Output, want[i])
+		}
+	}
+}
+
+// nodeWithHandlebars finds node and the installed handlebars package. A
+// developer without them gets a skip; CI gets a failure.
+func nodeWithHandlebars(t *testing.T) string {
+	t.Helper()
+	missing := func(err error) string {
+		msg := "the handlebars.js compatibility test needs node and `npm ci --prefix engine/render/testdata/compat`: " + err.Error()
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+		return ""
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		return missing(err)
+	}
+	if _, err := os.Stat(filepath.Join(compatDir, "node_modules", "handlebars", "package.json")); err != nil {
+		return missing(errors.New("handlebars is not installed"))
+	}
+	return node
+}
