@@ -133,7 +133,8 @@ func (h *Handler) post(c echo.Context) error {
 	result := ev.Routing
 	if res.Duplicate {
 		result = "duplicate"
-	} else if len(deliveries) > 0 {
+	}
+	if res.Deliveries > 0 {
 		h.opts.Wake()
 	}
 	h.opts.Metrics.EventsReceived.WithLabelValues(metricEvent(name), engine.SourceOutbound, result).Inc()

@@ -63,15 +63,20 @@ type NewDelivery struct {
 
 // Inserted says what became of one NewEvent.
 type Inserted struct {
-	EventID   int64
+	EventID int64
+	// Duplicate means the event was already stored.
 	Duplicate bool
+	// Deliveries counts the deliveries added.
+	Deliveries int
 }
 
 // InsertEvents stores a batch of events and their deliveries in one
 // transaction: the intake's group commit, and the poller's events together
-// with its cursor (after runs inside the same transaction). A duplicate
-// dedupe key adds nothing and is reported as such. Either the whole batch
-// is committed or none of it.
+// with its cursor (after runs inside the same transaction). An event whose
+// dedupe key is already stored is reported as a duplicate and not stored
+// again, but a configuration that has no delivery of it yet gets one: the
+// session-end a configuration found by polling may already be stored for
+// another configuration. Either the whole batch is committed or none of it.
 func (s *Store) InsertEvents(ctx context.Context, batch []*NewEvent, after func(tx *sql.Tx) error) ([]Inserted, error) {
 	sqlDB, err := s.w.DB()
 	if err != nil {
@@ -92,11 +97,17 @@ func (s *Store) InsertEvents(ctx context.Context, batch []*NewEvent, after func(
 	defer insEvent.Close()
 	insDelivery, err := tx.PrepareContext(ctx, `INSERT INTO deliveries
 		(event_id, config_id, plugin, lsid, state, max_attempts, run_at, created_at, updated_at)
-		VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)`)
+		VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)
+		ON CONFLICT (event_id, config_id) DO NOTHING`)
 	if err != nil {
 		return nil, fmt.Errorf("%w: prepare: %v", ErrUnavailable, err)
 	}
 	defer insDelivery.Close()
+	existing, err := tx.PrepareContext(ctx, `SELECT id FROM events WHERE dedupe_key = ?`)
+	if err != nil {
+		return nil, fmt.Errorf("%w: prepare: %v", ErrUnavailable, err)
+	}
+	defer existing.Close()
 
 	now := ms(time.Now())
 	out := make([]Inserted, len(batch))
@@ -108,18 +119,22 @@ func (s *Store) InsertEvents(ctx context.Context, batch []*NewEvent, after func(
 		var id int64
 		err := insEvent.QueryRowContext(ctx, e.DedupeKey, e.ApplianceID, e.Name, e.Source, e.LSID, e.ExternalKey,
 			e.OccurredAt, e.ReceivedAt, e.Fields, e.Routing, e.Reason).Scan(&id)
-		if err == sql.ErrNoRows {
-			out[i] = Inserted{Duplicate: true}
-			continue
+		duplicate := err == sql.ErrNoRows
+		if duplicate {
+			err = existing.QueryRowContext(ctx, e.DedupeKey).Scan(&id)
 		}
 		if err != nil {
 			return nil, classify("insert event", err)
 		}
 		e.ID = id
-		out[i] = Inserted{EventID: id}
+		out[i] = Inserted{EventID: id, Duplicate: duplicate}
 		for _, d := range ne.Deliveries {
-			if _, err := insDelivery.ExecContext(ctx, id, d.ConfigID, d.Plugin, e.LSID, d.MaxAttempts, now, now, now); err != nil {
+			res, err := insDelivery.ExecContext(ctx, id, d.ConfigID, d.Plugin, e.LSID, d.MaxAttempts, now, now, now)
+			if err != nil {
 				return nil, classify("insert delivery", err)
+			}
+			if n, _ := res.RowsAffected(); n > 0 {
+				out[i].Deliveries++
 			}
 		}
 	}

@@ -142,3 +142,37 @@ func TestAfterFailureRollsBackTheEvents(t *testing.T) {
 		t.Fatalf("%d events stored after a failed transaction", len(evs))
 	}
 }
+
+// A session end stored for one configuration (posted, or polled by it) and
+// then polled by another gives the second its own delivery, once.
+func TestDuplicateEventGainsMissingDeliveries(t *testing.T) {
+	t.Parallel()
+	st := open(t)
+	ctx := context.Background()
+	var ids []int64
+	for _, name := range []string{"a", "b"} {
+		c := &Config{Plugin: "p", Name: name, ApplianceID: "Default", Settings: "{}"}
+		if err := st.CreateConfig(ctx, c, AuditEntry{Actor: "t", Action: "create", Summary: "s"}); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, c.ID)
+	}
+	first, err := st.InsertEvents(ctx, []*NewEvent{newEvent("end", NewDelivery{ConfigID: ids[0], Plugin: "p", MaxAttempts: 1})}, nil)
+	if err != nil || first[0].Deliveries != 1 {
+		t.Fatalf("first: %+v %v", first, err)
+	}
+	for range 2 {
+		res, err := st.InsertEvents(ctx, []*NewEvent{newEvent("end", NewDelivery{ConfigID: ids[0], Plugin: "p", MaxAttempts: 1}, NewDelivery{ConfigID: ids[1], Plugin: "p", MaxAttempts: 1})}, nil)
+		if err != nil || !res[0].Duplicate || res[0].EventID != first[0].EventID {
+			t.Fatalf("again: %+v %v", res, err)
+		}
+	}
+	ds, _ := st.ListDeliveries(ctx, DeliveryFilter{EventID: first[0].EventID})
+	if len(ds) != 2 {
+		t.Fatalf("deliveries = %d, want one per configuration", len(ds))
+	}
+	evs, _ := st.ListEvents(ctx, EventFilter{})
+	if len(evs) != 1 {
+		t.Fatalf("events = %d, want 1", len(evs))
+	}
+}
