@@ -46,8 +46,8 @@ func (r *run) sessionEnd(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	title := noteTitle(productName(sess)+" session report", customerName(sess), marker(sess.LSID, "report"))
-	if err := r.addNote(ctx, ticket, "note:report", title, body); err != nil {
+	mark := marker(sess.LSID, "report")
+	if err := r.addNote(ctx, ticket, "note:report", mark, noteTitle(productName(sess)+" session report", customerName(sess), mark), body); err != nil {
 		return err
 	}
 	if r.set.UpdateTimeEntry {
@@ -95,8 +95,8 @@ func (r *run) surveys(ctx context.Context, kind string) error {
 		if err != nil {
 			return err
 		}
-		title := noteTitle(label, sv.SubmittedBy, marker(sess.LSID, kind+"-"+id))
-		if err := r.addNote(ctx, ticket, "note:"+kind+"-"+id, title, body); err != nil {
+		mark := marker(sess.LSID, kind+"-"+id)
+		if err := r.addNote(ctx, ticket, "note:"+kind+"-"+id, mark, noteTitle(label, sv.SubmittedBy, mark), body); err != nil {
 			return err
 		}
 	}
@@ -155,11 +155,10 @@ func truncate(text string, max int) string {
 	return string(rs[:max-len([]rune(t))]) + t
 }
 
-// addNote posts a note unless the checkpoint or a note carrying the
-// title's marker shows it was posted before.
-func (r *run) addNote(ctx context.Context, ticket ticketRef, key, title, body string) error {
+// addNote posts a note unless the checkpoint or a note whose title carries
+// mark shows it was posted before.
+func (r *run) addNote(ctx context.Context, ticket ticketRef, key, mark, title, body string) error {
 	_, err := r.checkpointed(ctx, key, func() (string, error) {
-		mark := title[strings.LastIndex(title, "[bt:"):]
 		var found []struct {
 			ID int64 `json:"id"`
 		}

@@ -374,3 +374,31 @@ func TestSessionType(t *testing.T) {
 		}
 	}
 }
+
+func TestImpersonation(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		resource int64
+		want     engine.Outcome
+	}{
+		{name: "allowed", resource: autotasktest.ResourceAlice, want: engine.OutcomeDone},
+		{name: "unknown resource", resource: 12345, want: engine.OutcomePermanent},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, autotasktest.Options{})
+			h.set.ImpersonationResourceID = tc.resource
+			out, err := h.handle(h.job(engine.EventSessionEnd, h.ended(autotasktest.TicketOpenNumber), nil))
+			if out != tc.want {
+				t.Fatalf("outcome %v (%v), want %v", out, err, tc.want)
+			}
+			if tc.want == engine.OutcomeDone {
+				if n := h.sim.Notes(autotasktest.TicketOpen); len(n) != 1 || n[0].ImpersonatorCreatorResourceID != tc.resource {
+					t.Errorf("notes = %+v, want one written as resource %d", n, tc.resource)
+				}
+			}
+		})
+	}
+}
