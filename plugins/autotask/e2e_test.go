@@ -58,8 +58,8 @@ func newStack(t *testing.T) *stack {
 	settings, _ := json.Marshal(map[string]any{
 		"services_url": sim.RESTRoot(), "username": autotasktest.DefaultUsername,
 		"password": autotasktest.DefaultSecret, "integration_code": autotasktest.DefaultIntegrationCode,
-		"update_time_entry":   true,
-		"time_entry_defaults": `{"defaultDomain": "msp.example", "roleName": "Technician", "summaryNotes": "Remote support session"}`,
+		"update_time_entry":    true,
+		"time_entry_defaults":  `{"defaultDomain": "msp.example", "roleName": "Technician", "summaryNotes": "Remote support session"}`,
 		"auto_ticket_on_start": true, "auto_ticket_without_external_key": true,
 		"ticket_defaults": fmt.Sprintf(`{"companyID": %d, "status": 1, "priority": 2, "title": "{{Issue}}", "description": "{{Details}}", "contactID": "<<emailAddress|customer_email>>", "defaultContactID": %d}`,
 			autotasktest.CompanyContoso, autotasktest.ContactDefault),
