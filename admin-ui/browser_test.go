@@ -65,12 +65,7 @@ type browser struct {
 func newBrowser(t *testing.T) *browser {
 	t.Helper()
 	exe := findChromium(t)
-	app := bttest.New()
-	t.Cleanup(app.Close)
-	sim := autotasktest.New(autotasktest.Options{})
-	t.Cleanup(sim.Close)
-	p := autotask.New()
-	p.ZoneInformationURL = sim.ZoneInformationURL()
+	app, sim, p := simulators(t)
 
 	srv, err := server.New(context.Background(), server.Options{
 		DataDir: t.TempDir(), IntakeAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
@@ -179,11 +174,17 @@ func (b *browser) open(path, sel string) {
 	b.check(path)
 }
 
+// waitLimit bounds how long the test waits for background work (an event
+// posted by the appliance, a delivery run by the dispatcher). It is
+// generous: a loaded CI machine is slow, and waits end as soon as the work
+// is done.
+const waitLimit = time.Minute
+
 // openUntil reloads path until sel appears: events and deliveries arrive
 // in the background.
 func (b *browser) openUntil(path, sel string) {
 	b.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(waitLimit)
 	for {
 		b.do("open "+path, chromedp.Navigate(b.srv.AdminURL()+path), chromedp.WaitReady(chromedp.CSS("main")))
 		if b.count(sel) > 0 {
@@ -191,7 +192,11 @@ func (b *browser) openUntil(path, sel string) {
 			return
 		}
 		if time.Now().After(deadline) {
-			b.t.Fatalf("%s: no %s after 20s", path, sel)
+			ds, _ := b.srv.Store.ListDeliveries(b.ctx, store.DeliveryFilter{})
+			for _, d := range ds {
+				b.t.Logf("delivery %d of event %d: %s, %d attempts, error %q", d.ID, d.EventID, d.State, d.Attempts, d.LastError)
+			}
+			b.t.Fatalf("%s: no %s after %s", path, sel, waitLimit)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -348,7 +353,7 @@ func TestBrowser(t *testing.T) {
 
 	// A session ends: its event and delivery show up.
 	lsid := b.endSession(autotasktest.TicketOpenNumber)
-	b.openUntil("/events", fmt.Sprintf(`tr[data-event] code`))
+	b.openUntil("/events?type="+engine.EventSessionEnd+"&lsid="+lsid, "tr[data-event]")
 	b.do("open the event", chromedp.Click(chromedp.CSS(`tr[data-event] a`)), chromedp.WaitVisible(chromedp.CSS(".delivery")))
 	if !strings.Contains(b.text("main"), lsid) {
 		t.Errorf("the event page does not show lsid %s", lsid)
@@ -367,7 +372,7 @@ func TestBrowser(t *testing.T) {
 	b.sim.Inject(autotasktest.Fault{Method: "POST", Endpoint: "TicketNotes", Status: 400, Body: `{"errors":["Simulated refusal of the note"]}`})
 	failing := b.endSession(autotasktest.TicketOtherNumber)
 	var d store.Delivery
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(waitLimit)
 	for time.Now().Before(deadline) {
 		ds, _ := b.srv.Store.ListDeliveries(ctx, store.DeliveryFilter{State: store.StateFailed})
 		if len(ds) > 0 && ds[0].LSID == failing {

@@ -46,7 +46,9 @@ type harness struct {
 	sim     *autotasktest.Server
 }
 
-func newHarness(t *testing.T) *harness {
+// simulators starts the appliance and Autotask simulators and an Autotask
+// plugin that finds its zone on the latter.
+func simulators(t *testing.T) (*bttest.Appliance, *autotasktest.Server, *autotask.Plugin) {
 	t.Helper()
 	app := bttest.New()
 	t.Cleanup(app.Close)
@@ -54,7 +56,12 @@ func newHarness(t *testing.T) *harness {
 	t.Cleanup(sim.Close)
 	p := autotask.New()
 	p.ZoneInformationURL = sim.ZoneInformationURL()
+	return app, sim, p
+}
 
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	app, sim, p := simulators(t)
 	h := newBareHarness(t, server.Options{Plugins: []engine.Plugin{p}, AdminPassword: adminPassword})
 	sess, err := h.srv.Auth.Login(t.Context(), "admin", adminPassword, "127.0.0.1", "harness")
 	if err != nil {
