@@ -4,6 +4,7 @@ package metrics
 import (
 	"context"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,8 +27,6 @@ type Metrics struct {
 	AttemptDuration *prometheus.HistogramVec
 	// CommitBatch observes how many events one intake commit held.
 	CommitBatch prometheus.Histogram
-	// Polls counts polls by result.
-	Polls *prometheus.CounterVec
 }
 
 // New creates the collectors on a fresh registry, with Go and process
@@ -53,11 +52,8 @@ func New(st *store.Store, log *slog.Logger) *Metrics {
 			Name: "switchboard_intake_commit_batch_size", Help: "Events stored per intake transaction (group commit).",
 			Buckets: prometheus.ExponentialBuckets(1, 2, 10),
 		}),
-		Polls: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "switchboard_polls_total", Help: "Polls of appliances, by result.",
-		}, []string{"result"}),
 	}
-	reg.MustRegister(m.EventsReceived, m.IntakeRejected, m.Attempts, m.AttemptDuration, m.CommitBatch, m.Polls,
+	reg.MustRegister(m.EventsReceived, m.IntakeRejected, m.Attempts, m.AttemptDuration, m.CommitBatch,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if st != nil {
 		reg.MustRegister(&queueCollector{st: st, log: log})
@@ -68,6 +64,8 @@ func New(st *store.Store, log *slog.Logger) *Metrics {
 var (
 	depthDesc = prometheus.NewDesc("switchboard_deliveries", "Deliveries by state.", []string{"state"}, nil)
 	ageDesc   = prometheus.NewDesc("switchboard_oldest_due_delivery_age_seconds", "How long the oldest due delivery has waited (0 when none).", nil, nil)
+	pollDesc  = prometheus.NewDesc("switchboard_poll_last_success_timestamp_seconds", "When each polling configuration last polled successfully (0: never).", []string{"config"}, nil)
+	pollErr   = prometheus.NewDesc("switchboard_poll_failing", "1 while a configuration's last poll failed.", []string{"config"}, nil)
 )
 
 // queueCollector reads the queue's state from the store when scraped.
@@ -79,6 +77,8 @@ type queueCollector struct {
 func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- depthDesc
 	ch <- ageDesc
+	ch <- pollDesc
+	ch <- pollErr
 }
 
 func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
@@ -98,4 +98,22 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 		age = now.Sub(st.OldestDue).Seconds()
 	}
 	ch <- prometheus.MustNewConstMetric(ageDesc, prometheus.GaugeValue, age)
+	cursors, err := c.st.ListPollCursors(ctx)
+	if err != nil {
+		c.log.Warn("metrics: poll cursors", "err", err)
+		return
+	}
+	for _, pc := range cursors {
+		id := strconv.FormatInt(pc.ConfigID, 10)
+		last := 0.0
+		if t := pc.LastSuccess(); !t.IsZero() {
+			last = float64(t.Unix())
+		}
+		failing := 0.0
+		if pc.LastError != "" {
+			failing = 1
+		}
+		ch <- prometheus.MustNewConstMetric(pollDesc, prometheus.GaugeValue, last, id)
+		ch <- prometheus.MustNewConstMetric(pollErr, prometheus.GaugeValue, failing, id)
+	}
 }

@@ -27,6 +27,7 @@ import (
 	"switchboard/engine/httpapi"
 	"switchboard/engine/intake"
 	"switchboard/engine/metrics"
+	"switchboard/engine/poll"
 	"switchboard/engine/render"
 	"switchboard/engine/secretbox"
 	"switchboard/engine/service"
@@ -75,6 +76,7 @@ type Server struct {
 	Auth       *auth.Manager
 	Metrics    *metrics.Metrics
 	Dispatcher *dispatch.Dispatcher
+	Poller     *poll.Poller
 	Renderer   *render.Renderer
 	Routes     *service.Routes
 	intake     *intake.Handler
@@ -149,12 +151,24 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if s.Routes, err = service.NewRoutes(ctx, s.Service); err != nil {
 		return fail(err)
 	}
+	s.Poller = poll.New(poll.Options{Store: st, Targets: s.pollTargets, Wake: disp.Wake, Log: log})
 	s.intake = intake.New(intake.Options{Store: st, Router: s.Routes, Metrics: s.Metrics, Logger: log, Wake: disp.Wake, MaxBody: opts.MaxBody})
 	s.Auth = auth.New(st, log)
 	if s.SetupURL, err = s.Auth.Bootstrap(ctx, opts.AdminPassword); err != nil {
 		return fail(err)
 	}
 	return s, nil
+}
+
+// pollTargets are the configurations as they are now: the poller picks up
+// edits without a restart.
+func (s *Server) pollTargets() []poll.Target {
+	cfgs := s.Routes.Configs()
+	out := make([]poll.Target, 0, len(cfgs))
+	for _, c := range cfgs {
+		out = append(out, poll.Target{ConfigID: c.ID, Plugin: c.Plugin.Info().ID, Appliance: c.Appliance, EnabledAt: c.EnabledAt, Client: c.Client})
+	}
+	return out
 }
 
 func (s *Server) newEcho() *echo.Echo {
@@ -204,6 +218,11 @@ func (s *Server) Start(ctx context.Context) error {
 	s.wg.Go(func() { s.intake.Run(runCtx) })
 	s.wg.Go(func() {
 		if err := s.Dispatcher.Run(runCtx); err != nil {
+			s.errs <- err
+		}
+	})
+	s.wg.Go(func() {
+		if err := s.Poller.Run(runCtx); err != nil {
 			s.errs <- err
 		}
 	})

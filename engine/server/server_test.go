@@ -8,12 +8,16 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"switchboard/engine"
+	"switchboard/engine/auth"
 	"switchboard/engine/store"
 )
 
@@ -159,4 +163,11 @@ func TestAPIValidationErrorsNameTheField(t *testing.T) {
 	if status != http.StatusNotFound {
 		t.Fatalf("unknown id: %d %s", status, body)
 	}
+}
+
+func TestMain(m *testing.M) {
+	// bcrypt at the production cost takes seconds per check under the race
+	// detector; these tests are about the engine, not the hash.
+	auth.BcryptCost = bcrypt.MinCost
+	os.Exit(m.Run())
 }
