@@ -119,52 +119,91 @@ func (s *scanner) textToken() (tok, error) {
 }
 
 // decode checks raw text and resolves entity references and line ends, as
-// XML requires; quoted marks attribute values, where '<' is illegal.
+// XML requires; quoted marks attribute values, where '<' is illegal. Text
+// without anything to resolve, the common case, is returned as it is.
 func (s *scanner) decode(raw []byte, quoted bool) ([]byte, error) {
-	if i := indexSpecial(raw); i < 0 {
-		return raw, s.checkChars(raw)
+	n, err := s.plain(raw)
+	if err != nil || n == len(raw) {
+		return raw, err
 	}
-	s.buf = s.buf[:0]
-	for i := 0; i < len(raw); {
-		c := raw[i]
-		switch {
-		case c == '&':
+	s.buf = append(s.buf[:0], raw[:n]...)
+	for i := n; i < len(raw); {
+		switch raw[i] {
+		case '&':
 			r, n, err := s.entity(raw[i:])
 			if err != nil {
 				return nil, err
 			}
 			s.buf = utf8.AppendRune(s.buf, r)
 			i += n
-		case c == '\r':
+		case '\r':
 			s.buf = append(s.buf, '\n')
 			i++
 			if i < len(raw) && raw[i] == '\n' {
 				i++
 			}
-		case c == '<' && quoted:
-			return nil, s.syntaxError("unescaped < inside quoted string")
-		default:
-			j := i + 1
-			for j < len(raw) && raw[j] != '&' && raw[j] != '\r' && raw[j] != '<' {
-				j++
+		default: // '<', which ends text before it gets here
+			if quoted {
+				return nil, s.syntaxError("unescaped < inside quoted string")
 			}
-			if err := s.checkChars(raw[i:j]); err != nil {
-				return nil, err
-			}
-			s.buf = append(s.buf, raw[i:j]...)
-			i = j
+			s.buf = append(s.buf, '<')
+			i++
 		}
+		n, err := s.plain(raw[i:])
+		if err != nil {
+			return nil, err
+		}
+		s.buf = append(s.buf, raw[i:i+n]...)
+		i += n
 	}
 	return s.buf, nil
 }
 
-func indexSpecial(b []byte) int {
-	for i, c := range b {
-		if c == '&' || c == '\r' || c == '<' {
-			return i
+// Byte classes of character data.
+const (
+	classPlain   = iota // ASCII that stands for itself
+	classSpecial        // '&', '\r' and '<', which decode acts on
+	classControl        // control bytes XML forbids
+	classHigh           // the first byte of a multi-byte UTF-8 sequence
+)
+
+var byteClass = func() (t [256]uint8) {
+	for c := range t {
+		switch {
+		case c == '&' || c == '\r' || c == '<':
+			t[c] = classSpecial
+		case c < 0x20 && c != '\t' && c != '\n':
+			t[c] = classControl
+		case c >= utf8.RuneSelf:
+			t[c] = classHigh
 		}
 	}
-	return -1
+	return t
+}()
+
+// plain returns how many leading bytes of b are valid character data with
+// nothing to resolve, stopping at the first '&', '\r' or '<'.
+func (s *scanner) plain(b []byte) (int, error) {
+	for i := 0; i < len(b); {
+		switch byteClass[b[i]] {
+		case classPlain:
+			i++
+		case classSpecial:
+			return i, nil
+		case classControl:
+			return i, s.syntaxError(fmt.Sprintf("illegal character code %U", rune(b[i])))
+		default:
+			r, n := utf8.DecodeRune(b[i:])
+			if r == utf8.RuneError && n == 1 {
+				return i, s.syntaxError("invalid UTF-8")
+			}
+			if !isXMLChar(r) {
+				return i, s.syntaxError(fmt.Sprintf("illegal character code %U", r))
+			}
+			i += n
+		}
+	}
+	return len(b), nil
 }
 
 // checkChars rejects bytes that are not UTF-8 or not XML characters.
