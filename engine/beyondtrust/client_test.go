@@ -247,7 +247,7 @@ func TestErrorClasses(t *testing.T) {
 			call: func(c *beyondtrust.Client) error {
 				key := "x"
 				return c.SetSessionAttributes(context.Background(), lsid, &key, nil)
-			}, explain: "command API: Full Access"},
+			}, explain: "Full Access to the Command API"},
 		{name: "permission as an error document", fault: &bttest.Fault{Path: bttest.PathReporting, Status: http.StatusOK, Body: "<error>You do not have permission to run this report.</error>"},
 			kind: beyondtrust.KindPermission, permanent: true, explain: "Permission denied"},
 		{name: "untrusted certificate", opts: func(o *beyondtrust.Options) { o.RootCAs = x509Empty() }, kind: beyondtrust.KindCertificate, permanent: true,

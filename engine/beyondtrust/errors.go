@@ -141,10 +141,15 @@ func Explain(err error) string {
 		}
 		return "Authentication failed — check the OAuth Client ID and Client Secret"
 	case KindPermission:
-		if e.need != "" {
-			return "Permission denied — in the API account, " + strings.ToLower(e.need[:1]) + e.need[1:]
+		switch e.need {
+		case NeedRSReporting, NeedPRAReporting:
+			return "Permission denied — allow " + strings.TrimPrefix(e.need, "Allow ") + " for this API account"
+		case NeedCommand:
+			return "Permission denied — give this API account Full Access to the Command API"
+		case NeedXMLAPI:
+			return "Permission denied — tick Enable XML API in /login > Management > API Configuration"
 		}
-		return "Permission denied — check the API account's permissions in Management > API Configuration"
+		return "Permission denied — check the API account's permissions in /login > Management > API Configuration"
 	case KindCertificate:
 		return "Certificate problem — " + e.Detail + "; install a certificate this server trusts, or tick Allow Invalid Certificates for a test appliance"
 	case KindInvalidHost:
