@@ -2,11 +2,17 @@
 
 GO ?= go
 
-.PHONY: test deps build run demo bench load settings-doc
+.PHONY: test compat deps build run demo bench load settings-doc
 
-# Every test, with the race detector.
-test:
+COMPAT := engine/render/testdata/compat
+
+# Every test, with the race detector. The handlebars.js package the template
+# compatibility test compares against is installed first (lockfile pinned).
+test: compat
 	$(GO) test -race -count=1 ./...
+
+compat:
+	command -v npm >/dev/null && npm ci --prefix $(COMPAT) --no-audit --no-fund || echo "npm not found: the handlebars.js compatibility test will be skipped"
 
 # Debian packages the tests need beyond Go: Chromium for the admin UI's
 # browser tests. Needs root (CI runs as root).
