@@ -20,6 +20,10 @@ import (
 // DefaultTimeout bounds one call to the appliance when Options.Timeout is 0.
 const DefaultTimeout = 30 * time.Second
 
+// maxResponse caps what one API answer may take in memory; a larger one
+// reads as truncated, a malformed response.
+const maxResponse = 256 << 20
+
 // batchSize is how many lsids one SupportSession call asks for, which keeps
 // a backfill's responses, and so its memory, small.
 const batchSize = 50
@@ -265,7 +269,7 @@ func (c *Client) transportError(op string, err error) error {
 	var ne net.Error
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		return &Error{Kind: KindTimeout, Op: op, Detail: fmt.Sprintf("no answer from %s within %s", c.opts.Host, c.opts.Timeout), Err: context.DeadlineExceeded}
+		return &Error{Kind: KindTimeout, Op: op, Detail: fmt.Sprintf("no answer from %s in time", c.opts.Host), Err: context.DeadlineExceeded}
 	case errors.Is(err, context.Canceled):
 		return &Error{Kind: KindTimeout, Op: op, Detail: "call canceled", Err: context.Canceled}
 	}
@@ -349,7 +353,7 @@ func (c *Client) do(ctx context.Context, op, path string, form url.Values, tok s
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
 		return c.statusError(op, resp, body)
 	}
-	if err := parse(resp.Body); err != nil {
+	if err := parse(io.LimitReader(resp.Body, maxResponse)); err != nil {
 		return c.bodyError(op, err)
 	}
 	return nil
