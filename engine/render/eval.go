@@ -52,12 +52,12 @@ type evaluator struct {
 	lint     *lintRun
 	file     string
 
-	// Backing arrays, so a typical render allocates no stacks.
-	ctxBuf   [8]reflect.Value
-	scopeBuf [4][2]reflect.Value
-	valBuf   [8]reflect.Value
-	root     frame
+	scratch []byte // text helpers' output on its way to out
+	root    frame
 }
+
+// evaluators are reused: a render then allocates little besides its text.
+var evaluators = sync.Pool{New: func() any { return new(evaluator) }}
 
 // execute renders prog with data and the given partials, turning every
 // error and panic (a helper's bug included) into the returned error.
@@ -65,12 +65,20 @@ func execute(name string, prog *program, partials map[string]*program, data any,
 	var b strings.Builder
 	b.Grow(int(prog.sizeHint.Load()))
 	root := reflect.ValueOf(data)
-	e := &evaluator{out: &b, partials: partials, lint: lint, file: name}
-	e.ctx = append(e.ctxBuf[:0], root)
-	e.scopes = e.scopeBuf[:0]
-	e.vals = e.valBuf[:0]
+	e := evaluators.Get().(*evaluator)
+	e.out, e.partials, e.lint, e.file, e.depth = &b, partials, lint, name, 0
+	e.ctx = append(e.ctx[:0], root)
+	e.scopes, e.vals = e.scopes[:0], e.vals[:0]
 	e.root = frame{root: root}
 	e.frame = &e.root
+	defer func() {
+		// Keep the stacks' capacity, not the data they pointed to.
+		clear(e.ctx[:cap(e.ctx)])
+		clear(e.scopes[:cap(e.scopes)])
+		clear(e.vals[:cap(e.vals)])
+		*e = evaluator{ctx: e.ctx[:0], scopes: e.scopes[:0], vals: e.vals[:0], scratch: e.scratch[:0]}
+		evaluators.Put(e)
+	}()
 	defer func() {
 		if p := recover(); p != nil {
 			var ee evalError
@@ -134,7 +142,7 @@ func (e *evaluator) output(x *expr) {
 	case exprLiteral:
 		v = x.literal
 	case exprCall:
-		if x.helper != nil && x.helper.text != nil {
+		if x.helper != nil && x.helper.appendText != nil {
 			e.callText(x)
 			return
 		}
@@ -219,10 +227,11 @@ func (e *evaluator) each(n *blockNode, v reflect.Value) {
 		e.run(n.inverse, reflect.Value{}, reflect.Value{}, reflect.Value{}, nil)
 		return
 	}
-	frames := make([]frame, count)
+	// One frame serves every item: an item's frame is only read while the
+	// item renders.
+	f := &frame{parent: e.frame, root: e.frame.root, each: true}
 	iter := func(i int, key, item reflect.Value) {
-		f := &frames[i]
-		*f = frame{parent: e.frame, root: e.frame.root, index: i, key: key, first: i == 0, last: i == count-1, each: true}
+		f.index, f.key, f.first, f.last = i, key, i == 0, i == count-1
 		second := key
 		if !key.IsValid() {
 			second = reflect.ValueOf(i)
@@ -451,7 +460,8 @@ func (e *evaluator) call(x *expr) reflect.Value {
 // the result a trip through an interface.
 func (e *evaluator) callText(x *expr) {
 	base := len(e.vals)
-	e.out.WriteString(x.helper.text(e.helperCall(x)))
+	e.scratch = x.helper.appendText(e.scratch[:0], e.helperCall(x))
+	e.out.Write(e.scratch)
 	e.vals = e.vals[:base]
 }
 

@@ -17,14 +17,19 @@ import (
 type helper struct {
 	args int
 	fn   func(c call) any
-	// text is set for helpers whose result is always text; printing it
-	// then needs no interface value.
-	text func(c call) string
+	// appendText is set for helpers whose result is always text: printing
+	// it then goes through a reused buffer, not an interface value.
+	appendText func(dst []byte, c call) []byte
 }
 
 // textHelper makes a helper whose result is text.
 func textHelper(args int, text func(c call) string) helper {
-	return helper{args: args, text: text, fn: func(c call) any { return text(c) }}
+	return appendHelper(args, func(dst []byte, c call) []byte { return append(dst, text(c)...) })
+}
+
+// appendHelper makes a helper whose result is text appended to a buffer.
+func appendHelper(args int, appendText func(dst []byte, c call) []byte) helper {
+	return helper{args: args, appendText: appendText, fn: func(c call) any { return string(appendText(nil, c)) }}
 }
 
 // call is one helper call: its arguments and hash arguments.
@@ -56,7 +61,7 @@ func (c call) hashText(key string) (string, bool) {
 // (if, unless, each, with, lookup, log). docs/templates.md documents each
 // one, and the compatibility test mirrors them in JavaScript.
 var helpers = map[string]helper{
-	"formatTime":     textHelper(2, formatTimeHelper),
+	"formatTime":     appendHelper(2, formatTimeHelper),
 	"formatDuration": textHelper(2, formatDurationHelper),
 	"default": {args: 2, fn: func(c call) any {
 		if truthy(c.args[0]) {
@@ -112,13 +117,13 @@ func loadZone(name string) (*time.Location, error) {
 }
 
 // formatTimeHelper: {{formatTime start "02 Jan 2006 15:04" tz="America/New_York"}}.
-func formatTimeHelper(c call) string {
+func formatTimeHelper(dst []byte, c call) []byte {
 	t, ok := timeArg(c.args[0])
 	if !ok {
-		return c.text(0)
+		return append(dst, c.text(0)...)
 	}
 	if t.IsZero() {
-		return ""
+		return dst
 	}
 	layout := c.text(1)
 	if tz, _ := c.hashText("tz"); tz != "" {
@@ -131,7 +136,7 @@ func formatTimeHelper(c call) string {
 	if named, ok := namedLayouts[layout]; ok {
 		layout = named
 	}
-	return t.Format(layout)
+	return t.AppendFormat(dst, layout)
 }
 
 // timeArg reads a time argument without copying a Time when it can.
