@@ -91,6 +91,11 @@ func (p *Plugin) Handle(ctx context.Context, job *engine.Job) error {
 	if job.Client == nil {
 		return engine.Permanent(errors.New("autotask: the configuration has no appliance client"))
 	}
+	return p.handle(ctx, job, set, job.Client)
+}
+
+// handle delivers a job through app, the appliance's client.
+func (p *Plugin) handle(ctx context.Context, job *engine.Job, set *Settings, app appliance) error {
 	at, err := p.client(set)
 	if err != nil {
 		return engine.Permanent(err)
@@ -99,7 +104,12 @@ func (p *Plugin) Handle(ctx context.Context, job *engine.Job) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	r := &run{p: p, job: job, set: set, at: at, app: job.Client, log: log}
+	if job.Checkpoint == nil {
+		// Without a store behind it (a one-off run), writes are still
+		// found again by their markers.
+		job.Checkpoint = engine.NewCheckpoint(nil, nil)
+	}
+	r := &run{p: p, job: job, set: set, at: at, app: app, log: log}
 	switch job.Event.Name {
 	case engine.EventSessionEnd:
 		return r.sessionEnd(ctx)
