@@ -136,7 +136,8 @@ func b2i(b bool) int {
 	return 0
 }
 
-// fieldNames lists every name a template can use on values of type t, and
+// fieldNames lists every name a template can use on values of type t (and
+// the types inside it, with "length" for lists), and
 // whether t holds maps or interfaces whose names cannot be known.
 func fieldNames(t reflect.Type) (names map[string]bool, open bool) {
 	names = map[string]bool{}
@@ -148,6 +149,9 @@ func fieldNames(t reflect.Type) (names map[string]bool, open bool) {
 			return
 		}
 		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Array {
+			if t.Kind() != reflect.Pointer {
+				names["length"] = true
+			}
 			t = t.Elem()
 		}
 		if seen[t] {
@@ -158,20 +162,9 @@ func fieldNames(t reflect.Type) (names map[string]bool, open bool) {
 		case reflect.Map, reflect.Interface:
 			open = true
 		case reflect.Struct:
-			for i := range t.NumField() {
-				f := t.Field(i)
-				if !f.IsExported() {
-					continue
-				}
-				names[strings.ToLower(f.Name[:1])+f.Name[1:]] = true
-				names[f.Name] = true
-				if tag, _, _ := strings.Cut(f.Tag.Get("json"), ","); tag != "" {
-					names[tag] = true
-				}
-				if tag := f.Tag.Get("handlebars"); tag != "" {
-					names[tag] = true
-				}
-				visit(f.Type)
+			for name, i := range structFields(t).byName {
+				names[name] = true
+				visit(t.Field(i).Type)
 			}
 		}
 	}

@@ -171,6 +171,11 @@ func (r *Renderer) Set(name string) engine.Templates {
 	return s
 }
 
+var (
+	_ engine.Templates = (*set)(nil)
+	_ engine.Templates = errTemplates{}
+)
+
 type errTemplates struct{ err error }
 
 func (e errTemplates) Render(string, any) (string, error) { return "", e.err }
