@@ -214,7 +214,7 @@ func decodeSection(fields []engine.Field, section string, form url.Values) (json
 			if v == "" {
 				continue // the setting's default applies
 			}
-			if _, err := strconv.ParseFloat(v, 64); err != nil {
+			if !isJSONNumber(v) {
 				errs = append(errs, engine.FieldError{Field: f.Name, Message: "must be a number"})
 				continue
 			}
@@ -243,6 +243,12 @@ func decodeSection(fields []engine.Field, section string, form url.Values) (json
 	return b, clear, errs
 }
 
+// isJSONNumber accepts what JSON calls a number (so not NaN, Inf, hex or
+// digit separators, which Go's parsers would take).
+func isJSONNumber(v string) bool {
+	return v != "" && (v[0] == '-' || v[0] >= '0' && v[0] <= '9') && json.Valid([]byte(v))
+}
+
 // jsonProblem describes a JSON syntax error with its line and column.
 func jsonProblem(text string) string {
 	var v any
@@ -254,8 +260,14 @@ func jsonProblem(text string) string {
 		}
 		return err.Error()
 	}
+	// Offset counts the bytes read up to and including the bad one; at the
+	// end of the text, the position is just after it.
+	end := min(max(int(se.Offset)-1, 0), len(text))
+	if strings.HasPrefix(se.Error(), "unexpected end") {
+		end = len(text)
+	}
 	line, col := 1, 1
-	for _, r := range text[:min(int(se.Offset), len(text))] {
+	for _, r := range text[:end] {
 		if r == '\n' {
 			line++
 			col = 1

@@ -535,3 +535,29 @@ func TestStatic(t *testing.T) {
 		t.Errorf("missing asset: %d", rec.Code)
 	}
 }
+
+// BenchmarkPages measures the server side of the busiest pages: the home
+// page (every configuration with its status) and the generated form.
+func BenchmarkPages(b *testing.B) {
+	h := newHarness(b)
+	id := h.createConfig("Contoso")
+	for i := range 19 {
+		h.createConfig(fmt.Sprintf("Customer %d", i))
+	}
+	pages := []struct{ name, target string }{
+		{"home-20-configs", "/"},
+		{"edit-form", fmt.Sprintf("/configs/%d", id)},
+		{"new-form", "/plugins/autotask/new"},
+		{"events", "/events"},
+	}
+	for _, p := range pages {
+		target := p.target
+		b.Run(p.name, func(b *testing.B) {
+			for b.Loop() {
+				if rec := h.get(target); rec.Code != http.StatusOK {
+					b.Fatalf("GET %s: %d", target, rec.Code)
+				}
+			}
+		})
+	}
+}

@@ -38,7 +38,7 @@ const (
 // harness is the admin UI on an echo instance over a real server's service,
 // store and auth, with both simulators behind the autotask plugin.
 type harness struct {
-	t       *testing.T
+	t       testing.TB
 	srv     *server.Server
 	e       *echo.Echo
 	session string
@@ -48,7 +48,7 @@ type harness struct {
 
 // simulators starts the appliance and Autotask simulators and an Autotask
 // plugin that finds its zone on the latter.
-func simulators(t *testing.T) (*bttest.Appliance, *autotasktest.Server, *autotask.Plugin) {
+func simulators(t testing.TB) (*bttest.Appliance, *autotasktest.Server, *autotask.Plugin) {
 	t.Helper()
 	app := bttest.New()
 	t.Cleanup(app.Close)
@@ -59,7 +59,7 @@ func simulators(t *testing.T) (*bttest.Appliance, *autotasktest.Server, *autotas
 	return app, sim, p
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
 	app, sim, p := simulators(t)
 	h := newBareHarness(t, server.Options{Plugins: []engine.Plugin{p}, AdminPassword: adminPassword})
@@ -73,7 +73,7 @@ func newHarness(t *testing.T) *harness {
 
 // newBareHarness builds a server (not started: no listeners, no workers)
 // with opts and the UI on an echo instance, and signs nobody in.
-func newBareHarness(t *testing.T, opts server.Options) *harness {
+func newBareHarness(t testing.TB, opts server.Options) *harness {
 	t.Helper()
 	opts.DataDir = t.TempDir()
 	srv, err := server.New(t.Context(), opts)
