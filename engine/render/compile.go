@@ -17,8 +17,8 @@ import (
 type program struct {
 	nodes       []node
 	blockParams []string
-	// sizeHint is the longest output so far, so a render allocates its
-	// buffer once.
+	// sizeHint is the length of the last output, so a render of similar
+	// data allocates its buffer once.
 	sizeHint atomic.Int64
 }
 

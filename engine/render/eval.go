@@ -13,11 +13,17 @@ import (
 // Templates are parsed by raymond and evaluated here. raymond's own
 // evaluator costs 0.5–3 ms for a 50-line report (reflection on every name,
 // fmt.Sprintf for every value, quadratic string building in #each), 20 times
-// the budget; it also HTML-escapes. This evaluator walks raymond's AST with
-// cached field indexes, writes into one buffer and never escapes, and
+// the budget; it also HTML-escapes. This evaluator runs the tree compile.go
+// builds from raymond's AST, writes into one buffer, never escapes, and
 // follows handlebars.js 4 where raymond differs, since that is what
 // template authors read: no lookup in parent contexts without ../, a
 // partial's hash extends its context, lists print comma-separated.
+
+// none is the value of a name that resolves to nothing.
+var none reflect.Value
+
+// maxPooledScratch caps the helper buffer a pooled evaluator keeps.
+const maxPooledScratch = 64 << 10
 
 // maxPartialDepth bounds partials including partials, so a partial that
 // includes itself is an error rather than a stack overflow.
@@ -76,7 +82,11 @@ func execute(name string, prog *program, partials map[string]*program, data any,
 		clear(e.ctx[:cap(e.ctx)])
 		clear(e.scopes[:cap(e.scopes)])
 		clear(e.vals[:cap(e.vals)])
-		*e = evaluator{ctx: e.ctx[:0], scopes: e.scopes[:0], vals: e.vals[:0], scratch: e.scratch[:0]}
+		scratch := e.scratch[:0]
+		if cap(scratch) > maxPooledScratch {
+			scratch = nil
+		}
+		*e = evaluator{ctx: e.ctx[:0], scopes: e.scopes[:0], vals: e.vals[:0], scratch: scratch}
 		evaluators.Put(e)
 	}()
 	defer func() {
@@ -92,10 +102,8 @@ func execute(name string, prog *program, partials map[string]*program, data any,
 			out, err = "", fmt.Errorf("render %s: %w", name, ee.err)
 		}
 	}()
-	e.run(prog, reflect.Value{}, reflect.Value{}, reflect.Value{}, nil)
-	if n := int64(b.Len()); n > prog.sizeHint.Load() {
-		prog.sizeHint.Store(n)
-	}
+	e.run(prog, none, none, none, nil)
+	prog.sizeHint.Store(int64(b.Len()))
 	return b.String(), nil
 }
 
@@ -176,13 +184,13 @@ func (e *evaluator) block(n *blockNode) {
 			}
 		}
 		if cond == (x.builtin == builtinIf) {
-			e.run(n.fn, reflect.Value{}, reflect.Value{}, reflect.Value{}, nil)
+			e.run(n.fn, none, none, none, nil)
 		} else {
-			e.run(n.inverse, reflect.Value{}, reflect.Value{}, reflect.Value{}, nil)
+			e.run(n.inverse, none, none, none, nil)
 		}
 	case builtinWith:
 		if isEmpty(v) {
-			e.run(n.inverse, reflect.Value{}, reflect.Value{}, reflect.Value{}, nil)
+			e.run(n.inverse, none, none, none, nil)
 			return
 		}
 		e.run(n.fn, v, v, reflect.Value{}, nil)
@@ -195,7 +203,6 @@ func (e *evaluator) block(n *blockNode) {
 // handlebars.js blockHelperMissing rules.
 func (e *evaluator) section(n *blockNode, v reflect.Value) {
 	v = indirect(v)
-	none := reflect.Value{}
 	switch {
 	case !v.IsValid() || v.Kind() == reflect.Bool && !v.Bool():
 		e.run(n.inverse, none, none, none, nil)
@@ -224,7 +231,7 @@ func (e *evaluator) each(n *blockNode, v reflect.Value) {
 		count = len(structFields(v.Type()).ordered)
 	}
 	if count == 0 {
-		e.run(n.inverse, reflect.Value{}, reflect.Value{}, reflect.Value{}, nil)
+		e.run(n.inverse, none, none, none, nil)
 		return
 	}
 	// One frame serves every item: an item's frame is only read while the
@@ -241,7 +248,7 @@ func (e *evaluator) each(n *blockNode, v reflect.Value) {
 	switch v.Kind() {
 	case reflect.Slice, reflect.Array:
 		for i := range count {
-			iter(i, reflect.Value{}, v.Index(i))
+			iter(i, none, v.Index(i))
 		}
 	case reflect.Map:
 		keys := v.MapKeys()
@@ -355,28 +362,28 @@ func (e *evaluator) path(p *pathExpr) reflect.Value {
 		f := e.frame
 		for range p.depth {
 			if f.parent == nil {
-				return reflect.Value{}
+				return none
 			}
 			f = f.parent
 		}
 		if len(steps) == 0 {
-			return reflect.Value{}
+			return none
 		}
 		v = f.data(steps[0].name)
 		steps = steps[1:]
 	case p.scope >= 0:
 		i := len(e.scopes) - 1 - p.scope
 		if i < 0 {
-			return reflect.Value{}
+			return none
 		}
 		v = e.scopes[i][p.param%2]
 		if p.param > 1 {
-			return reflect.Value{}
+			return none
 		}
 	default:
 		i := len(e.ctx) - 1 - p.depth
 		if i < 0 {
-			return reflect.Value{}
+			return none
 		}
 		v = e.ctx[i]
 	}
@@ -399,7 +406,7 @@ func lookup(v reflect.Value, s *step) reflect.Value {
 		}
 		i, ok := structFields(t).byName[s.name]
 		if !ok {
-			return reflect.Value{}
+			return none
 		}
 		s.hit.Store(&fieldHit{t, i})
 		return v.Field(i)
@@ -431,7 +438,7 @@ func (f *frame) data(name string) reflect.Value {
 			return reflect.ValueOf(f.last)
 		}
 	}
-	return reflect.Value{}
+	return none
 }
 
 // call runs a helper and returns its result.
@@ -441,7 +448,7 @@ func (e *evaluator) call(x *expr) reflect.Value {
 		args := e.args(x)
 		e.vals = e.vals[:base]
 		if x.builtin == builtinLog {
-			return reflect.Value{}
+			return none
 		}
 		if len(args) != 2 {
 			fail("line %d: lookup takes 2 arguments, got %d", x.line, len(args))
@@ -578,14 +585,14 @@ func field(v reflect.Value, name string) reflect.Value {
 			return v.Index(i)
 		}
 	}
-	return reflect.Value{}
+	return none
 }
 
 // indirect follows pointers and interfaces; nil gives the invalid value.
 func indirect(v reflect.Value) reflect.Value {
 	for v.IsValid() && (v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface) {
 		if v.IsNil() {
-			return reflect.Value{}
+			return none
 		}
 		if v.Type() == extendedType {
 			return v.Elem()
