@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -110,6 +112,7 @@ func ParseAPIInfo(r io.Reader) (*APIInfo, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer p.release()
 	root, err := p.root()
 	if err != nil {
 		return nil, err
@@ -154,6 +157,7 @@ func ParseCommandResult(r io.Reader) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	defer p.release()
 	root, err := p.root()
 	if err != nil {
 		return "", err
@@ -179,6 +183,7 @@ func parseList(r io.Reader, rootName, item string, fn func(p *parser, se xml.Sta
 	if err != nil {
 		return err
 	}
+	defer p.release()
 	root, err := p.root()
 	if err != nil {
 		return err
@@ -251,25 +256,67 @@ func productFromContent(s *Session) string {
 }
 
 // parser walks the token stream of one response with a scanner; element
-// nesting is checked here.
+// nesting is checked here. Parsers are pooled: the response buffer, the
+// interned names and the scratch space serve the next response. Every
+// string a parser hands out is a copy, so the model keeps none of them.
 type parser struct {
-	s    *scanner
-	head []byte
+	s      *scanner
+	data   []byte
+	head   []byte
+	events []SessionEvent // scratch for one session's events
 }
 
+var parsers = sync.Pool{New: func() any { return &parser{s: newScanner(nil)} }}
+
+// maxPooledBuffer is the largest response buffer kept for reuse.
+const maxPooledBuffer = 4 << 20
+
 // newParser reads the whole response: reports are parsed from memory, and
-// the client asks for sessions in batches that keep responses small.
+// the client asks for sessions in batches that keep responses small. The
+// caller must release the parser.
 func newParser(r io.Reader) (*parser, error) {
-	var buf bytes.Buffer
-	if sized, ok := r.(interface{ Len() int }); ok {
-		buf.Grow(sized.Len() + 1)
-	}
-	_, err := buf.ReadFrom(r)
-	data := buf.Bytes()
+	p := parsers.Get().(*parser)
+	data, err := readAll(p.data[:0], r)
+	p.data = data
 	if err != nil {
+		p.release()
 		return nil, fmt.Errorf("read response: %w", err)
 	}
-	return &parser{s: newScanner(data), head: data[:min(len(data), headSize)]}, nil
+	p.s.reset(data)
+	p.head = data[:min(len(data), headSize)]
+	return p, nil
+}
+
+func (p *parser) release() {
+	if cap(p.data) > maxPooledBuffer {
+		p.data = nil
+	}
+	p.head = nil
+	p.s.reset(nil)
+	parsers.Put(p)
+}
+
+// readAll appends everything r holds to buf, sizing buf at once when r
+// knows its length (a bytes.Reader, say).
+func readAll(buf []byte, r io.Reader) ([]byte, error) {
+	if sized, ok := r.(interface{ Len() int }); ok && cap(buf) < sized.Len()+1 {
+		// One byte more than the content, so that the read that reports
+		// EOF does not grow the buffer.
+		buf = make([]byte, 0, sized.Len()+1)
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
 }
 
 func (p *parser) fail(err error) error {
@@ -278,13 +325,13 @@ func (p *parser) fail(err error) error {
 
 // token returns the next token; the end of input is an error here because
 // every caller is inside an element that has not closed yet.
-func (p *parser) token() (tok, error) {
+func (p *parser) token() (*tok, error) {
 	t, err := p.s.next()
 	if err == nil && t.kind == tokEOF {
 		err = p.s.eof()
 	}
 	if err != nil {
-		return tok{}, p.fail(err)
+		return nil, p.fail(err)
 	}
 	return t, nil
 }
@@ -361,7 +408,7 @@ func (p *parser) text(start xml.StartElement) (string, error) {
 }
 
 // rest is text from the token t on.
-func (p *parser) rest(start xml.StartElement, t tok) (string, error) {
+func (p *parser) rest(start xml.StartElement, t *tok) (string, error) {
 	var s string
 	for {
 		switch t.kind {
@@ -562,7 +609,19 @@ func (p *parser) session(start xml.StartElement) (*Session, error) {
 		case "rep_survey_list":
 			s.RepSurveys, err = p.sessionSurveys(se, "rep_exit_survey", ActorRepresentative)
 		case "session_details":
-			s.Events, err = list(p, se, "event", func(e xml.StartElement) (SessionEvent, error) { return p.event(e, s.LSID) })
+			// Events are gathered in the parser's scratch and copied once
+			// at their exact number: a session has dozens to thousands.
+			p.events = p.events[:0]
+			err = p.children(se, func(e xml.StartElement) error {
+				if e.Name.Local != "event" {
+					return p.skip(e)
+				}
+				ev, err := p.event(e, s.LSID)
+				p.events = append(p.events, ev)
+				return err
+			})
+			s.Events = slices.Clone(p.events)
+			clear(p.events)
 		default:
 			err = p.skip(se)
 		}
@@ -590,6 +649,11 @@ func list[T any](p *parser, start xml.StartElement, item string, read func(xml.S
 			return p.skip(se)
 		}
 		v, err := read(se)
+		if out == nil {
+			// Lists here hold a few items or dozens; starting at 8 saves
+			// the first three reallocations.
+			out = make([]T, 0, 8)
+		}
 		out = append(out, v)
 		return err
 	})

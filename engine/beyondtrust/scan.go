@@ -28,6 +28,7 @@ type scanner struct {
 	// pendingEnd holds the end of a self-closing element, returned next.
 	pendingEnd xml.Name
 	hasPending bool
+	cur        tok
 }
 
 type tokKind uint8
@@ -51,6 +52,24 @@ func newScanner(data []byte) *scanner {
 	return &scanner{data: data, names: make(map[string]string, 64)}
 }
 
+// maxInterned bounds the interned strings a pooled scanner keeps between
+// documents; names and common values number a few dozen, so reaching it
+// means many unique values were interned, and the table starts afresh.
+const maxInterned = 4096
+
+// reset readies a used scanner for another document. Interned strings are
+// kept (they are immutable copies); the attribute slab is reused, since no
+// element of the previous document is referenced any more.
+func (s *scanner) reset(data []byte) {
+	s.data, s.pos, s.hasPending = data, 0, false
+	clear(s.attrs)
+	s.attrs = s.attrs[:0]
+	if len(s.names) > maxInterned {
+		clear(s.names)
+		s.recent = [len(s.recent)]string{}
+	}
+}
+
 // syntaxError mirrors xml.SyntaxError with the line of the offset.
 func (s *scanner) syntaxError(msg string) error {
 	line := 1 + bytes.Count(s.data[:min(s.pos, len(s.data))], []byte{'\n'})
@@ -62,8 +81,16 @@ var errUnexpectedEOF = errors.New("unexpected EOF")
 func (s *scanner) eof() error { return s.syntaxError(errUnexpectedEOF.Error()) }
 
 // next returns the next start, end or text token, skipping comments,
-// processing instructions and directives.
-func (s *scanner) next() (tok, error) {
+// processing instructions and directives. The token is the scanner's own,
+// valid until the next call: returning it by pointer spares copying it
+// through every layer of the parser.
+func (s *scanner) next() (*tok, error) {
+	t, err := s.scan()
+	s.cur = t
+	return &s.cur, err
+}
+
+func (s *scanner) scan() (tok, error) {
 	if s.hasPending {
 		s.hasPending = false
 		return tok{kind: tokEnd, end: s.pendingEnd}, nil
@@ -304,16 +331,19 @@ func (s *scanner) intern(b []byte) string {
 // that cannot be part of a name, checked against the XML name rules.
 func (s *scanner) rawName(what string) ([]byte, error) {
 	start := s.pos
-	high := false
-	for ; s.pos < len(s.data); s.pos++ {
-		c := s.data[s.pos]
-		if c >= utf8.RuneSelf {
-			high = true
-		} else if !nameBytes[c] {
+	var seen uint8
+	data := s.data
+	i := s.pos
+	for ; i < len(data); i++ {
+		class := nameClass[data[i]]
+		if class == 0 {
 			break
 		}
+		seen |= class
 	}
-	raw := s.data[start:s.pos]
+	s.pos = i
+	high := seen&nameHigh != 0
+	raw := data[start:i]
 	switch {
 	case len(raw) == 0 && s.pos >= len(s.data):
 		return nil, s.eof()
@@ -325,10 +355,21 @@ func (s *scanner) rawName(what string) ([]byte, error) {
 	return raw, nil
 }
 
-// nameBytes marks the ASCII bytes a name may contain.
-var nameBytes = func() (t [utf8.RuneSelf]bool) {
+// Classes of the bytes of a name: ASCII name bytes, and bytes of
+// multi-byte characters, which the name rules check separately.
+const (
+	nameASCII = 1
+	nameHigh  = 2
+)
+
+var nameClass = func() (t [256]uint8) {
 	for c := range t {
-		t[c] = isNameByte(byte(c))
+		switch {
+		case c >= utf8.RuneSelf:
+			t[c] = nameHigh
+		case isNameByte(byte(c)):
+			t[c] = nameASCII
+		}
 	}
 	return t
 }()
