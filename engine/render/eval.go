@@ -193,7 +193,7 @@ func (e *evaluator) block(n *blockNode) {
 			e.run(n.inverse, none, none, none, nil)
 			return
 		}
-		e.run(n.fn, v, v, reflect.Value{}, nil)
+		e.run(n.fn, v, v, none, nil)
 	case builtinEach:
 		e.each(n, v)
 	}
@@ -300,7 +300,7 @@ func (e *evaluator) partial(n *partialNode) {
 	}
 	e.depth++
 	e.file = partialDir + "/" + name
-	e.run(prog, ctx, reflect.Value{}, reflect.Value{}, nil)
+	e.run(prog, ctx, none, none, nil)
 	e.file = savedFile
 	e.depth--
 	if n.indent != "" {

@@ -291,6 +291,7 @@ func TestSaveRefuses(t *testing.T) {
 		{"decorator block", "{{#* deco}}x{{/deco}}", 1, 1, "decorators"},
 		{"unknown helper", "{{#if x}}\n{{uper lsid}}{{/if}}", 2, 1, "unknown helper \"uper\""},
 		{"unknown block helper", "{{#iff x}}y{{/iff}}", 1, 1, "unknown helper \"iff\""},
+		{"path called as helper", "x {{customer.name lsid}}", 1, 3, "unknown helper \"customer.name\""},
 		{"lint helper is not for templates", `{{__lint "0" x}}`, 1, 1, "unknown helper"},
 		{"missing partial", "a {{> nothere}}", 1, 3, `partial "nothere" not found`},
 	}

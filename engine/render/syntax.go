@@ -73,7 +73,7 @@ func check(name, src string, hasPartial func(string) bool) (*ast.Program, error)
 			}
 			if h := n.HelperName(); !isHelper(h) {
 				if h == "" {
-					h = fmt.Sprint(n.Path)
+					h = n.Canonical()
 				}
 				problem = errAt(n.Location().Pos, fmt.Sprintf("unknown helper %q", h))
 			}
