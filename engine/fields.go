@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 )
 
 // Field kinds understood by the admin form and the settings reference.
@@ -60,10 +61,33 @@ func Fields(settings any, events []string) []Field {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
+	base := fieldsOf(t)
+	out := make([]Field, len(base))
+	for i, f := range base {
+		out[i] = f.Field
+		out[i].Options = parseOptions(f.options, events)
+	}
+	return out
+}
+
+// taggedField is a Field with its options tag not yet expanded.
+type taggedField struct {
+	Field
+	options string
+}
+
+// fieldCache keeps each settings type's parsed tags: forms, validation and
+// audit diffs ask for them on every request.
+var fieldCache sync.Map // reflect.Type → []taggedField
+
+func fieldsOf(t reflect.Type) []taggedField {
+	if v, ok := fieldCache.Load(t); ok {
+		return v.([]taggedField)
+	}
 	if t.Kind() != reflect.Struct {
 		panic(fmt.Sprintf("engine.Fields: %s is not a struct", t))
 	}
-	var out []Field
+	var out []taggedField
 	for i := range t.NumField() {
 		sf := t.Field(i)
 		name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
@@ -92,9 +116,9 @@ func Fields(settings any, events []string) []Field {
 		if f.Kind == "" {
 			f.Kind = kindOf(sf.Type)
 		}
-		f.Options = parseOptions(sf.Tag.Get("options"), events)
-		out = append(out, f)
+		out = append(out, taggedField{Field: f, options: sf.Tag.Get("options")})
 	}
+	fieldCache.Store(t, out)
 	return out
 }
 
@@ -152,7 +176,7 @@ func Secrets(settings any) []SecretRef {
 	}
 	v = v.Elem()
 	var out []SecretRef
-	for _, f := range Fields(settings, nil) {
+	for _, f := range fieldsOf(v.Type()) {
 		if f.Kind != KindSecret {
 			continue
 		}
@@ -171,7 +195,7 @@ func FieldValue(settings any, name string) (any, bool) {
 	for v.Kind() == reflect.Pointer {
 		v = v.Elem()
 	}
-	for _, f := range Fields(settings, nil) {
+	for _, f := range fieldsOf(v.Type()) {
 		if f.Name == name {
 			return v.FieldByIndex(f.index).Interface(), true
 		}

@@ -284,8 +284,7 @@ func (s *Service) PollStates(ctx context.Context) ([]PollState, error) {
 	}
 	out := make([]PollState, 0, len(rows))
 	for i := range rows {
-		r := &rows[i]
-		out = append(out, PollState{ConfigID: r.ConfigID, Cursor: r.Cursor(), LastPollAt: r.LastPoll(), LastSuccessAt: r.LastSuccess(), LastError: r.LastError})
+		out = append(out, pollState(&rows[i]))
 	}
 	return out, nil
 }
@@ -310,14 +309,17 @@ func (s *Service) ConfigStatus(ctx context.Context, id int64) (ConfigStatus, err
 		}
 		st.LastDelivery = &ds[0]
 	}
-	polls, err := s.PollStates(ctx)
+	pc, err := s.st.GetPollCursor(ctx, id)
 	if err != nil {
 		return st, err
 	}
-	for i := range polls {
-		if polls[i].ConfigID == id {
-			st.Poll = &polls[i]
-		}
+	if pc != nil {
+		ps := pollState(pc)
+		st.Poll = &ps
 	}
 	return st, nil
+}
+
+func pollState(r *store.PollCursor) PollState {
+	return PollState{ConfigID: r.ConfigID, Cursor: r.Cursor(), LastPollAt: r.LastPoll(), LastSuccessAt: r.LastSuccess(), LastError: r.LastError}
 }

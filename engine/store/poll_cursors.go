@@ -37,3 +37,16 @@ func (s *Store) ListPollCursors(ctx context.Context) ([]PollCursor, error) {
 	}
 	return out, nil
 }
+
+// GetPollCursor returns one configuration's polling state, or nil if it
+// has never been polled.
+func (s *Store) GetPollCursor(ctx context.Context, configID int64) (*PollCursor, error) {
+	var out []PollCursor
+	if err := s.r.WithContext(ctx).Where("config_id = ?", configID).Limit(1).Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("store: poll cursor of configuration %d: %w", configID, err)
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return &out[0], nil
+}
