@@ -6,6 +6,7 @@
 //	switchboard demo      run the engine against built-in simulators
 //	switchboard migrate   apply database migrations and show their status
 //	switchboard plugins   list compiled-in plugins and their settings
+//	switchboard reset-password   set an admin account's password
 //	switchboard version   print the version
 package main
 
@@ -33,6 +34,8 @@ Usage:
   switchboard demo     [flags]   run the engine with simulated appliance and Autotask
   switchboard migrate  [flags]   apply database migrations and show their status
   switchboard plugins  [flags]   list compiled-in plugins and their settings
+  switchboard reset-password [--user admin]   set an admin's password (read from stdin
+                                 or SWITCHBOARD_ADMIN_PASSWORD)
   switchboard version            print the version
 
 Run "switchboard <command> -h" for a command's flags. Every flag can also be
@@ -81,6 +84,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return migrate(ctx, rest, stdout, stderr)
 	case "plugins":
 		return listPlugins(rest, stdout, stderr)
+	case "reset-password":
+		return resetPassword(ctx, rest, os.Stdin, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "switchboard", versionString())
 		return nil

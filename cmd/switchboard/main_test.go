@@ -9,7 +9,11 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"switchboard/engine"
+	"switchboard/engine/auth"
+	"switchboard/engine/store"
 	"switchboard/plugins"
 )
 
@@ -90,5 +94,27 @@ func TestEnvironmentTwins(t *testing.T) {
 	}
 	if err := fs.Parse([]string{"--data-dir", "/tmp/x"}); err != nil || *c.dataDir != "/tmp/x" {
 		t.Fatalf("a flag must win over the environment: %q", *c.dataDir)
+	}
+}
+
+func TestResetPassword(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("SWITCHBOARD_ADMIN_PASSWORD", "a-new-long-password")
+	auth.BcryptCost = bcrypt.MinCost
+	out, _, err := runCLI(t, "reset-password", "--data-dir", dir, "--user", "admin")
+	if err != nil || !strings.Contains(out, "password of admin set") {
+		t.Fatalf("reset-password: %q %v", out, err)
+	}
+	st, err := store.Open(context.Background(), store.DefaultPath(dir), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := auth.New(st, nil).Verify(context.Background(), "admin", "a-new-long-password", "127.0.0.1"); err != nil {
+		t.Fatalf("the new password does not sign in: %v", err)
+	}
+	t.Setenv("SWITCHBOARD_ADMIN_PASSWORD", "short")
+	if _, _, err := runCLI(t, "reset-password", "--data-dir", dir); err == nil {
+		t.Fatal("a too-short password was accepted")
 	}
 }
