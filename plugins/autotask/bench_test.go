@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"switchboard/engine"
-	bt "switchboard/engine/beyondtrust"
 	"switchboard/engine/beyondtrust/bttest"
 	"switchboard/plugins/autotask/autotasktest"
 )
@@ -36,24 +35,7 @@ func BenchmarkSessionEnd(b *testing.B) {
 func BenchmarkAutotaskWrites(b *testing.B) {
 	h := newHarness(b, autotasktest.Options{})
 	jobs := benchJobs(b, h)
-	fetched := prefetched{}
-	for _, j := range jobs {
-		s, err := h.btc.Session(context.Background(), j.Event.LSID)
-		if err != nil {
-			b.Fatal(err)
-		}
-		fetched[j.Event.LSID] = s
-	}
-	runBench(b, h, jobs, fetched)
-}
-
-// prefetched serves sessions fetched beforehand, to time the Autotask side.
-type prefetched map[string]*bt.Session
-
-func (p prefetched) Session(_ context.Context, lsid string) (*bt.Session, error) { return p[lsid], nil }
-
-func (p prefetched) SetSessionAttributes(context.Context, string, *string, map[string]string) error {
-	return nil
+	runBench(b, h, jobs, h.prefetch(jobs))
 }
 
 func benchSessionEnd(b *testing.B, timeEntry bool) {

@@ -141,7 +141,9 @@ func TestEndpointOf(t *testing.T) {
 }
 
 // TestThreadLimitUnderLoad ends 200 sessions at once: the simulator refuses
-// a fourth concurrent request per endpoint, and must never have to.
+// a fourth concurrent request per endpoint, and must never have to. The
+// sessions are fetched beforehand so that all 200 deliveries reach
+// Autotask together instead of queueing at the appliance.
 func TestThreadLimitUnderLoad(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, autotasktest.Options{})
@@ -154,13 +156,14 @@ func TestThreadLimitUnderLoad(t *testing.T) {
 		live := h.app.Begin(bttest.SessionSpec{ExternalKey: autotasktest.TicketOpenNumber, Rep: bttest.Rep{Username: "alice", DisplayName: "Alice Tech"}}).After(time.Minute).End()
 		jobs[i] = h.job(engine.EventSessionEnd, live, nil)
 	}
+	app := h.prefetch(jobs)
 	var wg sync.WaitGroup
 	errs := make(chan error, sessions)
 	for _, job := range jobs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := h.plugin.Handle(context.Background(), job); err != nil {
+			if err := h.plugin.handle(context.Background(), job, h.set, app); err != nil {
 				errs <- err
 			}
 		}()

@@ -53,8 +53,12 @@ func newHarness(t testing.TB, opts autotasktest.Options) *harness {
 	set.Username = autotasktest.DefaultUsername
 	set.Password = engine.NewSecret(autotasktest.DefaultSecret)
 	set.IntegrationCode = engine.NewSecret(autotasktest.DefaultIntegrationCode)
+	// Generous: parallel tests under -race on two cores are slow, and a
+	// timeout here would test nothing of the plugin.
+	btOpts := app.Options()
+	btOpts.Timeout = 30 * time.Second
 	return &harness{
-		t: t, app: app, btc: bt.NewClient(app.Options(), nil), sim: sim, plugin: p,
+		t: t, app: app, btc: bt.NewClient(btOpts, nil), sim: sim, plugin: p,
 		tpl: r.Set(""), links: &memLinks{m: map[string]string{}}, set: set,
 	}
 }
@@ -140,4 +144,28 @@ func (l *memLinks) SetLink(_ context.Context, configID int64, lsid, kind, value 
 	defer l.mu.Unlock()
 	l.m[strconv.FormatInt(configID, 10)+"|"+lsid+"|"+kind] = value
 	return nil
+}
+
+// prefetched serves sessions fetched from the appliance simulator
+// beforehand, for tests and benchmarks about the Autotask side alone.
+type prefetched map[string]*bt.Session
+
+func (p prefetched) Session(_ context.Context, lsid string) (*bt.Session, error) { return p[lsid], nil }
+
+func (p prefetched) SetSessionAttributes(context.Context, string, *string, map[string]string) error {
+	return nil
+}
+
+// prefetch fetches the jobs' sessions one after another.
+func (h *harness) prefetch(jobs []*engine.Job) prefetched {
+	h.t.Helper()
+	out := prefetched{}
+	for _, j := range jobs {
+		s, err := h.btc.Session(context.Background(), j.Event.LSID)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		out[j.Event.LSID] = s
+	}
+	return out
 }
