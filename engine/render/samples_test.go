@@ -40,7 +40,6 @@ func chatEvent(sec int, from bt.Actor, text string) bt.SessionEvent {
 var (
 	actorCustomer = bt.Actor{Type: bt.ActorCustomer, GSNumber: "2", Name: "Jürgen Müller"}
 	actorRep      = bt.Actor{Type: bt.ActorRepresentative, GSNumber: "1", Name: "Aiko Tanaka"}
-	actorSystem   = bt.Actor{Type: bt.ActorSystem, Name: "System"}
 )
 
 // chatSession is an ended session with n chat lines and little else: the

@@ -95,7 +95,7 @@ func check(name, src string, hasPartial func(string) bool) (*ast.Program, error)
 func parse(src string) (prog *ast.Program, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			prog, err = nil, fmt.Errorf("Parse error on line 1:\n%v", p)
+			prog, err = nil, fmt.Errorf("parser failed: %v", p)
 		}
 	}()
 	return parser.Parse(src)
