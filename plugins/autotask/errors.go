@@ -15,7 +15,7 @@ import (
 // Problem is what an Autotask error means for the admin.
 type Problem int
 
-// Problems, from the most specific to the most general.
+// Problems an Autotask answer can mean.
 const (
 	ProblemServer          Problem = iota // 5xx without an error list, a gateway error: try again
 	ProblemThrottled                      // 429 or the thread limit (Itgenatr005): wait, then try again
