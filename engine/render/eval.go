@@ -115,7 +115,9 @@ func (e *evaluator) run(p *program, ctx, param0, param1 reflect.Value, f *frame)
 	}
 	// No defers restore the stacks: a panic ends the whole render.
 	nctx, nscopes, savedFrame := len(e.ctx), len(e.scopes), e.frame
-	if ctx.IsValid() {
+	if ctx.IsValid() && !same(ctx, e.ctx[len(e.ctx)-1]) {
+		// As in handlebars.js, a block whose context is the current one
+		// adds no level for ../ to climb.
 		e.ctx = append(e.ctx, ctx)
 	}
 	if len(p.blockParams) > 0 {
@@ -393,6 +395,31 @@ func (e *evaluator) path(p *pathExpr) reflect.Value {
 		}
 	}
 	return v
+}
+
+// same reports whether two contexts are the same object (or equal plain
+// values), handlebars.js's test for a new ../ level.
+func same(a, b reflect.Value) bool {
+	for a.Kind() == reflect.Interface && !a.IsNil() {
+		a = a.Elem()
+	}
+	for b.Kind() == reflect.Interface && !b.IsNil() {
+		b = b.Elem()
+	}
+	if !a.IsValid() || !b.IsValid() || a.Type() != b.Type() {
+		return false
+	}
+	switch a.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Chan, reflect.Func, reflect.UnsafePointer:
+		return a.Pointer() == b.Pointer()
+	case reflect.Slice:
+		return a.Pointer() == b.Pointer() && a.Len() == b.Len()
+	case reflect.Struct, reflect.Array:
+		if a.CanAddr() && b.CanAddr() {
+			return a.UnsafeAddr() == b.UnsafeAddr()
+		}
+	}
+	return a.Comparable() && b.Comparable() && a.Equal(b)
 }
 
 // lookup takes one step of a path, using the field index the step found

@@ -65,7 +65,7 @@ func TestPlainText(t *testing.T) {
 		{"each", "{{#each items}}[{{company}}]{{/each}}", "[" + c + "][" + c + "]"},
 		{"each this", "{{#each names}}{{this}};{{/each}}", c + ";<b>;"},
 		{"with", "{{#with nested.inner}}{{company}}{{/with}}", c},
-		{"parent", "{{#each items}}{{#with this}}{{../../company}}{{/with}}{{/each}}", c + c},
+		{"parent", "{{#each items}}{{#with this}}{{../company}}{{/with}}{{/each}}", c + c},
 		{"lookup", `{{lookup nested.inner "company"}}`, c},
 		{"lookup index", `{{lookup names 0}}`, c},
 		{"block params", "{{#each items as |it i|}}{{i}}={{it.company}} {{/each}}", "0=" + c + " 1=" + c + " "},
