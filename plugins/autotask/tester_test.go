@@ -2,6 +2,7 @@ package autotask
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"net"
 	"strings"
@@ -161,5 +162,25 @@ func TestTester(t *testing.T) {
 				t.Errorf("Test wrote %d notes", n)
 			}
 		})
+	}
+}
+
+func TestExplainNetworkErrors(t *testing.T) {
+	t.Parallel()
+	s := NewSettings()
+	tests := []struct {
+		err  error
+		want string
+	}{
+		{err: &net.DNSError{Name: "webservices15.autotask.net", Err: "no such host", IsNotFound: true}, want: "Cannot resolve webservices15.autotask.net — check DNS"},
+		{err: context.DeadlineExceeded, want: "Connection timeout — check HTTPS 443"},
+		{err: &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}, want: "Connection refused — check HTTPS 443"},
+		{err: x509.UnknownAuthorityError{}, want: "Certificate problem"},
+		{err: &APIError{Status: 500, Messages: []string{"Missing Required Field: title"}, Problem: ProblemRejected}, want: "Autotask refused the request: Missing Required Field: title"},
+	}
+	for _, tc := range tests {
+		if msg, _ := explain(tc.err, s); !strings.Contains(msg, tc.want) {
+			t.Errorf("explain(%v) = %q, want %q", tc.err, msg, tc.want)
+		}
 	}
 }

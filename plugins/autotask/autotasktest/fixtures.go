@@ -1,6 +1,9 @@
 package autotasktest
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"strings"
+)
 
 // Fixture ids of the default tenant, for tests to refer to.
 const (
@@ -75,7 +78,7 @@ func (s *Server) Add(entity string, fields map[string]any) int64 {
 	_ = json.Unmarshal(raw, &body)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e := s.ents[lower(entity)]
+	e := s.ents[strings.ToLower(entity)]
 	if e == nil {
 		panic("autotasktest: no entity " + entity)
 	}

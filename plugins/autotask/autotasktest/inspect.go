@@ -122,5 +122,3 @@ func (s *Server) AllStats() map[string]Stats {
 	}
 	return out
 }
-
-func lower(s string) string { return strings.ToLower(s) }
