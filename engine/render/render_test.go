@@ -279,11 +279,17 @@ func TestSaveRefuses(t *testing.T) {
 		line, col  int
 		msg        string
 	}{
-		{"unclosed block", "Hello\n{{#if lsid}}\nx", 3, 2, "Expecting OpenEndBlock"},
-		{"mismatched close", "a\n b {{#if lsid}}x{{/each}}", 2, 17, "doesn't match"},
+		{"unclosed block", "Hello\n{{#if lsid}}\nx", 2, 1, "{{#if}} is never closed"},
+		{"mismatched close", "a\n b {{#if lsid}}x{{/each}}", 2, 17, "{{/each}} does not close {{#if}}, opened at line 2, column 4"},
+		{"stray close", "a {{/if}}", 1, 3, "{{/if}} closes no open block"},
+		{"parser error", "{{#if x}}\n{{> }}\n{{/if}}", 2, 5, "Expecting"},
+		{"block helper without argument", "x {{#each}}y{{/each}}", 1, 3, "#each takes one argument, got 0"},
+		{"block helper without block", "x {{if lsid}}", 1, 3, "if needs a block"},
+		{"helper arity", "{{formatTime start}}", 1, 1, "formatTime takes 2 arguments, got 1"},
+		{"lookup arity", "{{lookup lsid}}", 1, 1, "lookup takes 2 arguments, got 1"},
 		{"bad character", "ok\n\tok {{lsid!}}", 2, 11, "Unexpected character"},
 		{"unclosed tag", "ok {{lsid", 1, 10, ""},
-		{"unicode column", "äöü {{#if x}}", 1, 14, ""},
+		{"unicode column", "äöü {{#if x}}", 1, 5, "never closed"},
 		{"partial block", "x\n  {{#> layout}}body{{/layout}}", 2, 3, "partial blocks"},
 		{"partial block ref", "{{> @partial-block}}", 1, 5, "partial blocks"},
 		{"inline partial", `{{#*inline "p"}}x{{/inline}}`, 1, 1, "inline partials"},
@@ -361,7 +367,7 @@ func TestRenderErrors(t *testing.T) {
 	writeFile(t, dir, "bad_zone.hbs", `{{formatTime start "15:04" tz="Mars/Olympus"}}`)
 	writeFile(t, dir, "bad_width.hbs", `{{indent lsid "wide"}}`)
 	writeFile(t, dir, "bad_style.hbs", `{{formatDuration duration "fortnights"}}`)
-	writeFile(t, dir, "bad_arity.hbs", `{{upper lsid lsid}}`)
+	writeFile(t, dir, "bad_arity.hbs", `{{upper lsid lsid}}`) // refused when loaded
 	writeFile(t, dir, "bad_partial_ctx.hbs", `{{> (lookup . "nope")}}`)
 	r := newTestRenderer(t, dir)
 	data := NewData(SampleSession(), nil)
@@ -369,7 +375,7 @@ func TestRenderErrors(t *testing.T) {
 		"bad_zone":        "unknown time zone",
 		"bad_width":       "not a whole number",
 		"bad_style":       "unknown style",
-		"bad_arity":       "takes 1 argument, got 2",
+		"bad_arity":       `no template "bad_arity"`,
 		"bad_partial_ctx": `partial "" not found`,
 		"nothere":         `no template "nothere"`,
 	} {

@@ -56,26 +56,26 @@ func check(name, src string, hasPartial func(string) bool) (*ast.Program, error)
 			return nil, errAt(t.Pos, t.Val)
 		}
 	}
+	if err := checkBlocks(src, toks, errAt); err != nil {
+		return nil, err
+	}
 	prog, err := parse(src)
 	if err != nil {
 		line, col, msg := parserErrorPosition(src, toks, err.Error())
 		return nil, &ParseError{Name: name, Line: line, Column: col, Message: msg}
 	}
 	var problem error
+	blockExprs := map[*ast.Expression]bool{}
 	walk(prog, func(n ast.Node) {
 		if problem != nil {
 			return
 		}
 		switch n := n.(type) {
+		case *ast.BlockStatement:
+			blockExprs[n.Expression] = true
 		case *ast.Expression:
-			if len(n.Params) == 0 && n.Hash == nil {
-				return
-			}
-			if h := n.HelperName(); !isHelper(h) {
-				if h == "" {
-					h = n.Canonical()
-				}
-				problem = errAt(n.Location().Pos, fmt.Sprintf("unknown helper %q", h))
+			if msg := checkCall(n, blockExprs[n]); msg != "" {
+				problem = errAt(n.Location().Pos, msg)
 			}
 		case *ast.PartialStatement:
 			p, ok := ast.HelperNameStr(n.Name)
@@ -90,6 +90,57 @@ func check(name, src string, hasPartial func(string) bool) (*ast.Program, error)
 	return prog, nil
 }
 
+// checkBlocks matches block tags by name. Besides saying where both tags
+// are, it keeps these common mistakes away from raymond's parser, which
+// leaks a goroutine on every syntax error.
+func checkBlocks(src string, toks []lexer.Token, errAt func(int, string) error) error {
+	type opened struct {
+		name string
+		pos  int
+	}
+	var stack []opened
+	for i, t := range toks {
+		switch t.Kind {
+		case lexer.TokenOpenBlock, lexer.TokenOpenInverse:
+			stack = append(stack, opened{blockName(toks[i+1:]), t.Pos})
+		case lexer.TokenOpenEndBlock:
+			name := blockName(toks[i+1:])
+			if len(stack) == 0 {
+				return errAt(t.Pos, fmt.Sprintf("{{/%s}} closes no open block", name))
+			}
+			top := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if top.name != "" && name != top.name {
+				line, col := position(src, top.pos)
+				return errAt(t.Pos, fmt.Sprintf("{{/%s}} does not close {{#%s}}, opened at line %d, column %d", name, top.name, line, col))
+			}
+		}
+	}
+	if len(stack) > 0 {
+		top := stack[len(stack)-1]
+		return errAt(top.pos, fmt.Sprintf("{{#%s}} is never closed", top.name))
+	}
+	return nil
+}
+
+// blockName reads the name after a block tag's opening: a path such as
+// each or customer.name.
+func blockName(toks []lexer.Token) string {
+	var b strings.Builder
+	wantID := true // IDs and separators alternate; a second ID is an argument
+	for _, t := range toks {
+		switch {
+		case t.Kind == lexer.TokenData && b.Len() == 0:
+		case t.Kind == lexer.TokenID && wantID, t.Kind == lexer.TokenSep && !wantID:
+			wantID = !wantID
+		default:
+			return b.String()
+		}
+		b.WriteString(t.Val)
+	}
+	return b.String()
+}
+
 // parse runs raymond's parser, which re-panics runtime errors; a template
 // must never take the process down.
 func parse(src string) (prog *ast.Program, err error) {
@@ -99,6 +150,41 @@ func parse(src string) (prog *ast.Program, err error) {
 		}
 	}()
 	return parser.Parse(src)
+}
+
+// checkCall says what is wrong with a helper call, or "": handlebars.js
+// fails on these when it renders, Switchboard already when a template is
+// saved.
+func checkCall(x *ast.Expression, block bool) string {
+	name := x.HelperName()
+	switch b := builtins[name]; {
+	case b == builtinIf || b == builtinUnless || b == builtinWith || b == builtinEach:
+		if !block {
+			return fmt.Sprintf("%s needs a block: {{#%s …}}…{{/%s}}", name, name, name)
+		}
+		if len(x.Params) != 1 {
+			return fmt.Sprintf("#%s takes one argument, got %d", name, len(x.Params))
+		}
+	case b == builtinLookup:
+		if len(x.Params) != 2 {
+			return fmt.Sprintf("lookup takes 2 arguments, got %d", len(x.Params))
+		}
+	case b == builtinLog:
+	default:
+		if h, ok := helpers[name]; ok {
+			if len(x.Params) != h.args {
+				return fmt.Sprintf("%s takes %d argument%s, got %d", name, h.args, plural(h.args), len(x.Params))
+			}
+			return ""
+		}
+		if len(x.Params) > 0 || x.Hash != nil {
+			if name == "" {
+				name = x.Canonical()
+			}
+			return fmt.Sprintf("unknown helper %q", name)
+		}
+	}
+	return ""
 }
 
 // walk calls fn on every node of the tree in source order.
