@@ -22,6 +22,7 @@ func TestDedupeKey(t *testing.T) {
 		{"session end: posted and polled copies are one event", key(EventSessionEnd, "100", end), key(EventSessionEnd, "", url.Values{"lsid": {"L"}}), true},
 		{"session end of another appliance id is another event", key(EventSessionEnd, "100", end), DedupeKey("Other", EventSessionEnd, "L", "100", end), false},
 		{"a survey at another time is another event", key(EventCustomerSurveyDone, "100", end), key(EventCustomerSurveyDone, "101", end), false},
+		{"posted and polled copies of a survey are one event", key(EventCustomerSurveyDone, "100", url.Values{"version": {"3"}}), key(EventCustomerSurveyDone, "100", url.Values{"gsnumber": {"2"}}), true},
 	}
 	for _, c := range cases {
 		if (c.a == c.b) != c.same {

@@ -13,8 +13,8 @@ type sampleSettings struct {
 	Count   int      `json:"count"`
 	On      bool     `json:"on"`
 	Data    string   `json:"data" kind:"json" example:"{}"`
-	ignored string
-	Skip    string `json:"-"`
+	ignored string   //lint:ignore U1000 the test checks that unexported fields are skipped
+	Skip    string   `json:"-"`
 }
 
 func TestFieldsFollowTheTags(t *testing.T) {

@@ -144,16 +144,9 @@ func templateSet(settings any) string {
 }
 
 func (s *Service) client(a *engine.ApplianceSettings) *beyondtrust.Client {
-	return beyondtrust.NewClient(beyondtrust.Options{
-		Host:              a.Host,
-		ClientID:          a.ClientID,
-		ClientSecret:      a.ClientSecret.Reveal(),
-		Locale:            a.Locale,
-		Product:           a.Product,
-		AllowInvalidCerts: a.AllowInvalidCerts,
-		UseNonTLS:         a.UseNonTLS,
-		RootCAs:           s.roots,
-	}, s.tokens)
+	opts := a.ClientOptions()
+	opts.RootCAs = s.roots
+	return beyondtrust.NewClient(opts, s.tokens)
 }
 
 func secretKey(section, name string) string { return section + "." + name }
