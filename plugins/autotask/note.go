@@ -96,7 +96,7 @@ func (r *run) surveys(ctx context.Context, kind string) error {
 			return err
 		}
 		mark := marker(sess.LSID, kind+"-"+id)
-		if err := r.addNote(ctx, ticket, "note:"+kind+"-"+id, mark, noteTitle(label, sv.SubmittedBy, mark), body); err != nil {
+		if err := r.addNote(ctx, ticket, "note:"+kind+"-"+id, mark, noteTitle(label, surveyAuthor(sess, kind, sv), mark), body); err != nil {
 			return err
 		}
 	}
@@ -128,6 +128,31 @@ func noteTitle(what, who, mark string) string {
 		head = string(rs[:room-1]) + "…"
 	}
 	return head + " " + mark
+}
+
+// surveyAuthor names who filled in a survey: the session member with its
+// gsnumber. Reports say only "customer" or "representative" in SubmittedBy.
+func surveyAuthor(s *bt.Session, kind string, sv bt.Survey) string {
+	if kind == surveyRep {
+		for _, r := range s.Reps {
+			if r.GSNumber == sv.GSNumber && r.DisplayName != "" {
+				return r.DisplayName
+			}
+		}
+	} else {
+		for _, c := range s.Customers {
+			if c.GSNumber == sv.GSNumber && c.Info.Name != "" {
+				return c.Info.Name
+			}
+		}
+		if s.PrimaryCustomer.GSNumber == sv.GSNumber && s.PrimaryCustomer.Name != "" {
+			return s.PrimaryCustomer.Name
+		}
+	}
+	if sv.SubmittedBy == bt.ActorCustomer || sv.SubmittedBy == bt.ActorRepresentative {
+		return ""
+	}
+	return sv.SubmittedBy
 }
 
 func productName(s *bt.Session) string {

@@ -254,6 +254,7 @@ func TestAutomaticTicket(t *testing.T) {
 	}{
 		{name: "contact found", email: "Jane.Doe@contoso.example", wantContact: autotasktest.ContactJane, wantCompany: autotasktest.CompanyContoso, wantTitle: "Remote support: Printer", wantPrio: 2},
 		{name: "no contact matches", email: "stranger@example.com", wantContact: autotasktest.ContactJohn, wantCompany: autotasktest.CompanyFabrikam, wantTitle: "Remote support: Printer", wantPrio: 2},
+		{name: "only an inactive contact matches", email: "former.staff@contoso.example", wantContact: autotasktest.ContactJohn, wantCompany: autotasktest.CompanyFabrikam, wantTitle: "Remote support: Printer", wantPrio: 2},
 		{name: "no custom field value", email: "", wantContact: autotasktest.ContactJohn, wantCompany: autotasktest.CompanyFabrikam, wantTitle: "Remote support: Printer", wantPrio: 2},
 		{name: "external key overrides", key: `{"priority": 1, "title": "VIP: {{Issue}}"}`, email: "jane.doe@contoso.example", wantContact: autotasktest.ContactJane, wantCompany: autotasktest.CompanyContoso, wantTitle: "VIP: Printer", wantPrio: 1},
 	}

@@ -309,7 +309,8 @@ func (r *run) resolveContact(ctx context.Context, sess *bt.Session, data TicketD
 		ID        int64 `json:"id"`
 		CompanyID int64 `json:"companyID"`
 	}
-	q := Query{Filter: []Filter{Eq(expr.Field, value)}, IncludeFields: []string{"id", "companyID"}, MaxRecords: 1}
+	// Only active contacts: Autotask refuses an inactive one on a ticket.
+	q := Query{Filter: []Filter{Eq(expr.Field, value), Eq("isActive", 1)}, IncludeFields: []string{"id", "companyID"}, MaxRecords: 1}
 	if err := r.at.Query(ctx, "Contacts", q, &found); err != nil {
 		return 0, -1, Classify(fmt.Errorf("find the contact whose %s is %q: %w", expr.Field, value, err), "the contactID expression in Ticket Default Data")
 	}

@@ -14,6 +14,7 @@ const (
 	ContactJane    = 30684001 // jane.doe@contoso.example, Contoso
 	ContactJohn    = 30684002 // john.roe@fabrikam.example, Fabrikam
 	ContactDefault = 30684011 // Service Desk, Contoso: a default contact
+	ContactFormer  = 30684003 // former.staff@contoso.example, Contoso, inactive
 
 	ResourceAlice    = 29682885 // alice@msp.example, user alice, role Technician
 	ResourceBob      = 29682886 // bob@msp.example, user bob, both roles
@@ -50,6 +51,7 @@ func (s *Server) seed() {
 	add("contacts",
 		record{"id": int64(ContactJane), "companyID": int64(CompanyContoso), "firstName": "Jane", "lastName": "Doe", "emailAddress": "jane.doe@contoso.example", "isActive": int64(1)},
 		record{"id": int64(ContactJohn), "companyID": int64(CompanyFabrikam), "firstName": "John", "lastName": "Roe", "emailAddress": "john.roe@fabrikam.example", "emailAddress2": "jr@fabrikam.example", "isActive": int64(1)},
+		record{"id": int64(ContactFormer), "companyID": int64(CompanyContoso), "firstName": "Former", "lastName": "Staff", "emailAddress": "former.staff@contoso.example", "isActive": int64(0)},
 		record{"id": int64(ContactDefault), "companyID": int64(CompanyContoso), "firstName": "Service", "lastName": "Desk", "emailAddress": "servicedesk@contoso.example", "isActive": int64(1)},
 	)
 	add("roles",
