@@ -72,7 +72,7 @@ func (a *API) problem(c echo.Context, err error) error {
 		return c.JSON(http.StatusUnprocessableEntity, map[string]any{"error": "the settings are not valid", "fields": fe})
 	case errors.Is(err, store.ErrNotFound):
 		return c.JSON(http.StatusNotFound, map[string]string{"error": err.Error()})
-	case errors.Is(err, store.ErrConflict):
+	case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrState):
 		return c.JSON(http.StatusConflict, map[string]string{"error": err.Error()})
 	case errors.Is(err, store.ErrUnavailable):
 		return c.JSON(http.StatusServiceUnavailable, map[string]string{"error": "the database is unavailable; try again"})

@@ -78,6 +78,9 @@ func (Attempt) TableName() string { return "delivery_attempts" }
 // Started is when the attempt began.
 func (a *Attempt) Started() time.Time { return fromMS(a.StartedAt) }
 
+// ErrState means the delivery is in a state that does not allow the action.
+var ErrState = errors.New("not possible in its current state")
+
 // ErrLeaseLost means a worker tried to finish a delivery it no longer holds
 // (its lease expired and the delivery was rescued).
 var ErrLeaseLost = errors.New("store: delivery lease lost")
@@ -239,10 +242,10 @@ func (s *Store) RetryNow(ctx context.Context, id int64) error {
 			return notFound(err, "delivery", id)
 		}
 		if d.State == StateRunning {
-			return fmt.Errorf("delivery %d is running now; wait for it to finish", id)
+			return fmt.Errorf("delivery %d is running now; wait for it to finish: %w", id, ErrState)
 		}
 		if d.State == StateDone {
-			return fmt.Errorf("delivery %d already succeeded; replay its event to run it again", id)
+			return fmt.Errorf("delivery %d already succeeded; replay its event to run it again: %w", id, ErrState)
 		}
 		return tx.Exec(`UPDATE deliveries SET state = 'pending', run_at = ?, finished_at = 0, updated_at = ?,
 			max_attempts = MAX(max_attempts, attempts + 1) WHERE id = ?`, now, now, id).Error
