@@ -247,15 +247,9 @@ func (s *Settings) timeEntryDefaults() (TimeEntryDefaults, error) {
 		if name, ok := timeEntryFromSession[lower]; ok {
 			return out, fmt.Errorf("key %q cannot be a default: Switchboard sets %s from the session", k, name)
 		}
-		spec, ok := timeEntryFields[lower]
-		if !ok {
-			return out, fmt.Errorf("key %q is not a TimeEntries field Switchboard can set (check the spelling)", k)
+		if err := setField(timeEntryFields, "TimeEntries", k, v, out.Fields); err != nil {
+			return out, err
 		}
-		val, err := spec.checkValue(v)
-		if err != nil {
-			return out, fmt.Errorf("key %q %s", k, err)
-		}
-		out.Fields[spec.Name] = val
 	}
 	if strings.Contains(out.DefaultDomain, "@") {
 		return out, fmt.Errorf("key \"defaultDomain\" must be a domain such as example.com, without @")
@@ -361,20 +355,29 @@ func parseTicketData(obj map[string]any, defaults bool) (TicketData, error) {
 		if name, ok := ticketReadOnly[lower]; ok {
 			return td, fmt.Errorf("key %q cannot be set: Autotask sets %s itself", k, name)
 		}
-		spec, ok := ticketFields[lower]
-		if !ok {
-			return td, fmt.Errorf("key %q is not a Tickets field (check the spelling)", k)
+		if err := setField(ticketFields, "Tickets", k, v, td.Fields); err != nil {
+			return td, err
 		}
-		val, err := spec.checkValue(v)
-		if err != nil {
-			return td, fmt.Errorf("key %q %s", k, err)
-		}
-		td.Fields[spec.Name] = val
 	}
 	if td.Contact != nil && td.ContactID != 0 {
 		return td, errors.New(`key "contactID" holds both an id and an expression`)
 	}
 	return td, nil
+}
+
+// setField checks one key of a JSON setting against an entity's writable
+// fields and stores its value under the field's wire name.
+func setField(specs map[string]fieldSpec, entity, key string, v any, into map[string]any) error {
+	spec, ok := specs[strings.ToLower(key)]
+	if !ok {
+		return fmt.Errorf("key %q is not a %s field Switchboard can set (check the spelling)", key, entity)
+	}
+	val, err := spec.checkValue(v)
+	if err != nil {
+		return fmt.Errorf("key %q %s", key, err)
+	}
+	into[spec.Name] = val
+	return nil
 }
 
 // merge lays overrides over d; an override's contact replaces d's.
