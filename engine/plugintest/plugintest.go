@@ -1,15 +1,18 @@
 // Package plugintest is the conformance kit every plugin's tests run, after
 // Alertmanager's notify/test: a table of remote answers and the outcome the
-// dispatcher must see for each, and a check that no secret leaks into an
-// error's text.
+// dispatcher must see for each, a check that no secret leaks into an
+// error's text, and a check of the settings struct.
 package plugintest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -98,5 +101,45 @@ func AssertNoSecret(t testing.TB, err error, secrets ...string) {
 				t.Errorf("error text leaks a secret: %q", text)
 			}
 		}
+	}
+}
+
+// CheckSettings is the settings half of the conformance kit: the plugin's
+// settings struct validates (defaults and zero value) without a validator
+// panic from a mistyped tag, every field has a label and a known kind, and
+// secret fields never marshal their value.
+func CheckSettings(t *testing.T, p engine.Plugin) {
+	t.Helper()
+	info := p.Info()
+	settings := info.NewSettings()
+	engine.Validate(settings)
+	zero := reflect.New(reflect.TypeOf(settings).Elem()).Interface()
+	engine.Validate(zero)
+	st := reflect.TypeOf(settings).Elem()
+	for i := range st.NumField() {
+		sf := st.Field(i)
+		if name, _, _ := strings.Cut(sf.Tag.Get("json"), ","); sf.IsExported() && name != "" && name != "-" && sf.Tag.Get("label") == "" {
+			t.Errorf("%s: field %s has no label tag", info.ID, name)
+		}
+	}
+	kinds := []string{engine.KindText, engine.KindTextarea, engine.KindNumber, engine.KindBool, engine.KindSelect, engine.KindMultiSelect, engine.KindJSON, engine.KindSecret}
+	for _, f := range engine.Fields(settings, info.Events) {
+		if !slices.Contains(kinds, f.Kind) {
+			t.Errorf("%s: field %s has the unknown kind %q", info.ID, f.Name, f.Kind)
+		}
+	}
+	const planted = "planted-secret-value"
+	for _, ref := range engine.Secrets(settings) {
+		*ref.Value = engine.NewSecret(planted)
+	}
+	out, err := json.Marshal(settings)
+	if err != nil {
+		t.Fatalf("%s: marshal settings: %v", info.ID, err)
+	}
+	if strings.Contains(string(out), planted) {
+		t.Errorf("%s: marshalled settings show a secret: %s", info.ID, out)
+	}
+	if strings.Contains(fmt.Sprintf("%v %+v", settings, settings), planted) {
+		t.Errorf("%s: printed settings show a secret", info.ID)
 	}
 }
