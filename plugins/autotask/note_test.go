@@ -1,0 +1,61 @@
+package autotask
+
+import (
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	bt "switchboard/engine/beyondtrust"
+)
+
+func TestNoteTitleKeepsTheMarker(t *testing.T) {
+	t.Parallel()
+	mark := marker("5e55104c0ffee0000000000000000001", "report")
+	for _, who := range []string{"", "Jane Doe", strings.Repeat("Ünïcødé ", 60)} {
+		title := noteTitle("Remote Support session report", who, mark)
+		if n := utf8.RuneCountInString(title); n > maxNoteTitle {
+			t.Errorf("title of %d characters, Autotask takes %d", n, maxNoteTitle)
+		}
+		if !strings.HasSuffix(title, " "+mark) {
+			t.Errorf("title %q lost its marker", title)
+		}
+	}
+}
+
+func TestTruncate(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("é", maxNoteDescription+10)
+	got := truncate(long, maxNoteDescription)
+	if n := utf8.RuneCountInString(got); n != maxNoteDescription || !strings.HasSuffix(got, "(truncated: Autotask keeps at most 32000 characters)") {
+		t.Errorf("truncated to %d characters, ending %q", n, got[len(got)-60:])
+	}
+	if short := "a report"; truncate(short, maxNoteDescription) != short {
+		t.Error("a short text was changed")
+	}
+}
+
+func TestTimeEntryTimes(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2024, 3, 5, 23, 30, 0, 0, time.UTC)
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	tests := []struct {
+		name                 string
+		length               time.Duration
+		loc                  *time.Location
+		wantHours            float64
+		wantEnd, wantDateDay string
+	}{
+		{name: "half an hour", length: 30 * time.Minute, loc: time.UTC, wantHours: 0.5, wantEnd: "2024-03-06T00:00:00Z", wantDateDay: "2024-03-05"},
+		{name: "date in the report zone", length: 30 * time.Minute, loc: berlin, wantHours: 0.5, wantEnd: "2024-03-06T00:00:00Z", wantDateDay: "2024-03-06"},
+		{name: "a few seconds", length: 5 * time.Second, loc: time.UTC, wantHours: minHours, wantEnd: "2024-03-05T23:30:36Z", wantDateDay: "2024-03-05"},
+		{name: "over a day", length: 30 * time.Hour, loc: time.UTC, wantHours: 24, wantEnd: "2024-03-06T23:30:00Z", wantDateDay: "2024-03-05"},
+	}
+	for _, tc := range tests {
+		s := &bt.Session{StartTime: start, EndTime: start.Add(tc.length)}
+		e := timeEntry(TimeEntryDefaults{SummaryNotes: "x", Fields: map[string]any{"billingCodeID": int64(3)}}, s, tc.loc)
+		if e["hoursWorked"] != tc.wantHours || e["endDateTime"] != tc.wantEnd || e["dateWorked"] != tc.wantDateDay+"T00:00:00" || e["billingCodeID"] != int64(3) {
+			t.Errorf("%s: entry %v", tc.name, e)
+		}
+	}
+}
