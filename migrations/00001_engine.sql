@@ -62,7 +62,6 @@ CREATE TABLE deliveries (
 CREATE INDEX deliveries_due ON deliveries (plugin, state, run_at);
 CREATE INDEX deliveries_config ON deliveries (config_id, id);
 CREATE INDEX deliveries_session ON deliveries (config_id, lsid, state);
-CREATE INDEX deliveries_event ON deliveries (event_id);
 CREATE INDEX deliveries_finished ON deliveries (finished_at);
 
 CREATE TABLE delivery_attempts (

@@ -31,7 +31,7 @@ import (
 
 func main() {
 	engine := flag.String("engine", "bin/switchboard", "path of the switchboard binary to measure")
-	workers := flag.Int("workers", 64, "concurrent connections for the throughput run")
+	workers := flag.Int("workers", 256, "concurrent connections for the throughput run")
 	duration := flag.Duration("duration", 10*time.Second, "length of each run")
 	rate := flag.Int("rate", 2000, "events per second for the steady-rate latency run")
 	ceilingMode := flag.Bool("ceiling-server", false, "internal: serve the bare ceiling handler on -addr")
@@ -189,36 +189,101 @@ func (r result) percentile(p float64) time.Duration {
 
 var seq atomic.Int64
 
-func post(client *http.Client, base string) (time.Duration, error) {
-	n := seq.Add(1)
-	form := url.Values{
-		"event":        {"support_conference_end"},
-		"version":      {"3"},
-		"timestamp":    {strconv.FormatInt(time.Now().Unix(), 10)},
-		"lsid":         {fmt.Sprintf("load%016x", n)},
-		"external_key": {"T20240101.0001"},
-		"appliance_id": {"LoadTest"},
-	}
-	start := time.Now()
-	resp, err := client.PostForm(base+"/ERSPost?appliance=LoadTest", form)
+// poster sends form posts over one keep-alive HTTP/1.1 connection. It
+// writes each request in one call and reads the answer with a minimal
+// parser: net/http's client costs several times the engine's own work per
+// request, and on a 2-core machine it would take the CPU it is measuring.
+type poster struct {
+	addr string
+	conn net.Conn
+	r    *bufio.Reader
+	buf  []byte
+}
+
+func newPoster(base string) (*poster, error) {
+	u, err := url.Parse(base)
 	if err != nil {
+		return nil, err
+	}
+	return &poster{addr: u.Host}, nil
+}
+
+func (p *poster) close() {
+	if p.conn != nil {
+		_ = p.conn.Close()
+		p.conn = nil
+	}
+}
+
+// post sends one event and returns how long the acknowledgement took.
+func (p *poster) post() (time.Duration, error) {
+	if p.conn == nil {
+		c, err := net.Dial("tcp", p.addr)
+		if err != nil {
+			return 0, err
+		}
+		p.conn, p.r = c, bufio.NewReaderSize(c, 4096)
+	}
+	n := seq.Add(1)
+	body := "event=support_conference_end&version=3&timestamp=" + strconv.FormatInt(time.Now().Unix(), 10) +
+		"&lsid=load" + strconv.FormatInt(n, 16) + "&external_key=T20240101.0001&appliance_id=LoadTest"
+	p.buf = append(p.buf[:0], "POST /ERSPost?appliance=LoadTest HTTP/1.1\r\nHost: "...)
+	p.buf = append(p.buf, p.addr...)
+	p.buf = append(p.buf, "\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: "...)
+	p.buf = strconv.AppendInt(p.buf, int64(len(body)), 10)
+	p.buf = append(p.buf, "\r\n\r\n"...)
+	p.buf = append(p.buf, body...)
+	start := time.Now()
+	if _, err := p.conn.Write(p.buf); err != nil {
+		p.close()
 		return 0, err
 	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("status %d", resp.StatusCode)
+	status, err := p.readResponse()
+	if err != nil {
+		p.close()
+		return 0, err
+	}
+	if status != http.StatusOK {
+		return 0, fmt.Errorf("status %d", status)
 	}
 	return time.Since(start), nil
 }
 
-func newClient(conns int) *http.Client {
-	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConns: conns, MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}}
+// readResponse reads a status line, headers and a Content-Length body.
+func (p *poster) readResponse() (int, error) {
+	line, err := p.r.ReadSlice('\n')
+	if err != nil {
+		return 0, err
+	}
+	// "HTTP/1.1 200 OK"
+	if len(line) < 12 {
+		return 0, fmt.Errorf("bad status line %q", line)
+	}
+	status, err := strconv.Atoi(string(line[9:12]))
+	if err != nil {
+		return 0, fmt.Errorf("bad status line %q", line)
+	}
+	length := 0
+	for {
+		h, err := p.r.ReadSlice('\n')
+		if err != nil {
+			return 0, err
+		}
+		if len(h) <= 2 {
+			break
+		}
+		if name, value, ok := strings.Cut(string(h), ":"); ok && strings.EqualFold(name, "Content-Length") {
+			length, _ = strconv.Atoi(strings.TrimSpace(value))
+		}
+	}
+	if _, err := p.r.Discard(length); err != nil {
+		return 0, err
+	}
+	return status, nil
 }
 
 // throughput posts as fast as workers connections allow for d.
 func throughput(base string, workers int, d time.Duration) result {
-	client := newClient(workers)
 	var acked, failed atomic.Int64
 	var mu sync.Mutex
 	var lat []time.Duration
@@ -228,9 +293,15 @@ func throughput(base string, workers int, d time.Duration) result {
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
+			p, err := newPoster(base)
+			if err != nil {
+				failed.Add(1)
+				return
+			}
+			defer p.close()
 			var local []time.Duration
 			for ctx.Err() == nil {
-				l, err := post(client, base)
+				l, err := p.post()
 				if err != nil {
 					failed.Add(1)
 					continue
@@ -247,30 +318,42 @@ func throughput(base string, workers int, d time.Duration) result {
 	return result{acked: acked.Load(), failed: failed.Load(), elapsed: time.Since(start), latencies: lat}
 }
 
-// steady posts at a fixed rate (open loop: a slow answer does not slow the
-// sender) and records each acknowledgement's latency.
+// steady posts at a fixed rate (open loop: a slow answer does not delay
+// the next send; a pool of connections carries the posts) and records each
+// acknowledgement's latency, measured from when the post was due.
 func steady(base string, rate int, d time.Duration) result {
-	client := newClient(256)
 	interval := time.Second / time.Duration(rate)
 	total := int(d / interval)
 	var acked, failed atomic.Int64
 	lat := make([]time.Duration, total)
+	due := make(chan int, total)
 	start := time.Now()
 	var wg sync.WaitGroup
+	for range 128 {
+		wg.Go(func() {
+			p, err := newPoster(base)
+			if err != nil {
+				return
+			}
+			defer p.close()
+			for i := range due {
+				_, err := p.post()
+				if err != nil {
+					failed.Add(1)
+					continue
+				}
+				acked.Add(1)
+				lat[i] = time.Since(start.Add(time.Duration(i) * interval))
+			}
+		})
+	}
 	for i := range total {
 		if wait := time.Until(start.Add(time.Duration(i) * interval)); wait > 0 {
 			time.Sleep(wait)
 		}
-		wg.Go(func() {
-			l, err := post(client, base)
-			if err != nil {
-				failed.Add(1)
-				return
-			}
-			acked.Add(1)
-			lat[i] = l
-		})
+		due <- i
 	}
+	close(due)
 	wg.Wait()
 	var ok []time.Duration
 	for _, l := range lat {

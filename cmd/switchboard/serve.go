@@ -5,6 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"time"
 
@@ -18,12 +22,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	c := addCommon(fs)
 	retention := fs.Duration("retention", envDuration("SWITCHBOARD_RETENTION", 30*24*time.Hour), "how long finished deliveries are kept (env SWITCHBOARD_RETENTION)")
 	maxBody := fs.Int64("max-body", 1<<20, "largest outbound-event post accepted, in bytes")
+	pprofAddr := envFlag(fs, "pprof-addr", "SWITCHBOARD_PPROF_ADDR", "", "serve Go profiling (net/http/pprof) on this address, e.g. 127.0.0.1:6060; off when empty")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	log, err := newLogger(stderr, *c.logLevel, *c.logFormat)
 	if err != nil {
 		return err
+	}
+	if *pprofAddr != "" {
+		if err := servePprof(*pprofAddr, log); err != nil {
+			return err
+		}
 	}
 	srv, err := server.New(ctx, server.Options{
 		DataDir: *c.dataDir, Database: *c.database,
@@ -63,4 +73,21 @@ func envDuration(env string, def time.Duration) time.Duration {
 		}
 	}
 	return def
+}
+
+// servePprof serves the Go profiler on its own listener, for an operator
+// (or the load tool) measuring where time goes. It is off by default.
+func servePprof(addr string, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("--pprof-addr: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	log.Warn("Go profiling is served without authentication", "addr", ln.Addr().String())
+	go func() { _ = (&http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}).Serve(ln) }()
+	return nil
 }

@@ -2,6 +2,7 @@ package intake
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"sync/atomic"
@@ -46,6 +47,8 @@ func benchPosts(b *testing.B, target string) {
 				b.Error(err)
 				return
 			}
+			// Read to the end, or the connection is not reused.
+			_, _ = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode != http.StatusOK {
 				b.Errorf("status %d", resp.StatusCode)

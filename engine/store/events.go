@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"net/url"
+	"slices"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -82,60 +84,64 @@ func (s *Store) InsertEvents(ctx context.Context, batch []*NewEvent, after func(
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
+	// Statements are prepared before the transaction takes the one writer
+	// connection: preparing through the pool inside it would wait forever.
+	stmts, err := s.batchStatements(ctx, sqlDB, batch)
+	if err != nil {
+		return nil, err
+	}
 	tx, err := sqlDB.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: begin: %v", ErrUnavailable, err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	insEvent, err := tx.PrepareContext(ctx, `INSERT INTO events
-		(dedupe_key, appliance_id, name, source, lsid, external_key, occurred_at, received_at, fields, routing, reason)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`)
-	if err != nil {
-		return nil, fmt.Errorf("%w: prepare: %v", ErrUnavailable, err)
-	}
-	defer insEvent.Close()
-	insDelivery, err := tx.PrepareContext(ctx, `INSERT INTO deliveries
-		(event_id, config_id, plugin, lsid, state, max_attempts, run_at, created_at, updated_at)
-		VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)
-		ON CONFLICT (event_id, config_id) DO NOTHING`)
-	if err != nil {
-		return nil, fmt.Errorf("%w: prepare: %v", ErrUnavailable, err)
-	}
-	defer insDelivery.Close()
-	existing, err := tx.PrepareContext(ctx, `SELECT id FROM events WHERE dedupe_key = ?`)
-	if err != nil {
-		return nil, fmt.Errorf("%w: prepare: %v", ErrUnavailable, err)
-	}
-	defer existing.Close()
 
 	now := ms(time.Now())
+	// Multi-row statements: a handful of SQLite calls per batch rather
+	// than two per event is most of what group commit buys.
+	ids := make(map[string]int64, len(batch))
+	for chunk := range slices.Chunk(batch, eventsPerStatement) {
+		if err := insertEventRows(ctx, tx, stmts.events, chunk, now, ids); err != nil {
+			return nil, err
+		}
+	}
 	out := make([]Inserted, len(batch))
+	first := make(map[string]bool, len(batch))
+	var missing []any
 	for i, ne := range batch {
-		e := &ne.Event
-		if e.ReceivedAt == 0 {
-			e.ReceivedAt = now
+		key := ne.Event.DedupeKey
+		id, inserted := ids[key]
+		// Only the first of several events with one key in a batch is new.
+		out[i] = Inserted{EventID: id, Duplicate: !inserted || first[key]}
+		first[key] = true
+		if !inserted {
+			missing = append(missing, key)
 		}
-		var id int64
-		err := insEvent.QueryRowContext(ctx, e.DedupeKey, e.ApplianceID, e.Name, e.Source, e.LSID, e.ExternalKey,
-			e.OccurredAt, e.ReceivedAt, e.Fields, e.Routing, e.Reason).Scan(&id)
-		duplicate := err == sql.ErrNoRows
-		if duplicate {
-			err = existing.QueryRowContext(ctx, e.DedupeKey).Scan(&id)
+	}
+	if len(missing) > 0 {
+		if err := existingEventIDs(ctx, tx, missing, ids); err != nil {
+			return nil, err
 		}
-		if err != nil {
-			return nil, classify("insert event", err)
-		}
-		e.ID = id
-		out[i] = Inserted{EventID: id, Duplicate: duplicate}
+	}
+	var rows []deliveryRow
+	for i, ne := range batch {
+		out[i].EventID = ids[ne.Event.DedupeKey]
+		ne.Event.ID = out[i].EventID
 		for _, d := range ne.Deliveries {
-			res, err := insDelivery.ExecContext(ctx, id, d.ConfigID, d.Plugin, e.LSID, d.MaxAttempts, now, now, now)
-			if err != nil {
-				return nil, classify("insert delivery", err)
-			}
-			if n, _ := res.RowsAffected(); n > 0 {
-				out[i].Deliveries++
-			}
+			rows = append(rows, deliveryRow{eventID: out[i].EventID, lsid: ne.Event.LSID, d: d})
+		}
+	}
+	added := make(map[int64]int, len(batch))
+	for chunk := range slices.Chunk(rows, deliveriesPerStatement) {
+		if err := insertDeliveryRows(ctx, tx, stmts.deliveries, chunk, now, added); err != nil {
+			return nil, err
+		}
+	}
+	counted := make(map[int64]bool, len(batch))
+	for i := range out {
+		if id := out[i].EventID; !counted[id] {
+			counted[id] = true
+			out[i].Deliveries = added[id]
 		}
 	}
 	if after != nil {
@@ -147,6 +153,172 @@ func (s *Store) InsertEvents(ctx context.Context, batch []*NewEvent, after func(
 		return nil, fmt.Errorf("%w: commit: %v", ErrUnavailable, err)
 	}
 	return out, nil
+}
+
+// Rows per multi-row INSERT, well under SQLite's limit of 32766 bound
+// parameters (11 per event, 8 per delivery).
+const (
+	eventsPerStatement     = 500
+	deliveriesPerStatement = 1000
+)
+
+// insertEventRows inserts events, skipping stored dedupe keys, and records
+// the id of each one inserted.
+func insertEventRows(ctx context.Context, tx *sql.Tx, prepared map[int]*sql.Stmt, batch []*NewEvent, now int64, ids map[string]int64) error {
+	args := make([]any, 0, len(batch)*11)
+	for _, ne := range batch {
+		e := &ne.Event
+		if e.ReceivedAt == 0 {
+			e.ReceivedAt = now
+		}
+		args = append(args, e.DedupeKey, e.ApplianceID, e.Name, e.Source, e.LSID, e.ExternalKey, e.OccurredAt, e.ReceivedAt, e.Fields, e.Routing, e.Reason)
+	}
+	rows, err := query(ctx, tx, prepared[len(batch)], insertEventsSQL(len(batch)), args)
+	if err != nil {
+		return classify("insert events", err)
+	}
+	return scanKeyIDs(rows, "insert events", ids)
+}
+
+func insertEventsSQL(n int) string {
+	return `INSERT INTO events (dedupe_key, appliance_id, name, source, lsid, external_key, occurred_at, received_at, fields, routing, reason) VALUES ` +
+		strings.Repeat("(?,?,?,?,?,?,?,?,?,?,?),", n-1) + `(?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key, id`
+}
+
+func insertDeliveriesSQL(n int) string {
+	return `INSERT INTO deliveries (event_id, config_id, plugin, lsid, state, max_attempts, run_at, created_at, updated_at) VALUES ` +
+		strings.Repeat("(?,?,?,?,'pending',?,?,?,?),", n-1) + `(?,?,?,?,'pending',?,?,?,?) ON CONFLICT (event_id, config_id) DO NOTHING RETURNING event_id`
+}
+
+// query runs a prepared statement in tx, or q when none was prepared.
+func query(ctx context.Context, tx *sql.Tx, stmt *sql.Stmt, q string, args []any) (*sql.Rows, error) {
+	if stmt != nil {
+		return tx.StmtContext(ctx, stmt).QueryContext(ctx, args...)
+	}
+	return tx.QueryContext(ctx, q, args...)
+}
+
+// preparedRows is how many rows a statement may have to be kept prepared:
+// the small batches of a lightly loaded intake, each compiled once. A
+// larger batch compiles its statement for itself; its cost is shared by
+// many events.
+const preparedRows = 32
+
+// batchStatements are the prepared statements one InsertEvents uses.
+type batchStatements struct {
+	events, deliveries map[int]*sql.Stmt
+}
+
+func (s *Store) batchStatements(ctx context.Context, db *sql.DB, batch []*NewEvent) (batchStatements, error) {
+	out := batchStatements{events: map[int]*sql.Stmt{}, deliveries: map[int]*sql.Stmt{}}
+	deliveries := 0
+	for _, ne := range batch {
+		deliveries += len(ne.Deliveries)
+	}
+	want := func(dst map[int]*sql.Stmt, kind string, total, per int, text func(int) string) error {
+		for _, n := range []int{min(total, per), total % per} {
+			if n == 0 || n > preparedRows {
+				continue
+			}
+			st, err := s.prepared(ctx, db, kind, n, text)
+			if err != nil {
+				return err
+			}
+			dst[n] = st
+		}
+		return nil
+	}
+	if err := want(out.events, "events", len(batch), eventsPerStatement, insertEventsSQL); err != nil {
+		return out, err
+	}
+	return out, want(out.deliveries, "deliveries", deliveries, deliveriesPerStatement, insertDeliveriesSQL)
+}
+
+type stmtKey struct {
+	kind string
+	rows int
+}
+
+// prepared returns the cached statement for kind and rows, preparing it
+// on first use.
+func (s *Store) prepared(ctx context.Context, db *sql.DB, kind string, rows int, text func(int) string) (*sql.Stmt, error) {
+	s.stmtMu.Lock()
+	defer s.stmtMu.Unlock()
+	key := stmtKey{kind, rows}
+	if st, ok := s.stmts[key]; ok {
+		return st, nil
+	}
+	st, err := db.PrepareContext(ctx, text(rows))
+	if err != nil {
+		return nil, classify("prepare "+kind, err)
+	}
+	if s.stmts == nil {
+		s.stmts = map[stmtKey]*sql.Stmt{}
+	}
+	s.stmts[key] = st
+	return st, nil
+}
+
+// existingEventIDs looks up the ids of events already stored.
+func existingEventIDs(ctx context.Context, tx *sql.Tx, keys []any, ids map[string]int64) error {
+	for chunk := range slices.Chunk(keys, eventsPerStatement) {
+		q := `SELECT dedupe_key, id FROM events WHERE dedupe_key IN (?` + strings.Repeat(",?", len(chunk)-1) + `)`
+		rows, err := tx.QueryContext(ctx, q, chunk...)
+		if err != nil {
+			return classify("find stored events", err)
+		}
+		if err := scanKeyIDs(rows, "find stored events", ids); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func scanKeyIDs(rows *sql.Rows, op string, ids map[string]int64) error {
+	defer rows.Close()
+	for rows.Next() {
+		var key string
+		var id int64
+		if err := rows.Scan(&key, &id); err != nil {
+			return classify(op, err)
+		}
+		ids[key] = id
+	}
+	if err := rows.Err(); err != nil {
+		return classify(op, err)
+	}
+	return nil
+}
+
+type deliveryRow struct {
+	eventID int64
+	lsid    string
+	d       NewDelivery
+}
+
+// insertDeliveryRows inserts deliveries an event does not have yet and
+// counts the ones added per event.
+func insertDeliveryRows(ctx context.Context, tx *sql.Tx, prepared map[int]*sql.Stmt, batch []deliveryRow, now int64, added map[int64]int) error {
+	args := make([]any, 0, len(batch)*8)
+	for _, r := range batch {
+		args = append(args, r.eventID, r.d.ConfigID, r.d.Plugin, r.lsid, r.d.MaxAttempts, now, now, now)
+	}
+	rows, err := query(ctx, tx, prepared[len(batch)], insertDeliveriesSQL(len(batch)), args)
+	if err != nil {
+		return classify("insert deliveries", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return classify("insert deliveries", err)
+		}
+		added[id]++
+	}
+	if err := rows.Err(); err != nil {
+		return classify("insert deliveries", err)
+	}
+	return nil
 }
 
 func classify(op string, err error) error {

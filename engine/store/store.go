@@ -13,8 +13,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/mattn/go-sqlite3"
 	"github.com/pressly/goose/v3"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -38,6 +40,15 @@ type Store struct {
 	r    *gorm.DB
 	path string
 	log  *slog.Logger
+
+	stmtMu sync.Mutex
+	stmts  map[stmtKey]*sql.Stmt // the intake's prepared inserts
+
+	cp        *sql.DB // the checkpointer's connection
+	stop      chan struct{}
+	stopped   chan struct{}
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Options tune Open.
@@ -81,25 +92,71 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	params.Set("_busy_timeout", fmt.Sprint(opts.BusyTimeout.Milliseconds()))
 	params.Set("_foreign_keys", "on")
 	params.Set("_txlock", "immediate")
-	w, err := openGorm("file:"+path+"?"+params.Encode(), 1)
+	w, err := openGorm(writerDriver, "file:"+path+"?"+params.Encode(), 1)
 	if err != nil {
 		return nil, err
 	}
 	params.Set("_txlock", "deferred")
 	params.Set("_query_only", "true")
-	r, err := openGorm("file:"+path+"?"+params.Encode(), 4)
+	r, err := openGorm("sqlite3", "file:"+path+"?"+params.Encode(), 4)
 	if err != nil {
 		closeGorm(w)
 		return nil, err
 	}
-	s := &Store{w: w, r: r, path: path, log: opts.Logger}
+	params.Del("_query_only")
+	cp, err := sql.Open("sqlite3", "file:"+path+"?"+params.Encode())
+	if err != nil {
+		closeGorm(w)
+		closeGorm(r)
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
+	cp.SetMaxOpenConns(1)
+	s := &Store{w: w, r: r, cp: cp, path: path, log: opts.Logger, stop: make(chan struct{}), stopped: make(chan struct{})}
 	if !opts.SkipMigrate {
 		if _, err := s.Migrate(ctx); err != nil {
-			s.Close()
+			s.closeAll()
 			return nil, err
 		}
 	}
+	go s.checkpoint()
 	return s, nil
+}
+
+// writerDriver is the SQLite driver of the writer connection: it turns off
+// SQLite's automatic WAL checkpoints, which run inside whichever commit
+// crosses the threshold and stall it on fsync (hundreds of milliseconds on
+// a slow disk, with every post waiting on that commit). Store.checkpoint
+// does them in the background instead.
+const writerDriver = "sqlite3_switchboard_writer"
+
+func init() {
+	sql.Register(writerDriver, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+		_, err := c.Exec("PRAGMA wal_autocheckpoint = 0", nil)
+		return err
+	}})
+}
+
+// checkpointInterval is how often the WAL is copied back into the database.
+const checkpointInterval = time.Second
+
+// checkpoint runs passive WAL checkpoints on a connection of its own until
+// Close: they copy what they can without blocking the writer, so the WAL
+// stays small and commits never wait for the disk to sync the database.
+func (s *Store) checkpoint() {
+	defer close(s.stopped)
+	t := time.NewTicker(checkpointInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		var busy, logFrames, done int
+		if err := s.cp.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logFrames, &done); err != nil {
+			s.log.Warn("store: WAL checkpoint", "err", err)
+		}
+	}
 }
 
 func sqlitePath(dsn string) (string, error) {
@@ -122,8 +179,8 @@ func sqlitePath(dsn string) (string, error) {
 	return dsn, nil
 }
 
-func openGorm(dsn string, conns int) (*gorm.DB, error) {
-	db, err := gorm.Open(sqlite.Open(dsn), &gorm.Config{
+func openGorm(driver, dsn string, conns int) (*gorm.DB, error) {
+	db, err := gorm.Open(sqlite.New(sqlite.Config{DriverName: driver, DSN: dsn}), &gorm.Config{
 		SkipDefaultTransaction: true,
 		Logger:                 logger.Discard,
 		NowFunc:                func() time.Time { return time.Now().UTC() },
@@ -147,9 +204,29 @@ func closeGorm(db *gorm.DB) {
 	}
 }
 
-// Close closes both connection pools.
+// Close stops the checkpointer, checkpoints the WAL fully and closes every
+// connection. Closing again does nothing.
 func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.stop)
+		<-s.stopped
+		var errs []error
+		if _, err := s.cp.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+			errs = append(errs, fmt.Errorf("store: final checkpoint: %w", err))
+		}
+		s.closeErr = errors.Join(append(errs, s.closeAll())...)
+	})
+	return s.closeErr
+}
+
+func (s *Store) closeAll() error {
 	var errs []error
+	s.stmtMu.Lock()
+	for _, st := range s.stmts {
+		errs = append(errs, st.Close())
+	}
+	s.stmts = nil
+	s.stmtMu.Unlock()
 	for _, db := range []*gorm.DB{s.r, s.w} {
 		sqlDB, err := db.DB()
 		if err == nil {
@@ -157,6 +234,7 @@ func (s *Store) Close() error {
 		}
 		errs = append(errs, err)
 	}
+	errs = append(errs, s.cp.Close())
 	return errors.Join(errs...)
 }
 

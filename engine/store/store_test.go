@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -174,5 +175,35 @@ func TestDuplicateEventGainsMissingDeliveries(t *testing.T) {
 	evs, _ := st.ListEvents(ctx, EventFilter{})
 	if len(evs) != 1 {
 		t.Fatalf("events = %d, want 1", len(evs))
+	}
+}
+
+// The writer never checkpoints inside a commit; the background checkpointer
+// keeps the WAL from growing, and Close leaves it empty.
+func TestCheckpointsRunInTheBackground(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "sb.db")
+	st, err := Open(context.Background(), path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var auto int
+	if err := st.w.Raw("PRAGMA wal_autocheckpoint").Scan(&auto).Error; err != nil || auto != 0 {
+		t.Fatalf("writer wal_autocheckpoint = %d %v, want 0", auto, err)
+	}
+	for i := range 50 {
+		if _, err := st.InsertEvents(context.Background(), []*NewEvent{newEvent(fmt.Sprint("k", i))}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	info, err := os.Stat(path + "-wal")
+	if err == nil && info.Size() != 0 {
+		t.Fatalf("WAL holds %d bytes after Close, want it checkpointed", info.Size())
 	}
 }
