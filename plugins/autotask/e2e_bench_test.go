@@ -1,0 +1,128 @@
+package autotask_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"switchboard/engine"
+	"switchboard/engine/beyondtrust/bttest"
+	"switchboard/engine/store"
+	"switchboard/plugins/autotask/autotasktest"
+)
+
+// BenchmarkEngineSessionEnd measures session-end processing through the
+// whole engine against zero-latency simulators: b.N ended sessions (50 chat
+// lines each) are posted to the intake over HTTP; the dispatcher fetches
+// each report from the appliance over TLS, renders it, adds the note to its
+// ticket and a time entry. "burst" posts them all at once (8 posters) and
+// measures throughput, from the first post to the last finished delivery;
+// "paced" posts at a steady 100 sessions/s, below capacity, and measures
+// the event-to-note latency a session sees (event stored → delivery
+// finished, from the store's own timestamps). Peak RSS is the process's.
+//
+//	go test ./plugins/autotask -run '^$' -bench EngineSessionEnd -benchtime 1000x
+func BenchmarkEngineSessionEnd(b *testing.B) {
+	b.Run("burst", func(b *testing.B) { benchEngine(b, 0) })
+	b.Run("paced-100-per-s", func(b *testing.B) { benchEngine(b, 100) })
+}
+
+func benchEngine(b *testing.B, rate int) {
+	st := newStack(b, false)
+	lsids := make([]string, b.N)
+	for i := range b.N {
+		l := st.app.Begin(bttest.SessionSpec{
+			ExternalKey: autotasktest.TicketOpenNumber,
+			Customer:    &bttest.Customer{Name: "Jane Doe", Company: "Contoso Ltd", Issue: "Printer offline", Details: "Since this morning."},
+			Rep:         bttest.Rep{ID: "7", Username: "alice", DisplayName: "Alice Tech"},
+		})
+		for j := range 50 {
+			who := "Alice Tech"
+			if j%2 == 1 {
+				who = "Jane Doe"
+			}
+			l.After(10*time.Second).Chat(who, fmt.Sprintf("Message %d about the printer queue & the <spooler>.", j))
+		}
+		l.End()
+		lsids[i] = l.LSID()
+	}
+	target := st.srv.IntakeURL() + "/ERSPost?appliance=" + engine.DefaultApplianceID
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
+	work := make(chan string)
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for lsid := range work {
+				resp, err := client.PostForm(target, url.Values{
+					"event": {engine.EventSessionEnd}, "version": {"3"}, "lsid": {lsid},
+					"timestamp": {strconv.FormatInt(time.Now().Unix(), 10)}, "external_key": {autotasktest.TicketOpenNumber},
+				})
+				if err != nil {
+					b.Error(err)
+					continue
+				}
+				resp.Body.Close()
+			}
+		})
+	}
+	for i, lsid := range lsids {
+		if rate > 0 {
+			time.Sleep(time.Until(start.Add(time.Duration(i) * time.Second / time.Duration(rate))))
+		}
+		work <- lsid
+	}
+	close(work)
+	wg.Wait()
+	ctx := context.Background()
+	for {
+		stats, err := st.srv.Store.Stats(ctx, time.Now())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if stats.ByState[store.StateDone]+stats.ByState[store.StateFailed]+stats.ByState[store.StateSkipped] >= b.N {
+			if stats.ByState[store.StateDone] != b.N {
+				b.Fatalf("deliveries: %v, want %d done", stats.ByState, b.N)
+			}
+			break
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+
+	var lat []time.Duration
+	var before int64
+	for {
+		ds, err := st.srv.Store.ListDeliveries(ctx, store.DeliveryFilter{Limit: 1000, BeforeID: before})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(ds) == 0 {
+			break
+		}
+		for _, d := range ds {
+			ev, err := st.srv.Store.GetEvent(ctx, d.EventID)
+			if err != nil {
+				b.Fatal(err)
+			}
+			lat = append(lat, d.Finished().Sub(ev.Received()))
+			before = d.ID
+		}
+	}
+	slices.Sort(lat)
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "sessions/s")
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(ru.Maxrss)/1024, "peak-RSS-MiB")
+}
