@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -38,6 +39,7 @@ type Settings struct {
 	ImpersonationResourceID int64         `json:"impersonation_resource_id" validate:"gte=0" section:"Autotask" label:"Impersonation Resource" help:"Optional Autotask resource id that notes, time entries and tickets are written as (the API user's security level must allow impersonating it). 0 or empty: written as the API user."`
 	NoteType                string        `json:"note_type" validate:"required,max=100" default:"1" section:"Notes" label:"Autotask Note Type" help:"A value or label of your tenant's ticket note type list, e.g. 1 or Task Summary. The Test button checks it."`
 	PublishPublic           bool          `json:"publish_public" section:"Notes" label:"Publish Notes as Public" help:"On: notes are published to All Autotask Users. Off: Internal Only."`
+	Templates               string        `json:"template_set" validate:"omitempty,max=64" section:"Notes" label:"Template Set" placeholder:"contoso" help:"Name of a folder under the data directory's templates/ holding this configuration's own report templates; a template it lacks comes from the admin's overrides or the defaults. Blank: the overrides and defaults."`
 	ReportTimeZone          string        `json:"report_time_zone" validate:"required,max=64" default:"UTC" section:"Notes" label:"Report Time Zone" placeholder:"Europe/Berlin" help:"IANA time zone name for times in reports and the time entry's date."`
 	UpdateTimeEntry         bool          `json:"update_time_entry" section:"Time entry" label:"Update Time Entry" help:"At session end, add a time entry for the primary representative covering the session."`
 	TimeEntryDefaults       JSONObject    `json:"time_entry_defaults" kind:"json" default:"{}" section:"Time entry" label:"Time Entry Default Data" example:"{\"defaultDomain\": \"example.com\", \"roleName\": \"Technician\", \"summaryNotes\": \"Remote support session\", \"billingCodeID\": 29682801}" help:"JSON object: defaultDomain (BeyondTrust username + @ + this domain = the resource's e-mail), roleName (required), summaryNotes (required), plus any TimeEntries field as a default."`
@@ -74,6 +76,9 @@ func (s *Settings) ValidateSettings() engine.FieldErrors {
 		_, err := normalizeServicesURL(s.ServicesURL)
 		add("services_url", err)
 	}
+	if s.Templates != "" && (!templateSetName.MatchString(s.Templates) || s.Templates == "partials") {
+		add("template_set", errors.New("must be a folder name: letters, digits, '.', '_' and '-', starting with a letter or digit (and not \"partials\")"))
+	}
 	if s.ReportTimeZone != "" {
 		if _, err := time.LoadLocation(s.ReportTimeZone); err != nil {
 			add("report_time_zone", fmt.Errorf("%q is not an IANA time zone name such as Europe/Berlin or UTC", s.ReportTimeZone))
@@ -97,8 +102,15 @@ func (s *Settings) ValidateSettings() engine.FieldErrors {
 	return out
 }
 
-// location is the report time zone; settings were validated before.
-func (s *Settings) location() *time.Location {
+// templateSetName is the rule engine/render applies to template set names.
+var templateSetName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
+// TemplateSet names the configuration's own template set ("" for none);
+// the engine hands the plugin that set's templates.
+func (s *Settings) TemplateSet() string { return s.Templates }
+
+// Location is the report time zone; settings were validated before.
+func (s *Settings) Location() *time.Location {
 	loc, err := time.LoadLocation(s.ReportTimeZone)
 	if err != nil {
 		return time.UTC

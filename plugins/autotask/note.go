@@ -109,7 +109,7 @@ func (r *run) render(name string, sess *bt.Session) (string, error) {
 	if r.job.Templates == nil {
 		return "", engine.Permanent(fmt.Errorf("autotask: no templates to render %s", name))
 	}
-	out, err := r.job.Templates.Render(name, render.NewData(sess, r.set.location()))
+	out, err := r.job.Templates.Render(name, render.NewData(sess, r.set.Location()))
 	if err != nil {
 		return "", engine.Permanent(fmt.Errorf("autotask: render %s: %w", name, err))
 	}

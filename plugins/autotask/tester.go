@@ -279,7 +279,7 @@ func (t *tester) templates(context.Context) (string, string, string) {
 	}
 	loc := time.UTC
 	if t.set != nil {
-		loc = t.set.location()
+		loc = t.set.Location()
 	}
 	data := render.NewData(render.SampleSession(), loc)
 	for _, name := range []string{render.SessionReport, render.CustomerSurvey, render.RepSurvey} {

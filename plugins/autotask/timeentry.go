@@ -51,7 +51,7 @@ func (r *run) addTimeEntry(ctx context.Context, ticket ticketRef, sess *bt.Sessi
 		if err != nil {
 			return "", err
 		}
-		entry := timeEntry(def, sess, r.set.location())
+		entry := timeEntry(def, sess, r.set.Location())
 		entry["ticketID"] = ticket.ID
 		entry["resourceID"] = resourceID
 		entry["roleID"] = roleID
