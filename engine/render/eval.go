@@ -48,7 +48,7 @@ type frame struct {
 }
 
 type evaluator struct {
-	out      *strings.Builder
+	out      *output
 	ctx      []reflect.Value
 	frame    *frame
 	scopes   [][2]reflect.Value // block parameter values, innermost last
@@ -68,11 +68,10 @@ var evaluators = sync.Pool{New: func() any { return new(evaluator) }}
 // execute renders prog with data and the given partials, turning every
 // error and panic (a helper's bug included) into the returned error.
 func execute(name string, prog *program, partials map[string]*program, data any, lint *lintRun) (out string, err error) {
-	var b strings.Builder
-	b.Grow(int(prog.sizeHint.Load()))
+	b := newOutput(int(prog.sizeHint.Load()))
 	root := reflect.ValueOf(data)
 	e := evaluators.Get().(*evaluator)
-	e.out, e.partials, e.lint, e.file, e.depth = &b, partials, lint, name, 0
+	e.out, e.partials, e.lint, e.file, e.depth = b, partials, lint, name, 0
 	e.ctx = append(e.ctx[:0], root)
 	e.scopes, e.vals = e.scopes[:0], e.vals[:0]
 	e.root = frame{root: root}
@@ -138,7 +137,10 @@ func (e *evaluator) run(p *program, ctx, param0, param1 reflect.Value, f *frame)
 			e.partial(&n)
 		}
 	}
-	e.ctx, e.scopes, e.frame = e.ctx[:nctx], e.scopes[:nscopes], savedFrame
+	e.ctx, e.scopes = e.ctx[:nctx], e.scopes[:nscopes]
+	if f != nil {
+		e.frame = savedFrame
+	}
 }
 
 func (e *evaluator) output(x *expr) {
@@ -296,9 +298,8 @@ func (e *evaluator) partial(n *partialNode) {
 		ctx = reflect.ValueOf(map[string]any(nil))
 	}
 	saved, savedFile := e.out, e.file
-	var buf strings.Builder
 	if n.indent != "" {
-		e.out = &buf
+		e.out = newOutput(0)
 	}
 	e.depth++
 	e.file = partialDir + "/" + name
@@ -306,8 +307,9 @@ func (e *evaluator) partial(n *partialNode) {
 	e.file = savedFile
 	e.depth--
 	if n.indent != "" {
+		text := e.out.String()
 		e.out = saved
-		e.out.WriteString(indentLines(buf.String(), n.indent))
+		e.out.WriteString(indentLines(text, n.indent))
 	}
 }
 
@@ -330,7 +332,10 @@ type extended struct {
 	hash map[string]reflect.Value
 }
 
-var extendedType = reflect.TypeFor[*extended]()
+var (
+	extendedType   = reflect.TypeFor[*extended]()
+	extendedStruct = extendedType.Elem()
+)
 
 // expr evaluates an expression.
 func (e *evaluator) expr(x *expr) reflect.Value {
@@ -426,10 +431,14 @@ func same(a, b reflect.Value) bool {
 // for the same struct type before.
 func lookup(v reflect.Value, s *step) reflect.Value {
 	v = indirect(v)
-	if v.Kind() == reflect.Struct && v.Type() != extendedType.Elem() {
+	if v.Kind() == reflect.Struct {
 		t := v.Type()
+		// A hit is only ever stored for a plain struct type.
 		if h := s.hit.Load(); h != nil && h.t == t {
 			return v.Field(h.index)
+		}
+		if t == extendedStruct {
+			return field(v, s.name)
 		}
 		i, ok := structFields(t).byName[s.name]
 		if !ok {
@@ -483,7 +492,6 @@ func (e *evaluator) call(x *expr) reflect.Value {
 		return field(args[0], str(args[1]))
 	}
 	res := x.helper.fn(e.helperCall(x))
-	e.vals = e.vals[:base]
 	if rv, ok := res.(reflect.Value); ok {
 		return rv
 	}
@@ -493,14 +501,16 @@ func (e *evaluator) call(x *expr) reflect.Value {
 // callText runs a helper that makes text and prints its result, sparing
 // the result a trip through an interface.
 func (e *evaluator) callText(x *expr) {
-	base := len(e.vals)
+	if x.helper.text != nil {
+		e.out.WriteString(x.helper.text(e.helperCall(x)))
+		return
+	}
 	e.scratch = x.helper.appendText(e.scratch[:0], e.helperCall(x))
 	e.out.Write(e.scratch)
-	e.vals = e.vals[:base]
 }
 
-// args evaluates a call's arguments onto the argument stack; the caller
-// truncates the stack after the call.
+// args evaluates the arguments of lookup and log onto the argument stack;
+// the caller truncates the stack after the call.
 func (e *evaluator) args(x *expr) []reflect.Value {
 	base := len(e.vals)
 	for _, a := range x.args {
@@ -520,7 +530,10 @@ func (e *evaluator) helperCall(x *expr) call {
 	case len(x.args) != h.args:
 		fail("line %d: %s takes %d argument%s, got %d", x.line, x.name, h.args, plural(h.args), len(x.args))
 	}
-	c := call{name: x.name, args: e.args(x)}
+	c := call{name: x.name}
+	for i, a := range x.args {
+		c.args[i] = e.param(a)
+	}
 	if len(x.hash) > 0 {
 		c.hash = make(map[string]reflect.Value, len(x.hash))
 		for _, p := range x.hash {
@@ -585,7 +598,7 @@ func field(v reflect.Value, name string) reflect.Value {
 	if !v.IsValid() {
 		return v
 	}
-	if v.Type() == extendedType.Elem() {
+	if v.Type() == extendedStruct {
 		x := v.Addr().Interface().(*extended)
 		if hv, ok := x.hash[name]; ok {
 			return hv
@@ -638,7 +651,7 @@ var (
 )
 
 // writeValue prints a value as handlebars.js prints its JSON twin.
-func writeValue(b *strings.Builder, v reflect.Value) {
+func writeValue(b *output, v reflect.Value) {
 	v = indirect(v)
 	if !v.IsValid() {
 		return

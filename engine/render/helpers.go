@@ -20,11 +20,16 @@ type helper struct {
 	// appendText is set for helpers whose result is always text: printing
 	// it then goes through a reused buffer, not an interface value.
 	appendText func(dst []byte, c call) []byte
+	// text is set for helpers that make their text as a string, which is
+	// printed straight to the output rather than copied through the buffer.
+	text func(c call) string
 }
 
 // textHelper makes a helper whose result is text.
 func textHelper(args int, text func(c call) string) helper {
-	return appendHelper(args, func(dst []byte, c call) []byte { return append(dst, text(c)...) })
+	h := appendHelper(args, func(dst []byte, c call) []byte { return append(dst, text(c)...) })
+	h.text = text
+	return h
 }
 
 // appendHelper makes a helper whose result is text appended to a buffer.
@@ -32,10 +37,16 @@ func appendHelper(args int, appendText func(dst []byte, c call) []byte) helper {
 	return helper{args: args, appendText: appendText, fn: func(c call) any { return string(appendText(nil, c)) }}
 }
 
-// call is one helper call: its arguments and hash arguments.
+// maxArgs is the most arguments a helper takes.
+const maxArgs = 2
+
+// call is one helper call: its arguments and hash arguments. The arguments
+// are held in the call, not in a slice of the evaluator's, so a call stores
+// no pointers on the heap: while the collector marks, every such store runs
+// a write barrier.
 type call struct {
 	name string
-	args []reflect.Value
+	args [maxArgs]reflect.Value // the first helper.args are set
 	hash map[string]reflect.Value
 }
 
@@ -126,6 +137,10 @@ func formatTimeHelper(dst []byte, c call) []byte {
 		return dst
 	}
 	layout := c.text(1)
+	if len(c.hash) == 0 && (layout == "15:04:05" || layout == "time") {
+		// The layout of every chat line, formatted without parsing it.
+		return appendClock(dst, t)
+	}
 	if tz, _ := c.hashText("tz"); tz != "" {
 		loc, err := loadZone(tz)
 		if err != nil {
@@ -137,6 +152,15 @@ func formatTimeHelper(dst []byte, c call) []byte {
 		layout = named
 	}
 	return t.AppendFormat(dst, layout)
+}
+
+// appendClock appends t as the layout "15:04:05" does.
+func appendClock(dst []byte, t time.Time) []byte {
+	h, m, s := t.Clock()
+	return append(dst,
+		byte('0'+h/10), byte('0'+h%10), ':',
+		byte('0'+m/10), byte('0'+m%10), ':',
+		byte('0'+s/10), byte('0'+s%10))
 }
 
 // timeArg reads a time argument without copying a Time when it can.
