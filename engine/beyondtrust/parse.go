@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 )
 
 // headSize is how much of a response a ParseError quotes.
@@ -260,10 +261,10 @@ func productFromContent(s *Session) string {
 // interned names and the scratch space serve the next response. Every
 // string a parser hands out is a copy, so the model keeps none of them.
 type parser struct {
-	s      *scanner
-	data   []byte
-	head   []byte
-	events []SessionEvent // scratch for one session's events
+	s       *scanner
+	data    []byte
+	head    []byte
+	scratch []SessionEvent // one session's events, see events
 }
 
 var parsers = sync.Pool{New: func() any { return &parser{s: newScanner(nil)} }}
@@ -325,22 +326,22 @@ func (p *parser) fail(err error) error {
 
 // token returns the next token; the end of input is an error here because
 // every caller is inside an element that has not closed yet.
-func (p *parser) token() (*tok, error) {
-	t, err := p.s.next()
+func (p *parser) token(t *tok) error {
+	err := p.s.next(t)
 	if err == nil && t.kind == tokEOF {
 		err = p.s.eof()
 	}
 	if err != nil {
-		return nil, p.fail(err)
+		return p.fail(err)
 	}
-	return t, nil
+	return nil
 }
 
 // root returns the document's root element.
 func (p *parser) root() (xml.StartElement, error) {
+	var t tok
 	for {
-		t, err := p.s.next()
-		if err != nil {
+		if err := p.s.next(&t); err != nil {
 			return xml.StartElement{}, p.fail(err)
 		}
 		switch t.kind {
@@ -349,7 +350,7 @@ func (p *parser) root() (xml.StartElement, error) {
 		case tokStart:
 			return t.start, nil
 		case tokEnd:
-			return xml.StartElement{}, p.fail(fmt.Errorf("unexpected </%s>", t.end.Local))
+			return xml.StartElement{}, p.fail(fmt.Errorf("unexpected </%s>", t.start.Name.Local))
 		case tokText:
 			if len(bytes.TrimSpace(t.text)) > 0 {
 				return xml.StartElement{}, p.fail(errors.New("text before the root element"))
@@ -361,9 +362,9 @@ func (p *parser) root() (xml.StartElement, error) {
 // end checks that nothing but whitespace, comments and processing
 // instructions follow the root element.
 func (p *parser) end() error {
+	var t tok
 	for {
-		t, err := p.s.next()
-		if err != nil {
+		if err := p.s.next(&t); err != nil {
 			return p.fail(err)
 		}
 		switch t.kind {
@@ -382,9 +383,9 @@ func (p *parser) end() error {
 // children calls fn for each child element of start, in order; fn must
 // consume the child (through text, children or skip).
 func (p *parser) children(start xml.StartElement, fn func(se xml.StartElement) error) error {
+	var t tok
 	for {
-		t, err := p.token()
-		if err != nil {
+		if err := p.token(&t); err != nil {
 			return err
 		}
 		switch t.kind {
@@ -393,18 +394,18 @@ func (p *parser) children(start xml.StartElement, fn func(se xml.StartElement) e
 				return err
 			}
 		case tokEnd:
-			return p.closes(start, t.end)
+			return p.closes(start, t.start.Name)
 		}
 	}
 }
 
 // text returns the character data of start; child elements are skipped.
 func (p *parser) text(start xml.StartElement) (string, error) {
-	t, err := p.token()
-	if err != nil {
+	var t tok
+	if err := p.token(&t); err != nil {
 		return "", err
 	}
-	return p.rest(start, t)
+	return p.rest(start, &t)
 }
 
 // rest is text from the token t on.
@@ -413,16 +414,19 @@ func (p *parser) rest(start xml.StartElement, t *tok) (string, error) {
 	for {
 		switch t.kind {
 		case tokText:
-			s += string(t.text)
+			if s == "" {
+				s = p.s.str(t.text)
+			} else {
+				s += string(t.text)
+			}
 		case tokStart:
 			if err := p.skip(t.start); err != nil {
 				return "", err
 			}
 		case tokEnd:
-			return s, p.closes(start, t.end)
+			return s, p.closes(start, t.start.Name)
 		}
-		var err error
-		if t, err = p.token(); err != nil {
+		if err := p.token(t); err != nil {
 			return "", err
 		}
 	}
@@ -480,6 +484,9 @@ var timeLayouts = []string{time.RFC3339, "2006-01-02T15:04:05", "2006-01-02 15:0
 // parseTime reads a Unix seconds value (or ISO text) from ts, else the ISO
 // text txt; both empty is the zero time. The result is UTC.
 func parseTime(ts, txt string) (time.Time, error) {
+	if n, ok := unixSeconds(ts); ok {
+		return time.Unix(n, 0).UTC(), nil
+	}
 	for _, v := range []string{strings.TrimSpace(ts), txt} {
 		if v == "" {
 			continue
@@ -495,6 +502,24 @@ func parseTime(ts, txt string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("cannot read time %q", v)
 	}
 	return time.Time{}, nil
+}
+
+// unixSeconds reads the common timestamp, plain decimal digits, without
+// the general path's trimming and error values; anything else is left to
+// that path.
+func unixSeconds(v string) (int64, bool) {
+	if len(v) == 0 || len(v) > 18 {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
 }
 
 // parseClock reads a duration written as HH:MM:SS (hours may exceed 99).
@@ -609,19 +634,7 @@ func (p *parser) session(start xml.StartElement) (*Session, error) {
 		case "rep_survey_list":
 			s.RepSurveys, err = p.sessionSurveys(se, "rep_exit_survey", ActorRepresentative)
 		case "session_details":
-			// Events are gathered in the parser's scratch and copied once
-			// at their exact number: a session has dozens to thousands.
-			p.events = p.events[:0]
-			err = p.children(se, func(e xml.StartElement) error {
-				if e.Name.Local != "event" {
-					return p.skip(e)
-				}
-				ev, err := p.event(e, s.LSID)
-				p.events = append(p.events, ev)
-				return err
-			})
-			s.Events = slices.Clone(p.events)
-			clear(p.events)
+			s.Events, err = p.events(se, s.LSID)
 		default:
 			err = p.skip(se)
 		}
@@ -650,9 +663,12 @@ func list[T any](p *parser, start xml.StartElement, item string, read func(xml.S
 		}
 		v, err := read(se)
 		if out == nil {
-			// Lists here hold a few items or dozens; starting at 8 saves
-			// the first three reallocations.
-			out = make([]T, 0, 8)
+			// Lists here hold a few items or dozens; starting at up to 8
+			// saves the first reallocations. Lists of large structs
+			// (customers, representatives) start smaller, as they are
+			// short and each spare place costs a few hundred bytes.
+			var zero T
+			out = make([]T, 0, min(8, max(2, 512/int(unsafe.Sizeof(zero)))))
 		}
 		out = append(out, v)
 		return err
@@ -679,29 +695,30 @@ func (p *parser) person(se xml.StartElement) (Person, error) {
 // every event, so they are interned.
 func (p *parser) actor(se xml.StartElement) (Actor, error) {
 	a := Actor{Type: attr(se, "type"), GSNumber: attr(se, "gsnumber")}
-	t, err := p.token()
+	var t tok
+	err := p.token(&t)
 	if err != nil {
 		return a, err
 	}
 	switch t.kind {
 	case tokEnd:
-		return a, p.closes(se, t.end)
+		return a, p.closes(se, t.start.Name)
 	case tokText:
 		if name := bytes.TrimSpace(t.text); len(name) <= 64 {
 			a.Name = p.s.intern(name)
 		} else {
-			a.Name = string(name)
+			a.Name = p.s.str(name)
 		}
-		t, err = p.token()
+		err = p.token(&t)
 		if err == nil && t.kind == tokEnd {
-			return a, p.closes(se, t.end)
+			return a, p.closes(se, t.start.Name)
 		}
 	}
 	// Anything more than plain text: read it the general way.
 	if err != nil {
 		return a, err
 	}
-	rest, err := p.rest(se, t)
+	rest, err := p.rest(se, &t)
 	a.Name = strings.TrimSpace(a.Name + rest)
 	return a, err
 }
@@ -852,6 +869,24 @@ func attrOK(se xml.StartElement, local string) (string, bool) {
 	return "", false
 }
 
+// events reads session_details. A session has dozens to thousands of
+// events: they are gathered in the parser's scratch and copied once at
+// their exact number.
+func (p *parser) events(start xml.StartElement, lsid string) ([]SessionEvent, error) {
+	p.scratch = p.scratch[:0]
+	err := p.children(start, func(e xml.StartElement) error {
+		if e.Name.Local != "event" {
+			return p.skip(e)
+		}
+		ev, err := p.event(e, lsid)
+		p.scratch = append(p.scratch, ev)
+		return err
+	})
+	out := slices.Clone(p.scratch)
+	clear(p.scratch)
+	return out, err
+}
+
 func (p *parser) event(start xml.StartElement, lsid string) (SessionEvent, error) {
 	e := SessionEvent{Type: attr(start, "event_type")}
 	var err error
@@ -941,16 +976,25 @@ func (p *parser) category(start xml.StartElement) (SystemInfoCategory, error) {
 		switch se.Name.Local {
 		case "description":
 			fields, err := p.fields(se)
-			c.Fields = append(c.Fields, fields...)
+			c.Fields = appendList(c.Fields, fields)
 			return err
 		case "data":
 			rows, err := list(p, se, "row", p.fields)
-			c.Rows = append(c.Rows, rows...)
+			c.Rows = appendList(c.Rows, rows)
 			return err
 		}
 		return p.skip(se)
 	})
 	return c, err
+}
+
+// appendList appends a freshly read list to dst, taking the list itself
+// when dst is empty rather than copying it.
+func appendList[T any](dst, list []T) []T {
+	if dst == nil {
+		return list
+	}
+	return append(dst, list...)
 }
 
 func (p *parser) fields(start xml.StartElement) ([]NameValue, error) {

@@ -2,12 +2,14 @@ package beyondtrust
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/xml"
 	"errors"
 	"fmt"
 	"strconv"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // scanner is a strict tokenizer for the XML the appliance writes. It does
@@ -25,10 +27,14 @@ type scanner struct {
 	// attrs is a slab the attributes of successive elements are cut from,
 	// one allocation for hundreds of elements.
 	attrs []xml.Attr
+	// arena holds the bytes of short strings handed out (attribute values
+	// and text), many strings to one allocation. Bytes once written are
+	// never written again, so the strings stay immutable; a full arena is
+	// left to the strings that use it and a fresh one started.
+	arena []byte
 	// pendingEnd holds the end of a self-closing element, returned next.
 	pendingEnd xml.Name
 	hasPending bool
-	cur        tok
 }
 
 type tokKind uint8
@@ -40,11 +46,11 @@ const (
 	tokEOF
 )
 
-// tok is one token; text is valid until the next call.
+// tok is one token; text is valid until the next call. An end token
+// carries its name in start.Name.
 type tok struct {
 	kind  tokKind
 	start xml.StartElement
-	end   xml.Name
 	text  []byte
 }
 
@@ -57,6 +63,9 @@ func newScanner(data []byte) *scanner {
 // means many unique values were interned, and the table starts afresh.
 const maxInterned = 4096
 
+// maxSlab bounds the attribute slab a pooled scanner keeps.
+const maxSlab = 4096
+
 // reset readies a used scanner for another document. Interned strings are
 // kept (they are immutable copies); the attribute slab is reused, since no
 // element of the previous document is referenced any more.
@@ -64,6 +73,9 @@ func (s *scanner) reset(data []byte) {
 	s.data, s.pos, s.hasPending = data, 0, false
 	clear(s.attrs)
 	s.attrs = s.attrs[:0]
+	if cap(s.attrs) > maxSlab {
+		s.attrs = nil
+	}
 	if len(s.names) > maxInterned {
 		clear(s.names)
 		s.recent = [len(s.recent)]string{}
@@ -80,52 +92,50 @@ var errUnexpectedEOF = errors.New("unexpected EOF")
 
 func (s *scanner) eof() error { return s.syntaxError(errUnexpectedEOF.Error()) }
 
-// next returns the next start, end or text token, skipping comments,
-// processing instructions and directives. The token is the scanner's own,
-// valid until the next call: returning it by pointer spares copying it
-// through every layer of the parser.
-func (s *scanner) next() (*tok, error) {
-	t, err := s.scan()
-	s.cur = t
-	return &s.cur, err
-}
-
-func (s *scanner) scan() (tok, error) {
+// next reads the next start, end or text token into t, skipping comments,
+// processing instructions and directives; after an error t is undefined.
+// The caller owns t, usually on its stack: returning a token of a dozen
+// words by value through each layer, or keeping it in the scanner (a write
+// barrier for each pointer while the collector runs), took a large share
+// of the parse time.
+func (s *scanner) next(t *tok) error {
 	if s.hasPending {
 		s.hasPending = false
-		return tok{kind: tokEnd, end: s.pendingEnd}, nil
+		t.kind, t.start = tokEnd, xml.StartElement{Name: s.pendingEnd}
+		return nil
 	}
 	for {
 		if s.pos >= len(s.data) {
-			return tok{kind: tokEOF}, nil
+			t.kind = tokEOF
+			return nil
 		}
 		if s.data[s.pos] != '<' {
-			return s.textToken()
+			return s.textToken(t)
 		}
 		if s.pos+1 >= len(s.data) {
 			s.pos = len(s.data)
-			return tok{}, s.eof()
+			return s.eof()
 		}
 		switch s.data[s.pos+1] {
 		case '/':
-			return s.endTag()
+			return s.endTag(t)
 		case '?':
 			if err := s.procInst(); err != nil {
-				return tok{}, err
+				return err
 			}
 		case '!':
-			t, isText, err := s.bang()
+			isText, err := s.bang(t)
 			if err != nil || isText {
-				return t, err
+				return err
 			}
 		default:
-			return s.startTag()
+			return s.startTag(t)
 		}
 	}
 }
 
 // textToken reads character data up to the next '<'.
-func (s *scanner) textToken() (tok, error) {
+func (s *scanner) textToken(t *tok) error {
 	end := bytes.IndexByte(s.data[s.pos:], '<')
 	if end < 0 {
 		end = len(s.data)
@@ -135,14 +145,15 @@ func (s *scanner) textToken() (tok, error) {
 	raw := s.data[s.pos:end]
 	if i := bytes.Index(raw, []byte("]]>")); i >= 0 {
 		s.pos += i
-		return tok{}, s.syntaxError("unescaped ]]> not in CDATA section")
+		return s.syntaxError("unescaped ]]> not in CDATA section")
 	}
 	text, err := s.decode(raw, false)
 	if err != nil {
-		return tok{}, err
+		return err
 	}
 	s.pos = end
-	return tok{kind: tokText, text: text}, nil
+	t.kind, t.text = tokText, text
+	return nil
 }
 
 // decode checks raw text and resolves entity references and line ends, as
@@ -211,7 +222,18 @@ var byteClass = func() (t [256]uint8) {
 // plain returns how many leading bytes of b are valid character data with
 // nothing to resolve, stopping at the first '&', '\r' or '<'.
 func (s *scanner) plain(b []byte) (int, error) {
-	for i := 0; i < len(b); {
+	i := 0
+	// Eight bytes at a time while they are all printable ASCII other than
+	// '&' and '<' ('\r' and the other control bytes are below 0x20); the
+	// loop below takes over at the first word that may hold anything else.
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		if x&highBits != 0 || hasLess(x, 0x20) ||
+			hasLess(x^('&'*lowBits), 1) || hasLess(x^('<'*lowBits), 1) {
+			break
+		}
+	}
+	for i < len(b) {
 		switch byteClass[b[i]] {
 		case classPlain:
 			i++
@@ -232,6 +254,15 @@ func (s *scanner) plain(b []byte) (int, error) {
 	}
 	return len(b), nil
 }
+
+const (
+	lowBits  = 0x0101010101010101
+	highBits = 0x8080808080808080
+)
+
+// hasLess reports whether a byte of x, a word of ASCII bytes, is below n
+// (at most 0x80); below 1 means zero.
+func hasLess(x uint64, n uint64) bool { return (x-n*lowBits)&^x&highBits != 0 }
 
 // checkChars rejects bytes that are not UTF-8 or not XML characters.
 func (s *scanner) checkChars(b []byte) error {
@@ -414,7 +445,31 @@ func (s *scanner) value(v []byte) string {
 	if len(v) <= 3 || (len(v) <= 32 && (v[0] < '0' || v[0] > '9')) {
 		return s.intern(v)
 	}
-	return string(v)
+	return s.str(v)
+}
+
+// Sizes of the string arena: a chunk, and the longest string put in one
+// (longer ones get their own allocation, so that a short string never
+// keeps much unrelated memory alive).
+const (
+	arenaChunk  = 4096
+	arenaMaxStr = 256
+)
+
+// str returns a string with the bytes of b, cut from the arena when short.
+func (s *scanner) str(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if len(b) > arenaMaxStr {
+		return string(b)
+	}
+	if cap(s.arena)-len(s.arena) < len(b) {
+		s.arena = make([]byte, 0, arenaChunk)
+	}
+	start := len(s.arena)
+	s.arena = append(s.arena, b...)
+	return unsafe.String(&s.arena[start], len(b))
 }
 
 func isNameByte(c byte) bool {
@@ -432,107 +487,114 @@ func (s *scanner) space() {
 	}
 }
 
-func (s *scanner) startTag() (tok, error) {
+func (s *scanner) startTag(t *tok) error {
 	s.pos++ // '<'
 	name, err := s.name("element name after <")
 	if err != nil {
-		return tok{}, err
+		return err
 	}
-	t := tok{kind: tokStart, start: xml.StartElement{Name: name}}
 	first := len(s.attrs)
 	done := func() {
+		var attrs []xml.Attr
 		if len(s.attrs) > first {
-			t.start.Attr = s.attrs[first:len(s.attrs):len(s.attrs)]
+			attrs = s.attrs[first:len(s.attrs):len(s.attrs)]
 		}
+		t.kind, t.start = tokStart, xml.StartElement{Name: name, Attr: attrs}
 	}
 	for {
 		s.space()
 		if s.pos >= len(s.data) {
-			return tok{}, s.eof()
+			return s.eof()
 		}
 		switch s.data[s.pos] {
 		case '>':
 			s.pos++
 			done()
-			return t, nil
+			return nil
 		case '/':
 			if s.pos+1 >= len(s.data) {
 				s.pos = len(s.data)
-				return tok{}, s.eof()
+				return s.eof()
 			}
 			if s.data[s.pos+1] != '>' {
 				s.pos++
-				return tok{}, s.syntaxError("expected /> in element")
+				return s.syntaxError("expected /> in element")
 			}
 			s.pos += 2
-			s.pendingEnd, s.hasPending = t.start.Name, true
+			s.pendingEnd, s.hasPending = name, true
 			done()
-			return t, nil
-		}
-		a, err := s.attribute()
-		if err != nil {
-			return tok{}, err
+			return nil
 		}
 		if len(s.attrs) == cap(s.attrs) {
 			// A new slab; the elements already returned keep the old one.
-			slab := make([]xml.Attr, len(s.attrs)-first, max(64, 2*(len(s.attrs)-first)))
+			// Doubling lets the last slab of a document, kept for the next
+			// one, grow to hold a whole document.
+			slab := make([]xml.Attr, len(s.attrs)-first, max(64, 2*(len(s.attrs)-first), min(2*cap(s.attrs), maxSlab)))
 			copy(slab, s.attrs[first:])
 			s.attrs, first = slab, 0
 		}
-		s.attrs = append(s.attrs, a)
+		// The attribute is read into its place in the slab: storing a
+		// whole xml.Attr there would cost a bulk write barrier while the
+		// collector runs.
+		s.attrs = s.attrs[:len(s.attrs)+1]
+		if err := s.attribute(&s.attrs[len(s.attrs)-1]); err != nil {
+			return err
+		}
 	}
 }
 
-func (s *scanner) attribute() (xml.Attr, error) {
+func (s *scanner) attribute(a *xml.Attr) error {
 	name, err := s.name("attribute name in element")
 	if err != nil {
-		return xml.Attr{}, err
+		return err
 	}
 	s.space()
 	if s.pos >= len(s.data) {
-		return xml.Attr{}, s.eof()
+		return s.eof()
 	}
 	if s.data[s.pos] != '=' {
-		return xml.Attr{}, s.syntaxError("attribute name without = in element")
+		return s.syntaxError("attribute name without = in element")
 	}
 	s.pos++
 	s.space()
 	if s.pos >= len(s.data) {
-		return xml.Attr{}, s.eof()
+		return s.eof()
 	}
 	q := s.data[s.pos]
 	if q != '"' && q != '\'' {
-		return xml.Attr{}, s.syntaxError("unquoted or missing attribute value in element")
+		return s.syntaxError("unquoted or missing attribute value in element")
 	}
 	s.pos++
 	end := bytes.IndexByte(s.data[s.pos:], q)
 	if end < 0 {
 		s.pos = len(s.data)
-		return xml.Attr{}, s.eof()
+		return s.eof()
 	}
 	v, err := s.decode(s.data[s.pos:s.pos+end], true)
 	if err != nil {
-		return xml.Attr{}, err
+		return err
 	}
 	s.pos += end + 1
-	return xml.Attr{Name: name, Value: s.value(v)}, nil
+	a.Name.Space, a.Name.Local, a.Value = name.Space, name.Local, s.value(v)
+	return nil
 }
 
-func (s *scanner) endTag() (tok, error) {
+func (s *scanner) endTag(t *tok) error {
 	s.pos += 2 // "</"
 	name, err := s.name("element name after </")
 	if err != nil {
-		return tok{}, err
+		return err
 	}
 	s.space()
 	if s.pos >= len(s.data) {
-		return tok{}, s.eof()
+		return s.eof()
 	}
 	if s.data[s.pos] != '>' {
-		return tok{}, s.syntaxError("invalid characters between </" + name.Local + " and >")
+		return s.syntaxError("invalid characters between </" + name.Local + " and >")
 	}
 	s.pos++
-	return tok{kind: tokEnd, end: name}, nil
+	t.kind, t.start = tokEnd, xml.StartElement{Name: name}
+	return nil
 }
 
 // procInst skips <?target …?>, refusing an XML declaration of a version
@@ -585,44 +647,44 @@ func declParam(body []byte, param string) string {
 	}
 }
 
-// bang handles <!-- comments -->, <![CDATA[…]]> (returned as text) and
+// bang handles <!-- comments -->, <![CDATA[…]]> (read into t as text) and
 // <!DIRECTIVES>.
-func (s *scanner) bang() (tok, bool, error) {
+func (s *scanner) bang(t *tok) (bool, error) {
 	rest := s.data[s.pos:]
 	switch {
 	case len(rest) >= 3 && rest[2] == '-':
 		if len(rest) < 4 {
 			s.pos = len(s.data)
-			return tok{}, false, s.eof()
+			return false, s.eof()
 		}
 		if rest[3] != '-' {
-			return tok{}, false, s.syntaxError("invalid sequence <!- not part of <!--")
+			return false, s.syntaxError("invalid sequence <!- not part of <!--")
 		}
 		end := bytes.Index(rest[4:], []byte("--"))
 		if end < 0 {
 			s.pos = len(s.data)
-			return tok{}, false, s.eof()
+			return false, s.eof()
 		}
 		after := 4 + end + 2
 		if after >= len(rest) {
 			s.pos = len(s.data)
-			return tok{}, false, s.eof()
+			return false, s.eof()
 		}
 		if rest[after] != '>' {
 			s.pos += after
-			return tok{}, false, s.syntaxError(`invalid sequence "--" not allowed in comments`)
+			return false, s.syntaxError(`invalid sequence "--" not allowed in comments`)
 		}
 		s.pos += after + 1
-		return tok{}, false, nil
+		return false, nil
 	case bytes.HasPrefix(rest, []byte("<![CDATA[")):
 		end := bytes.Index(rest[9:], []byte("]]>"))
 		if end < 0 {
 			s.pos = len(s.data)
-			return tok{}, false, s.eof()
+			return false, s.eof()
 		}
 		text := rest[9 : 9+end]
 		if err := s.checkChars(text); err != nil {
-			return tok{}, false, err
+			return false, err
 		}
 		s.pos += 9 + end + 3
 		if bytes.IndexByte(text, '\r') >= 0 {
@@ -630,11 +692,12 @@ func (s *scanner) bang() (tok, bool, error) {
 			s.buf = bytes.ReplaceAll(bytes.ReplaceAll(s.buf, []byte("\r\n"), []byte("\n")), []byte("\r"), []byte("\n"))
 			text = s.buf
 		}
-		return tok{kind: tokText, text: text}, true, nil
+		t.kind, t.text = tokText, text
+		return true, nil
 	case len(rest) > 2 && rest[2] == '[':
-		return tok{}, false, s.syntaxError("invalid <![ sequence")
+		return false, s.syntaxError("invalid <![ sequence")
 	}
-	return tok{}, false, s.directive()
+	return false, s.directive()
 }
 
 // directive skips <!…> such as a DOCTYPE: quotes hide '<' and '>', other

@@ -37,9 +37,9 @@ func stdTokens(data []byte) ([]string, error) {
 func scanTokens(data []byte) ([]string, error) {
 	s := newScanner(data)
 	var out tokenList
+	var t tok
 	for {
-		t, err := s.next()
-		if err != nil {
+		if err := s.next(&t); err != nil {
 			return nil, err
 		}
 		switch t.kind {
@@ -48,7 +48,7 @@ func scanTokens(data []byte) ([]string, error) {
 		case tokStart:
 			out.start(t.start)
 		case tokEnd:
-			out.end(t.end)
+			out.end(t.start.Name)
 		case tokText:
 			out.text(t.text)
 		}
