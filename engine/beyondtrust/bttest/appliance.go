@@ -7,6 +7,7 @@ package bttest
 
 import (
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
 	"fmt"
@@ -119,6 +120,11 @@ func newAppliance(opts []Option) *Appliance {
 	a.srv = httptest.NewUnstartedServer(a.handler())
 	// Tests provoke TLS failures on purpose; the server need not log them.
 	a.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	cert, err := selfSigned()
+	if err != nil {
+		panic("bttest: make the appliance certificate: " + err.Error())
+	}
+	a.srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
 	return a
 }
 

@@ -48,11 +48,14 @@ type entity struct {
 	// byTicket indexes child rows by ticketID: notes and time entries are
 	// queried per ticket, and the benchmark piles up thousands of them.
 	byTicket map[int64][]record
+	// byNumber indexes tickets by ticketNumber: each session end looks its
+	// ticket up by number.
+	byNumber map[string]record
 	nextID   int64
 }
 
 func newEntity(name string, firstID int64, fields ...*fieldDef) *entity {
-	e := &entity{name: name, fields: fields, byLower: map[string]*fieldDef{}, byID: map[int64]record{}, byTicket: map[int64][]record{}, nextID: firstID}
+	e := &entity{name: name, fields: fields, byLower: map[string]*fieldDef{}, byID: map[int64]record{}, byTicket: map[int64][]record{}, byNumber: map[string]record{}, nextID: firstID}
 	for _, f := range fields {
 		e.byLower[strings.ToLower(f.Name)] = f
 	}
@@ -74,6 +77,9 @@ func (e *entity) insert(r record) {
 	e.byID[id] = r
 	if t, ok := r["ticketID"]; ok {
 		e.byTicket[toInt(t)] = append(e.byTicket[toInt(t)], r)
+	}
+	if n, ok := r["ticketNumber"].(string); ok {
+		e.byNumber[strings.ToLower(n)] = r
 	}
 }
 

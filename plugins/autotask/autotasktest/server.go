@@ -459,9 +459,16 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request, e *entity, count 
 		apiErrors(w, err.Error())
 		return
 	}
+	// The indexes only narrow the candidates; match still applies every
+	// condition.
 	candidates := e.rows
 	if id, ok := ticketFilter(q.Filter); ok && e.byTicket != nil && e.field("ticketID") != nil {
 		candidates = e.byTicket[id]
+	} else if num, ok := eqFilter(q.Filter, "ticketNumber"); ok && e.field("ticketNumber") != nil {
+		candidates = nil
+		if rec, found := e.byNumber[strings.ToLower(num)]; found {
+			candidates = []record{rec}
+		}
 	}
 	var items []record
 	total := 0
@@ -486,6 +493,19 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request, e *entity, count 
 
 // ticketFilter finds a top-level "ticketID eq N" so child queries use the
 // per-ticket index instead of a scan.
+// eqFilter returns the string a top-level "eq" condition on field compares
+// with.
+func eqFilter(conds []condition, field string) (string, bool) {
+	for _, c := range conds {
+		if strings.EqualFold(c.Op, "eq") && strings.EqualFold(c.Field, field) && !c.UDF {
+			if v, ok := c.Value.(string); ok {
+				return v, true
+			}
+		}
+	}
+	return "", false
+}
+
 func ticketFilter(conds []condition) (int64, bool) {
 	for _, c := range conds {
 		if strings.EqualFold(c.Op, "eq") && c.Field == "ticketID" && !c.UDF {
