@@ -15,18 +15,7 @@ const TestTimeout = 15 * time.Second
 // configuration being edited (0 for a new one) so that secret fields left
 // empty are filled with the stored secrets. Nothing is saved.
 func (s *Service) TestConfig(ctx context.Context, id int64, in ConfigInput) ([]engine.Check, error) {
-	var stored *Loaded
-	if id != 0 {
-		l, err := s.Load(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		stored = l
-		if in.Plugin == "" {
-			in.Plugin = l.Plugin.Info().ID
-		}
-	}
-	p, app, settings, errs, err := s.prepare(in, stored)
+	p, app, settings, errs, err := s.prepareFor(ctx, id, in)
 	if err != nil {
 		return nil, err
 	}
@@ -58,4 +47,22 @@ func settingsCheck(errs engine.FieldErrors) engine.Check {
 		c.Detail = errs.Error()
 	}
 	return c
+}
+
+// prepareFor is prepare for a submission about configuration id (0 for a
+// new one): the stored configuration fills its secrets, and its plugin
+// applies when the submission names none.
+func (s *Service) prepareFor(ctx context.Context, id int64, in ConfigInput) (engine.Plugin, engine.ApplianceSettings, any, engine.FieldErrors, error) {
+	var stored *Loaded
+	if id != 0 {
+		l, err := s.Load(ctx, id)
+		if err != nil {
+			return nil, engine.ApplianceSettings{}, nil, nil, err
+		}
+		stored = l
+		if in.Plugin == "" {
+			in.Plugin = l.Plugin.Info().ID
+		}
+	}
+	return s.prepare(in, stored)
 }
