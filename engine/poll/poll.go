@@ -109,6 +109,11 @@ func (t *Target) Polls() bool {
 	return false
 }
 
+// interval is the configuration's Polling Interval, at least 10 seconds.
+func (t *Target) interval() time.Duration {
+	return time.Duration(max(t.Appliance.PollingInterval, 10)) * time.Second
+}
+
 // Run polls due configurations until ctx ends, then releases its leases.
 func (p *Poller) Run(ctx context.Context) error {
 	t := time.NewTicker(p.opts.Tick)
@@ -160,8 +165,7 @@ func (p *Poller) due() []Target {
 		if next, ok := p.next[t.ConfigID]; ok && now.Before(next) {
 			continue
 		}
-		interval := time.Duration(max(t.Appliance.PollingInterval, 10)) * time.Second
-		p.next[t.ConfigID] = now.Add(interval)
+		p.next[t.ConfigID] = now.Add(t.interval())
 		out = append(out, t)
 	}
 	for id := range p.next {
@@ -181,10 +185,9 @@ var errNotOwner = errors.New("another process holds the poll lease")
 // and leaves the cursor where it was.
 func (p *Poller) Poll(ctx context.Context, t Target) error {
 	now := p.opts.Now()
-	interval := time.Duration(max(t.Appliance.PollingInterval, 10)) * time.Second
 	// The lease outlives a missed tick or two, and expires soon after the
 	// process dies so that another one takes over.
-	cur, ok, err := p.opts.Store.AcquirePollLease(ctx, t.ConfigID, p.opts.Owner, now, now.Add(3*interval))
+	cur, ok, err := p.opts.Store.AcquirePollLease(ctx, t.ConfigID, p.opts.Owner, now, now.Add(3*t.interval()))
 	if err != nil {
 		return fmt.Errorf("poll config %d: %w", t.ConfigID, err)
 	}
