@@ -334,18 +334,11 @@ func (s *Service) CreateConfig(ctx context.Context, actor string, in ConfigInput
 	if len(errs) > 0 {
 		return Config{}, errs
 	}
-	row := &store.Config{Plugin: in.Plugin, Name: app.Name, ApplianceID: app.ApplianceID, Disabled: app.Disabled, Settings: "{}"}
-	// The secrets are sealed for the row's id, which exists only after the
-	// insert: insert, then store the settings under that id.
-	if err := s.st.CreateConfig(ctx, row, store.AuditEntry{Actor: actor, Action: "create", Summary: "created configuration " + app.Name}); err != nil {
-		return Config{}, err
-	}
-	row.Settings, row.Secrets, err = s.encode(row.ID, app, settings)
-	if err != nil {
-		return Config{}, err
-	}
-	changes := diff(nil, &app, nil, settings)
-	if err := s.st.UpdateConfig(ctx, row, store.AuditEntry{Actor: actor, Action: "create", Summary: "settings of new configuration " + app.Name, Changes: changes}); err != nil {
+	row := &store.Config{Plugin: in.Plugin, Name: app.Name, ApplianceID: app.ApplianceID, Disabled: app.Disabled}
+	audit := store.AuditEntry{Actor: actor, Action: "create", Summary: "created configuration " + app.Name, Changes: diff(nil, &app, nil, settings)}
+	if err := s.st.CreateConfig(ctx, row, audit, func(id int64) (string, []byte, error) {
+		return s.encode(id, app, settings)
+	}); err != nil {
 		return Config{}, err
 	}
 	s.log.Info("configuration created", "config", row.ID, "plugin", row.Plugin, "name", row.Name, "actor", actor)
@@ -396,15 +389,11 @@ func (s *Service) CopyConfig(ctx context.Context, actor string, id int64) (Confi
 	app := src.Appliance
 	app.Name = copyName(src.Name)
 	app.Disabled = true
-	row := &store.Config{Plugin: src.Plugin.Info().ID, Name: app.Name, ApplianceID: app.ApplianceID, Disabled: true, Settings: "{}"}
-	if err := s.st.CreateConfig(ctx, row, store.AuditEntry{Actor: actor, Action: "copy", Summary: fmt.Sprintf("copied configuration %s (%d) as %s", src.Name, id, app.Name)}); err != nil {
-		return Config{}, err
-	}
-	row.Settings, row.Secrets, err = s.encode(row.ID, app, clone(src.Settings))
-	if err != nil {
-		return Config{}, err
-	}
-	if err := s.st.UpdateConfig(ctx, row, store.AuditEntry{Actor: actor, Action: "copy", Summary: "settings of copy " + app.Name}); err != nil {
+	row := &store.Config{Plugin: src.Plugin.Info().ID, Name: app.Name, ApplianceID: app.ApplianceID, Disabled: true}
+	audit := store.AuditEntry{Actor: actor, Action: "copy", Summary: fmt.Sprintf("copied configuration %s (%d) as %s", src.Name, id, app.Name)}
+	if err := s.st.CreateConfig(ctx, row, audit, func(newID int64) (string, []byte, error) {
+		return s.encode(newID, app, clone(src.Settings))
+	}); err != nil {
 		return Config{}, err
 	}
 	s.changed(row.ID)

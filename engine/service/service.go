@@ -74,9 +74,6 @@ func New(opts Options) (*Service, error) {
 	}, nil
 }
 
-// Store returns the store (for the parts of the engine that queue work).
-func (s *Service) Store() *store.Store { return s.st }
-
 // Registry returns the compiled-in plugins.
 func (s *Service) Registry() *engine.Registry { return s.reg }
 

@@ -211,3 +211,30 @@ func TestRouteReasons(t *testing.T) {
 		}
 	}
 }
+
+// Creating or copying a configuration is one write: version 1, one audit
+// entry carrying the settings, and secrets sealed for the new row's id.
+func TestCreateAndCopyAreOneWrite(t *testing.T) {
+	t.Parallel()
+	svc, _ := newService(t, nil)
+	ctx := context.Background()
+	cfg, err := svc.CreateConfig(ctx, "admin", input(validApp(), map[string]any{"username": "u", "password": "pw"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := svc.CopyConfig(ctx, "admin", cfg.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Version != 1 || cp.Version != 1 || !cp.SecretsSet["password"] || !cp.Disabled {
+		t.Fatalf("created version %d, copy version %d, copy secrets %v, copy disabled %v", cfg.Version, cp.Version, cp.SecretsSet, cp.Disabled)
+	}
+	l, err := svc.Load(ctx, cp.ID)
+	if err != nil || l.Settings.(*secretSettings).Password.Reveal() != "pw" {
+		t.Fatalf("the copy's secret does not open: %v", err)
+	}
+	audit, _ := svc.Audit(ctx, 10)
+	if len(audit) != 2 || audit[1].Action != "create" || audit[0].Action != "copy" || len(audit[1].Changes) == 0 {
+		t.Fatalf("audit = %+v; want one create entry with the settings and one copy entry", audit)
+	}
+}

@@ -54,16 +54,35 @@ func (AuditEntry) TableName() string { return "audit_log" }
 // When is the time of the change.
 func (a *AuditEntry) When() time.Time { return fromMS(a.At) }
 
-// CreateConfig inserts c and its audit entry in one transaction.
-func (s *Store) CreateConfig(ctx context.Context, c *Config, audit AuditEntry) error {
+// Seal computes a new configuration's stored settings and sealed secrets
+// once its id is known: the secrets are sealed for that id.
+type Seal func(id int64) (settings string, secrets []byte, err error)
+
+// CreateConfig inserts c and its audit entry in one transaction. When seal
+// is not nil it fills Settings and Secrets for the new id inside the same
+// transaction, so a configuration never exists half-written.
+func (s *Store) CreateConfig(ctx context.Context, c *Config, audit AuditEntry, seal Seal) error {
 	now := ms(time.Now())
 	c.CreatedAt, c.UpdatedAt, c.Version = now, now, 1
 	if !c.Disabled {
 		c.EnabledAt = now
 	}
+	if seal != nil {
+		c.Settings = "{}"
+	}
 	return s.writeTx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Create(c).Error; err != nil {
 			return fmt.Errorf("store: create configuration: %w", err)
+		}
+		if seal != nil {
+			var err error
+			if c.Settings, c.Secrets, err = seal(c.ID); err != nil {
+				return err
+			}
+			if err := tx.Model(&Config{}).Where("id = ?", c.ID).
+				Updates(map[string]any{"settings": c.Settings, "secrets": c.Secrets}).Error; err != nil {
+				return fmt.Errorf("store: create configuration: %w", err)
+			}
 		}
 		audit.ConfigID = c.ID
 		return insertAudit(tx, audit, now)

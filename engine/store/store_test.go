@@ -91,7 +91,7 @@ func TestClaimFinishAndPurge(t *testing.T) {
 	st := open(t)
 	ctx := context.Background()
 	cfg := &Config{Plugin: "p", Name: "c", ApplianceID: "Default", Settings: "{}"}
-	if err := st.CreateConfig(ctx, cfg, AuditEntry{Actor: "t", Action: "create", Summary: "s"}); err != nil {
+	if err := st.CreateConfig(ctx, cfg, AuditEntry{Actor: "t", Action: "create", Summary: "s"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	res, err := st.InsertEvents(ctx, []*NewEvent{newEvent("a", NewDelivery{ConfigID: cfg.ID, Plugin: "p", MaxAttempts: 2}), newEvent("a")}, nil)
@@ -153,7 +153,7 @@ func TestDuplicateEventGainsMissingDeliveries(t *testing.T) {
 	var ids []int64
 	for _, name := range []string{"a", "b"} {
 		c := &Config{Plugin: "p", Name: name, ApplianceID: "Default", Settings: "{}"}
-		if err := st.CreateConfig(ctx, c, AuditEntry{Actor: "t", Action: "create", Summary: "s"}); err != nil {
+		if err := st.CreateConfig(ctx, c, AuditEntry{Actor: "t", Action: "create", Summary: "s"}, nil); err != nil {
 			t.Fatal(err)
 		}
 		ids = append(ids, c.ID)

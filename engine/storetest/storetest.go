@@ -26,7 +26,7 @@ func Open(t testing.TB) *store.Store {
 func Config(t testing.TB, st *store.Store, plugin, applianceID string) int64 {
 	t.Helper()
 	c := &store.Config{Plugin: plugin, Name: plugin + " " + applianceID, ApplianceID: applianceID, Settings: "{}"}
-	if err := st.CreateConfig(context.Background(), c, store.AuditEntry{Actor: "test", Action: "create", Summary: "test"}); err != nil {
+	if err := st.CreateConfig(context.Background(), c, store.AuditEntry{Actor: "test", Action: "create", Summary: "test"}, nil); err != nil {
 		t.Fatalf("create configuration: %v", err)
 	}
 	return c.ID
