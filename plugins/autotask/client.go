@@ -332,6 +332,18 @@ func (c *Client) Query(ctx context.Context, entity string, q Query, out any) err
 	return c.do(ctx, request{method: http.MethodPost, path: entity + "/query", body: q}, &env)
 }
 
+// FirstID returns the id of the first entity matching filters, and whether
+// there was one: the lookup behind every "did we write this before" check.
+func (c *Client) FirstID(ctx context.Context, entity string, filters ...Filter) (int64, bool, error) {
+	var found []struct {
+		ID int64 `json:"id"`
+	}
+	if err := c.Query(ctx, entity, Query{Filter: filters, IncludeFields: []string{"id"}, MaxRecords: 1}, &found); err != nil || len(found) == 0 {
+		return 0, false, err
+	}
+	return found[0].ID, true, nil
+}
+
 // Get reads one entity by id into out; an unknown id is ErrNotFound.
 func (c *Client) Get(ctx context.Context, entity string, id int64, out any) error {
 	var env struct {

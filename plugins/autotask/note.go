@@ -184,16 +184,13 @@ func truncate(text string, max int) string {
 // mark shows it was posted before.
 func (r *run) addNote(ctx context.Context, ticket ticketRef, key, mark, title, body string) error {
 	_, err := r.checkpointed(ctx, key, func() (string, error) {
-		var found []struct {
-			ID int64 `json:"id"`
-		}
-		q := Query{Filter: []Filter{Eq("ticketID", ticket.ID), {Op: "contains", Field: "title", Value: mark}}, IncludeFields: []string{"id"}, MaxRecords: 1}
-		if err := r.at.Query(ctx, "TicketNotes", q, &found); err != nil {
+		earlier, ok, err := r.at.FirstID(ctx, "TicketNotes", Eq("ticketID", ticket.ID), Filter{Op: "contains", Field: "title", Value: mark})
+		if err != nil {
 			return "", Classify(fmt.Errorf("look for an earlier note on ticket %s: %w", ticket, err), "")
 		}
-		if len(found) > 0 {
-			r.log.Info("autotask: note already on the ticket", "ticket", ticket.String(), "note", found[0].ID, "marker", mark)
-			return strconv.FormatInt(found[0].ID, 10), nil
+		if ok {
+			r.log.Info("autotask: note already on the ticket", "ticket", ticket.String(), "note", earlier, "marker", mark)
+			return strconv.FormatInt(earlier, 10), nil
 		}
 		noteType, publish, err := r.noteValues(ctx)
 		if err != nil {

@@ -207,15 +207,12 @@ func (r *run) overrides(sess *bt.Session) (TicketData, error) {
 func (r *run) createTicket(ctx context.Context, sess *bt.Session, data TicketData) (ticketRef, error) {
 	mark := "bt:" + sess.LSID
 	idText, err := r.checkpointed(ctx, "ticket", func() (string, error) {
-		var found []struct {
-			ID int64 `json:"id"`
-		}
-		q := Query{Filter: []Filter{Eq("externalID", mark)}, IncludeFields: []string{"id"}, MaxRecords: 1}
-		if err := r.at.Query(ctx, "Tickets", q, &found); err != nil {
+		earlier, ok, err := r.at.FirstID(ctx, "Tickets", Eq("externalID", mark))
+		if err != nil {
 			return "", Classify(fmt.Errorf("look for a ticket created earlier for session %s: %w", sess.LSID, err), "")
 		}
-		if len(found) > 0 {
-			return strconv.FormatInt(found[0].ID, 10), nil
+		if ok {
+			return strconv.FormatInt(earlier, 10), nil
 		}
 		fields, err := r.ticketFields(ctx, sess, data)
 		if err != nil {

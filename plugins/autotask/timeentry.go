@@ -37,15 +37,12 @@ func (r *run) addTimeEntry(ctx context.Context, ticket ticketRef, sess *bt.Sessi
 			return "", err
 		}
 		mark := marker(sess.LSID, "time")
-		var found []struct {
-			ID int64 `json:"id"`
-		}
-		q := Query{Filter: []Filter{Eq("ticketID", ticket.ID), Eq("resourceID", resourceID), {Op: "contains", Field: "internalNotes", Value: mark}}, IncludeFields: []string{"id"}, MaxRecords: 1}
-		if err := r.at.Query(ctx, "TimeEntries", q, &found); err != nil {
+		earlier, ok, err := r.at.FirstID(ctx, "TimeEntries", Eq("ticketID", ticket.ID), Eq("resourceID", resourceID), Filter{Op: "contains", Field: "internalNotes", Value: mark})
+		if err != nil {
 			return "", Classify(fmt.Errorf("look for an earlier time entry on ticket %s: %w", ticket, err), "")
 		}
-		if len(found) > 0 {
-			return strconv.FormatInt(found[0].ID, 10), nil
+		if ok {
+			return strconv.FormatInt(earlier, 10), nil
 		}
 		roleID, err := r.role(ctx, def.RoleName)
 		if err != nil {
@@ -100,30 +97,24 @@ func (r *run) resource(ctx context.Context, username, domain string) (int64, err
 	if domain != "" && !strings.Contains(username, "@") {
 		email = username + "@" + domain
 	}
-	var found []struct {
-		ID int64 `json:"id"`
-	}
-	q := Query{Filter: []Filter{Eq("email", email), Eq("isActive", true)}, IncludeFields: []string{"id"}, MaxRecords: 1}
-	if err := r.at.Query(ctx, "Resources", q, &found); err != nil {
+	id, ok, err := r.at.FirstID(ctx, "Resources", Eq("email", email), Eq("isActive", true))
+	if err != nil {
 		return 0, Classify(fmt.Errorf("find the resource %s: %w", email, err), "")
 	}
-	if len(found) == 0 {
+	if !ok {
 		return 0, engine.Permanent(fmt.Errorf("autotask: no active Autotask resource has the e-mail %s (BeyondTrust username %q + defaultDomain); check defaultDomain in Time Entry Default Data", email, username))
 	}
-	return found[0].ID, nil
+	return id, nil
 }
 
 // role finds the active role with that name.
 func (r *run) role(ctx context.Context, name string) (int64, error) {
-	var found []struct {
-		ID int64 `json:"id"`
-	}
-	q := Query{Filter: []Filter{Eq("name", name), Eq("isActive", true)}, IncludeFields: []string{"id"}, MaxRecords: 1}
-	if err := r.at.Query(ctx, "Roles", q, &found); err != nil {
+	id, ok, err := r.at.FirstID(ctx, "Roles", Eq("name", name), Eq("isActive", true))
+	if err != nil {
 		return 0, Classify(fmt.Errorf("find the role %q: %w", name, err), "")
 	}
-	if len(found) == 0 {
+	if !ok {
 		return 0, engine.Permanent(fmt.Errorf("autotask: there is no active Autotask role named %q; check roleName in Time Entry Default Data", name))
 	}
-	return found[0].ID, nil
+	return id, nil
 }
