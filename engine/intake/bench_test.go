@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"sync/atomic"
 	"testing"
@@ -21,13 +22,12 @@ func BenchmarkIntakeRouted(b *testing.B) {
 // BenchmarkBareHandler is an HTTP handler that parses the form and answers
 // 200 without storing anything.
 func BenchmarkBareHandler(b *testing.B) {
-	srv := http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_ = r.ParseForm()
 		w.WriteHeader(http.StatusOK)
-	})}
-	f := newFixture(b, 0)
-	f.srv.Config.Handler = srv.Handler
-	benchPosts(b, f.srv.URL+Path)
+	}))
+	defer srv.Close()
+	benchPosts(b, srv.URL+Path)
 }
 
 func benchPosts(b *testing.B, target string) {

@@ -76,13 +76,13 @@ func New(opts Options) *Handler {
 // Run commits posts in groups until ctx ends.
 func (h *Handler) Run(ctx context.Context) { h.commits.run(ctx) }
 
-// Register mounts the endpoint and the health check.
+// Register mounts the endpoint (the server adds /healthz and /readyz to
+// both listeners).
 func (h *Handler) Register(e *echo.Echo) {
 	e.POST(Path, h.post)
 	e.Match([]string{http.MethodGet, http.MethodHead, http.MethodPut, http.MethodDelete}, Path, func(c echo.Context) error {
 		return c.String(http.StatusMethodNotAllowed, "outbound events must be sent with POST\n")
 	})
-	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 }
 
 func (h *Handler) reject(c echo.Context, status int, reason, msg string) error {

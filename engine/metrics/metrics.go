@@ -16,8 +16,8 @@ import (
 // Metrics holds the collectors the engine updates.
 type Metrics struct {
 	Registry *prometheus.Registry
-	// EventsReceived counts posted and polled events by event type, source
-	// and result (routed, unrouted, duplicate).
+	// EventsReceived counts events the appliance posted, by event type,
+	// source and result (routed, unrouted, duplicate).
 	EventsReceived *prometheus.CounterVec
 	// IntakeRejected counts refused posts by reason.
 	IntakeRejected *prometheus.CounterVec
@@ -36,7 +36,7 @@ func New(st *store.Store, log *slog.Logger) *Metrics {
 	m := &Metrics{
 		Registry: reg,
 		EventsReceived: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "switchboard_events_received_total", Help: "Events received, by event type, source and routing result.",
+			Name: "switchboard_events_received_total", Help: "Outbound events the appliance posted, by event type, source and routing result.",
 		}, []string{"event", "source", "result"}),
 		IntakeRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchboard_intake_rejected_total", Help: "Outbound-event posts refused, by reason.",

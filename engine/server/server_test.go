@@ -124,6 +124,16 @@ func TestEventFlowsFromPostToPlugin(t *testing.T) {
 	if !strings.Contains(string(body), `"state":"done"`) || !strings.Contains(string(body), `"result":"counted L1"`) {
 		t.Fatalf("deliveries: %s", body)
 	}
+	for _, u := range []string{s.IntakeURL() + "/healthz", s.IntakeURL() + "/readyz"} {
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s: %d; the intake listener answers health checks too", u, resp.StatusCode)
+		}
+	}
 	for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
 		resp, err := http.Get(s.AdminURL() + path)
 		if err != nil {
