@@ -30,9 +30,6 @@ type AdminUser struct {
 // TableName maps AdminUser to its table.
 func (AdminUser) TableName() string { return "admin_users" }
 
-// LastLogin is when the user last signed in, zero if never.
-func (u *AdminUser) LastLogin() time.Time { return fromMS(u.LastLoginAt) }
-
 // AdminSession is one signed-in browser. Only a hash of its cookie token is
 // stored.
 type AdminSession struct {
@@ -48,9 +45,6 @@ type AdminSession struct {
 
 // TableName maps AdminSession to its table.
 func (AdminSession) TableName() string { return "admin_sessions" }
-
-// Expires is when the session ends unless it is used again.
-func (a *AdminSession) Expires() time.Time { return fromMS(a.ExpiresAt) }
 
 // LastSeen is when the session was last used.
 func (a *AdminSession) LastSeen() time.Time { return fromMS(a.LastSeenAt) }
