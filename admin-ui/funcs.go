@@ -3,7 +3,6 @@ package adminui
 import (
 	"fmt"
 	"html/template"
-	"strings"
 	"time"
 
 	"switchboard/engine"
@@ -134,11 +133,10 @@ func checkSummary(checks []engine.Check) string {
 // describedBy lists the help and error elements of a field for
 // aria-describedby; the error slot always exists so a script can fill it.
 func describedBy(f formField) string {
-	ids := []string{f.ID + "-error"}
-	if f.Help != "" {
-		ids = append([]string{f.ID + "-help"}, ids...)
+	if f.Help == "" {
+		return f.ID + "-error"
 	}
-	return strings.Join(ids, " ")
+	return f.ID + "-help " + f.ID + "-error"
 }
 
 // icons are inline SVGs (no icon font, no request). They are decorative:
