@@ -60,31 +60,28 @@ func ApplianceChecks(ctx context.Context, cfg *TestConfig, needCommand bool) []C
 		checks = append(checks, Check{ID: CheckApplianceOAuth, Label: "API authentication (OAuth)", Status: CheckFail,
 			Message: "No OAuth Client ID is set — create an API account in /login > Management > API Configuration"})
 	} else {
-		checks = append(checks, dependent(checks, CheckApplianceOAuth, "API authentication (OAuth)", func() Check {
-			return runCheck(ctx, CheckApplianceOAuth, "API authentication (OAuth)", func(ctx context.Context) (string, string, error) {
-				if err := client.Token(ctx); err != nil {
-					return "", "", err
-				}
-				return CheckOK, "Token obtained for client id " + cfg.Appliance.ClientID, nil
-			})
+		checks = append(checks, dependent(ctx, checks, CheckApplianceOAuth, "API authentication (OAuth)", func(ctx context.Context) (string, string, error) {
+			if err := client.Token(ctx); err != nil {
+				return "", "", err
+			}
+			return CheckOK, "Token obtained for client id " + cfg.Appliance.ClientID, nil
 		}))
 	}
-	checks = append(checks, dependent(checks, CheckAppliancePermissions, "API permissions", func() Check {
-		return runCheck(ctx, CheckAppliancePermissions, "API permissions", func(ctx context.Context) (string, string, error) {
-			return checkPermissions(ctx, client, needCommand)
-		})
+	checks = append(checks, dependent(ctx, checks, CheckAppliancePermissions, "API permissions", func(ctx context.Context) (string, string, error) {
+		return checkPermissions(ctx, client, needCommand)
 	}))
 	return checks
 }
 
-// dependent runs fn unless an earlier check failed or was skipped.
-func dependent(before []Check, id, label string, fn func() Check) Check {
+// dependent runs fn as runCheck does, unless an earlier check failed or was
+// skipped.
+func dependent(ctx context.Context, before []Check, id, label string, fn func(ctx context.Context) (status, message string, err error)) Check {
 	for _, c := range before {
 		if c.Status == CheckFail || c.Status == CheckSkipped {
 			return Check{ID: id, Label: label, Status: CheckSkipped, Message: "Skipped: " + strings.ToLower(c.Label[:1]) + c.Label[1:] + " did not pass"}
 		}
 	}
-	return fn()
+	return runCheck(ctx, id, label, fn)
 }
 
 // runCheck times fn and turns its outcome into a Check; an error fails the
