@@ -46,9 +46,11 @@ func (s *Service) Audit(ctx context.Context, limit int) ([]AuditEntry, error) {
 // diff lists the fields that differ between two versions of a
 // configuration, as JSON for the audit log. Old values may be nil (create).
 func diff(oldApp, newApp *engine.ApplianceSettings, oldSettings, newSettings any) string {
-	var changes []Change
-	changes = append(changes, diffFields("", oldApp, newApp)...)
-	changes = append(changes, diffFields("", oldSettings, newSettings)...)
+	var oldA any // a nil *ApplianceSettings must read as "no old value"
+	if oldApp != nil {
+		oldA = oldApp
+	}
+	changes := append(diffFields(oldA, newApp), diffFields(oldSettings, newSettings)...)
 	if changes == nil {
 		changes = []Change{}
 	}
@@ -56,35 +58,27 @@ func diff(oldApp, newApp *engine.ApplianceSettings, oldSettings, newSettings any
 	return string(b)
 }
 
-func diffFields(prefix string, oldV, newV any) []Change {
+// diffFields lists the fields whose values differ; oldV nil means all are new.
+func diffFields(oldV, newV any) []Change {
 	var out []Change
 	for _, f := range engine.Fields(newV, nil) {
 		nv, _ := engine.FieldValue(newV, f.Name)
 		var ov any
-		if oldV != nil && !isNilPtr(oldV) {
+		if oldV != nil {
 			ov, _ = engine.FieldValue(oldV, f.Name)
 		}
 		if f.Kind == engine.KindSecret {
 			if c, ok := secretChange(ov, nv); ok {
-				c.Field = prefix + f.Name
+				c.Field = f.Name
 				out = append(out, c)
 			}
 			continue
 		}
-		os, ns := show(ov), show(nv)
-		if os != ns {
-			out = append(out, Change{Field: prefix + f.Name, Old: os, New: ns})
+		if os, ns := show(ov), show(nv); os != ns {
+			out = append(out, Change{Field: f.Name, Old: os, New: ns})
 		}
 	}
 	return out
-}
-
-func isNilPtr(v any) bool {
-	switch p := v.(type) {
-	case *engine.ApplianceSettings:
-		return p == nil
-	}
-	return false
 }
 
 func secretChange(oldV, newV any) (Change, bool) {
