@@ -17,7 +17,12 @@ var threads sync.Map // string → chan struct{}
 
 // acquire waits for a free thread of the endpoint and returns its release.
 func acquire(ctx context.Context, code, endpoint string) (func(), error) {
-	v, _ := threads.LoadOrStore(code+"|"+endpoint, make(chan struct{}, ThreadLimit))
+	key := code + "|" + endpoint
+	v, ok := threads.Load(key)
+	if !ok {
+		// Only the first request of an endpoint makes its semaphore.
+		v, _ = threads.LoadOrStore(key, make(chan struct{}, ThreadLimit))
+	}
 	sem := v.(chan struct{})
 	select {
 	case sem <- struct{}{}:
