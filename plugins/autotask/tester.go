@@ -90,6 +90,12 @@ func (t *tester) skipped() (string, string, string) {
 	return engine.CheckSkipped, "Skipped: " + t.down + ".", ""
 }
 
+// failed is a check that err ended, in the admin's words.
+func (t *tester) failed(err error) (string, string, string) {
+	msg, detail := explain(err, t.set)
+	return engine.CheckFail, msg, detail
+}
+
 func (t *tester) zone(ctx context.Context) (string, string, string) {
 	if t.down != "" {
 		return t.skipped()
@@ -97,8 +103,7 @@ func (t *tester) zone(ctx context.Context) (string, string, string) {
 	root, err := t.at.Zone(ctx)
 	if err != nil {
 		t.down = "the Autotask zone is unknown"
-		msg, detail := explain(err, t.set)
-		return engine.CheckFail, msg, detail
+		return t.failed(err)
 	}
 	if t.set.ServicesURL != "" {
 		return engine.CheckOK, "Using the configured Services URL " + root + ".", ""
@@ -112,8 +117,7 @@ func (t *tester) auth(ctx context.Context) (string, string, string) {
 	}
 	if _, err := t.at.EntityInfo(ctx, "Tickets"); err != nil {
 		t.down = "Autotask refused the credentials"
-		msg, detail := explain(err, t.set)
-		return engine.CheckFail, msg, detail
+		return t.failed(err)
 	}
 	return engine.CheckOK, "Signed in to Autotask as " + t.set.Username + ".", ""
 }
@@ -124,8 +128,7 @@ func (t *tester) noteValues(ctx context.Context) (string, string, string) {
 	}
 	fields, err := t.at.Fields(ctx, "TicketNotes")
 	if err != nil {
-		msg, detail := explain(err, t.set)
-		return engine.CheckFail, msg, detail
+		return t.failed(err)
 	}
 	noteType, publish, err := resolveNoteValues(fields, t.set)
 	if err != nil {
@@ -148,13 +151,11 @@ func (t *tester) role(ctx context.Context) (string, string, string) {
 	r := &run{set: t.set, at: t.at}
 	id, err := r.role(ctx, def.RoleName)
 	if err != nil {
-		msg, detail := explain(err, t.set)
-		return engine.CheckFail, msg, detail
+		return t.failed(err)
 	}
 	fields, err := t.at.Fields(ctx, "TimeEntries")
 	if err != nil {
-		msg, detail := explain(err, t.set)
-		return engine.CheckFail, msg, detail
+		return t.failed(err)
 	}
 	if problem := t.checkFields(ctx, "Time Entry Default Data", "TimeEntries", fields, def.Fields); problem != "" {
 		return engine.CheckFail, problem, ""
@@ -175,8 +176,7 @@ func (t *tester) ticketDefaults(ctx context.Context) (string, string, string) {
 	}
 	fields, err := t.at.Fields(ctx, "Tickets")
 	if err != nil {
-		msg, detail := explain(err, t.set)
-		return engine.CheckFail, msg, detail
+		return t.failed(err)
 	}
 	values := maps.Clone(td.Fields)
 	if td.ContactID != 0 {
@@ -190,8 +190,7 @@ func (t *tester) ticketDefaults(ctx context.Context) (string, string, string) {
 		if err := t.at.Get(ctx, "Contacts", td.DefaultContactID, &c); errors.Is(err, ErrNotFound) {
 			return engine.CheckFail, fmt.Sprintf("Ticket Default Data: defaultContactID %d is not an Autotask contact.", td.DefaultContactID), ""
 		} else if err != nil {
-			msg, detail := explain(err, t.set)
-			return engine.CheckFail, msg, detail
+			return t.failed(err)
 		}
 	}
 	var missing []string
@@ -254,8 +253,7 @@ func (t *tester) contactExpression(ctx context.Context) (string, string, string)
 	}
 	fields, err := t.at.Fields(ctx, "Contacts")
 	if err != nil {
-		msg, detail := explain(err, t.set)
-		return engine.CheckFail, msg, detail
+		return t.failed(err)
 	}
 	f, ok := Field(fields, td.Contact.Field)
 	switch {
