@@ -67,6 +67,11 @@ func TestCommands(t *testing.T) {
 	if _, errOut, err := runCLI(t, "serve", "--log-format", "yaml", "--data-dir", t.TempDir()); err == nil || !strings.Contains(err.Error(), "use text or json") {
 		t.Errorf("bad log format: %v %s", err, errOut)
 	}
+	for _, r := range []string{"thirty days", "-1h", "0s"} {
+		if _, _, err := runCLI(t, "serve", "--retention", r, "--data-dir", t.TempDir()); err == nil || !strings.Contains(err.Error(), "positive duration") {
+			t.Errorf("--retention %s: %v", r, err)
+		}
+	}
 }
 
 func TestMigrateCommand(t *testing.T) {

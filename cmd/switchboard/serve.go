@@ -20,7 +20,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	c := addCommon(fs)
-	retention := fs.Duration("retention", envDuration("SWITCHBOARD_RETENTION", 30*24*time.Hour), "how long finished deliveries are kept (env SWITCHBOARD_RETENTION)")
+	retentionText := envFlag(fs, "retention", "SWITCHBOARD_RETENTION", "720h", "how long finished deliveries are kept, e.g. 720h")
 	maxBody := fs.Int64("max-body", 1<<20, "largest outbound-event post accepted, in bytes")
 	pprofAddr := envFlag(fs, "pprof-addr", "SWITCHBOARD_PPROF_ADDR", "", "serve Go profiling (net/http/pprof) on this address, e.g. 127.0.0.1:6060; off when empty")
 	if err := parse(fs, args); err != nil {
@@ -29,6 +29,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log, err := newLogger(stderr, *c.logLevel, *c.logFormat)
 	if err != nil {
 		return err
+	}
+	retention, err := time.ParseDuration(*retentionText)
+	if err != nil || retention <= 0 {
+		return fmt.Errorf("--retention %q: give a positive duration such as 720h (30 days)", *retentionText)
 	}
 	if *pprofAddr != "" {
 		if err := servePprof(*pprofAddr, log); err != nil {
@@ -41,7 +45,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Logger: log, Plugins: plugins.All(),
 		SecretKey:     os.Getenv("SWITCHBOARD_SECRET_KEY"),
 		AdminPassword: os.Getenv("SWITCHBOARD_ADMIN_PASSWORD"),
-		Retention:     *retention, MaxBody: *maxBody,
+		Retention:     retention, MaxBody: *maxBody,
 		Register: adminRoutes,
 	})
 	if err != nil {
@@ -64,15 +68,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		runErr = err
 	}
 	return runErr
-}
-
-func envDuration(env string, def time.Duration) time.Duration {
-	if v, ok := os.LookupEnv(env); ok {
-		if d, err := time.ParseDuration(v); err == nil {
-			return d
-		}
-	}
-	return def
 }
 
 // servePprof serves the Go profiler on its own listener, for an operator
