@@ -97,31 +97,28 @@ func newBareHarness(t testing.TB, opts server.Options) *harness {
 // request options
 type reqOpt func(*http.Request)
 
-// anonymous sends no session cookie.
-func anonymous(r *http.Request) {
-	cookies := r.Cookies()
-	r.Header.Del("Cookie")
-	for _, c := range cookies {
-		if c.Name != auth.SessionCookie {
-			r.AddCookie(c)
+// withoutCookie leaves the cookie name out of a request.
+func withoutCookie(name string) reqOpt {
+	return func(r *http.Request) {
+		cookies := r.Cookies()
+		r.Header.Del("Cookie")
+		for _, c := range cookies {
+			if c.Name != name {
+				r.AddCookie(c)
+			}
 		}
 	}
 }
+
+// anonymous sends no session cookie.
+var anonymous = withoutCookie(auth.SessionCookie)
 
 // wantJSON asks as the UI's scripts do.
 func wantJSON(r *http.Request) { r.Header.Set("Accept", "application/json") }
 
 // noCSRF leaves the CSRF cookie out, as a forged cross-site form would
 // (the browser keeps SameSite=Strict cookies to itself).
-func noCSRF(r *http.Request) {
-	cookies := r.Cookies()
-	r.Header.Del("Cookie")
-	for _, c := range cookies {
-		if c.Name != auth.CSRFCookie {
-			r.AddCookie(c)
-		}
-	}
-}
+var noCSRF = withoutCookie(auth.CSRFCookie)
 
 func (h *harness) do(method, target string, form url.Values, opts ...reqOpt) *httptest.ResponseRecorder {
 	h.t.Helper()
