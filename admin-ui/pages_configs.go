@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 
 	"github.com/labstack/echo/v4"
@@ -257,15 +258,14 @@ func (ui *UI) refused(c echo.Context, info service.PluginInfo, id int64, secrets
 	return ui.render(c, http.StatusUnprocessableEntity, "config", f.Heading, "home", f)
 }
 
+// typedSecret reports whether the form carries a value for any secret.
 func typedSecret(form url.Values, info service.PluginInfo) bool {
-	for section, fields := range map[string][]engine.Field{applianceSection: info.ApplianceFields, settingsSection: info.SettingsFields} {
-		for _, f := range fields {
-			if f.Kind == engine.KindSecret && form.Get(inputName(section, f.Name)) != "" {
-				return true
-			}
-		}
+	typed := func(section string, fields []engine.Field) bool {
+		return slices.ContainsFunc(fields, func(f engine.Field) bool {
+			return f.Kind == engine.KindSecret && form.Get(inputName(section, f.Name)) != ""
+		})
 	}
-	return false
+	return typed(applianceSection, info.ApplianceFields) || typed(settingsSection, info.SettingsFields)
 }
 
 // testData is what the test page and the Test button's fragment show.
