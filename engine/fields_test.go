@@ -2,6 +2,7 @@ package engine
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -59,7 +60,7 @@ func TestSecretNeverPrints(t *testing.T) {
 	s := NewSecret("hunter2")
 	b, _ := s.MarshalJSON()
 	for _, out := range []string{s.String(), s.GoString(), s.LogValue().String(), string(b)} {
-		if out == "hunter2" || len(out) == 0 {
+		if strings.Contains(out, "hunter2") || len(out) == 0 {
 			t.Errorf("printed %q", out)
 		}
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 
 	"switchboard/engine/metrics"
 	"switchboard/engine/store"
@@ -290,7 +291,7 @@ func TestStoreFailureAnswers503AndWritesNothing(t *testing.T) {
 	}
 }
 
-func TestConcurrentPostsShareCommits(t *testing.T) {
+func TestConcurrentPostsAreAllStored(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 0)
 	const n = 200
@@ -306,7 +307,36 @@ func TestConcurrentPostsShareCommits(t *testing.T) {
 	if got := len(f.events(t)); got != n {
 		t.Fatalf("events = %d, want %d", got, n)
 	}
-	if commits := testutil.CollectAndCount(f.m.CommitBatch); commits == 0 {
-		t.Fatal("no commit batches observed")
+}
+
+// Posts waiting when the committer takes its next batch share one
+// transaction, each answered with its own result.
+func TestWaitingPostsShareOneCommit(t *testing.T) {
+	t.Parallel()
+	st := storetest.Open(t)
+	m := metrics.New(nil, nil)
+	c := newCommitter(st, 256, m)
+	var ps []*pending
+	for i := range 5 {
+		key := fmt.Sprint("batch", i%4) // the fifth repeats the first
+		p := &pending{ev: &store.NewEvent{Event: store.Event{DedupeKey: key, ApplianceID: "Default", Name: "x", Source: "outbound", Fields: "event=x", Routing: store.Unrouted}}, done: make(chan commitResult, 1)}
+		c.queue <- p
+		ps = append(ps, p)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go c.run(ctx)
+	for i, p := range ps {
+		r := <-p.done
+		if r.err != nil || r.ins.Duplicate != (i == 4) {
+			t.Fatalf("post %d: %+v, want duplicate only for the repeated key", i, r)
+		}
+	}
+	var got dto.Metric
+	if err := m.CommitBatch.Write(&got); err != nil {
+		t.Fatal(err)
+	}
+	if got.GetHistogram().GetSampleCount() != 1 || got.GetHistogram().GetSampleSum() != 5 {
+		t.Fatalf("commits %d holding %v posts; want one commit of 5", got.GetHistogram().GetSampleCount(), got.GetHistogram().GetSampleSum())
 	}
 }
