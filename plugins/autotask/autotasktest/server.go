@@ -57,7 +57,6 @@ type Server struct {
 	opts Options
 	srv  *http.Server
 	ts   *httptest.Server
-	ln   net.Listener
 
 	mu        sync.Mutex
 	ents      map[string]*entity
@@ -88,7 +87,6 @@ func Start(addr string, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("autotasktest: listen on %s: %w", addr, err)
 	}
 	s := newServer(opts)
-	s.ln = ln
 	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	s.URL = "http://" + ln.Addr().String()
 	go s.srv.Serve(ln) //nolint:errcheck // Serve returns ErrServerClosed on Close
@@ -294,21 +292,18 @@ func writeFault(w http.ResponseWriter, f *Fault) {
 
 // enter takes one of the endpoint's threads, or refuses when all are busy.
 func (s *Server) enter(endpoint string) (func(), bool) {
-	key := endpoint
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.requests[key]++
-	if s.inflight[key] >= ThreadLimit {
-		s.rejected[key]++
+	s.requests[endpoint]++
+	if s.inflight[endpoint] >= ThreadLimit {
+		s.rejected[endpoint]++
 		return nil, false
 	}
-	s.inflight[key]++
-	if s.inflight[key] > s.maxSeen[key] {
-		s.maxSeen[key] = s.inflight[key]
-	}
+	s.inflight[endpoint]++
+	s.maxSeen[endpoint] = max(s.maxSeen[endpoint], s.inflight[endpoint])
 	return func() {
 		s.mu.Lock()
-		s.inflight[key]--
+		s.inflight[endpoint]--
 		s.mu.Unlock()
 	}, true
 }
