@@ -54,57 +54,31 @@ func (e *ResponseError) Error() string {
 // A "no data" error document yields an empty result; any other error
 // document a *ResponseError; broken XML a *ParseError.
 func ParseSessions(r io.Reader) ([]*Session, error) {
-	var out []*Session
-	err := parseList(r, "session_list", "session", func(p *parser, se xml.StartElement, product string) error {
+	return parseList(r, "session_list", "session", func(p *parser, se xml.StartElement, product string) (*Session, error) {
 		s, err := p.session(se)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		s.Product = product
 		if s.Product == "" {
 			s.Product = productFromContent(s)
 		}
-		out = append(out, s)
-		return nil
+		return s, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // ParseListing reads a SupportSessionListing or AccessSessionListing report.
 func ParseListing(r io.Reader) ([]SessionSummary, error) {
-	var out []SessionSummary
-	err := parseList(r, "session_summary_list", "session_summary", func(p *parser, se xml.StartElement, _ string) error {
-		s, err := p.summary(se)
-		if err != nil {
-			return err
-		}
-		out = append(out, s)
-		return nil
+	return parseList(r, "session_summary_list", "session_summary", func(p *parser, se xml.StartElement, _ string) (SessionSummary, error) {
+		return p.summary(se)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // ParseSurveys reads a SupportCustExitSurvey or SupportRepExitSurvey report.
 func ParseSurveys(r io.Reader, kind SurveyKind) ([]SurveyRecord, error) {
-	var out []SurveyRecord
-	err := parseList(r, "exit_survey_list", "exit_survey", func(p *parser, se xml.StartElement, _ string) error {
-		s, err := p.surveyRecord(se, kind)
-		if err != nil {
-			return err
-		}
-		out = append(out, s)
-		return nil
+	return parseList(r, "exit_survey_list", "exit_survey", func(p *parser, se xml.StartElement, _ string) (SurveyRecord, error) {
+		return p.surveyRecord(se, kind)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // ParseAPIInfo reads the command API's get_api_info answer.
@@ -176,31 +150,35 @@ func ParseCommandResult(r io.Reader) (string, error) {
 	return "", p.fail(fmt.Errorf("root element is <%s>, want <success>", root.Name.Local))
 }
 
-// parseList reads a list report: the root element holds item elements, or
-// the document is (or holds only) an <error>. A "no data" error is an empty
-// result.
-func parseList(r io.Reader, rootName, item string, fn func(p *parser, se xml.StartElement, product string) error) error {
+// parseList reads a list report: the root element holds item elements, each
+// read by read, or the document is (or holds only) an <error>. A "no data"
+// error is an empty result.
+func parseList[T any](r io.Reader, rootName, item string, read func(p *parser, se xml.StartElement, product string) (T, error)) ([]T, error) {
 	p, err := newParser(r)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer p.release()
 	root, err := p.root()
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var out []T
 	var docErr error
 	switch root.Name.Local {
 	case "error":
 		docErr = p.errorDocument(root)
 	case rootName:
 		product := productFromNamespace(root)
-		items := 0
 		err = p.children(root, func(se xml.StartElement) error {
 			switch se.Name.Local {
 			case item:
-				items++
-				return fn(p, se, product)
+				v, err := read(p, se, product)
+				if err != nil {
+					return err
+				}
+				out = append(out, v)
+				return nil
 			case "error":
 				// Older appliances wrapped the error in the list element.
 				docErr = p.errorDocument(se)
@@ -209,22 +187,25 @@ func parseList(r io.Reader, rootName, item string, fn func(p *parser, se xml.Sta
 			return p.skip(se)
 		})
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if items > 0 {
+		if len(out) > 0 {
 			docErr = nil
 		}
 	default:
-		return p.fail(fmt.Errorf("root element is <%s>, want <%s>", root.Name.Local, rootName))
+		return nil, p.fail(fmt.Errorf("root element is <%s>, want <%s>", root.Name.Local, rootName))
 	}
 	var re *ResponseError
 	if errors.As(docErr, &re) && IsNoData(re.Message) {
 		docErr = nil
 	}
 	if docErr != nil {
-		return docErr
+		return nil, docErr
 	}
-	return p.end()
+	if err := p.end(); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // productFromNamespace tells RS from PRA by the namespaces the root declares.
