@@ -106,8 +106,9 @@ func AssertNoSecret(t testing.TB, err error, secrets ...string) {
 
 // CheckSettings is the settings half of the conformance kit: the plugin's
 // settings struct validates (defaults and zero value) without a validator
-// panic from a mistyped tag, every field has a label and a known kind, and
-// secret fields never marshal their value.
+// panic from a mistyped tag, every field has a label and a known kind, every
+// field of the secret kind is an engine.Secret, and secret fields never
+// marshal their value.
 func CheckSettings(t *testing.T, p engine.Plugin) {
 	t.Helper()
 	info := p.Info()
@@ -123,13 +124,19 @@ func CheckSettings(t *testing.T, p engine.Plugin) {
 		}
 	}
 	kinds := []string{engine.KindText, engine.KindTextarea, engine.KindNumber, engine.KindBool, engine.KindSelect, engine.KindMultiSelect, engine.KindJSON, engine.KindSecret}
+	secrets := engine.Secrets(settings)
 	for _, f := range engine.Fields(settings, info.Events) {
 		if !slices.Contains(kinds, f.Kind) {
 			t.Errorf("%s: field %s has the unknown kind %q", info.ID, f.Name, f.Kind)
 		}
+		// A kind:"secret" tag on a plain type gets a password box but is
+		// neither sealed nor hidden: only an engine.Secret is.
+		if f.Kind == engine.KindSecret && !slices.ContainsFunc(secrets, func(r engine.SecretRef) bool { return r.Name == f.Name }) {
+			t.Errorf("%s: field %s is shown as a secret but is not an engine.Secret", info.ID, f.Name)
+		}
 	}
 	const planted = "planted-secret-value"
-	for _, ref := range engine.Secrets(settings) {
+	for _, ref := range secrets {
 		*ref.Value = engine.NewSecret(planted)
 	}
 	out, err := json.Marshal(settings)
