@@ -139,6 +139,7 @@ func TestTester(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
+			tickets, entries := len(h.sim.Tickets()), len(h.sim.TimeEntries(0))
 			checks := h.plugin.Test(ctx, cfg)
 			byID := map[string]engine.Check{}
 			for _, c := range checks {
@@ -160,6 +161,12 @@ func TestTester(t *testing.T) {
 			// The Test never writes to Autotask.
 			if n := len(h.sim.Notes(0)); n != 0 {
 				t.Errorf("Test wrote %d notes", n)
+			}
+			if n := len(h.sim.Tickets()); n != tickets {
+				t.Errorf("Test created %d tickets", n-tickets)
+			}
+			if n := len(h.sim.TimeEntries(0)); n != entries {
+				t.Errorf("Test added %d time entries", n-entries)
 			}
 		})
 	}
