@@ -2,9 +2,8 @@ package bttest
 
 import (
 	"encoding/json"
-	"maps"
 	"net/http"
-	"slices"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -153,9 +152,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // request is one parsed API call.
 type request struct {
 	op      string
-	form    func(string) string
-	has     func(string) bool
-	keys    func() []string
+	form    url.Values
 	locale  string
 	account *Account
 }
@@ -186,11 +183,7 @@ func (a *Appliance) serveAPI(path, opParam string, fn func(req request) (int, st
 			_, _ = w.Write([]byte(errorDoc(a.namespace(path), "Invalid or expired access token.")))
 			return
 		}
-		status, body := fn(request{
-			op: op, form: r.Form.Get, locale: locale, account: acc,
-			has:  r.Form.Has,
-			keys: func() []string { return slices.Sorted(maps.Keys(r.Form)) },
-		})
+		status, body := fn(request{op: op, form: r.Form, locale: locale, account: acc})
 		w.WriteHeader(status)
 		_, _ = w.Write([]byte(body))
 	}

@@ -1,6 +1,7 @@
 package bttest
 
 import (
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -117,11 +118,11 @@ func (a *Appliance) report(req request) (int, string) {
 // window reads a Unix time parameter and a duration in seconds (0: up to
 // now) into [from, to).
 func window(req request, param string, now time.Time) (from, to time.Time, msg string) {
-	start, err := strconv.ParseInt(req.form(param), 10, 64)
+	start, err := strconv.ParseInt(req.form.Get(param), 10, 64)
 	if err != nil {
 		return from, to, "Invalid value for " + param
 	}
-	dur, err := strconv.ParseInt(req.form("duration"), 10, 64)
+	dur, err := strconv.ParseInt(req.form.Get("duration"), 10, 64)
 	if err != nil || dur < 0 {
 		return from, to, "Invalid value for duration"
 	}
@@ -138,17 +139,17 @@ func window(req request, param string, now time.Time) (from, to time.Time, msg s
 func (a *Appliance) selectSessions(req request, now time.Time) ([]*beyondtrust.Session, string) {
 	var out []*beyondtrust.Session
 	switch {
-	case req.has("lsid") || req.has("lsids"):
-		ids := strings.Split(req.form("lsids"), ",")
-		if req.has("lsid") {
-			ids = []string{req.form("lsid")}
+	case req.form.Has("lsid") || req.form.Has("lsids"):
+		ids := strings.Split(req.form.Get("lsids"), ",")
+		if req.form.Has("lsid") {
+			ids = []string{req.form.Get("lsid")}
 		}
 		for _, id := range ids {
 			if s, ok := a.sessions[strings.TrimSpace(id)]; ok {
 				out = append(out, s)
 			}
 		}
-	case req.has("end_time"):
+	case req.form.Has("end_time"):
 		from, to, msg := window(req, "end_time", now)
 		if msg != "" {
 			return nil, msg
@@ -158,7 +159,7 @@ func (a *Appliance) selectSessions(req request, now time.Time) ([]*beyondtrust.S
 				out = append(out, s)
 			}
 		}
-	case req.has("start_time"):
+	case req.form.Has("start_time"):
 		from, to, msg := window(req, "start_time", now)
 		if msg != "" {
 			return nil, msg
@@ -193,16 +194,16 @@ func (a *Appliance) command(req request) (int, string) {
 		if req.account.Command != "full" {
 			return http.StatusForbidden, errorDoc(ns, "You do not have permission to perform this action: the API account needs full command API access.")
 		}
-		s, ok := a.sessions[req.form("lsid")]
+		s, ok := a.sessions[req.form.Get("lsid")]
 		if !ok || s.Ended() {
 			return http.StatusOK, errorDoc(ns, "The session is not active or does not exist.")
 		}
-		for _, k := range req.keys() {
+		for _, k := range slices.Sorted(maps.Keys(req.form)) {
 			code, ok := strings.CutPrefix(k, "session.custom.")
 			if !ok {
 				continue
 			}
-			v := req.form(k)
+			v := req.form.Get(k)
 			if len(v) > maxAttribute {
 				return http.StatusOK, errorDoc(ns, "The value of "+k+" is longer than 1024 characters.")
 			}
