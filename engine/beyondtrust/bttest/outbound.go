@@ -2,6 +2,7 @@ package bttest
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -101,9 +102,7 @@ func (a *Appliance) outbound(s *beyondtrust.Session, event string, extra url.Val
 		"lsid":         {s.LSID},
 		"external_key": {s.ExternalKey},
 	}
-	for k, v := range extra {
-		f[k] = slices.Clone(v)
-	}
+	maps.Copy(f, extra) // Enqueue copies the values
 	for _, sender := range a.senders {
 		sender.Enqueue(f)
 	}
