@@ -83,16 +83,6 @@ func (s *Server) TimeEntries(ticketID int64) []TimeEntry {
 	return rows[TimeEntry](s, "timeentries", ticketID)
 }
 
-// Ticket returns one ticket.
-func (s *Server) Ticket(id int64) (Ticket, bool) {
-	for _, t := range s.Tickets() {
-		if t.ID == id {
-			return t, true
-		}
-	}
-	return Ticket{}, false
-}
-
 // Stats are what the simulator saw of one entity endpoint.
 type Stats struct {
 	Requests       int // all requests, refused ones included
