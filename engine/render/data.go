@@ -405,9 +405,9 @@ func NewData(s *beyondtrust.Session, loc *time.Location) Data {
 
 func productName(product string) string {
 	switch product {
-	case "rs":
+	case beyondtrust.ProductRS:
 		return "Remote Support"
-	case "pra":
+	case beyondtrust.ProductPRA:
 		return "Privileged Remote Access"
 	}
 	return product
