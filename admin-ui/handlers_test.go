@@ -8,10 +8,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"switchboard/engine"
 	"switchboard/engine/auth"
 	"switchboard/engine/store"
+	"switchboard/plugins/autotask"
 	"switchboard/plugins/autotask/autotasktest"
 )
 
@@ -470,6 +472,16 @@ func TestRetryAndReplay(t *testing.T) {
 	page := h.get(fmt.Sprintf("/events/%d?done=replayed", eventID)).Body.String()
 	if !strings.Contains(page, "handed again") {
 		t.Error("the event page does not confirm the replay")
+	}
+
+	// A delivery that is running cannot be retried: the admin is told why.
+	_, running := h.addEvent(id, "lsid-running")
+	if ds, err := h.srv.Store.Claim(ctx, autotask.ID, 10, "another-worker", time.Minute, time.Now()); err != nil || len(ds) == 0 {
+		t.Fatalf("claim: %v %v", ds, err)
+	}
+	rec = h.post(fmt.Sprintf("/deliveries/%d/retry", running), nil)
+	if rec.Code != http.StatusConflict || !strings.Contains(rec.Body.String(), "is running now") {
+		t.Fatalf("retry of a running delivery: %d %s", rec.Code, rec.Body.String())
 	}
 }
 

@@ -2,8 +2,10 @@ package adminui
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -36,7 +38,7 @@ func (ui *UI) login(c echo.Context) error {
 		auth.SetSessionCookie(c, sess)
 		return c.Redirect(http.StatusSeeOther, data.Next)
 	case errors.As(err, &throttled):
-		data.Error = "Too many failed sign-ins. " + capitalize(err.Error()) + "."
+		data.Error = fmt.Sprintf("Too many failed sign-ins. Try again in %s.", throttled.Wait.Round(time.Second))
 		return ui.render(c, http.StatusTooManyRequests, "login", "Sign in", "", data)
 	case errors.Is(err, auth.ErrInvalidCredentials):
 		data.Error = "Wrong username or password."

@@ -66,7 +66,8 @@ func TestLoginThrottled(t *testing.T) {
 	for range 10 {
 		rec = h.post("/login", url.Values{"username": {"admin"}, "password": {"guess"}}, anonymous)
 	}
-	if rec.Code != http.StatusTooManyRequests || !strings.Contains(rec.Body.String(), "try again in") {
+	body := rec.Body.String()
+	if rec.Code != http.StatusTooManyRequests || !strings.Contains(body, "Too many failed sign-ins. Try again in ") || strings.Count(body, "Too many failed") != 1 {
 		t.Errorf("after many failures: %d\n%s", rec.Code, rec.Body)
 	}
 }

@@ -290,6 +290,8 @@ func (ui *UI) classify(c echo.Context, err error) (int, string) {
 		return http.StatusNotFound, "It does not exist (any more): " + err.Error()
 	case errors.Is(err, store.ErrConflict):
 		return http.StatusConflict, store.ErrConflict.Error()
+	case errors.Is(err, store.ErrState):
+		return http.StatusConflict, capitalize(err.Error()) + "."
 	case errors.As(err, &fe):
 		return http.StatusUnprocessableEntity, fe.Error()
 	case errors.Is(err, store.ErrUnavailable):
