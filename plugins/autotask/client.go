@@ -100,6 +100,11 @@ func NewClient(opts Options) (*Client, error) {
 	if hc == nil {
 		hc = defaultHTTP
 	}
+	// A copy whose redirect rule keeps the credentials home: Go's client
+	// re-sends custom headers such as Secret to wherever a redirect points.
+	guarded := *hc
+	guarded.CheckRedirect = keepCredentials
+	hc = &guarded
 	sum := sha256.Sum256([]byte(opts.IntegrationCode))
 	return &Client{opts: opts, http: hc, limits: hex.EncodeToString(sum[:8]), fields: map[string]fieldsEntry{}}, nil
 }
@@ -253,15 +258,13 @@ func (c *Client) send(ctx context.Context, zone string, r request, payload []byt
 	if payload != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	// Credentials go only to the zone's own origin, never to a URL that
-	// merely came back in an answer.
-	if sameOrigin(req.URL, zone) {
-		req.Header.Set("ApiIntegrationCode", c.opts.IntegrationCode)
-		req.Header.Set("UserName", c.opts.Username)
-		req.Header.Set("Secret", c.opts.Secret)
-		if r.write && c.opts.ImpersonationResourceID != 0 {
-			req.Header.Set("ImpersonationResourceId", strconv.FormatInt(c.opts.ImpersonationResourceID, 10))
-		}
+	// The URL is built from the zone, so the credentials go to the zone;
+	// keepCredentials stops a redirect from carrying them elsewhere.
+	req.Header.Set("ApiIntegrationCode", c.opts.IntegrationCode)
+	req.Header.Set("UserName", c.opts.Username)
+	req.Header.Set("Secret", c.opts.Secret)
+	if r.write && c.opts.ImpersonationResourceID != 0 {
+		req.Header.Set("ImpersonationResourceId", strconv.FormatInt(c.opts.ImpersonationResourceID, 10))
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -297,9 +300,18 @@ func (c *Client) redact(e *APIError) *APIError {
 	return e
 }
 
-func sameOrigin(u *url.URL, root string) bool {
-	r, err := url.Parse(root)
-	return err == nil && strings.EqualFold(u.Scheme, r.Scheme) && strings.EqualFold(u.Host, r.Host)
+// keepCredentials refuses to follow a redirect of a request that carries
+// credentials: the REST API has no reason to redirect, and following one
+// would hand the API user's secret to another server. Requests without
+// credentials (the zone lookup) follow up to 10 redirects, as by default.
+func keepCredentials(req *http.Request, via []*http.Request) error {
+	if via[0].Header.Get("Secret") != "" {
+		return fmt.Errorf("the API redirected to %s; credentials are never sent on: set the Services URL to the zone's REST root", req.URL.Host)
+	}
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	return nil
 }
 
 // Filter is one condition of a query: a field operator (eq, noteq, gt, gte,

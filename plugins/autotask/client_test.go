@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/url"
+	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -106,20 +107,32 @@ func TestZoneRediscoveryAfter401(t *testing.T) {
 	}
 }
 
-func TestCredentialsOnlyToTheZoneOrigin(t *testing.T) {
+// A zone that answers with a redirect must not get the credentials
+// forwarded to wherever it points.
+func TestCredentialsNeverFollowARedirect(t *testing.T) {
 	t.Parallel()
-	root, _ := url.Parse("https://webservices15.autotask.net/ATServicesRest")
-	tests := map[string]bool{
-		"https://webservices15.autotask.net/ATServicesRest/V1.0/Tickets/query": true,
-		"https://WEBSERVICES15.autotask.net/other":                             true,
-		"https://evil.example/ATServicesRest/V1.0/Tickets/query/next":          false,
-		"http://webservices15.autotask.net/ATServicesRest/V1.0/Tickets":        false,
-	}
-	for raw, want := range tests {
-		u, _ := url.Parse(raw)
-		if got := sameOrigin(u, root.String()); got != want {
-			t.Errorf("sameOrigin(%s) = %v, want %v", raw, got, want)
+	var leaked atomic.Bool
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Secret") != "" || r.Header.Get("ApiIntegrationCode") != "" {
+			leaked.Store(true)
 		}
+		w.Write([]byte(`{"items":[]}`))
+	}))
+	defer elsewhere.Close()
+	zone := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, elsewhere.URL+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	defer zone.Close()
+	c, err := NewClient(Options{ServicesURL: zone.URL + "/ATServicesRest/", Username: "u@example.com", Secret: "top-secret-value", IntegrationCode: "CODE123456"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Query(context.Background(), "Tickets", Query{MaxRecords: 1}, &struct{}{})
+	if err == nil || !strings.Contains(err.Error(), "redirected") || strings.Contains(err.Error(), "top-secret-value") {
+		t.Fatalf("query through a redirecting zone: %v", err)
+	}
+	if leaked.Load() {
+		t.Fatal("the credentials followed the redirect to another server")
 	}
 }
 
