@@ -147,3 +147,15 @@ func (s *Session) PrimaryRepresentative() (Representative, bool) {
 	}
 	return Representative{}, false
 }
+
+// ProductName is the product's name as reports print it; an unknown
+// product prints as reported ("" when the report did not say).
+func (s *Session) ProductName() string {
+	switch s.Product {
+	case ProductRS:
+		return "Remote Support"
+	case ProductPRA:
+		return "Privileged Remote Access"
+	}
+	return s.Product
+}

@@ -346,7 +346,7 @@ func NewData(s *beyondtrust.Session, loc *time.Location) Data {
 		return d
 	}
 	d.LSID, d.LSeq, d.Product, d.SessionType = s.LSID, s.LSeq, s.Product, s.Type
-	d.ProductName = productName(s.Product)
+	d.ProductName = s.ProductName()
 	d.Start = NewTime(s.StartTime, loc)
 	if s.Ended() {
 		end := NewTime(s.EndTime, loc)
@@ -401,16 +401,6 @@ func NewData(s *beyondtrust.Session, loc *time.Location) Data {
 	d.CustomerSurveys = surveys(s.CustomerSurveys, loc)
 	d.RepSurveys = surveys(s.RepSurveys, loc)
 	return d
-}
-
-func productName(product string) string {
-	switch product {
-	case beyondtrust.ProductRS:
-		return "Remote Support"
-	case beyondtrust.ProductPRA:
-		return "Privileged Remote Access"
-	}
-	return product
 }
 
 // customers returns the primary customer (if any) and all customers with

@@ -115,7 +115,9 @@ var namedLayouts = map[string]string{
 // zones caches time.LoadLocation, which reads the zone database every call.
 var zones sync.Map
 
-func loadZone(name string) (*time.Location, error) {
+// LoadZone is time.LoadLocation with a cache: reports render many times a
+// second, and the zone database is read from disk on every load.
+func LoadZone(name string) (*time.Location, error) {
 	if loc, ok := zones.Load(name); ok {
 		return loc.(*time.Location), nil
 	}
@@ -142,7 +144,7 @@ func formatTimeHelper(dst []byte, c call) []byte {
 		return appendClock(dst, t)
 	}
 	if tz, _ := c.hashText("tz"); tz != "" {
-		loc, err := loadZone(tz)
+		loc, err := LoadZone(tz)
 		if err != nil {
 			panic(fmt.Errorf("formatTime: unknown time zone %q", tz))
 		}

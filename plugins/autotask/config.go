@@ -16,6 +16,7 @@ import (
 	_ "time/tzdata"
 
 	"switchboard/engine"
+	"switchboard/engine/render"
 )
 
 // Session types for automatic ticket creation; see SessionType.
@@ -111,7 +112,7 @@ func (s *Settings) TemplateSet() string { return s.Templates }
 
 // Location is the report time zone; settings were validated before.
 func (s *Settings) Location() *time.Location {
-	loc, err := time.LoadLocation(s.ReportTimeZone)
+	loc, err := render.LoadZone(s.ReportTimeZone)
 	if err != nil {
 		return time.UTC
 	}

@@ -155,9 +155,11 @@ func surveyAuthor(s *bt.Session, kind string, sv bt.Survey) string {
 	return sv.SubmittedBy
 }
 
+// productName names the product in note and ticket titles; a report that
+// does not say which product it came from reads as Remote Support.
 func productName(s *bt.Session) string {
-	if s.Product == engine.ProductPrivilegedAccess {
-		return "Privileged Remote Access"
+	if n := s.ProductName(); n != "" {
+		return n
 	}
 	return "Remote Support"
 }
