@@ -32,20 +32,17 @@ func (t ticketRef) String() string {
 	return strconv.FormatInt(t.ID, 10)
 }
 
-// externalKey is the session's external key: the report's, which a
-// representative may have edited during the session, else the event's.
-func (r *run) externalKey(sess *bt.Session) string {
-	if k := strings.TrimSpace(sess.ExternalKey); k != "" {
-		return k
-	}
-	return strings.TrimSpace(r.job.Event.ExternalKey)
-}
+// externalKey is the session's external key as the appliance's report
+// holds it (a representative may have edited it during the session). The
+// posted event's external_key is never used: anyone who reaches the intake
+// port can post one, and the key decides which ticket the report goes to.
+func externalKey(sess *bt.Session) string { return strings.TrimSpace(sess.ExternalKey) }
 
 // findTicket finds the session's ticket from its external key (a ticket
 // number or id) or from the ticket this configuration created for it. No
 // ticket ends the delivery as skipped.
 func (r *run) findTicket(ctx context.Context, sess *bt.Session) (ticketRef, error) {
-	key := r.externalKey(sess)
+	key := externalKey(sess)
 	switch {
 	case ticketNumberRE.MatchString(key):
 		var found []struct {
@@ -157,6 +154,11 @@ func (r *run) memberAdded(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The posted type only spares a fetch for a customer joining; whether
+	// a representative is in the session is the report's to say.
+	if len(sess.Reps) == 0 {
+		return engine.Skip(fmt.Sprintf("the appliance's report of session %s shows no representative yet", lsid))
+	}
 	over, err := r.overrides(sess)
 	if err != nil {
 		return err
@@ -184,7 +186,7 @@ func (r *run) memberAdded(ctx context.Context) error {
 // says so), a JSON object of ticket fields, or a ticket reference (nothing
 // to create).
 func (r *run) overrides(sess *bt.Session) (TicketData, error) {
-	key := r.externalKey(sess)
+	key := externalKey(sess)
 	switch {
 	case key == "" && !r.set.AutoTicketWithoutKey:
 		return TicketData{}, engine.Skip("the session has no external key and \"Automatic Ticket Creation when external key is not provided\" is off")
@@ -293,10 +295,9 @@ func (r *run) resolveContact(ctx context.Context, sess *bt.Session, data TicketD
 		return data.ContactID, -1, nil
 	}
 	expr := *data.Contact
+	// The report's value only: a posted custom field would let anyone who
+	// reaches the intake port choose the ticket's contact and company.
 	value, _ := sess.Attribute(expr.CustomField)
-	if value == "" {
-		value = r.job.Event.Fields.Get(expr.CustomField)
-	}
 	value = strings.TrimSpace(value)
 	if value == "" {
 		r.log.Info("autotask: contact expression has no value; using the default contact", "expression", expr.String())
