@@ -126,7 +126,7 @@ func (h *Handler) post(c echo.Context) error {
 	res, err := h.commits.submit(r.Context(), &store.NewEvent{Event: ev, Deliveries: deliveries})
 	if err != nil {
 		h.opts.Logger.Error("outbound event not stored; the appliance will retry", "event", name, "lsid", ev.LSID, "err", err)
-		h.opts.Metrics.IntakeRejected.WithLabelValues("store_unavailable").Inc()
+		h.opts.Metrics.IntakeRejected.WithLabelValues(failureReason(err)).Inc()
 		c.Response().Header().Set("Retry-After", "5")
 		return c.String(http.StatusServiceUnavailable, "the event could not be stored; retry later\n")
 	}
