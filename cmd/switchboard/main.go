@@ -4,6 +4,7 @@
 //
 //	switchboard serve     run the engine (SQLite in ./data by default)
 //	switchboard demo      run the engine against built-in simulators
+//	switchboard simulate  run the appliance and Autotask simulators standalone
 //	switchboard migrate   apply database migrations and show their status
 //	switchboard plugins   list compiled-in plugins and their settings
 //	switchboard reset-password   set an admin account's password
@@ -32,6 +33,7 @@ const usage = `Switchboard: an open middleware engine for BeyondTrust Remote Sup
 Usage:
   switchboard serve    [flags]   run the engine
   switchboard demo     [flags]   run the engine with simulated appliance and Autotask
+  switchboard simulate [flags]   run the simulated appliance and Autotask for a separate engine
   switchboard migrate  [flags]   apply database migrations and show their status
   switchboard plugins  [flags]   list compiled-in plugins and their settings
   switchboard reset-password [--user admin]   set an admin's password (read from stdin
@@ -80,6 +82,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return serve(ctx, rest, stdout, stderr)
 	case "demo":
 		return demo(ctx, rest, stdout, stderr)
+	case "simulate":
+		return simulate(ctx, rest, stdout, stderr)
 	case "migrate":
 		return migrate(ctx, rest, stdout, stderr)
 	case "plugins":
