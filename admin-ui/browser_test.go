@@ -64,13 +64,19 @@ type browser struct {
 
 func newBrowser(t *testing.T) *browser {
 	t.Helper()
+	return newBrowserLogging(t, slog.New(slog.DiscardHandler))
+}
+
+// newBrowserLogging is newBrowser with the server logging to log.
+func newBrowserLogging(t *testing.T, log *slog.Logger) *browser {
+	t.Helper()
 	exe := findChromium(t)
 	app, sim, p := simulators(t)
 
 	srv, err := server.New(context.Background(), server.Options{
 		DataDir: t.TempDir(), IntakeAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
 		Plugins: []engine.Plugin{p},
-		Logger:  slog.New(slog.DiscardHandler),
+		Logger:  log,
 		Register: []func(e *echo.Echo, s *server.Server) error{func(e *echo.Echo, s *server.Server) error {
 			ui, err := New(Options{Service: s.Service, Auth: s.Auth})
 			if err != nil {

@@ -148,6 +148,13 @@ func TestCSRFRefused(t *testing.T) {
 		{"no token", url.Values{auth.CSRFField: {""}}, []reqOpt{noCSRF}},
 		{"forged token", url.Values{auth.CSRFField: {"forged"}}, nil},
 		{"cross-site", nil, []reqOpt{func(r *http.Request) { r.Header.Set("Sec-Fetch-Site", "cross-site") }}},
+		{"same-site (another port)", nil, []reqOpt{func(r *http.Request) {
+			r.Header.Set("Sec-Fetch-Site", "same-site")
+			r.Header.Set("Origin", "http://example.com:8081")
+		}}},
+		{"planted cookie", url.Values{auth.CSRFField: {"planted"}}, []reqOpt{withoutCookie(auth.CSRFCookie), func(r *http.Request) {
+			r.AddCookie(&http.Cookie{Name: auth.CSRFCookie, Value: "planted"})
+		}}},
 	}
 	for _, target := range posts {
 		for _, c := range cases {

@@ -2,6 +2,7 @@ package adminui
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -30,8 +31,8 @@ func TestMain(m *testing.M) {
 
 const (
 	adminPassword = "correct horse battery"
-	// csrfToken is the double-submit token the harness sends in both the
-	// cookie and the form, as a browser that loaded a page would.
+	// csrfToken is the CSRF cookie the harness sends, as a browser that
+	// loaded a page before signing in would.
 	csrfToken = "harness-csrf-token-0123456789abcdef"
 )
 
@@ -122,24 +123,24 @@ var noCSRF = withoutCookie(auth.CSRFCookie)
 
 func (h *harness) do(method, target string, form url.Values, opts ...reqOpt) *httptest.ResponseRecorder {
 	h.t.Helper()
-	var req *http.Request
-	if method == http.MethodPost {
-		if form == nil {
-			form = url.Values{}
-		}
-		if _, ok := form[auth.CSRFField]; !ok {
-			form.Set(auth.CSRFField, csrfToken)
-		}
-		req = httptest.NewRequest(method, target, strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	} else {
-		req = httptest.NewRequest(method, target, nil)
-	}
+	req := httptest.NewRequest(method, target, nil)
 	req.RemoteAddr = "127.0.0.1:50000"
 	req.AddCookie(&http.Cookie{Name: auth.SessionCookie, Value: h.session})
 	req.AddCookie(&http.Cookie{Name: auth.CSRFCookie, Value: csrfToken})
 	for _, o := range opts {
 		o(req)
+	}
+	if method == http.MethodPost {
+		if form == nil {
+			form = url.Values{}
+		}
+		if _, ok := form[auth.CSRFField]; !ok {
+			// What the page the form came from would carry.
+			form.Set(auth.CSRFField, h.srv.Auth.CSRFTokenFor(req))
+		}
+		req.Body = io.NopCloser(strings.NewReader(form.Encode()))
+		req.ContentLength = int64(len(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
 	rec := httptest.NewRecorder()
 	h.e.ServeHTTP(rec, req)

@@ -35,6 +35,9 @@ func (ui *UI) login(c echo.Context) error {
 	var throttled *auth.ThrottledError
 	switch {
 	case err == nil:
+		if err := ui.endOldSession(c); err != nil {
+			return err
+		}
 		auth.SetSessionCookie(c, sess)
 		return c.Redirect(http.StatusSeeOther, data.Next)
 	case errors.As(err, &throttled):
@@ -55,13 +58,22 @@ func capitalize(s string) string {
 }
 
 func (ui *UI) logout(c echo.Context) error {
-	if ck, err := c.Cookie(auth.SessionCookie); err == nil {
-		if err := ui.auth.Logout(c.Request().Context(), ck.Value); err != nil {
-			return err
-		}
+	if err := ui.endOldSession(c); err != nil {
+		return err
 	}
 	auth.ClearSessionCookie(c)
 	return c.Redirect(http.StatusSeeOther, auth.LoginPath+"?done=logout")
+}
+
+// endOldSession ends the session of the browser's session cookie, if any:
+// on logout, and on a new login, so that a session token someone else
+// learned stops working once its browser signs in again.
+func (ui *UI) endOldSession(c echo.Context) error {
+	ck, err := c.Cookie(auth.SessionCookie)
+	if err != nil {
+		return nil
+	}
+	return ui.auth.Logout(c.Request().Context(), ck.Value)
 }
 
 type setupData struct {

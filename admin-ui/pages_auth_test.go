@@ -87,6 +87,21 @@ func TestLogout(t *testing.T) {
 	}
 }
 
+// TestReloginEndsOldSession signs in again from a browser that holds a
+// session: the old session token must stop working.
+func TestReloginEndsOldSession(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	old := h.session
+	rec := h.post("/login", url.Values{"username": {"admin"}, "password": {adminPassword}})
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("login: %d", rec.Code)
+	}
+	if _, err := h.srv.Auth.Authenticate(t.Context(), old); err == nil {
+		t.Error("the old session still works after signing in again")
+	}
+}
+
 func TestAccount(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
@@ -133,7 +148,7 @@ func TestSetup(t *testing.T) {
 	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "Create the admin account") {
 		t.Fatalf("setup page: %d", rec.Code)
 	}
-	if rec.Header().Get("Referrer-Policy") != "no-referrer" {
+	if rec.Header().Get("Referrer-Policy") != "same-origin" {
 		t.Error("the setup page may leak its token in a Referer header")
 	}
 

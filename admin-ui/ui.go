@@ -159,14 +159,16 @@ func (ui *UI) Register(e *echo.Echo) {
 }
 
 // headers sets the security headers of every page: scripts and styles only
-// from this origin, never framed, no referrer (a setup link carries its
-// token in the URL), and never cached, as pages show live state.
+// from this origin, never framed, no referrer to other origins (a setup
+// link carries its token in the URL; same-origin keeps the Origin header
+// of the UI's own posts, which the CSRF check compares, from reading
+// "null"), and never cached, as pages show live state.
 func (ui *UI) headers(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		h := c.Response().Header()
 		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Referrer-Policy", "same-origin")
 		h.Set("Cache-Control", "no-store")
 		return next(c)
 	}

@@ -77,6 +77,10 @@ type Manager struct {
 	// dummyHash is compared against when the username is unknown, so a
 	// wrong username takes as long as a wrong password.
 	dummyHash func() []byte
+	// csrfKey signs CSRF tokens; it never leaves the process, so a
+	// restart asks open forms to be reloaded.
+	csrfKey  []byte
+	refusals refusalLog
 }
 
 // BcryptCost is the work factor of new password hashes. 12 costs about a
@@ -91,7 +95,7 @@ func New(st *store.Store, logger *slog.Logger) *Manager {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	m := &Manager{st: st, log: logger, cost: BcryptCost, throttle: newThrottle(time.Now)}
+	m := &Manager{st: st, log: logger, cost: BcryptCost, throttle: newThrottle(time.Now), csrfKey: newCSRFKey()}
 	m.dummyHash = sync.OnceValue(func() []byte {
 		hash, err := bcrypt.GenerateFromPassword([]byte(newToken()), m.cost)
 		if err != nil {

@@ -9,14 +9,14 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 )
 
 // Cookie and form names.
 const (
 	// SessionCookie carries the login session token.
 	SessionCookie = "switchboard_session"
-	// CSRFCookie carries the CSRF token the forms echo back.
+	// CSRFCookie carries a random value that the CSRF token of a browser
+	// without a session (the login and setup forms) is derived from.
 	CSRFCookie = "switchboard_csrf"
 	// CSRFField is the hidden form field with the CSRF token.
 	CSRFField = "_csrf"
@@ -33,11 +33,17 @@ const (
 // Middleware admits requests with a valid session cookie, or (on the JSON
 // API under /api/ only) with HTTP Basic credentials of an admin account, for
 // the command line. Others are refused: a browser asking for a page is sent
-// to the login page, an API or fetch client gets 401 with a JSON body.
+// to the login page, an API or fetch client gets 401 with a JSON body. A
+// request carrying both a session cookie and an Authorization header is
+// refused: which of the two speaks for it would decide whether CSRF
+// protection applies.
 func (m *Manager) Middleware() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
+			if err := refuseBoth(c); err != nil {
+				return err
+			}
 			if ck, err := c.Cookie(SessionCookie); err == nil {
 				u, err := m.Authenticate(req.Context(), ck.Value)
 				switch {
@@ -78,6 +84,15 @@ func (m *Manager) Middleware() echo.MiddlewareFunc {
 	}
 }
 
+// refuseBoth refuses a request that carries a session cookie and an
+// Authorization header at once.
+func refuseBoth(c echo.Context) error {
+	if _, err := c.Cookie(SessionCookie); err != nil || c.Request().Header.Get(echo.HeaderAuthorization) == "" {
+		return nil
+	}
+	return echo.NewHTTPError(http.StatusBadRequest, "Send either a session cookie or an Authorization header, not both.")
+}
+
 // retryAfter renders d as whole seconds, rounded up, for Retry-After.
 func retryAfter(d time.Duration) string {
 	return strconv.Itoa(int((d + time.Second - 1) / time.Second))
@@ -111,7 +126,10 @@ func Actor(c echo.Context) string {
 // SetSessionCookie hands a new login session to the browser. The cookie is
 // HttpOnly (scripts cannot read it), SameSite=Strict (other sites cannot
 // make the browser send it) and Secure whenever the page came over TLS.
+// The browser's pre-login CSRF cookie goes: from now on its CSRF token is
+// derived from the new session.
 func SetSessionCookie(c echo.Context, s Session) {
+	c.SetCookie(&http.Cookie{Name: CSRFCookie, Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: IsTLS(c)})
 	c.SetCookie(&http.Cookie{
 		Name:     SessionCookie,
 		Value:    s.Token,
@@ -138,54 +156,6 @@ func ClearSessionCookie(c echo.Context) {
 // IsTLS reports whether the browser reached us over HTTPS, directly or
 // through a proxy that says so.
 func IsTLS(c echo.Context) bool { return c.Scheme() == "https" }
-
-// CSRF protects every state-changing request. Browsers that send
-// Sec-Fetch-Site are checked by it (same-origin passes, cross-site is
-// refused); others must echo the token of the CSRF cookie in the _csrf form
-// field or the X-CSRF-Token header. Requests carrying HTTP Basic
-// credentials to the JSON API are exempt: a browser never adds those by
-// itself, as Switchboard never asks it to, so another site cannot forge
-// them. The outbound-event intake runs on its own listener without this.
-func (m *Manager) CSRF() echo.MiddlewareFunc {
-	build := func(secure bool) echo.MiddlewareFunc {
-		return middleware.CSRFWithConfig(middleware.CSRFConfig{
-			Skipper:        basicAuthAPI,
-			TokenLookup:    "header:" + CSRFHeader + ",form:" + CSRFField,
-			ContextKey:     csrfKey,
-			CookieName:     CSRFCookie,
-			CookiePath:     "/",
-			CookieHTTPOnly: true,
-			CookieSameSite: http.SameSiteStrictMode,
-			CookieSecure:   secure,
-			ErrorHandler: func(err error, c echo.Context) error {
-				m.log.Warn("refused a request without a valid CSRF token", "method", c.Request().Method, "path", c.Request().URL.Path, "addr", c.RealIP())
-				return echo.NewHTTPError(http.StatusForbidden, "This form has expired or came from another site. Reload the page and try again.").SetInternal(err)
-			},
-		})
-	}
-	plain, secure := build(false), build(true)
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		p, s := plain(next), secure(next)
-		return func(c echo.Context) error {
-			if IsTLS(c) {
-				return s(c)
-			}
-			return p(c)
-		}
-	}
-}
-
-func basicAuthAPI(c echo.Context) bool {
-	req := c.Request()
-	_, _, ok := req.BasicAuth()
-	return ok && strings.HasPrefix(req.URL.Path, apiPrefix)
-}
-
-// CSRFToken returns the token a page puts into its forms.
-func CSRFToken(c echo.Context) string {
-	s, _ := c.Get(csrfKey).(string)
-	return s
-}
 
 // SafeNext returns next if it is a path on this site, else "/": the login
 // form's redirect must not be a way to send an admin elsewhere.

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -103,58 +104,136 @@ func TestStaleSessionCookieCleared(t *testing.T) {
 
 func TestCSRF(t *testing.T) {
 	t.Parallel()
-	e, _, sess := newTestEcho(t)
+	e, m, sess := newTestEcho(t)
 	sessionCookie := &http.Cookie{Name: SessionCookie, Value: sess.Token}
 
-	// A page view hands out the CSRF cookie.
+	// A page view hands out the token derived from the session.
 	req := httptest.NewRequest("GET", "/configs", nil)
 	req.AddCookie(sessionCookie)
 	rec := httptest.NewRecorder()
 	e.ServeHTTP(rec, req)
-	var csrf *http.Cookie
-	for _, c := range rec.Result().Cookies() {
-		if c.Name == CSRFCookie {
-			csrf = c
-		}
+	token := m.CSRFTokenFor(req)
+	if token == "" || !strings.Contains(rec.Body.String(), token) {
+		t.Fatalf("the page did not get the session's CSRF token to put into its forms: %s", rec.Body)
 	}
-	if csrf == nil || csrf.Value == "" {
-		t.Fatal("no CSRF cookie on a page view")
+	other, err := m.Login(t.Context(), "admin", "correct horse battery", "192.0.2.1", "")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if !csrf.HttpOnly || csrf.SameSite != http.SameSiteStrictMode {
-		t.Errorf("CSRF cookie is not HttpOnly and SameSite=Strict: %+v", csrf)
-	}
-	if !strings.Contains(rec.Body.String(), csrf.Value) {
-		t.Error("the page did not get the CSRF token to put into its forms")
+	otherReq := httptest.NewRequest("GET", "/", nil)
+	otherReq.AddCookie(&http.Cookie{Name: SessionCookie, Value: other.Token})
+	otherToken := m.CSRFTokenFor(otherReq)
+	if otherToken == token {
+		t.Fatal("two logins share a CSRF token")
 	}
 
 	tests := []struct {
 		name       string
 		form       url.Values
 		header     map[string]string
+		cookies    []*http.Cookie
+		basic      bool
 		wantStatus int
 	}{
-		{name: "no token", wantStatus: http.StatusBadRequest},
+		{name: "no token", wantStatus: http.StatusForbidden},
 		{name: "wrong token in form", form: url.Values{CSRFField: {"forged"}}, wantStatus: http.StatusForbidden},
-		{name: "token in form", form: url.Values{CSRFField: {csrf.Value}}, wantStatus: http.StatusOK},
-		{name: "token in header", header: map[string]string{CSRFHeader: csrf.Value}, wantStatus: http.StatusOK},
-		{name: "cross-site browser request", form: url.Values{CSRFField: {csrf.Value}}, header: map[string]string{"Sec-Fetch-Site": "cross-site"}, wantStatus: http.StatusForbidden},
-		{name: "same-origin browser request", header: map[string]string{"Sec-Fetch-Site": "same-origin"}, wantStatus: http.StatusOK},
+		{name: "another login's token", form: url.Values{CSRFField: {otherToken}}, wantStatus: http.StatusForbidden},
+		{name: "planted CSRF cookie echoed in the form", form: url.Values{CSRFField: {"planted"}}, cookies: []*http.Cookie{{Name: CSRFCookie, Value: "planted"}}, wantStatus: http.StatusForbidden},
+		{name: "token in form", form: url.Values{CSRFField: {token}}, wantStatus: http.StatusOK},
+		{name: "token in header", header: map[string]string{CSRFHeader: token}, wantStatus: http.StatusOK},
+		{name: "cross-site browser request", form: url.Values{CSRFField: {token}}, header: map[string]string{"Sec-Fetch-Site": "cross-site"}, wantStatus: http.StatusForbidden},
+		{name: "same-site browser request (another port)", form: url.Values{CSRFField: {token}}, header: map[string]string{"Sec-Fetch-Site": "same-site", "Origin": "http://example.com:9999"}, wantStatus: http.StatusForbidden},
+		{name: "foreign Origin without Sec-Fetch-Site", form: url.Values{CSRFField: {token}}, header: map[string]string{"Origin": "http://example.com:9999"}, wantStatus: http.StatusForbidden},
+		{name: "Origin null", form: url.Values{CSRFField: {token}}, header: map[string]string{"Origin": "null"}, wantStatus: http.StatusForbidden},
+		{name: "same-origin browser request", form: url.Values{CSRFField: {token}}, header: map[string]string{"Sec-Fetch-Site": "same-origin", "Origin": "http://example.com"}, wantStatus: http.StatusOK},
+		{name: "same-origin without the token", header: map[string]string{"Sec-Fetch-Site": "same-origin", "Origin": "http://example.com"}, wantStatus: http.StatusForbidden},
+		{name: "session cookie plus Basic", basic: true, wantStatus: http.StatusBadRequest},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			req := httptest.NewRequest("POST", "/configs", strings.NewReader(tt.form.Encode()))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			req.AddCookie(sessionCookie)
-			req.AddCookie(&http.Cookie{Name: CSRFCookie, Value: csrf.Value})
-			for k, v := range tt.header {
-				req.Header.Set(k, v)
-			}
-			rec := httptest.NewRecorder()
-			e.ServeHTTP(rec, req)
-			if rec.Code != tt.wantStatus {
-				t.Fatalf("status = %d, want %d; body %s", rec.Code, tt.wantStatus, rec.Body)
-			}
-		})
+		for _, target := range []string{"/configs", "/api/configs"} {
+			t.Run(tt.name+" "+target, func(t *testing.T) {
+				req := httptest.NewRequest("POST", target, strings.NewReader(tt.form.Encode()))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.AddCookie(sessionCookie)
+				for _, c := range tt.cookies {
+					req.AddCookie(c)
+				}
+				if tt.basic {
+					req.SetBasicAuth("admin", "correct horse battery")
+				}
+				for k, v := range tt.header {
+					req.Header.Set(k, v)
+				}
+				rec := httptest.NewRecorder()
+				e.ServeHTTP(rec, req)
+				if rec.Code != tt.wantStatus {
+					t.Fatalf("status = %d, want %d; body %s", rec.Code, tt.wantStatus, rec.Body)
+				}
+			})
+		}
+	}
+}
+
+// TestCSRFWithoutSession covers the login form: a browser without a session
+// gets a random CSRF cookie and a token derived from it, which a cookie
+// planted by another port cannot forge.
+func TestCSRFWithoutSession(t *testing.T) {
+	t.Parallel()
+	m, _ := newTestManager(t)
+	e := echo.New()
+	e.Group("", m.CSRF()).Match([]string{"GET", "POST"}, "/login", func(c echo.Context) error { return c.String(http.StatusOK, CSRFToken(c)) })
+
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, httptest.NewRequest("GET", "/login", nil))
+	var ck *http.Cookie
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == CSRFCookie {
+			ck = c
+		}
+	}
+	if ck == nil || !ck.HttpOnly || ck.SameSite != http.SameSiteStrictMode {
+		t.Fatalf("CSRF cookie = %+v", ck)
+	}
+	token := rec.Body.String()
+	if token == "" || token == ck.Value {
+		t.Fatalf("token %q must be derived from, not equal to, the cookie", token)
+	}
+	post := func(cookie, field string) int {
+		req := httptest.NewRequest("POST", "/login", strings.NewReader(url.Values{CSRFField: {field}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.AddCookie(&http.Cookie{Name: CSRFCookie, Value: cookie})
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	if code := post(ck.Value, token); code != http.StatusOK {
+		t.Errorf("the page's own token: %d", code)
+	}
+	if code := post("planted", "planted"); code != http.StatusForbidden {
+		t.Errorf("a planted cookie echoed in the form: %d, want 403", code)
+	}
+}
+
+// TestCSRFRefusalsRateLimited floods the listener with forged posts: one
+// log line a minute, counting the rest.
+func TestCSRFRefusalsRateLimited(t *testing.T) {
+	t.Parallel()
+	var logs strings.Builder
+	m, _ := newTestManager(t)
+	m.log = slog.New(slog.NewTextHandler(&logs, nil))
+	e := echo.New()
+	e.Group("", m.CSRF()).POST("/configs", func(c echo.Context) error { return c.NoContent(http.StatusOK) })
+	for range 100 {
+		req := httptest.NewRequest("POST", "/configs", nil)
+		req.Header.Set("Sec-Fetch-Site", "same-site")
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		if rec.Code != http.StatusForbidden {
+			t.Fatalf("status %d, want 403", rec.Code)
+		}
+	}
+	if n := strings.Count(logs.String(), "refused a cross-site request"); n != 1 {
+		t.Errorf("%d log lines for 100 refusals, want 1:\n%s", n, logs.String())
 	}
 }
 
