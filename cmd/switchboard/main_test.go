@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -77,6 +79,7 @@ func TestCommands(t *testing.T) {
 func TestMigrateCommand(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
+	createInstallation(t, dir)
 	out, _, err := runCLI(t, "migrate", "--data-dir", dir)
 	if err != nil || !strings.Contains(out, "applied") || strings.Contains(out, "pending") {
 		t.Fatalf("migrate: %q %v", out, err)
@@ -106,6 +109,7 @@ func TestResetPassword(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("SWITCHBOARD_ADMIN_PASSWORD", "a-new-long-password")
 	auth.BcryptCost = bcrypt.MinCost
+	createInstallation(t, dir)
 	out, _, err := runCLI(t, "reset-password", "--data-dir", dir, "--user", "admin")
 	if err != nil || !strings.Contains(out, "password of admin set") {
 		t.Fatalf("reset-password: %q %v", out, err)
@@ -121,5 +125,42 @@ func TestResetPassword(t *testing.T) {
 	t.Setenv("SWITCHBOARD_ADMIN_PASSWORD", "short")
 	if _, _, err := runCLI(t, "reset-password", "--data-dir", dir); err == nil {
 		t.Fatal("a too-short password was accepted")
+	}
+}
+
+// createInstallation makes the database serve would make in dir.
+func createInstallation(t *testing.T, dir string) {
+	t.Helper()
+	st, err := store.Open(context.Background(), store.DefaultPath(dir), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestMaintenanceNeverCreatesADatabase: a maintenance command pointed at the
+// wrong folder says where it looked and how to point it, and leaves no new
+// database behind that would make the mistake look like success.
+func TestMaintenanceNeverCreatesADatabase(t *testing.T) {
+	t.Setenv("SWITCHBOARD_ADMIN_PASSWORD", "a-new-long-password")
+	for _, args := range [][]string{
+		{"reset-password"},
+		{"migrate"},
+		{"migrate", "--status"},
+	} {
+		dir := filepath.Join(t.TempDir(), "wrong")
+		_, _, err := runCLI(t, append(args, "--data-dir", dir)...)
+		if err == nil {
+			t.Errorf("%v in a folder without a database succeeded", args)
+			continue
+		}
+		if !strings.Contains(err.Error(), dir) || !strings.Contains(err.Error(), "--data-dir") {
+			t.Errorf("%v: %q does not say where it looked and how to point it", args, err)
+		}
+		if _, err := os.Stat(store.DefaultPath(dir)); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%v created a database in the wrong folder (%v)", args, err)
+		}
 	}
 }

@@ -18,11 +18,7 @@ func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	dsn := *database
-	if dsn == "" {
-		dsn = store.DefaultPath(*dataDir)
-	}
-	st, err := store.Open(ctx, dsn, store.Options{SkipMigrate: true})
+	st, err := openInstallation(ctx, *dataDir, *database, store.Options{SkipMigrate: true})
 	if err != nil {
 		return err
 	}

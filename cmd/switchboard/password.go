@@ -35,11 +35,7 @@ func resetPassword(ctx context.Context, args []string, stdin io.Reader, stdout, 
 		}
 		password = strings.TrimRight(line, "\r\n")
 	}
-	dsn := *database
-	if dsn == "" {
-		dsn = store.DefaultPath(*dataDir)
-	}
-	st, err := store.Open(ctx, dsn, store.Options{})
+	st, err := openInstallation(ctx, *dataDir, *database, store.Options{})
 	if err != nil {
 		return err
 	}
