@@ -2,7 +2,7 @@
 
 GO ?= go
 
-.PHONY: test compat deps build run demo bench load settings-doc
+.PHONY: test compat deps build run demo bench load settings-doc check-unit
 
 COMPAT := engine/render/testdata/compat
 
@@ -19,8 +19,14 @@ compat:
 deps:
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y --no-install-recommends chromium fonts-dejavu-core)
 
+# The version switchboard version prints: the nearest tag and the commit.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
+# Static binaries (cgo SQLite linked in, pure-Go DNS and user lookups) with
+# the version stamped in. The first build compiles SQLite: a few minutes.
 build:
-	$(GO) build -o bin/ ./cmd/...
+	CGO_ENABLED=1 $(GO) build -trimpath -tags netgo,osusergo,sqlite_omit_load_extension \
+		-ldflags "-s -w -X main.version=$(VERSION) -linkmode external -extldflags -static" -o bin/ ./cmd/...
 
 run:
 	$(GO) run ./cmd/switchboard serve
@@ -39,3 +45,7 @@ load: build
 # Regenerate docs/settings.md from the settings structs.
 settings-doc:
 	$(GO) run ./cmd/switchboard plugins --markdown > docs/settings.md
+
+# Verify deploy/switchboard.service with systemd-analyze (CI runs it).
+check-unit:
+	deploy/check-unit.sh
