@@ -240,7 +240,7 @@ func (h *harness) failDelivery(id int64) {
 		h.t.Fatalf("claim: %v, %v", claimed, err)
 	}
 	err = h.srv.Store.FinishAttempt(ctx, store.Finish{
-		ID: id, Owner: "harness", State: store.StateFailed, Outcome: "permanent",
+		ID: id, Token: claimed[0].LeaseToken, State: store.StateFailed, Outcome: "permanent",
 		Error:   `autotask: add note to ticket T20240305.0001: 500 {"errors":["simulated upstream failure"]}`,
 		Started: now, Duration: 120 * time.Millisecond,
 	})

@@ -92,12 +92,17 @@ type Job struct {
 	ConfigName  string
 	Appliance   ApplianceSettings
 	// Settings is the plugin's settings struct pointer, decoded and validated.
-	Settings   any
-	Client     *beyondtrust.Client
-	Templates  Templates
+	Settings  any
+	Client    *beyondtrust.Client
+	Templates Templates
+	// Checkpoint and Links write on behalf of this attempt only: once its
+	// lease is lost they fail with an error wrapping ErrLeaseLost.
 	Checkpoint *Checkpoint
 	Links      Links
-	Log        *slog.Logger
+	// Lease is the attempt's hold on its delivery (nil outside the
+	// dispatcher); see CheckLease.
+	Lease Lease
+	Log   *slog.Logger
 
 	result string
 }

@@ -25,8 +25,14 @@ const (
 	DefaultConcurrency = 4
 	DefaultTimeout     = 60 * time.Second
 	DefaultRetention   = 30 * 24 * time.Hour
-	// leaseMargin is how much longer than the attempt timeout a lease lasts.
-	leaseMargin = 30 * time.Second
+	// DefaultMaxSnoozes caps the RetryAfters in a row: a remote that
+	// answers "wait" this often (for at least MinRetryAfter each time) is
+	// not coming back by itself, and the delivery fails saying so.
+	DefaultMaxSnoozes = 100
+	// MinRetryAfter is the shortest wait a RetryAfter gets, so that
+	// "Retry-After: 0" cannot turn into a re-claim loop against a
+	// throttling server.
+	MinRetryAfter = time.Second
 )
 
 // Options configure the dispatcher.
@@ -41,8 +47,19 @@ type Options struct {
 	Retention time.Duration
 	// Backoff overrides the retry schedule (tests).
 	Backoff func(attempt int) time.Duration
-	// DrainTimeout is how long shutdown waits for deliveries in flight.
+	// DrainTimeout is how long shutdown waits for deliveries in flight
+	// before it cancels them.
 	DrainTimeout time.Duration
+	// CancelGrace is how long shutdown then waits for cancelled deliveries
+	// to return before it hands their deliveries back anyway (their lease
+	// tokens are cleared, so nothing they write later lands).
+	CancelGrace time.Duration
+	// Lease is how long a claim holds a delivery between heartbeats
+	// (default DefaultLease; renewed every third of it).
+	Lease time.Duration
+	// MaxSnoozes is how many RetryAfters in a row a delivery may take
+	// before it fails (default DefaultMaxSnoozes).
+	MaxSnoozes int
 	// MaintenanceInterval is how often expired leases are rescued.
 	MaintenanceInterval time.Duration
 }
@@ -71,6 +88,15 @@ func New(opts Options) *Dispatcher {
 	}
 	if opts.DrainTimeout == 0 {
 		opts.DrainTimeout = 20 * time.Second
+	}
+	if opts.CancelGrace == 0 {
+		opts.CancelGrace = 5 * time.Second
+	}
+	if opts.Lease == 0 {
+		opts.Lease = DefaultLease
+	}
+	if opts.MaxSnoozes == 0 {
+		opts.MaxSnoozes = DefaultMaxSnoozes
 	}
 	if opts.MaintenanceInterval == 0 {
 		opts.MaintenanceInterval = 10 * time.Second
@@ -108,7 +134,10 @@ func (d *Dispatcher) Wake() {
 }
 
 // Run works until ctx ends, then lets deliveries in flight finish for up to
-// DrainTimeout and hands back any still running.
+// DrainTimeout, cancels those still running and waits up to CancelGrace for
+// them to return, and only then hands back any still running: a delivery
+// is never released (and the store never closed by the caller) while its
+// plugin may still be writing, unless it ignores cancellation.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	// Deliveries run under their own context, so that shutdown lets them
 	// finish instead of cutting them off mid-write.
@@ -120,6 +149,8 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	}
 	wg.Go(func() { d.maintain(ctx) })
 	<-ctx.Done()
+	// The loops start nothing more once they return.
+	wg.Wait()
 
 	drained := make(chan struct{})
 	go func() {
@@ -131,10 +162,15 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	select {
 	case <-drained:
 	case <-time.After(d.opts.DrainTimeout):
-		d.log.Warn("deliveries still running at shutdown; handing them back", "after", d.opts.DrainTimeout)
+		d.log.Warn("deliveries still running at shutdown; cancelling them", "after", d.opts.DrainTimeout)
 		cancelWork()
+		select {
+		case <-drained:
+		case <-time.After(d.opts.CancelGrace):
+			d.log.Error("deliveries ignored cancellation; handing them back, and nothing they write from now on is kept",
+				"after", d.opts.CancelGrace)
+		}
 	}
-	wg.Wait()
 	rel, err := d.opts.Store.Release(context.Background(), d.opts.Owner)
 	if err != nil {
 		return fmt.Errorf("dispatch: release leases: %w", err)
@@ -151,7 +187,7 @@ func (d *Dispatcher) maintain(ctx context.Context) {
 	defer tick.Stop()
 	lastPurge := time.Time{}
 	for {
-		if n, err := d.opts.Store.Rescue(ctx, time.Now()); err != nil && ctx.Err() == nil {
+		if n, err := d.opts.Store.Rescue(ctx, time.Now(), d.opts.Backoff); err != nil && ctx.Err() == nil {
 			d.log.Error("rescue expired leases", "err", err)
 		} else if n > 0 {
 			d.log.Warn("rescued deliveries whose worker stopped", "count", n)
@@ -203,13 +239,13 @@ func (l *pluginLoop) run(ctx, work context.Context) {
 		claimed := 0
 		if free > 0 {
 			now := time.Now()
-			ds, err := l.d.opts.Store.Claim(ctx, l.id, free, l.d.opts.Owner, l.timeout+leaseMargin, now)
+			ds, err := l.d.opts.Store.Claim(ctx, l.id, free, l.d.opts.Owner, l.d.opts.Lease, now)
 			if err != nil && ctx.Err() == nil {
 				l.d.log.Error("claim deliveries", "plugin", l.id, "err", err)
 			}
 			claimed = len(ds)
 			for i := range ds {
-				l.start(work, ds[i])
+				l.start(work, ds[i], now)
 			}
 		}
 		if claimed > 0 && claimed == free {
@@ -241,7 +277,7 @@ func (l *pluginLoop) run(ctx, work context.Context) {
 	}
 }
 
-func (l *pluginLoop) start(work context.Context, d store.Delivery) {
+func (l *pluginLoop) start(work context.Context, d store.Delivery, claimedAt time.Time) {
 	l.mu.Lock()
 	l.busy++
 	l.mu.Unlock()
@@ -259,15 +295,22 @@ func (l *pluginLoop) start(work context.Context, d store.Delivery) {
 			// Finishing may unblock the next delivery of the same session.
 			l.d.Wake()
 		}()
-		l.deliver(work, d)
+		l.deliver(work, d, claimedAt)
 	}()
 }
 
-// deliver runs one attempt and records its outcome.
-func (l *pluginLoop) deliver(ctx context.Context, d store.Delivery) {
+// deliver runs one attempt under its lease and records its outcome.
+func (l *pluginLoop) deliver(work context.Context, d store.Delivery, claimedAt time.Time) {
 	log := l.d.log.With("delivery", d.ID, "config", d.ConfigID, "plugin", l.id, "attempt", d.Attempts)
+	ctx, cancel := context.WithCancelCause(work)
+	defer cancel(nil)
+	lease := newAttemptLease(l.d.opts.Store, &d, l.d.opts.Lease, claimedAt, cancel, log)
+	stop := make(chan struct{})
+	var heartbeat sync.WaitGroup
+	heartbeat.Go(func() { lease.keep(stop) })
+
 	started := time.Now()
-	job, err := l.job(ctx, &d, log)
+	job, err := l.job(ctx, &d, lease, log)
 	var outcome engine.Outcome
 	var after time.Duration
 	if err != nil {
@@ -275,41 +318,32 @@ func (l *pluginLoop) deliver(ctx context.Context, d store.Delivery) {
 	} else {
 		err = l.handle(ctx, job)
 		outcome, after = engine.Classify(err)
-		if errors.Is(err, context.DeadlineExceeded) && outcome == engine.OutcomeRetry {
+		switch {
+		case errors.Is(context.Cause(ctx), engine.ErrLeaseLost):
+			err = fmt.Errorf("the attempt lost its lease and was stopped: %w", err)
+		case errors.Is(err, context.DeadlineExceeded) && outcome == engine.OutcomeRetry:
 			err = fmt.Errorf("the plugin did not finish within %s: %w", l.timeout, err)
 		}
 	}
+	close(stop)
+	heartbeat.Wait()
 	dur := time.Since(started)
-	f := store.Finish{ID: d.ID, Owner: l.d.opts.Owner, Started: started, Duration: dur, Outcome: outcome.String()}
-	if job != nil {
+	f := l.finish(&d, outcome, after, err)
+	f.Token, f.Started, f.Duration = d.LeaseToken, started, dur
+	if job != nil && f.Result == "" {
 		f.Result = job.Result()
-	}
-	if err != nil {
-		f.Error = err.Error()
-	}
-	switch outcome {
-	case engine.OutcomeDone:
-		f.State = store.StateDone
-	case engine.OutcomeSkipped:
-		f.State, f.Result, f.Error = store.StateSkipped, err.Error(), ""
-	case engine.OutcomePermanent:
-		f.State = store.StateFailed
-	case engine.OutcomeRetryAfter:
-		f.State, f.RunAt, f.Refund = store.StateRetrying, time.Now().Add(after), true
-	case engine.OutcomeRetry:
-		if d.Attempts < d.MaxAttempts {
-			f.State, f.RunAt = store.StateRetrying, time.Now().Add(l.d.opts.Backoff(d.Attempts))
-		} else {
-			f.State = store.StateFailed
-			if d.MaxAttempts > 1 {
-				f.Error = fmt.Sprintf("gave up after %d attempts: %s", d.Attempts, f.Error)
-			}
-		}
 	}
 	l.d.opts.Metrics.Attempts.WithLabelValues(l.id, outcome.String()).Inc()
 	l.d.opts.Metrics.AttemptDuration.WithLabelValues(l.id).Observe(dur.Seconds())
-	// Recording the outcome must survive shutdown's cancellation.
+	// Recording the outcome must survive shutdown's cancellation; the lease
+	// token keeps it from landing if the delivery was handed to another
+	// attempt meanwhile.
 	if err := l.d.opts.Store.FinishAttempt(context.WithoutCancel(ctx), f); err != nil {
+		if errors.Is(err, engine.ErrLeaseLost) {
+			log.Warn("delivery outcome not recorded: the attempt lost its lease, and the attempt that replaced it records its own",
+				"state", f.State, "err", f.Error)
+			return
+		}
 		log.Error("record delivery outcome", "state", f.State, "err", err)
 		return
 	}
@@ -323,9 +357,42 @@ func (l *pluginLoop) deliver(ctx context.Context, d store.Delivery) {
 	}
 }
 
-// job assembles what the plugin needs. Errors are returned already
-// classified.
-func (l *pluginLoop) job(ctx context.Context, d *store.Delivery, log *slog.Logger) (*engine.Job, error) {
+// finish decides a delivery's next state from what its plugin returned.
+func (l *pluginLoop) finish(d *store.Delivery, outcome engine.Outcome, after time.Duration, err error) store.Finish {
+	f := store.Finish{ID: d.ID, Outcome: outcome.String()}
+	if err != nil {
+		f.Error = err.Error()
+	}
+	switch outcome {
+	case engine.OutcomeDone:
+		f.State = store.StateDone
+	case engine.OutcomeSkipped:
+		f.State, f.Result, f.Error = store.StateSkipped, err.Error(), ""
+	case engine.OutcomePermanent:
+		f.State = store.StateFailed
+	case engine.OutcomeRetryAfter:
+		if d.Snoozes >= l.d.opts.MaxSnoozes {
+			f.State = store.StateFailed
+			f.Error = fmt.Sprintf("gave up: the remote asked to retry later %d times in a row; last answer: %s", d.Snoozes+1, f.Error)
+			break
+		}
+		f.State, f.RunAt, f.Snooze = store.StateRetrying, time.Now().Add(max(after, MinRetryAfter)), true
+	case engine.OutcomeRetry:
+		if d.Attempts < d.MaxAttempts {
+			f.State, f.RunAt = store.StateRetrying, time.Now().Add(l.d.opts.Backoff(d.Attempts))
+			break
+		}
+		f.State = store.StateFailed
+		if d.MaxAttempts > 1 {
+			f.Error = fmt.Sprintf("gave up after %d attempts: %s", d.Attempts, f.Error)
+		}
+	}
+	return f
+}
+
+// job assembles what the plugin needs, every write of it fenced by the
+// attempt's lease. Errors are returned already classified.
+func (l *pluginLoop) job(ctx context.Context, d *store.Delivery, lease *attemptLease, log *slog.Logger) (*engine.Job, error) {
 	cfg, err := l.d.opts.Service.Load(ctx, d.ConfigID)
 	if err != nil {
 		return nil, engine.Permanent(fmt.Errorf("load configuration %d: %w", d.ConfigID, err))
@@ -337,8 +404,6 @@ func (l *pluginLoop) job(ctx context.Context, d *store.Delivery, log *slog.Logge
 	if err != nil {
 		return nil, fmt.Errorf("load event %d: %w", d.EventID, err)
 	}
-	st := l.d.opts.Store
-	id := d.ID
 	return &engine.Job{
 		DeliveryID:  d.ID,
 		Attempt:     d.Attempts,
@@ -353,11 +418,10 @@ func (l *pluginLoop) job(ctx context.Context, d *store.Delivery, log *slog.Logge
 		Settings:   cfg.Settings,
 		Client:     cfg.Client,
 		Templates:  cfg.Templates,
-		Checkpoint: engine.NewCheckpoint(d.CheckpointValues(), func(ctx context.Context, v map[string]string) error {
-			return st.SaveCheckpoint(context.WithoutCancel(ctx), id, v)
-		}),
-		Links: st,
-		Log:   log.With("event", ev.Name, "lsid", ev.LSID),
+		Checkpoint: engine.NewCheckpoint(d.CheckpointValues(), lease.checkpointSaver()),
+		Links:      links{a: lease, l: l.d.opts.Store.AttemptLinks(lease.fence)},
+		Lease:      lease,
+		Log:        log.With("event", ev.Name, "lsid", ev.LSID),
 	}, nil
 }
 

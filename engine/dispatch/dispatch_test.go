@@ -23,6 +23,7 @@ import (
 type testPlugin struct {
 	id          string
 	concurrency int
+	timeout     time.Duration // default 2 s
 	handle      func(ctx context.Context, job *engine.Job) error
 }
 
@@ -31,11 +32,15 @@ type testSettings struct {
 }
 
 func (p *testPlugin) Info() engine.Info {
+	timeout := p.timeout
+	if timeout == 0 {
+		timeout = 2 * time.Second
+	}
 	return engine.Info{
 		ID: p.id, Name: "Test", Description: "scripted by tests",
 		Events:      []string{engine.EventSessionEnd, engine.EventMemberAdded},
 		NewSettings: func() any { return &testSettings{} },
-		Concurrency: p.concurrency, Timeout: 2 * time.Second,
+		Concurrency: p.concurrency, Timeout: timeout,
 	}
 }
 
@@ -49,6 +54,12 @@ type rig struct {
 }
 
 func newRig(t *testing.T, p *testPlugin, mutate func(a map[string]any)) *rig {
+	t.Helper()
+	return newRigWith(t, p, mutate, nil)
+}
+
+// newRigWith is newRig with the dispatcher's options adjusted by opts.
+func newRigWith(t *testing.T, p *testPlugin, mutate func(a map[string]any), opts func(*Options)) *rig {
 	t.Helper()
 	st := storetest.Open(t)
 	box, err := secretbox.Load(t.TempDir(), "")
@@ -80,8 +91,12 @@ func newRig(t *testing.T, p *testPlugin, mutate func(a map[string]any)) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	disp = New(Options{Store: st, Service: svc, Backoff: func(int) time.Duration { return 5 * time.Millisecond },
-		MaintenanceInterval: 20 * time.Millisecond, DrainTimeout: 2 * time.Second})
+	o := Options{Store: st, Service: svc, Backoff: func(int) time.Duration { return 5 * time.Millisecond },
+		MaintenanceInterval: 20 * time.Millisecond, DrainTimeout: 2 * time.Second}
+	if opts != nil {
+		opts(&o)
+	}
+	disp = New(o)
 	return &rig{st: st, svc: svc, disp: disp, cfg: cfg.ID}
 }
 
@@ -222,18 +237,18 @@ func TestRetryAfterDoesNotUseAttempts(t *testing.T) {
 	t.Parallel()
 	var calls atomic.Int32
 	r := newRig(t, &testPlugin{id: "t", handle: func(context.Context, *engine.Job) error {
-		if calls.Add(1) <= 4 {
+		if calls.Add(1) <= 2 {
 			return engine.RetryAfter(10*time.Millisecond, errors.New("429 Too Many Requests"))
 		}
 		return nil
 	}}, func(a map[string]any) { a["retry_attempt_limit"] = 0 })
 	r.run(t)
 	d := r.waitFinal(t, r.enqueue(t, engine.EventSessionEnd, "s1", engine.SourceOutbound))
-	if d.State != store.StateDone || d.Attempts != 1 || calls.Load() != 5 {
-		t.Fatalf("state %s attempts %d calls %d; want done with one attempt counted after 4 snoozes", d.State, d.Attempts, calls.Load())
+	if d.State != store.StateDone || d.Attempts != 1 || calls.Load() != 3 {
+		t.Fatalf("state %s attempts %d calls %d; want done with one attempt counted after 2 snoozes", d.State, d.Attempts, calls.Load())
 	}
 	as := r.attempts(t, d.ID)
-	if len(as) != 5 || as[0].Outcome != "retry_after" || as[4].Outcome != "done" {
+	if len(as) != 3 || as[0].Outcome != "retry_after" || as[2].Outcome != "done" {
 		t.Fatalf("history = %+v", as)
 	}
 }

@@ -34,12 +34,16 @@ type Delivery struct {
 	RunAt       int64
 	LeaseOwner  string
 	LeaseUntil  int64
-	Checkpoint  string
-	LastError   string
-	Result      string
-	CreatedAt   int64 `gorm:"autoCreateTime:false"`
-	UpdatedAt   int64 `gorm:"autoUpdateTime:false"`
-	FinishedAt  int64
+	// LeaseToken is the fencing token of the running attempt's claim.
+	LeaseToken string
+	// Snoozes counts the RetryAfters in a row since the last other outcome.
+	Snoozes    int
+	Checkpoint string
+	LastError  string
+	Result     string
+	CreatedAt  int64 `gorm:"autoCreateTime:false"`
+	UpdatedAt  int64 `gorm:"autoUpdateTime:false"`
+	FinishedAt int64
 }
 
 // TableName maps Delivery to its table.
@@ -80,157 +84,6 @@ func (a *Attempt) Started() time.Time { return fromMS(a.StartedAt) }
 
 // ErrState means the delivery is in a state that does not allow the action.
 var ErrState = errors.New("not possible in its current state")
-
-// ErrLeaseLost means a worker tried to finish a delivery it no longer holds
-// (its lease expired and the delivery was rescued).
-var ErrLeaseLost = errors.New("store: delivery lease lost")
-
-// Claim leases up to n due deliveries of plugin to owner and counts the
-// attempt. A delivery waits while an earlier delivery of the same session
-// for the same configuration is unfinished, so a session's events reach a
-// plugin in order (the ticket is created before the session-end note).
-func (s *Store) Claim(ctx context.Context, plugin string, n int, owner string, lease time.Duration, now time.Time) ([]Delivery, error) {
-	if n <= 0 {
-		return nil, nil
-	}
-	var out []Delivery
-	err := s.writeTx(ctx, func(tx *gorm.DB) error {
-		return tx.Raw(`UPDATE deliveries SET state = 'running', attempts = attempts + 1,
-				lease_owner = ?, lease_until = ?, updated_at = ?
-			WHERE id IN (
-				SELECT d.id FROM deliveries d
-				WHERE d.plugin = ? AND d.state IN ('pending', 'retrying') AND d.run_at <= ?
-				AND NOT EXISTS (
-					SELECT 1 FROM deliveries e
-					WHERE e.config_id = d.config_id AND e.lsid = d.lsid AND d.lsid != ''
-					AND e.id < d.id AND e.state IN ('pending', 'running', 'retrying'))
-				ORDER BY d.run_at, d.id LIMIT ?)
-			RETURNING *`,
-			owner, ms(now.Add(lease)), ms(now), plugin, ms(now), n).Scan(&out).Error
-	})
-	if err != nil {
-		return nil, classify("claim deliveries", err)
-	}
-	return out, nil
-}
-
-// Finish is the result of one attempt.
-type Finish struct {
-	ID      int64
-	Owner   string
-	State   string // retrying, done, failed or skipped
-	RunAt   time.Time
-	Error   string
-	Result  string
-	Outcome string // what the plugin said: done, retry, retry_after, permanent, skipped, panic, timeout
-	// Refund gives the attempt back (a RetryAfter does not use one up).
-	Refund   bool
-	Started  time.Time
-	Duration time.Duration
-}
-
-// FinishAttempt records an attempt and moves the delivery to its next state,
-// if owner still holds the lease.
-func (s *Store) FinishAttempt(ctx context.Context, f Finish) error {
-	now := ms(time.Now())
-	finished := int64(0)
-	if f.State == StateDone || f.State == StateFailed || f.State == StateSkipped {
-		finished = now
-	}
-	refund := 0
-	if f.Refund {
-		refund = 1
-	}
-	return s.writeTx(ctx, func(tx *gorm.DB) error {
-		res := tx.Exec(`UPDATE deliveries SET state = ?, run_at = ?, lease_owner = '', lease_until = 0,
-				last_error = ?, result = ?, updated_at = ?, finished_at = ?, attempts = attempts - ?
-			WHERE id = ? AND lease_owner = ? AND state = 'running'`,
-			f.State, ms(f.RunAt), f.Error, f.Result, now, finished, refund, f.ID, f.Owner)
-		if res.Error != nil {
-			return fmt.Errorf("store: finish delivery %d: %w", f.ID, res.Error)
-		}
-		if res.RowsAffected == 0 {
-			return ErrLeaseLost
-		}
-		return tx.Exec(`INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, outcome, error)
-			SELECT id, attempts + ?, ?, ?, ?, ? FROM deliveries WHERE id = ?`,
-			refund, ms(f.Started), f.Duration.Milliseconds(), f.Outcome, f.Error, f.ID).Error
-	})
-}
-
-// SaveCheckpoint persists a delivery's checkpoint.
-func (s *Store) SaveCheckpoint(ctx context.Context, id int64, values map[string]string) error {
-	b, err := json.Marshal(values)
-	if err != nil {
-		return err
-	}
-	return s.writeTx(ctx, func(tx *gorm.DB) error {
-		return tx.Exec(`UPDATE deliveries SET checkpoint = ?, updated_at = ? WHERE id = ?`, string(b), ms(time.Now()), id).Error
-	})
-}
-
-// LeaseExpiredError is the error recorded on a delivery whose worker died.
-const LeaseExpiredError = "the worker running this delivery stopped before it finished (lease expired)"
-
-// Rescue returns deliveries whose lease expired (their worker crashed or
-// hung) to retrying, or to failed when their attempts are spent. It returns
-// how many it rescued.
-func (s *Store) Rescue(ctx context.Context, now time.Time) (int, error) {
-	n := 0
-	err := s.writeTx(ctx, func(tx *gorm.DB) error {
-		var ids []int64
-		if err := tx.Raw(`SELECT id FROM deliveries WHERE state = 'running' AND lease_until < ?`, ms(now)).Scan(&ids).Error; err != nil {
-			return err
-		}
-		if len(ids) == 0 {
-			return nil
-		}
-		n = len(ids)
-		if err := tx.Exec(`INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, outcome, error)
-			SELECT id, attempts, updated_at, ? - updated_at, 'lease_expired', ? FROM deliveries WHERE id IN ?`,
-			ms(now), LeaseExpiredError, ids).Error; err != nil {
-			return err
-		}
-		return tx.Exec(`UPDATE deliveries SET
-				state = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'retrying' END,
-				finished_at = CASE WHEN attempts >= max_attempts THEN ? ELSE 0 END,
-				last_error = ?, lease_owner = '', lease_until = 0, run_at = ?, updated_at = ?
-			WHERE id IN ?`, ms(now), LeaseExpiredError, ms(now), ms(now), ids).Error
-	})
-	if err != nil {
-		return 0, classify("rescue deliveries", err)
-	}
-	return n, nil
-}
-
-// Release hands back deliveries owner still holds (at shutdown), without
-// counting the attempt, so that they run again at once on the next start.
-func (s *Store) Release(ctx context.Context, owner string) (int, error) {
-	var n int64
-	err := s.writeTx(ctx, func(tx *gorm.DB) error {
-		res := tx.Exec(`UPDATE deliveries SET state = 'retrying', attempts = attempts - 1, lease_owner = '',
-			lease_until = 0, run_at = ?, updated_at = ? WHERE state = 'running' AND lease_owner = ?`,
-			ms(time.Now()), ms(time.Now()), owner)
-		n = res.RowsAffected
-		return res.Error
-	})
-	return int(n), err
-}
-
-// NextDue returns when the earliest pending or retrying delivery of the
-// plugins is due, and false when none is waiting.
-func (s *Store) NextDue(ctx context.Context, plugins []string) (time.Time, bool, error) {
-	var next *int64
-	err := s.r.WithContext(ctx).Raw(`SELECT MIN(run_at) FROM deliveries
-		WHERE state IN ('pending', 'retrying') AND plugin IN ?`, plugins).Scan(&next).Error
-	if err != nil {
-		return time.Time{}, false, classify("next due delivery", err)
-	}
-	if next == nil {
-		return time.Time{}, false, nil
-	}
-	return fromMS(*next), true, nil
-}
 
 // RetryNow makes a failed, skipped or waiting delivery due now, granting one
 // more attempt if its attempts are spent.

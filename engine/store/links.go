@@ -34,3 +34,40 @@ func (s *Store) SetLink(ctx context.Context, configID int64, lsid, kind, value s
 	}
 	return nil
 }
+
+// AttemptLinks are the links as one running attempt sees them: reads as
+// Link, writes only while the attempt holds its lease (ErrLeaseLost
+// otherwise), checked in the same transaction as the write.
+type AttemptLinks struct {
+	s *Store
+	f Fence
+}
+
+// AttemptLinks returns the links of the attempt fenced by f.
+func (s *Store) AttemptLinks(f Fence) *AttemptLinks { return &AttemptLinks{s: s, f: f} }
+
+// Link implements engine.Links.
+func (l *AttemptLinks) Link(ctx context.Context, configID int64, lsid, kind string) (string, bool, error) {
+	return l.s.Link(ctx, configID, lsid, kind)
+}
+
+// SetLink implements engine.Links, fenced by the attempt's lease token.
+func (l *AttemptLinks) SetLink(ctx context.Context, configID int64, lsid, kind, value string) error {
+	var n int64
+	err := l.s.writeTx(ctx, func(tx *gorm.DB) error {
+		res := tx.Exec(`INSERT INTO links (config_id, lsid, kind, value, created_at)
+			SELECT ?, ?, ?, ?, ? WHERE EXISTS (
+				SELECT 1 FROM deliveries WHERE id = ? AND lease_token = ? AND state = 'running')
+			ON CONFLICT (config_id, lsid, kind) DO UPDATE SET value = excluded.value`,
+			configID, lsid, kind, value, ms(time.Now()), l.f.DeliveryID, l.f.Token)
+		n = res.RowsAffected
+		return res.Error
+	})
+	if err != nil {
+		return classify("set link", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("store: set link for delivery %d: %w", l.f.DeliveryID, ErrLeaseLost)
+	}
+	return nil
+}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -86,14 +87,21 @@ func newEvent(key string, deliveries ...NewDelivery) *NewEvent {
 		LSID: key, OccurredAt: 1, Fields: "event=support_conference_end", Routing: Routed}, Deliveries: deliveries}
 }
 
+// newConfig stores a configuration of plugin "p".
+func newConfig(t *testing.T, st *Store) *Config {
+	t.Helper()
+	cfg := &Config{Plugin: "p", Name: "c", ApplianceID: "Default", Settings: "{}"}
+	if err := st.CreateConfig(context.Background(), cfg, AuditEntry{Actor: "t", Action: "create", Summary: "s"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
 func TestClaimFinishAndPurge(t *testing.T) {
 	t.Parallel()
 	st := open(t)
 	ctx := context.Background()
-	cfg := &Config{Plugin: "p", Name: "c", ApplianceID: "Default", Settings: "{}"}
-	if err := st.CreateConfig(ctx, cfg, AuditEntry{Actor: "t", Action: "create", Summary: "s"}, nil); err != nil {
-		t.Fatal(err)
-	}
+	cfg := newConfig(t, st)
 	res, err := st.InsertEvents(ctx, []*NewEvent{newEvent("a", NewDelivery{ConfigID: cfg.ID, Plugin: "p", MaxAttempts: 2}), newEvent("a")}, nil)
 	if err != nil || res[0].Duplicate || !res[1].Duplicate {
 		t.Fatalf("insert: %+v %v", res, err)
@@ -106,10 +114,10 @@ func TestClaimFinishAndPurge(t *testing.T) {
 	if again, _ := st.Claim(ctx, "p", 5, "w2", time.Minute, now); len(again) != 0 {
 		t.Fatal("a leased delivery was claimed twice")
 	}
-	if err := st.FinishAttempt(ctx, Finish{ID: ds[0].ID, Owner: "w2", State: StateDone}); err != ErrLeaseLost {
+	if err := st.FinishAttempt(ctx, Finish{ID: ds[0].ID, Token: "forged", State: StateDone}); !errors.Is(err, ErrLeaseLost) {
 		t.Fatalf("finish by a non-owner: %v, want ErrLeaseLost", err)
 	}
-	if err := st.FinishAttempt(ctx, Finish{ID: ds[0].ID, Owner: "w1", State: StateDone, Outcome: "done", Started: now}); err != nil {
+	if err := st.FinishAttempt(ctx, Finish{ID: ds[0].ID, Token: ds[0].LeaseToken, State: StateDone, Outcome: "done", Started: now}); err != nil {
 		t.Fatal(err)
 	}
 	d, _ := st.GetDelivery(ctx, ds[0].ID)

@@ -1,0 +1,269 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"switchboard/engine"
+)
+
+// ErrLeaseLost means a write on behalf of an attempt named a lease token
+// the delivery no longer carries: the lease expired and the delivery was
+// rescued (and maybe claimed again), or it was handed back at shutdown. It
+// is engine.ErrLeaseLost, so plugins can test for it.
+var ErrLeaseLost = engine.ErrLeaseLost
+
+// Fence names one running attempt: its delivery and the random lease token
+// (fencing token) its claim got. Every write made on behalf of the attempt
+// carries it in its WHERE clause, so the writes of an attempt that lost its
+// lease never land, even when the attempt that replaced it runs in the same
+// process under the same lease owner.
+type Fence struct {
+	DeliveryID int64
+	Token      string
+}
+
+// Fence returns the fence of a claimed delivery.
+func (d *Delivery) Fence() Fence { return Fence{DeliveryID: d.ID, Token: d.LeaseToken} }
+
+// blockedBySession is true for a delivery d that must wait for another
+// delivery of the same (configuration, session): one that is running now,
+// whichever way it was scheduled, or an earlier one that is unfinished.
+// Claim and NextDue share it, so a blocked delivery is neither claimed nor
+// counted as due.
+const blockedBySession = `d.lsid != '' AND EXISTS (
+	SELECT 1 FROM deliveries e
+	WHERE e.config_id = d.config_id AND e.lsid = d.lsid AND e.id != d.id
+	AND (e.state = 'running' OR (e.id < d.id AND e.state IN ('pending', 'retrying'))))`
+
+// Claim leases up to n due deliveries of plugin to owner, counts the
+// attempt and gives each a fresh lease token (see Fence). A delivery waits
+// while another delivery of the same session for the same configuration
+// runs, or an earlier one is unfinished, so a session's events reach a
+// plugin one at a time and in order (the ticket is created before the
+// session-end note).
+func (s *Store) Claim(ctx context.Context, plugin string, n int, owner string, lease time.Duration, now time.Time) ([]Delivery, error) {
+	if n <= 0 {
+		return nil, nil
+	}
+	var out []Delivery
+	err := s.writeTx(ctx, func(tx *gorm.DB) error {
+		return tx.Raw(`UPDATE deliveries SET state = 'running', attempts = attempts + 1,
+				lease_owner = ?, lease_until = ?, lease_token = lower(hex(randomblob(16))), updated_at = ?
+			WHERE id IN (
+				SELECT d.id FROM deliveries d
+				WHERE d.plugin = ? AND d.state IN ('pending', 'retrying') AND d.run_at <= ?
+				AND NOT (`+blockedBySession+`)
+				ORDER BY d.run_at, d.id LIMIT ?)
+			RETURNING *`,
+			owner, ms(now.Add(lease)), ms(now), plugin, ms(now), n).Scan(&out).Error
+	})
+	if err != nil {
+		return nil, classify("claim deliveries", err)
+	}
+	return out, nil
+}
+
+// Heartbeat extends a running attempt's lease to until. It fails with
+// ErrLeaseLost when the attempt no longer holds its delivery.
+func (s *Store) Heartbeat(ctx context.Context, f Fence, until time.Time) error {
+	var n int64
+	err := s.writeTx(ctx, func(tx *gorm.DB) error {
+		res := tx.Exec(`UPDATE deliveries SET lease_until = ? WHERE id = ? AND lease_token = ? AND state = 'running'`,
+			ms(until), f.DeliveryID, f.Token)
+		n = res.RowsAffected
+		return res.Error
+	})
+	if err != nil {
+		return classify(fmt.Sprintf("extend lease of delivery %d", f.DeliveryID), err)
+	}
+	if n == 0 {
+		return fmt.Errorf("store: extend lease of delivery %d: %w", f.DeliveryID, ErrLeaseLost)
+	}
+	return nil
+}
+
+// HoldsLease reads whether the attempt still holds its delivery at now (a
+// read, for the check a plugin makes before a remote write).
+func (s *Store) HoldsLease(ctx context.Context, f Fence, now time.Time) error {
+	var n int64
+	err := s.r.WithContext(ctx).Raw(`SELECT COUNT(*) FROM deliveries WHERE id = ? AND lease_token = ? AND state = 'running' AND lease_until > ?`,
+		f.DeliveryID, f.Token, ms(now)).Scan(&n).Error
+	if err != nil {
+		return classify(fmt.Sprintf("check lease of delivery %d", f.DeliveryID), err)
+	}
+	if n == 0 {
+		return fmt.Errorf("store: delivery %d: %w", f.DeliveryID, ErrLeaseLost)
+	}
+	return nil
+}
+
+// Finish is the result of one attempt.
+type Finish struct {
+	ID int64
+	// Token is the lease token of the attempt's claim.
+	Token   string
+	State   string // retrying, done, failed or skipped
+	RunAt   time.Time
+	Error   string
+	Result  string
+	Outcome string // what the plugin said: done, retry, retry_after, permanent, skipped, panic, timeout
+	// Snooze marks a RetryAfter: the attempt is given back and the
+	// delivery's run of consecutive snoozes grows (any other outcome ends
+	// the run).
+	Snooze   bool
+	Started  time.Time
+	Duration time.Duration
+}
+
+// FinishAttempt records an attempt and moves the delivery to its next
+// state, if the attempt still holds its lease (ErrLeaseLost otherwise).
+func (s *Store) FinishAttempt(ctx context.Context, f Finish) error {
+	now := ms(time.Now())
+	finished := int64(0)
+	if f.State == StateDone || f.State == StateFailed || f.State == StateSkipped {
+		finished = now
+	}
+	refund := 0
+	if f.Snooze {
+		refund = 1
+	}
+	err := s.writeTx(ctx, func(tx *gorm.DB) error {
+		res := tx.Exec(`UPDATE deliveries SET state = ?, run_at = ?, lease_owner = '', lease_until = 0, lease_token = '',
+				last_error = ?, result = ?, updated_at = ?, finished_at = ?, attempts = attempts - ?,
+				snoozes = CASE WHEN ? = 1 THEN snoozes + 1 ELSE 0 END
+			WHERE id = ? AND lease_token = ? AND lease_token != '' AND state = 'running'`,
+			f.State, ms(f.RunAt), f.Error, f.Result, now, finished, refund, refund, f.ID, f.Token)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return ErrLeaseLost
+		}
+		return tx.Exec(`INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, outcome, error)
+			SELECT id, attempts + ?, ?, ?, ?, ? FROM deliveries WHERE id = ?`,
+			refund, ms(f.Started), f.Duration.Milliseconds(), f.Outcome, f.Error, f.ID).Error
+	})
+	if err != nil {
+		return classify(fmt.Sprintf("finish delivery %d", f.ID), err)
+	}
+	return nil
+}
+
+// SaveCheckpoint persists a running attempt's checkpoint, if the attempt
+// still holds its lease (ErrLeaseLost otherwise).
+func (s *Store) SaveCheckpoint(ctx context.Context, f Fence, values map[string]string) error {
+	b, err := json.Marshal(values)
+	if err != nil {
+		return err
+	}
+	var n int64
+	err = s.writeTx(ctx, func(tx *gorm.DB) error {
+		res := tx.Exec(`UPDATE deliveries SET checkpoint = ?, updated_at = ? WHERE id = ? AND lease_token = ? AND state = 'running'`,
+			string(b), ms(time.Now()), f.DeliveryID, f.Token)
+		n = res.RowsAffected
+		return res.Error
+	})
+	if err != nil {
+		return classify(fmt.Sprintf("save checkpoint of delivery %d", f.DeliveryID), err)
+	}
+	if n == 0 {
+		return fmt.Errorf("store: save checkpoint of delivery %d: %w", f.DeliveryID, ErrLeaseLost)
+	}
+	return nil
+}
+
+// LeaseExpiredError is the error recorded on a delivery whose worker died.
+const LeaseExpiredError = "the worker running this delivery stopped before it finished (lease expired)"
+
+// Rescue returns deliveries whose lease expired (their worker crashed, hung
+// or was paused) to retrying after backoff(attempts), as a failed attempt
+// would be, or to failed when their attempts are spent. Their lease tokens
+// are cleared, so nothing the old worker still writes lands. It returns how
+// many it rescued.
+func (s *Store) Rescue(ctx context.Context, now time.Time, backoff func(attempt int) time.Duration) (int, error) {
+	// A read first: rescue runs every few seconds and almost always finds
+	// nothing, which must not cost a write transaction.
+	var expired int64
+	if err := s.r.WithContext(ctx).Raw(`SELECT COUNT(*) FROM deliveries WHERE state = 'running' AND lease_until < ?`, ms(now)).Scan(&expired).Error; err != nil {
+		return 0, classify("rescue deliveries", err)
+	}
+	if expired == 0 {
+		return 0, nil
+	}
+	n := 0
+	err := s.writeTx(ctx, func(tx *gorm.DB) error {
+		var rows []struct {
+			ID          int64
+			Attempts    int
+			MaxAttempts int
+		}
+		if err := tx.Raw(`SELECT id, attempts, max_attempts FROM deliveries WHERE state = 'running' AND lease_until < ?`, ms(now)).Scan(&rows).Error; err != nil {
+			return err
+		}
+		n = len(rows)
+		for _, r := range rows {
+			if err := tx.Exec(`INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, outcome, error)
+				SELECT id, attempts, updated_at, ? - updated_at, 'lease_expired', ? FROM deliveries WHERE id = ?`,
+				ms(now), LeaseExpiredError, r.ID).Error; err != nil {
+				return err
+			}
+			state, runAt, finished := StateRetrying, now.Add(backoff(r.Attempts)), int64(0)
+			if r.Attempts >= r.MaxAttempts {
+				state, runAt, finished = StateFailed, time.Time{}, ms(now)
+			}
+			if err := tx.Exec(`UPDATE deliveries SET state = ?, finished_at = ?, run_at = ?, last_error = ?,
+					lease_owner = '', lease_until = 0, lease_token = '', snoozes = 0, updated_at = ?
+				WHERE id = ?`, state, finished, ms(runAt), LeaseExpiredError, ms(now), r.ID).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, classify("rescue deliveries", err)
+	}
+	return n, nil
+}
+
+// Release hands back deliveries owner still holds (at shutdown), without
+// counting the attempt, so that they run again at once on the next start.
+// Their lease tokens are cleared: an attempt still running in this process
+// can no longer write.
+func (s *Store) Release(ctx context.Context, owner string) (int, error) {
+	var n int64
+	now := ms(time.Now())
+	err := s.writeTx(ctx, func(tx *gorm.DB) error {
+		res := tx.Exec(`UPDATE deliveries SET state = 'retrying', attempts = attempts - 1, lease_owner = '',
+			lease_until = 0, lease_token = '', run_at = ?, updated_at = ? WHERE state = 'running' AND lease_owner = ?`,
+			now, now, owner)
+		n = res.RowsAffected
+		return res.Error
+	})
+	if err != nil {
+		return 0, classify("release deliveries", err)
+	}
+	return int(n), nil
+}
+
+// NextDue returns when the earliest pending or retrying delivery of the
+// plugins that is not blocked behind its session is due, and false when
+// none is waiting. A blocked delivery is not due: the delivery it waits for
+// wakes the dispatcher when it finishes, or is itself counted here when it
+// waits for a retry.
+func (s *Store) NextDue(ctx context.Context, plugins []string) (time.Time, bool, error) {
+	var next *int64
+	err := s.r.WithContext(ctx).Raw(`SELECT MIN(d.run_at) FROM deliveries d
+		WHERE d.state IN ('pending', 'retrying') AND d.plugin IN ? AND NOT (`+blockedBySession+`)`, plugins).Scan(&next).Error
+	if err != nil {
+		return time.Time{}, false, classify("next due delivery", err)
+	}
+	if next == nil {
+		return time.Time{}, false, nil
+	}
+	return fromMS(*next), true, nil
+}
