@@ -239,8 +239,14 @@ func (h *harness) failDelivery(id int64) {
 	if err != nil || len(claimed) == 0 {
 		h.t.Fatalf("claim: %v, %v", claimed, err)
 	}
+	token := ""
+	for _, d := range claimed {
+		if d.ID == id {
+			token = d.LeaseToken
+		}
+	}
 	err = h.srv.Store.FinishAttempt(ctx, store.Finish{
-		ID: id, Token: claimed[0].LeaseToken, State: store.StateFailed, Outcome: "permanent",
+		ID: id, Token: token, State: store.StateFailed, Outcome: "permanent",
 		Error:   `autotask: add note to ticket T20240305.0001: 500 {"errors":["simulated upstream failure"]}`,
 		Started: now, Duration: 120 * time.Millisecond,
 	})
