@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/singleflight"
+
+	"switchboard/engine"
 )
 
 // ZoneInformationURL is where the zone of an API user is looked up. Any
@@ -216,7 +218,8 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 	var payload []byte
 	if r.body != nil {
 		var err error
-		if payload, err = json.Marshal(r.body); err != nil {
+		// Every text sent is cleaned of control characters in one place.
+		if payload, err = engine.MarshalClean(r.body); err != nil {
 			return fmt.Errorf("autotask: encode %s %s: %w", r.method, r.path, err)
 		}
 	}

@@ -6,7 +6,10 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"switchboard/engine"
 	bt "switchboard/engine/beyondtrust"
+	"switchboard/engine/beyondtrust/bttest"
+	"switchboard/plugins/autotask/autotasktest"
 )
 
 func TestNoteTitleKeepsTheMarker(t *testing.T) {
@@ -57,5 +60,33 @@ func TestTimeEntryTimes(t *testing.T) {
 		if e["hoursWorked"] != tc.wantHours || e["endDateTime"] != tc.wantEnd || e["dateWorked"] != tc.wantDateDay+"T00:00:00" || e["billingCodeID"] != int64(3) {
 			t.Errorf("%s: entry %v", tc.name, e)
 		}
+	}
+}
+
+// Control characters in what the appliance reports (a chat's encoded_body
+// can hold any) never reach Autotask: not in the note, not in its title.
+func TestNoControlCharactersReachAutotask(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, autotasktest.Options{})
+	s := h.app.Begin(bttest.SessionSpec{
+		ExternalKey: autotasktest.TicketOpenNumber,
+		Customer:    &bttest.Customer{Name: "Jane\x1b[1m Doe\x07", Issue: "Printer\x00"},
+		Rep:         bttest.Rep{Username: "alice", DisplayName: "Alice Tech"},
+	}).After(time.Minute).Chat("Jane\x1b[1m Doe\x07", "log:\x00 \x1b[31mERROR\x1b[0m\x07\x0b\x0c done\rnext\r\nlast").
+		After(time.Minute).End()
+	if out, err := h.handle(h.job(engine.EventSessionEnd, s, nil)); out != engine.OutcomeDone {
+		t.Fatalf("outcome %v: %v", out, err)
+	}
+	notes := h.sim.Notes(autotasktest.TicketOpen)
+	if len(notes) != 1 {
+		t.Fatalf("%d notes, want 1", len(notes))
+	}
+	for what, text := range map[string]string{"title": notes[0].Title, "description": notes[0].Description} {
+		if i := strings.IndexFunc(text, func(r rune) bool { return r < 0x20 && r != '\t' && r != '\n' }); i >= 0 {
+			t.Errorf("the note's %s holds control character %q: %q", what, text[i], text)
+		}
+	}
+	if d := notes[0].Description; !strings.Contains(d, "log: [31mERROR[0m done\nnext\n  last") {
+		t.Errorf("the chat line is not kept readable:\n%s", d)
 	}
 }
