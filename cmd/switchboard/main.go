@@ -8,6 +8,7 @@
 //	switchboard migrate   apply database migrations and show their status
 //	switchboard plugins   list compiled-in plugins and their settings
 //	switchboard reset-password   set an admin account's password
+//	switchboard config    export or import configurations as files
 //	switchboard version   print the version
 package main
 
@@ -90,6 +91,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return listPlugins(rest, stdout, stderr)
 	case "reset-password":
 		return resetPassword(ctx, rest, os.Stdin, stdout, stderr)
+	case "config":
+		return configCommand(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "switchboard", versionString())
 		return nil

@@ -44,6 +44,8 @@ func (a *API) Register(e *echo.Echo, mw ...echo.MiddlewareFunc) {
 	g.GET("/configurations", a.configs)
 	g.POST("/configurations", a.createConfig)
 	g.POST("/configurations/test", a.testConfig)
+	g.GET("/configurations/export", a.exportConfigs)
+	g.POST("/configurations/import", a.importConfigs)
 	g.GET("/configurations/:id", a.config)
 	g.PUT("/configurations/:id", a.updateConfig)
 	g.DELETE("/configurations/:id", a.deleteConfig)

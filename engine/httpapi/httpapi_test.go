@@ -119,6 +119,10 @@ func TestAPI(t *testing.T) {
 		{"preview bad body", "POST", "/configurations/1/templates/preview", map[string]any{}, 400, "name"},
 		{"events bad filter", "GET", "/events?since=yesterday", nil, 400, "RFC 3339"},
 		{"polling", "GET", "/polling", nil, 200, "["},
+		{"export", "GET", "/configurations/export", nil, 200, `"format":"switchboard.configurations/v1"`},
+		{"import dry run", "POST", "/configurations/import?dry_run=true", exportDoc("D", "tok-other"), 200, `"action":"created"`},
+		{"import env reference", "POST", "/configurations/import", exportDoc("E", "env:SWITCHBOARD_SECRET_KEY"), 422, "only by the switchboard config import command"},
+		{"import other format", "POST", "/configurations/import", map[string]any{"format": "x", "configurations": []any{}}, 400, "not a Switchboard configuration file"},
 		{"audit", "GET", "/audit?limit=5", nil, 200, `"action":"delete"`},
 	}
 	for _, st := range steps {
@@ -175,3 +179,10 @@ func waitState(t *testing.T, s *server.Server, state string) store.Delivery {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// exportDoc is a configuration export holding one fp configuration.
+func exportDoc(name, token string) map[string]any {
+	return map[string]any{"format": "switchboard.configurations/v1", "configurations": []any{map[string]any{
+		"plugin": "fp", "appliance": map[string]any{"name": name, "host": "bt.example.com"}, "settings": map[string]any{"token": token},
+	}}}
+}
