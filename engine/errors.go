@@ -81,6 +81,13 @@ func (e *skipError) Error() string { return e.reason }
 // shown to the admin.
 func Skip(reason string) error { return &skipError{reason: reason} }
 
+// retryAfterMarker lets packages that do not import engine (the appliance
+// client, for one) ask for a wait without spending an attempt, as a 429
+// does; ok false means the error is not one that asks.
+type retryAfterMarker interface {
+	RetryAfterDelay() (d time.Duration, ok bool)
+}
+
 // permanentMarker lets packages that do not import engine (the appliance
 // client, for one) mark their own error types as permanent.
 type permanentMarker interface{ PermanentError() bool }
@@ -102,6 +109,12 @@ func Classify(err error) (Outcome, time.Duration) {
 	var perm *permanentError
 	if errors.As(err, &perm) {
 		return OutcomePermanent, 0
+	}
+	var ram retryAfterMarker
+	if errors.As(err, &ram) {
+		if d, ok := ram.RetryAfterDelay(); ok {
+			return OutcomeRetryAfter, max(d, 0)
+		}
 	}
 	var pm permanentMarker
 	if errors.As(err, &pm) && pm.PermanentError() {

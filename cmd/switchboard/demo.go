@@ -207,13 +207,15 @@ func (p *player) play(ctx context.Context) bool {
 	})
 	live.After(30*time.Second).Chat("Alice Tech", "Hi Jane, I'm connected. Let me look at the printer queue.").
 		After(20*time.Second).Chat("Jane Doe", "Thanks! It says \"offline\" & nothing prints <since 9am>.").
-		After(2*time.Minute).SystemInfo("Alice Tech", []beyondtrust.SystemInfoCategory{{Name: "Printers", Fields: []beyondtrust.NameValue{{Name: "Default printer", Value: "HP LaserJet (Office 2)"}, {Name: "Status", Value: "Offline"}}}}).
+		After(2*time.Minute).SystemInfo("Alice Tech", demoSystemInfo).
 		After(5*time.Minute).Note("Alice Tech", "Restarted the print spooler and re-added the printer port.").
 		After(time.Minute).Chat("Jane Doe", "It prints again, thank you!").
 		After(30 * time.Second).End()
 	p.step(ctx, "session ended → report added to the ticket", func() (string, bool) {
 		for _, n := range p.psa.Notes(ticket.ID) {
-			if strings.Contains(n.Description, "Restarted the print spooler") {
+			// The report must carry the system information's values, not
+			// just its column labels.
+			if strings.Contains(n.Description, "Restarted the print spooler") && strings.Contains(n.Description, "Status: Offline") {
 				return fmt.Sprintf("note %d %q, %d lines", n.ID, n.Title, strings.Count(n.Description, "\n")+1), true
 			}
 		}
@@ -247,6 +249,20 @@ func (p *player) play(ctx context.Context) bool {
 		}
 	}
 	return !p.failed
+}
+
+// demoSystemInfo is what Alice pulls from Jane's laptop: tables of columns
+// and rows, as the appliance reports them.
+var demoSystemInfo = []beyondtrust.SystemInfoCategory{
+	{Name: "Operating System",
+		Columns: []beyondtrust.SystemInfoColumn{{Code: "name", Label: "Name"}, {Code: "version", Label: "Version"}, {Code: "uptime", Label: "Uptime"}},
+		Rows:    [][]string{{"Windows 11 Pro", "10.0.26100", "2 days, 3 hours"}}},
+	{Name: "Printers",
+		Columns: []beyondtrust.SystemInfoColumn{{Code: "name", Label: "Name"}, {Code: "port", Label: "Port"}, {Code: "status", Label: "Status"}},
+		Rows:    [][]string{{"HP LaserJet (Office 2)", "IP_10.0.4.200", "Offline"}, {"Microsoft Print to PDF", "PORTPROMPT:", "Idle"}}},
+	{Name: "Drives",
+		Columns: []beyondtrust.SystemInfoColumn{{Code: "letter", Label: "Drive"}, {Code: "free", Label: "Free Space"}},
+		Rows:    [][]string{{"C:", "118 GB"}}},
 }
 
 func indent(s string) string {

@@ -234,9 +234,8 @@ func (c *Client) statusError(op string, resp *http.Response, body []byte) error 
 		e.Kind = KindServer
 	case resp.StatusCode == http.StatusTooManyRequests:
 		e.Kind = KindRateLimited
-		if ra := resp.Header.Get("Retry-After"); ra != "" {
-			e.Detail = "Retry-After " + ra
-		}
+		e.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), time.Now())
+		e.Detail = "retry after " + e.RetryAfter.String()
 	case resp.StatusCode == http.StatusUnauthorized:
 		e.Kind = KindAuth
 		e.Detail = "the appliance refused a freshly issued token"
@@ -421,6 +420,15 @@ func (c *Client) Session(ctx context.Context, lsid string) (*Session, error) {
 	for _, s := range ss {
 		if s.LSID == lsid {
 			return s, nil
+		}
+	}
+	for _, s := range ss {
+		if s.LSID == "" {
+			// Asked for one lsid, the appliance answered a session that
+			// names none: whose it is cannot be known, and asking again
+			// gets the same answer.
+			return nil, &Error{Kind: KindInvalidReport, Op: c.sessionReport(),
+				Detail: "the report for session " + lsid + " holds a session with no lsid"}
 		}
 	}
 	return nil, &Error{Kind: KindNotFound, Op: c.sessionReport(), Detail: "lsid " + lsid, Err: ErrNotFound}

@@ -23,6 +23,16 @@ func newAppliance(t *testing.T, opts ...bttest.Option) *bttest.Appliance {
 	return a
 }
 
+// sysInfo is the reference's system information example plus a category
+// without rows.
+var sysInfo = []beyondtrust.SystemInfoCategory{
+	{Name: "Operating System", Columns: []beyondtrust.SystemInfoColumn{{Code: "name", Label: "Name"}, {Code: "version", Label: "Version"}},
+		Rows: [][]string{{"Windows 11 Pro", "10.0.26100"}}},
+	{Name: "Drives", Columns: []beyondtrust.SystemInfoColumn{{Code: "letter", Label: "Drive"}, {Code: "free", Label: "Free Space"}},
+		Rows: [][]string{{"C:", "41.2 GB"}, {"D:", "310.0 GB"}}},
+	{Name: "Printers", Columns: []beyondtrust.SystemInfoColumn{{Code: "name", Label: "Name"}}},
+}
+
 // script runs a short session life on the appliance and returns its lsid.
 func script(a *bttest.Appliance) string {
 	l := a.Begin(bttest.SessionSpec{
@@ -37,7 +47,7 @@ func script(a *bttest.Appliance) string {
 		PrivateChat("Alex Morgan", "Jonas Becker", "Can you check the driver?").
 		Chat("Dana Whitfield", "log: \x1b[31mERROR\x1b[0m").
 		Note("Alex Morgan", "Driver reinstalled.").
-		SystemInfo("Alex Morgan", []beyondtrust.SystemInfoCategory{{Name: "Computer", Fields: []beyondtrust.NameValue{{Name: "name", Value: "Name"}}, Rows: [][]beyondtrust.NameValue{{{Name: "name", Value: "WS-DANA"}}}}}).
+		SystemInfo("Alex Morgan", sysInfo).
 		Upload("Alex Morgan", `C:\drivers\hp.exe`, 1234).
 		After(time.Minute).End().
 		After(10*time.Second).CustomerSurvey(beyondtrust.SurveyAnswer{Name: "rating", Label: "Rating", Value: "5"}, beyondtrust.SurveyAnswer{Name: "comments", Label: "Comments", Value: "Great\nthanks"})
@@ -77,7 +87,7 @@ func TestSessionRoundTrip(t *testing.T) {
 				{"private chat", chat[2].To, "Jonas Becker"},
 				{"control characters through encoded_body", chat[3].Text, "log: \x1b[31mERROR\x1b[0m"},
 				{"note", s.Notes()[0].Text, "Driver reinstalled."},
-				{"system info", s.SystemInfo()[0].Rows[0][0].Value, "WS-DANA"},
+				{"system info", fmt.Sprint(s.SystemInfo()), fmt.Sprint(sysInfo)},
 				{"file", s.FileTransfers()[0].Name, `C:\drivers\hp.exe`},
 				{"events", len(s.Events), len(want.Events)},
 				{"chat url only once ended", s.ChatViewURL != "", true},

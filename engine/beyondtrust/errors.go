@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // ErrorKind sorts appliance errors by what an admin has to do about them.
@@ -14,31 +17,33 @@ type ErrorKind int
 // Error kinds. Auth, permission, certificate and invalid host are
 // configuration problems that retrying cannot fix; the rest may pass.
 const (
-	KindAuth        ErrorKind = iota + 1 // the OAuth client id or secret was refused
-	KindPermission                       // the API account lacks a permission
-	KindCertificate                      // the appliance's TLS certificate is not trusted
-	KindInvalidHost                      // the host setting is not an appliance's root
-	KindNetwork                          // DNS, TCP or TLS failed
-	KindTimeout                          // the call took longer than the timeout
-	KindServer                           // the appliance answered 5xx
-	KindRateLimited                      // the appliance answered 429
-	KindMalformed                        // the answer was not the XML or JSON the API promises
-	KindRejected                         // the appliance refused the request with an <error>
-	KindNotFound                         // the appliance has no such session
+	KindAuth          ErrorKind = iota + 1 // the OAuth client id or secret was refused
+	KindPermission                         // the API account lacks a permission
+	KindCertificate                        // the appliance's TLS certificate is not trusted
+	KindInvalidHost                        // the host setting is not an appliance's root
+	KindNetwork                            // DNS, TCP or TLS failed
+	KindTimeout                            // the call took longer than the timeout
+	KindServer                             // the appliance answered 5xx
+	KindRateLimited                        // the appliance answered 429
+	KindMalformed                          // the answer was not the XML or JSON the API promises
+	KindRejected                           // the appliance refused the request with an <error>
+	KindNotFound                           // the appliance has no such session
+	KindInvalidReport                      // the report cannot be used as it is (a session without an lsid)
 )
 
 var kindNames = map[ErrorKind]string{
-	KindAuth:        "authentication failed",
-	KindPermission:  "permission missing",
-	KindCertificate: "certificate problem",
-	KindInvalidHost: "invalid host",
-	KindNetwork:     "network error",
-	KindTimeout:     "timeout",
-	KindServer:      "appliance server error",
-	KindRateLimited: "rate limited",
-	KindMalformed:   "malformed response",
-	KindRejected:    "request refused",
-	KindNotFound:    "not found",
+	KindAuth:          "authentication failed",
+	KindPermission:    "permission missing",
+	KindCertificate:   "certificate problem",
+	KindInvalidHost:   "invalid host",
+	KindNetwork:       "network error",
+	KindTimeout:       "timeout",
+	KindServer:        "appliance server error",
+	KindRateLimited:   "rate limited",
+	KindMalformed:     "malformed response",
+	KindRejected:      "request refused",
+	KindNotFound:      "not found",
+	KindInvalidReport: "unusable report",
 }
 
 func (k ErrorKind) String() string {
@@ -47,6 +52,16 @@ func (k ErrorKind) String() string {
 	}
 	return fmt.Sprintf("error kind %d", int(k))
 }
+
+// How long to wait when the appliance answers 429 (rate limited): what its
+// Retry-After header says, at least a second and at most MaxRetryAfter;
+// DefaultRetryAfter when it says nothing usable (VultureOS's collector
+// waits 10 s, reference section 5).
+const (
+	DefaultRetryAfter = 10 * time.Second
+	MaxRetryAfter     = time.Hour
+	minRetryAfter     = time.Second
+)
 
 // ErrNotFound is what Client.Session returns (wrapped in *Error) when the
 // appliance has no session with that lsid.
@@ -71,6 +86,8 @@ type Error struct {
 	Status int    // HTTP status, when there was one
 	Detail string // what the appliance or the network said, for the admin
 	Err    error
+	// RetryAfter is how long a KindRateLimited error asks to wait.
+	RetryAfter time.Duration
 	// need names the setting to change for KindPermission.
 	need string
 }
@@ -103,13 +120,35 @@ func (e *Error) Unwrap() error { return e.Err }
 func (e *Error) Is(target error) bool { return target == ErrNotFound && e.Kind == KindNotFound }
 
 // PermanentError reports whether retrying cannot help: the configuration
-// must change first. engine.Classify reads it.
+// must change first, or the report is one no retry will change.
+// engine.Classify reads it.
 func (e *Error) PermanentError() bool {
 	switch e.Kind {
-	case KindAuth, KindPermission, KindCertificate, KindInvalidHost:
+	case KindAuth, KindPermission, KindCertificate, KindInvalidHost, KindInvalidReport:
 		return true
 	}
 	return false
+}
+
+// RetryAfterDelay reports, for a rate-limited call, how long the appliance
+// asked to wait; engine.Classify reads it, so the delivery waits without
+// spending an attempt.
+func (e *Error) RetryAfterDelay() (time.Duration, bool) {
+	return e.RetryAfter, e.Kind == KindRateLimited
+}
+
+// retryAfter reads a Retry-After header (seconds or an HTTP date) into a
+// wait between minRetryAfter and MaxRetryAfter; DefaultRetryAfter when it
+// is absent or unreadable.
+func retryAfter(header string, now time.Time) time.Duration {
+	header = strings.TrimSpace(header)
+	d := DefaultRetryAfter
+	if secs, err := strconv.ParseInt(header, 10, 64); err == nil && secs >= 0 {
+		d = time.Duration(min(secs, int64(MaxRetryAfter/time.Second))) * time.Second
+	} else if at, err := http.ParseTime(header); err == nil {
+		d = at.Sub(now)
+	}
+	return min(max(d, minRetryAfter), MaxRetryAfter)
 }
 
 // Permissions an API account may lack, in the words of the appliance's
@@ -170,6 +209,8 @@ func Explain(err error) string {
 		return "Unexpected answer — the host answered, but not as a BeyondTrust appliance API; check the host name"
 	case KindNotFound:
 		return "Session not found on the appliance"
+	case KindInvalidReport:
+		return "The appliance's report cannot be used: " + e.Detail + "; it is not retried"
 	}
 	return "The appliance refused the request: " + e.Detail
 }

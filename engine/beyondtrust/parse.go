@@ -950,17 +950,24 @@ func (p *parser) file(start xml.StartElement) (File, error) {
 }
 
 // category reads one system_information category: description/field gives
-// the columns, data/row/field the values.
+// the columns (code in name, label as text), data/row/field the values of
+// each row in column order. Row fields are read by position; a name
+// attribute on them, which the reference does not show, is ignored.
 func (p *parser) category(start xml.StartElement) (SystemInfoCategory, error) {
 	c := SystemInfoCategory{Name: attr(start, "name")}
 	err := p.children(start, func(se xml.StartElement) error {
 		switch se.Name.Local {
 		case "description":
-			fields, err := p.fields(se)
-			c.Fields = appendList(c.Fields, fields)
+			cols, err := list(p, se, "field", func(f xml.StartElement) (SystemInfoColumn, error) {
+				label, err := p.trimmed(f)
+				return SystemInfoColumn{Code: attr(f, "name"), Label: label}, err
+			})
+			c.Columns = appendList(c.Columns, cols)
 			return err
 		case "data":
-			rows, err := list(p, se, "row", p.fields)
+			rows, err := list(p, se, "row", func(row xml.StartElement) ([]string, error) {
+				return list(p, row, "field", p.trimmed)
+			})
 			c.Rows = appendList(c.Rows, rows)
 			return err
 		}
@@ -976,13 +983,6 @@ func appendList[T any](dst, list []T) []T {
 		return list
 	}
 	return append(dst, list...)
-}
-
-func (p *parser) fields(start xml.StartElement) ([]NameValue, error) {
-	return list(p, start, "field", func(f xml.StartElement) (NameValue, error) {
-		v, err := p.text(f)
-		return NameValue{Name: attr(f, "name"), Value: v}, err
-	})
 }
 
 func (p *parser) summary(start xml.StartElement) (SessionSummary, error) {

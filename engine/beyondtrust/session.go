@@ -169,11 +169,22 @@ type NameValue struct {
 }
 
 // SystemInfoCategory is one category of the system information the
-// representative pulled from the remote computer.
+// representative pulled from the remote computer: a table whose columns are
+// description/field (code in the name attribute, label as text) and whose
+// rows are data/row/field values, in column order (reference: "System
+// information and listings"). A category may have no rows.
 type SystemInfoCategory struct {
-	Name   string
-	Fields []NameValue // description/field: name and value as reported
-	Rows   [][]NameValue
+	Name    string
+	Columns []SystemInfoColumn
+	// Rows hold the values of each data/row, in the order of Columns; a
+	// row may have fewer or more values than there are columns.
+	Rows [][]string
+}
+
+// SystemInfoColumn is one column header of a system information category.
+type SystemInfoColumn struct {
+	Code  string // the name attribute, e.g. "version"
+	Label string // the text, e.g. "Version"
 }
 
 // Attribute returns the value of the custom attribute with that code name.

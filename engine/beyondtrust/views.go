@@ -129,16 +129,33 @@ func (s *Session) PrimaryCustomerInfo() (Customer, bool) {
 	return Customer{}, false
 }
 
-// PrimaryRepresentative returns the primary representative's entry of
-// rep_list, matched by gsnumber, flag or name.
-func (s *Session) PrimaryRepresentative() (Representative, bool) {
-	for _, r := range s.Reps {
-		if r.Primary || (s.PrimaryRep.GSNumber != "" && r.GSNumber == s.PrimaryRep.GSNumber) {
-			return r, true
+// PrimaryRepresentative returns the primary representative as the report's
+// primary_rep names them, with their rep_list entry when rep_list holds it
+// (matched by gsnumber, else by display name); listed is false when it
+// does not, and the entry then holds only what primary_rep says. Where
+// primary_rep and rep_list's flags disagree, primary_rep wins. Without a
+// primary_rep, the entry flagged primary, else the first, is returned.
+func (s *Session) PrimaryRepresentative() (rep Representative, listed bool) {
+	p := s.PrimaryRep
+	if p.GSNumber != "" {
+		for _, r := range s.Reps {
+			if r.GSNumber == p.GSNumber {
+				return r, true
+			}
 		}
 	}
+	if p.Name != "" {
+		for _, r := range s.Reps {
+			if strings.EqualFold(r.DisplayName, p.Name) {
+				return r, true
+			}
+		}
+	}
+	if p != (Person{}) {
+		return Representative{GSNumber: p.GSNumber, ID: p.ID, DisplayName: p.Name}, false
+	}
 	for _, r := range s.Reps {
-		if strings.EqualFold(r.DisplayName, s.PrimaryRep.Name) {
+		if r.Primary {
 			return r, true
 		}
 	}
@@ -146,6 +163,35 @@ func (s *Session) PrimaryRepresentative() (Representative, bool) {
 		return s.Reps[0], true
 	}
 	return Representative{}, false
+}
+
+// SurveyAuthor names who submitted a survey of this session: the customer
+// or representative whose gsnumber it carries, as the report names them;
+// "" when the report does not say.
+func (s *Session) SurveyAuthor(sv Survey) string {
+	if sv.GSNumber == "" {
+		return ""
+	}
+	if sv.SubmittedBy == ActorRepresentative {
+		for _, r := range s.Reps {
+			if r.GSNumber == sv.GSNumber && r.DisplayName != "" {
+				return r.DisplayName
+			}
+		}
+		if s.PrimaryRep.GSNumber == sv.GSNumber {
+			return s.PrimaryRep.Name
+		}
+		return ""
+	}
+	for _, c := range s.Customers {
+		if c.GSNumber == sv.GSNumber && c.Info.Name != "" {
+			return c.Info.Name
+		}
+	}
+	if s.PrimaryCustomer.GSNumber == sv.GSNumber {
+		return s.PrimaryCustomer.Name
+	}
+	return ""
 }
 
 // ProductName is the product's name as reports print it; an unknown

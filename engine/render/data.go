@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"switchboard/engine/beyondtrust"
 )
@@ -52,7 +54,9 @@ type Data struct {
 	Customer *Customer `json:"customer"`
 	// Customers are all customers who took part.
 	Customers []Customer `json:"customers"`
-	// Rep is the primary representative; empty when there was none.
+	// Rep is the primary representative, as the report's primary_rep names
+	// them (even when its representative list does not hold them); empty
+	// when there was none.
 	Rep *Rep `json:"rep"`
 	// Reps are all representatives who took part, the primary one first.
 	Reps []Rep `json:"reps"`
@@ -190,28 +194,52 @@ type Note struct {
 	Text string `json:"text"`
 }
 
-// Field is one name and value.
-type Field struct {
-	// Name is what the value is.
-	Name string `json:"name"`
-	// Value is the value as reported.
-	Value string `json:"value"`
-}
-
-// SystemInfoCategory is one category of system information.
+// SystemInfoCategory is one category of system information: a table with
+// column headers and rows of values, as the appliance reports it.
 type SystemInfoCategory struct {
-	// Name is the category's name, e.g. "Overview".
+	// Name is the category's name, e.g. "Operating System" or "Drives".
 	Name string `json:"name"`
-	// Fields are the category's single values.
-	Fields []Field `json:"fields"`
-	// Rows are the category's table rows (processes, drives, …).
+	// Columns are the table's column headers, in order.
+	Columns []SystemInfoColumn `json:"columns"`
+	// Rows are the table's rows (one computer, or each drive, printer, …);
+	// rows without any value are left out.
 	Rows []SystemInfoRow `json:"rows"`
+	// OneLine is true when every row reads well on one line: a table of
+	// one column, or several rows whose values are few and short. The
+	// default template then prints each row's text; otherwise each row's
+	// block.
+	OneLine bool `json:"oneLine"`
 }
 
-// SystemInfoRow is one table row of a system information category.
+// SystemInfoColumn is one column header of a system information table.
+type SystemInfoColumn struct {
+	// Code is the column's code name, e.g. "version".
+	Code string `json:"code"`
+	// Label is the column's name for people, e.g. "Version".
+	Label string `json:"label"`
+}
+
+// SystemInfoRow is one row of a system information table.
 type SystemInfoRow struct {
-	// Fields are the row's columns.
-	Fields []Field `json:"fields"`
+	// Fields are the row's values, one per column, in column order.
+	Fields []SystemInfoField `json:"fields"`
+	// Text is the row on one line: the value alone in a one-column table,
+	// else "Label: value" pairs separated by vertical bars; empty values
+	// are left out.
+	Text string `json:"text"`
+	// Block is the row as "Label: value" lines; empty values are left out.
+	Block string `json:"block"`
+}
+
+// SystemInfoField is one value of a system information row.
+type SystemInfoField struct {
+	// Code is its column's code name.
+	Code string `json:"code"`
+	// Label is its column's label ("Column 3" when the row has more values
+	// than the table has columns).
+	Label string `json:"label"`
+	// Value is the value as reported; may be empty.
+	Value string `json:"value"`
 }
 
 // FileTransfer is one file moved or deleted during the session.
@@ -256,10 +284,14 @@ type ShellRecording struct {
 
 // Survey is one exit survey.
 type Survey struct {
-	// By is who submitted it.
+	// By is who submitted it: the customer's or representative's name as
+	// the report gives it, else "the customer" or "the representative".
 	By string `json:"by"`
-	// Time is when it was submitted.
-	Time Time `json:"time"`
+	// Role is "customer" or "representative".
+	Role string `json:"role"`
+	// Time is when it was submitted; empty when the report does not say
+	// (surveys inside a session report carry no time).
+	Time *Time `json:"time"`
 	// Answers are the questions and answers in the order asked.
 	Answers []SurveyAnswer `json:"answers"`
 }
@@ -268,7 +300,8 @@ type Survey struct {
 type SurveyAnswer struct {
 	// Name is the question's code name, e.g. "rating".
 	Name string `json:"name"`
-	// Label is the question as the appliance shows it, else its code name.
+	// Label is the question as the appliance shows it, else its code name
+	// made readable ("issue_resolved" reads "Issue resolved").
 	Label string `json:"label"`
 	// Value is the answer.
 	Value string `json:"value"`
@@ -384,11 +417,7 @@ func NewData(s *beyondtrust.Session, loc *time.Location) Data {
 		d.Notes = append(d.Notes, Note{Time: NewTime(n.Time, loc), Author: n.Author, Text: n.Text})
 	}
 	for _, c := range s.SystemInfo() {
-		cat := SystemInfoCategory{Name: c.Name, Fields: fields(c.Fields)}
-		for _, r := range c.Rows {
-			cat.Rows = append(cat.Rows, SystemInfoRow{Fields: fields(r)})
-		}
-		d.SystemInfo = append(d.SystemInfo, cat)
+		d.SystemInfo = append(d.SystemInfo, systemInfo(c))
 	}
 	for _, f := range s.FileTransfers() {
 		d.FileTransfers = append(d.FileTransfers, FileTransfer{
@@ -398,8 +427,8 @@ func NewData(s *beyondtrust.Session, loc *time.Location) Data {
 	}
 	d.FileTransferCount, d.FileMoveCount, d.FileDeleteCount = s.FileTransferCount, s.FileMoveCount, s.FileDeleteCount
 	d.Recordings = recordings(s)
-	d.CustomerSurveys = surveys(s.CustomerSurveys, loc)
-	d.RepSurveys = surveys(s.RepSurveys, loc)
+	d.CustomerSurveys = surveys(s, s.CustomerSurveys, loc)
+	d.RepSurveys = surveys(s, s.RepSurveys, loc)
 	return d
 }
 
@@ -438,15 +467,12 @@ func customers(s *beyondtrust.Session) (*Customer, []Customer) {
 }
 
 // reps returns the primary representative (if any) and all representatives
-// with the primary one first.
+// with the primary one first. The primary one is whom the report's
+// primary_rep names, even when rep_list does not hold them.
 func reps(s *beyondtrust.Session) (*Rep, []Rep) {
-	primary, ok := s.PrimaryRepresentative()
-	if !ok {
-		if s.PrimaryRep.Name == "" {
-			return nil, nil
-		}
-		r := Rep{Name: s.PrimaryRep.Name, ID: s.PrimaryRep.ID, Primary: true}
-		return &r, []Rep{r}
+	primary, listed := s.PrimaryRepresentative()
+	if primary == (beyondtrust.Representative{}) {
+		return nil, nil
 	}
 	conv := func(r beyondtrust.Representative, isPrimary bool) Rep {
 		return Rep{
@@ -460,19 +486,11 @@ func reps(s *beyondtrust.Session) (*Rep, []Rep) {
 	first := conv(primary, true)
 	all := []Rep{first}
 	for _, r := range s.Reps {
-		if r != primary {
+		if !listed || r != primary {
 			all = append(all, conv(r, false))
 		}
 	}
 	return &first, all
-}
-
-func fields(in []beyondtrust.NameValue) []Field {
-	var out []Field
-	for _, f := range in {
-		out = append(out, Field{Name: f.Name, Value: f.Value})
-	}
-	return out
 }
 
 func recordings(s *beyondtrust.Session) *Recordings {
@@ -489,20 +507,44 @@ func recordings(s *beyondtrust.Session) *Recordings {
 	return &r
 }
 
-func surveys(in []beyondtrust.Survey, loc *time.Location) []Survey {
+// surveys names each survey's author as the session report does, falling
+// back to the role when the report does not name them.
+func surveys(sess *beyondtrust.Session, in []beyondtrust.Survey, loc *time.Location) []Survey {
 	var out []Survey
 	for _, sv := range in {
-		s := Survey{By: sv.SubmittedBy, Time: NewTime(sv.Timestamp, loc)}
+		s := Survey{By: sess.SurveyAuthor(sv), Role: sv.SubmittedBy}
+		if s.Role != beyondtrust.ActorRepresentative {
+			s.Role = beyondtrust.ActorCustomer
+		}
+		if s.By == "" {
+			s.By = "the " + s.Role
+		}
+		if !sv.Timestamp.IsZero() {
+			t := NewTime(sv.Timestamp, loc)
+			s.Time = &t
+		}
 		for _, a := range sv.Answers {
 			label := a.Label
 			if label == "" {
-				label = a.Name
+				label = codeLabel(a.Name)
 			}
 			s.Answers = append(s.Answers, SurveyAnswer{Name: a.Name, Label: label, Value: a.Value})
 		}
 		out = append(out, s)
 	}
 	return out
+}
+
+// codeLabel makes a label of a code name for a question the report does
+// not label (surveys inside a session report carry only code names):
+// "issue_resolved" reads "Issue resolved".
+func codeLabel(code string) string {
+	words := strings.Join(strings.FieldsFunc(code, func(r rune) bool { return r == '_' || r == '-' }), " ")
+	r, size := utf8.DecodeRuneInString(words)
+	if size == 0 {
+		return code
+	}
+	return string(unicode.ToUpper(r)) + words[size:]
 }
 
 // sizeText prints a byte count in decimal units, as file managers do.

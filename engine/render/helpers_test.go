@@ -40,7 +40,7 @@ func TestHelpers(t *testing.T) {
 		{`Details: {{indent customer.details 9}}`, "Details: Outlook keeps asking for my password.\n         Started after the VPN update."},
 		{`{{pluralize fileTransfers "file"}}`, "2 files"},
 		{`{{pluralize 1 "entry" plural="entries"}} {{pluralize 0 "entry" plural="entries"}} {{pluralize "3" "note"}}`, "1 entry 0 entries 3 notes"},
-		{`{{#each systemInfo}}{{#if rows}}{{pluralize rows "entry" plural="entries"}}{{/if}}{{/each}}`, "2 entries"},
+		{`{{#each systemInfo}}{{#if (eq name "Processes")}}{{pluralize rows "entry" plural="entries"}}{{/if}}{{/each}}`, "3 entries"},
 		{`{{length chat}} {{length "äöü"}} {{length nothing}} {{length 5}} {{chat.length}} {{#if (gt repNames.length 1)}}many{{/if}}`, "9 3 0 0 9 many"},
 		{`{{lookup customFields 1}}{{#with (lookup customFields 1)}}{{name}}={{value}}{{/with}}`, "[object Object]Contract=Gold"},
 		{`{{lookup this "lsid"}}|{{lookup repNames 5}}`, data.LSID + "|"},

@@ -221,7 +221,9 @@ func representative(x *xmlWriter, r beyondtrust.Representative) {
 func surveyList(x *xmlWriter, list, item string, surveys []beyondtrust.Survey) {
 	x.start(list)
 	for _, sv := range surveys {
-		x.start(item, "gsnumber", sv.GSNumber, "timestamp", unixText(sv.Timestamp))
+		// The reference shows only gsnumber on a survey inside a session
+		// report: no time, which the exit survey reports carry instead.
+		x.start(item, "gsnumber", sv.GSNumber)
 		for _, ans := range sv.Answers {
 			// The appliance escapes newlines in answers as a literal \n.
 			x.start("value", "name", ans.Name, "value", strings.ReplaceAll(ans.Value, "\n", `\n`))
@@ -276,18 +278,22 @@ func event(x *xmlWriter, e beyondtrust.SessionEvent) {
 	x.end("event")
 }
 
+// category writes one system information category as the reference shows
+// it ("System information and listings"): column headers under
+// description (code in name, label as text), values under data/row, in
+// column order and without names.
 func category(x *xmlWriter, c beyondtrust.SystemInfoCategory) {
 	x.start("category", "name", c.Name)
 	x.start("description")
-	for _, f := range c.Fields {
-		x.elem("field", f.Value, "name", f.Name)
+	for _, col := range c.Columns {
+		x.elem("field", col.Label, "name", col.Code)
 	}
 	x.end("description")
 	x.start("data")
 	for _, row := range c.Rows {
 		x.start("row")
-		for _, f := range row {
-			x.elem("field", f.Value, "name", f.Name)
+		for _, v := range row {
+			x.elem("field", v)
 		}
 		x.end("row")
 	}
