@@ -164,6 +164,9 @@ func (c *compiler) program(p *ast.Program) *program {
 // that is a helper is a call without arguments.
 func (c *compiler) statement(x *ast.Expression) *expr {
 	if len(x.Params) == 0 && x.Hash == nil && !isHelper(x.HelperName()) {
+		if p, ok := x.Path.(*ast.PathExpression); ok {
+			return &expr{kind: exprPath, path: c.path(p)}
+		}
 		return c.expr(x.Path)
 	}
 	return c.call(x)
@@ -196,6 +199,9 @@ func (c *compiler) hash(h *ast.Hash) []hashArg {
 func (c *compiler) expr(n ast.Node) *expr {
 	switch n := n.(type) {
 	case *ast.PathExpression:
+		if isNullLiteral(n) {
+			return &expr{kind: exprLiteral}
+		}
 		return &expr{kind: exprPath, path: c.path(n)}
 	case *ast.StringLiteral:
 		return &expr{kind: exprLiteral, literal: reflect.ValueOf(n.Value)}
@@ -226,7 +232,7 @@ func (c *compiler) path(n *ast.PathExpression) *pathExpr {
 		}
 	}
 	for _, part := range parts {
-		p.parts = append(p.parts, step{name: unbracket(part), hit: new(atomic.Pointer[fieldHit])})
+		p.parts = append(p.parts, step{name: unbracket(unmark(part)), hit: new(atomic.Pointer[fieldHit])})
 	}
 	return p
 }

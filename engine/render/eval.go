@@ -48,8 +48,11 @@ type frame struct {
 }
 
 type evaluator struct {
-	out      *output
-	ctx      []reflect.Value
+	out *output
+	ctx []reflect.Value
+	// ctxBase is where the running partial's contexts start: as in
+	// handlebars.js, ../ in a partial never climbs into its caller's.
+	ctxBase  int
 	frame    *frame
 	scopes   [][2]reflect.Value // block parameter values, innermost last
 	vals     []reflect.Value    // helper arguments being evaluated
@@ -297,14 +300,17 @@ func (e *evaluator) partial(n *partialNode) {
 		// A missing context is still a context: names in it resolve to nothing.
 		ctx = reflect.ValueOf(map[string]any(nil))
 	}
-	saved, savedFile := e.out, e.file
+	saved, savedFile, savedBase := e.out, e.file, e.ctxBase
 	if n.indent != "" {
 		e.out = newOutput(0)
 	}
 	e.depth++
 	e.file = partialDir + "/" + name
-	e.run(prog, ctx, none, none, nil)
-	e.file = savedFile
+	e.ctxBase = len(e.ctx)
+	e.ctx = append(e.ctx, ctx)
+	e.run(prog, none, none, none, nil)
+	e.ctx = e.ctx[:e.ctxBase]
+	e.file, e.ctxBase = savedFile, savedBase
 	e.depth--
 	if n.indent != "" {
 		text := e.out.String()
@@ -389,7 +395,7 @@ func (e *evaluator) path(p *pathExpr) reflect.Value {
 		}
 	default:
 		i := len(e.ctx) - 1 - p.depth
-		if i < 0 {
+		if i < e.ctxBase {
 			return none
 		}
 		v = e.ctx[i]
@@ -686,7 +692,7 @@ func str(v reflect.Value) string {
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
 		return strconv.FormatUint(v.Uint(), 10)
 	case reflect.Float32, reflect.Float64:
-		return strconv.FormatFloat(v.Float(), 'f', -1, 64)
+		return jsNumber(v.Float())
 	case reflect.Slice, reflect.Array:
 		parts := make([]string, v.Len())
 		for i := range parts {

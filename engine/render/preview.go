@@ -102,7 +102,7 @@ func (l *lintRun) missing(name string, sources map[string]string, data any) []st
 		if s.resolved {
 			continue
 		}
-		text := s.path.Original
+		text := unmark(s.path.Original)
 		line, col := position(sources[s.file], s.path.Location().Pos)
 		switch {
 		case s.output:

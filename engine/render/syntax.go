@@ -36,10 +36,11 @@ const (
 // hasPartial is not nil) the partials it includes by name. Errors are
 // *ParseError.
 func check(name, src string, hasPartial func(string) bool) (*ast.Program, error) {
+	src = markNumericNames(src)
 	toks := lexer.Collect(src)
 	errAt := func(pos int, msg string) error {
 		line, col := position(src, pos)
-		return &ParseError{Name: name, Line: line, Column: col, Message: msg}
+		return &ParseError{Name: name, Line: line, Column: col, Message: unmark(msg)}
 	}
 	for i, t := range toks {
 		rest := strings.TrimLeft(src[min(t.Pos+len(t.Val), len(src)):], " \t")
@@ -54,6 +55,8 @@ func check(name, src string, hasPartial func(string) bool) (*ast.Program, error)
 			return nil, errAt(t.Pos, msgPartialBlock)
 		case t.Kind == lexer.TokenError:
 			return nil, errAt(t.Pos, t.Val)
+		case t.Kind == lexer.TokenNumber && i > 0 && toks[i-1].Kind == lexer.TokenSep:
+			return nil, errAt(t.Pos, numberEndsPath(src, toks, i))
 		}
 	}
 	if err := checkBlocks(src, toks, errAt); err != nil {
@@ -62,8 +65,10 @@ func check(name, src string, hasPartial func(string) bool) (*ast.Program, error)
 	prog, err := parse(src)
 	if err != nil {
 		line, col, msg := parserErrorPosition(src, toks, err.Error())
-		return nil, &ParseError{Name: name, Line: line, Column: col, Message: msg}
+		return nil, &ParseError{Name: name, Line: line, Column: col, Message: unmark(msg)}
 	}
+	controlWhitespace(prog)
+	literalsToPaths(prog)
 	var problem error
 	blockExprs := map[*ast.Expression]bool{}
 	walk(prog, func(n ast.Node) {
