@@ -3,7 +3,9 @@ package render
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"reflect"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -69,8 +71,9 @@ type evaluator struct {
 var evaluators = sync.Pool{New: func() any { return new(evaluator) }}
 
 // execute renders prog with data and the given partials, turning every
-// error and panic (a helper's bug included) into the returned error.
-func execute(name string, prog *program, partials map[string]*program, data any, lint *lintRun) (out string, err error) {
+// error and panic into the returned error: a *TemplateError for what the
+// template did, ErrInternal (logged with its stack) for a bug.
+func execute(name string, prog *program, partials map[string]*program, data any, lint *lintRun, log *slog.Logger) (out string, err error) {
 	b := newOutput(int(prog.sizeHint.Load()))
 	root := reflect.ValueOf(data)
 	e := evaluators.Get().(*evaluator)
@@ -92,16 +95,21 @@ func execute(name string, prog *program, partials map[string]*program, data any,
 		evaluators.Put(e)
 	}()
 	defer func() {
-		if p := recover(); p != nil {
-			var ee evalError
-			if pe, ok := p.(evalError); ok {
-				ee = pe
-			} else if perr, ok := p.(error); ok {
-				ee = evalError{perr}
-			} else {
-				ee = evalError{fmt.Errorf("%v", p)}
-			}
-			out, err = "", fmt.Errorf("render %s: %w", name, ee.err)
+		p := recover()
+		if p == nil {
+			return
+		}
+		out = ""
+		if ee, ok := p.(evalError); ok {
+			err = &TemplateError{fmt.Errorf("render %s: %w", name, ee.err)}
+			return
+		}
+		log.Error("render: internal error, a bug rather than the template", "template", name,
+			"panic", fmt.Sprintf("%v", p), "stack", string(debug.Stack()))
+		if perr, ok := p.(error); ok {
+			err = fmt.Errorf("render %s: %w: %w", name, ErrInternal, perr)
+		} else {
+			err = fmt.Errorf("render %s: %w: %v", name, ErrInternal, p)
 		}
 	}()
 	e.run(prog, none, none, none, nil)

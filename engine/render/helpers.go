@@ -146,7 +146,7 @@ func formatTimeHelper(dst []byte, c call) []byte {
 	if tz, _ := c.hashText("tz"); tz != "" {
 		loc, err := LoadZone(tz)
 		if err != nil {
-			panic(fmt.Errorf("formatTime: unknown time zone %q", tz))
+			fail("formatTime: unknown time zone %q", tz)
 		}
 		t = t.In(loc)
 	}
@@ -242,7 +242,8 @@ func formatDurationHelper(c call) string {
 	case "hours":
 		return strconv.FormatFloat(math.Round(d.Hours()*100)/100, 'f', 2, 64)
 	}
-	panic(fmt.Errorf("formatDuration: unknown style %q (short, clock, minutes, hours)", style))
+	fail("formatDuration: unknown style %q (short, clock, minutes, hours)", style)
+	return ""
 }
 
 // compare orders two values: as numbers when both are numbers, else as the
@@ -297,7 +298,7 @@ func asNumber(v any) (float64, bool) {
 func asInt(name string, v reflect.Value) int {
 	n, ok := asNumber(valueOf(v))
 	if !ok || n > math.MaxInt32 || n < math.MinInt32 {
-		panic(fmt.Errorf("%s: %q is not a whole number", name, str(v)))
+		fail("%s: %q is not a whole number", name, str(v))
 	}
 	return int(n)
 }
@@ -342,7 +343,7 @@ func joinHelper(c call) string {
 func indentHelper(c call) string {
 	width := asInt("indent", c.args[1])
 	if width < 0 || width > 80 {
-		panic(fmt.Errorf("indent: width %d is not between 0 and 80", width))
+		fail("indent: width %d is not between 0 and 80", width)
 	}
 	s := c.text(0)
 	if !strings.Contains(s, "\n") {

@@ -56,7 +56,7 @@ func (r *Renderer) PreviewText(set, name, text string, data any) (Preview, error
 		return Preview{}, err
 	}
 	run := &lintRun{sites: map[*ast.PathExpression]*lintSite{}}
-	out, err := execute(name, compile(tree), partials, data, run)
+	out, err := execute(name, compile(tree), partials, data, run, r.log)
 	if err != nil {
 		return Preview{}, err
 	}

@@ -166,7 +166,7 @@ func parseFile(name, source, p, text string, modTime time.Time, size int64) *fil
 func (r *Renderer) Set(name string) engine.Templates {
 	s, err := r.set(name)
 	if err != nil {
-		return errTemplates{err}
+		return errTemplates{&TemplateError{err}}
 	}
 	return s
 }
@@ -372,9 +372,9 @@ func (s *set) Render(name string, data any) (string, error) {
 	c := s.current()
 	f := c.files[name]
 	if f == nil || strings.HasPrefix(name, partialDir+"/") {
-		return "", fmt.Errorf("render: no template %q", name)
+		return "", &TemplateError{fmt.Errorf("render: no template %q", name)}
 	}
-	return execute(name, f.prog, c.partials, data, nil)
+	return execute(name, f.prog, c.partials, data, nil, s.r.log)
 }
 
 // current returns the set's templates, looking at its files at most once

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"switchboard/engine"
 )
 
 // writeFile writes a template file and gives it a modification time of its
@@ -390,10 +392,17 @@ func TestRenderErrors(t *testing.T) {
 }
 
 // TestPanicsBecomeErrors covers panics from code a render calls: here a
-// value's String method with a runtime error and with a plain value.
+// value's String method with a runtime error and with a plain value. Both
+// are bugs, not the template's fault: the error is ErrInternal, which the
+// dispatcher retries, and the log keeps the stack. Template errors stay
+// permanent.
 func TestPanicsBecomeErrors(t *testing.T) {
 	t.Parallel()
-	r := newTestRenderer(t, "")
+	var logs bytes.Buffer
+	r, err := New(Options{Logger: slog.New(slog.NewJSONHandler(lockedWriter{w: &logs, mu: new(sync.Mutex)}, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for name, data := range map[string]any{
 		"nil map":     map[string]any{"x": panicky("")},
 		"plain value": map[string]any{"x": panicky("plain value")},
@@ -403,8 +412,26 @@ func TestPanicsBecomeErrors(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), name) {
 				t.Errorf("%s with %s: err = %v", text, name, err)
 			}
+			// As the plugin returns it: wrapped, and classified by the engine.
+			wrapped := fmt.Errorf("autotask: render t: %w", err)
+			if !errors.Is(wrapped, ErrInternal) || outcome(wrapped) != engine.OutcomeRetry {
+				t.Errorf("%s with %s: %v is not a retryable internal error", text, name, err)
+			}
 		}
 	}
+	if !strings.Contains(logs.String(), `"stack":"goroutine`) || !strings.Contains(logs.String(), "panicky.String") {
+		t.Errorf("no stack naming the panicking method in the log:\n%s", logs.String())
+	}
+	_, err = r.PreviewText("", "t", `{{formatDuration x "fortnights"}}`, map[string]any{"x": 1})
+	var te *TemplateError
+	if !errors.As(err, &te) || errors.Is(err, ErrInternal) || outcome(fmt.Errorf("autotask: %w", err)) != engine.OutcomePermanent {
+		t.Errorf("template error %v is not permanent", err)
+	}
+}
+
+func outcome(err error) engine.Outcome {
+	o, _ := engine.Classify(err)
+	return o
 }
 
 // panicky panics when printed: with its text, or when empty with a runtime

@@ -103,15 +103,16 @@ func (r *run) surveys(ctx context.Context, kind string) error {
 	return nil
 }
 
-// render runs a template; a broken template is the admin's to fix, so it
-// is permanent.
+// render runs a template. The renderer's error says how to treat it: a
+// broken template (*render.TemplateError) is the admin's to fix, so it is
+// permanent; a bug (render.ErrInternal) is retried.
 func (r *run) render(name string, sess *bt.Session) (string, error) {
 	if r.job.Templates == nil {
 		return "", engine.Permanent(fmt.Errorf("autotask: no templates to render %s", name))
 	}
 	out, err := r.job.Templates.Render(name, render.NewData(sess, r.set.Location()))
 	if err != nil {
-		return "", engine.Permanent(fmt.Errorf("autotask: render %s: %w", name, err))
+		return "", fmt.Errorf("autotask: render %s: %w", name, err)
 	}
 	return out, nil
 }
