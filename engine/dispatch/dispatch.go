@@ -328,6 +328,12 @@ func (l *pluginLoop) deliver(work context.Context, d store.Delivery, claimedAt t
 	close(stop)
 	heartbeat.Wait()
 	dur := time.Since(started)
+	if work.Err() != nil && outcome == engine.OutcomeRetry && !errors.Is(context.Cause(ctx), engine.ErrLeaseLost) {
+		// Cut off by shutdown, not failed: Run hands the delivery back
+		// without counting the attempt.
+		log.Info("delivery cancelled at shutdown; it runs again on the next start", "err", err)
+		return
+	}
 	f := l.finish(&d, outcome, after, err)
 	f.Token, f.Started, f.Duration = d.LeaseToken, started, dur
 	if job != nil && f.Result == "" {

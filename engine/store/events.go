@@ -82,7 +82,7 @@ type Inserted struct {
 func (s *Store) InsertEvents(ctx context.Context, batch []*NewEvent, after func(tx *sql.Tx) error) ([]Inserted, error) {
 	sqlDB, err := s.w.DB()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	// Statements are prepared before the transaction takes the one writer
 	// connection: preparing through the pool inside it would wait forever.
@@ -90,9 +90,10 @@ func (s *Store) InsertEvents(ctx context.Context, batch []*NewEvent, after func(
 	if err != nil {
 		return nil, err
 	}
+	s.writes.Add(1)
 	tx, err := sqlDB.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, fmt.Errorf("%w: begin: %v", ErrUnavailable, err)
+		return nil, fmt.Errorf("%w: begin: %w", ErrUnavailable, err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 
@@ -150,7 +151,7 @@ func (s *Store) InsertEvents(ctx context.Context, batch []*NewEvent, after func(
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("%w: commit: %v", ErrUnavailable, err)
+		return nil, fmt.Errorf("%w: commit: %w", ErrUnavailable, err)
 	}
 	return out, nil
 }
@@ -323,7 +324,7 @@ func insertDeliveryRows(ctx context.Context, tx *sql.Tx, prepared map[int]*sql.S
 
 func classify(op string, err error) error {
 	if isUnavailable(err) {
-		return fmt.Errorf("%w: %s: %v", ErrUnavailable, op, err)
+		return fmt.Errorf("%w: %s: %w", ErrUnavailable, op, err)
 	}
 	return fmt.Errorf("store: %s: %w", op, err)
 }

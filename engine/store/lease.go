@@ -267,3 +267,7 @@ func (s *Store) NextDue(ctx context.Context, plugins []string) (time.Time, bool,
 	}
 	return fromMS(*next), true, nil
 }
+
+// WriteTransactions returns how many write transactions the store has
+// begun since it opened.
+func (s *Store) WriteTransactions() uint64 { return s.writes.Load() }

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -49,6 +50,10 @@ type Store struct {
 	stopped   chan struct{}
 	closeOnce sync.Once
 	closeErr  error
+
+	// writes counts write transactions begun, for tests and benchmarks
+	// that check a code path does not take the one writer needlessly.
+	writes atomic.Uint64
 }
 
 // Options tune Open.
@@ -296,16 +301,17 @@ func (s *Store) Ping(ctx context.Context) error {
 		return err
 	}
 	if err := sqlDB.PingContext(ctx); err != nil {
-		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	return nil
 }
 
 // writeTx runs fn in one immediate transaction on the writer connection.
 func (s *Store) writeTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	s.writes.Add(1)
 	err := s.w.WithContext(ctx).Transaction(fn)
 	if err != nil && isUnavailable(err) {
-		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	return err
 }
