@@ -985,10 +985,13 @@ func appendList[T any](dst, list []T) []T {
 	return append(dst, list...)
 }
 
+// summary reads one session_summary: lsid and has_recording as attributes,
+// as the reference shows them; child elements of those names and an
+// external key (attribute or element) are read too. Anything else, times
+// included, is skipped: listings are not relied on for them.
 func (p *parser) summary(start xml.StartElement) (SessionSummary, error) {
 	s := SessionSummary{
 		LSID:         attr(start, "lsid"),
-		LSeq:         number(attr(start, "lseq")),
 		ExternalKey:  attr(start, "external_key"),
 		HasRecording: boolean(attr(start, "has_recording")),
 	}
@@ -998,15 +1001,8 @@ func (p *parser) summary(start xml.StartElement) (SessionSummary, error) {
 		switch se.Name.Local {
 		case "lsid":
 			s.LSID, err = p.trimmed(se)
-		case "lseq":
-			v, err = p.trimmed(se)
-			s.LSeq = number(v)
 		case "external_key":
 			s.ExternalKey, err = p.text(se)
-		case "start_time":
-			s.StartTime, err = p.time(se, "session_summary "+s.LSID+": start_time")
-		case "end_time":
-			s.EndTime, err = p.time(se, "session_summary "+s.LSID+": end_time")
 		case "has_recording":
 			v, err = p.trimmed(se)
 			s.HasRecording = boolean(v)

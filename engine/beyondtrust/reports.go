@@ -21,13 +21,14 @@ const (
 )
 
 // SessionSummary is one entry of a SupportSessionListing (RS) or
-// AccessSessionListing (PRA) report.
+// AccessSessionListing (PRA) report. A listing names sessions and little
+// else (reference "System information and listings"): it has no times,
+// which come from the session's full report.
 type SessionSummary struct {
-	LSID         string
-	LSeq         int64
+	LSID string
+	// ExternalKey is the external key when the listing gives one; the
+	// reference does not show its shape, so it is often empty.
 	ExternalKey  string
-	StartTime    time.Time
-	EndTime      time.Time
 	HasRecording bool
 }
 

@@ -252,9 +252,11 @@ func (p *Poller) find(ctx context.Context, t Target, cur *store.PollCursor) (sto
 		if err != nil {
 			return res, err
 		}
-		for _, s := range list {
-			res.Events = append(res.Events, p.sessionEnd(t, s))
+		ends, err := p.sessionEnds(ctx, t, list, start)
+		if err != nil {
+			return res, err
 		}
+		res.Events = append(res.Events, ends...)
 	}
 	for _, kind := range []struct {
 		event string
@@ -268,7 +270,7 @@ func (p *Poller) find(ctx context.Context, t Target, cur *store.PollCursor) (sto
 			return res, err
 		}
 		for _, s := range surveys {
-			res.Events = append(res.Events, p.survey(t, kind.event, s))
+			res.Events = append(res.Events, p.survey(t, kind.event, s, start))
 		}
 	}
 	res.Cursor = start.Add(-p.opts.Overlap)
@@ -278,19 +280,29 @@ func (p *Poller) find(ctx context.Context, t Target, cur *store.PollCursor) (sto
 	return res, nil
 }
 
-func (p *Poller) event(t Target, name, lsid, externalKey string, at time.Time, extra url.Values) *store.NewEvent {
+// event makes a polled event that happened at at. An unknown time (zero
+// at) is stored as seen, the poll's start, and leaves the posted timestamp
+// field empty, so that the event's dedupe key stays the same from poll to
+// poll.
+func (p *Poller) event(t Target, name, lsid, externalKey string, at, seen time.Time, extra url.Values) *store.NewEvent {
+	stamp := ""
+	if at.IsZero() {
+		at = seen
+	} else {
+		stamp = strconv.FormatInt(at.Unix(), 10)
+	}
 	fields := url.Values{
 		"event":        {name},
 		"appliance_id": {t.Appliance.ApplianceID},
 		"lsid":         {lsid},
 		"external_key": {externalKey},
-		"timestamp":    {strconv.FormatInt(at.Unix(), 10)},
+		"timestamp":    {stamp},
 	}
 	for k, v := range extra {
 		fields[k] = slices.Clone(v)
 	}
 	e := store.Event{
-		DedupeKey:   engine.DedupeKey(t.Appliance.ApplianceID, name, lsid, fields.Get("timestamp"), fields),
+		DedupeKey:   engine.DedupeKey(t.Appliance.ApplianceID, name, lsid, stamp, fields),
 		ApplianceID: t.Appliance.ApplianceID,
 		Name:        name,
 		Source:      engine.SourcePoll,
@@ -305,13 +317,48 @@ func (p *Poller) event(t Target, name, lsid, externalKey string, at time.Time, e
 	}}}
 }
 
-func (p *Poller) sessionEnd(t Target, s beyondtrust.SessionSummary) *store.NewEvent {
-	return p.event(t, engine.EventSessionEnd, s.LSID, s.ExternalKey, s.EndTime, nil)
+// reportBatch is how many full reports one call fetches for their times.
+const reportBatch = 50
+
+// sessionEnds makes the session-end events of a listing. A listing carries
+// no times, so each session's end time (and its external key, when the
+// listing gives none) is read from its full report, fetched in batches so
+// that a long backfill holds one batch of reports at a time. A session the
+// report leaves without an end time is stored at the poll's start.
+func (p *Poller) sessionEnds(ctx context.Context, t Target, list []beyondtrust.SessionSummary, start time.Time) ([]*store.NewEvent, error) {
+	out := make([]*store.NewEvent, 0, len(list))
+	for i := 0; i < len(list); i += reportBatch {
+		batch := list[i:min(i+reportBatch, len(list))]
+		lsids := make([]string, len(batch))
+		for j, s := range batch {
+			lsids[j] = s.LSID
+		}
+		reports, err := t.Client.Sessions(ctx, lsids)
+		if err != nil {
+			return nil, fmt.Errorf("read the end times of %d listed sessions: %w", len(lsids), err)
+		}
+		byLSID := make(map[string]*beyondtrust.Session, len(reports))
+		for _, r := range reports {
+			byLSID[r.LSID] = r
+		}
+		for _, s := range batch {
+			var end time.Time
+			key := s.ExternalKey
+			if r := byLSID[s.LSID]; r != nil {
+				end = r.EndTime
+				if key == "" {
+					key = r.ExternalKey
+				}
+			}
+			out = append(out, p.event(t, engine.EventSessionEnd, s.LSID, key, end, start, nil))
+		}
+	}
+	return out, nil
 }
 
 // survey makes the event of an exit survey. Its fields (and so its dedupe
 // key) depend only on the survey, so every poll that sees it again adds
 // nothing.
-func (p *Poller) survey(t Target, name string, s beyondtrust.SurveyRecord) *store.NewEvent {
-	return p.event(t, name, s.LSID, "", s.Survey.Timestamp, url.Values{"gsnumber": {s.Survey.GSNumber}})
+func (p *Poller) survey(t Target, name string, s beyondtrust.SurveyRecord, start time.Time) *store.NewEvent {
+	return p.event(t, name, s.LSID, "", s.Survey.Timestamp, start, url.Values{"gsnumber": {s.Survey.GSNumber}})
 }

@@ -301,12 +301,12 @@ func category(x *xmlWriter, c beyondtrust.SystemInfoCategory) {
 	x.end("category")
 }
 
+// summary writes one listing entry as the reference shows it ("System
+// information and listings"): lsid and has_recording, nothing more. The
+// external key the vendor says listings carry has no documented shape, so
+// the simulator leaves it out, and never adds times or lseq.
 func summary(x *xmlWriter, s *beyondtrust.Session) {
 	x.start("session_summary", "lsid", s.LSID, "has_recording", boolText(s.RecordingViewURL != ""))
-	x.elem("lseq", strconv.FormatInt(s.LSeq, 10))
-	x.time("start_time", s.StartTime)
-	x.time("end_time", s.EndTime)
-	x.elem("external_key", s.ExternalKey)
 	x.end("session_summary")
 }
 

@@ -36,3 +36,14 @@ func TestCategoryFollowsReference(t *testing.T) {
 		t.Errorf("category written as\n%s\nwant the reference's\n%s", got, compact(want))
 	}
 }
+
+// TestSummaryFollowsReference: a listing entry is lsid and has_recording,
+// never times or lseq, which the reference says not to rely on.
+func TestSummaryFollowsReference(t *testing.T) {
+	t.Parallel()
+	x := &xmlWriter{}
+	summary(x, &beyondtrust.Session{LSID: "ab", LSeq: 7, ExternalKey: "T1", RecordingViewURL: "https://r"})
+	if got, want := x.String(), `<session_summary lsid="ab" has_recording="1"></session_summary>`; got != want {
+		t.Errorf("summary written as %s, want %s", got, want)
+	}
+}
