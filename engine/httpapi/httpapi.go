@@ -320,11 +320,17 @@ func (a *API) event(c echo.Context) error {
 
 func (a *API) replay(c echo.Context) error {
 	return a.withID(c, func(id int64) error {
-		n, err := a.svc.ReplayEvent(c.Request().Context(), auth.Actor(c), id)
+		outcomes, err := a.svc.ReplayEvent(c.Request().Context(), auth.Actor(c), id)
 		if err != nil {
 			return a.problem(c, err)
 		}
-		return c.JSON(http.StatusAccepted, map[string]int{"deliveries": n})
+		n := 0
+		for _, o := range outcomes {
+			if o.Action == service.ReplayRerun || o.Action == service.ReplayAdded {
+				n++
+			}
+		}
+		return c.JSON(http.StatusAccepted, map[string]any{"deliveries": n, "configurations": outcomes})
 	})
 }
 

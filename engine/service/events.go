@@ -190,46 +190,100 @@ func (s *Service) history(ctx context.Context, deliveryID int64) ([]Attempt, err
 }
 
 // RetryDelivery makes a failed (or skipped, or waiting) delivery run now.
+// It is refused (store.ErrState, with the reason) where the retry could
+// only end skipped: the configuration is disabled.
 func (s *Service) RetryDelivery(ctx context.Context, actor string, id int64) error {
-	if err := s.st.RetryNow(ctx, id); err != nil {
-		return err
-	}
 	d, err := s.st.GetDelivery(ctx, id)
 	if err != nil {
 		return err
 	}
-	_ = s.st.AddAudit(ctx, store.AuditEntry{Actor: actor, Action: "retry", ConfigID: d.ConfigID, Summary: fmt.Sprintf("retried delivery %d of event %d", id, d.EventID)})
+	cfg, err := s.Load(ctx, d.ConfigID)
+	if err != nil {
+		return err
+	}
+	if cfg.Appliance.Disabled {
+		return fmt.Errorf("delivery %d: configuration %q is disabled, so a retry could only skip it; enable the configuration first: %w",
+			id, cfg.Name, store.ErrState)
+	}
+	audit := store.AuditEntry{Actor: actor, Action: "retry", ConfigID: d.ConfigID, Summary: fmt.Sprintf("retried delivery %d of event %d", id, d.EventID)}
+	if err := s.st.RetryNow(ctx, id, audit); err != nil {
+		return err
+	}
 	s.log.Info("delivery retried by admin", "delivery", id, "actor", actor)
 	s.wake()
 	return nil
 }
 
+// Replay actions, per configuration, as ReplayOutcome.Action says them.
+const (
+	ReplayRerun   = store.ReplayRerun   // its delivery runs again
+	ReplayAdded   = store.ReplayAdded   // it had no delivery of the event; it has one now
+	ReplayRunning = store.ReplayRunning // its delivery is running now and was left to finish
+	ReplayNotRun  = "not_run"           // it does not take the event now; its delivery was left as it was
+)
+
+// ReplayOutcome is what a replay did for one configuration.
+type ReplayOutcome struct {
+	ConfigID   int64  `json:"config_id"`
+	ConfigName string `json:"config_name"`
+	DeliveryID int64  `json:"delivery_id,omitempty"`
+	Action     string `json:"action"`
+	Reason     string `json:"reason,omitempty"`
+}
+
 // ReplayEvent hands an event again to every enabled configuration that
 // takes it now: existing deliveries run again (keeping their checkpoints,
 // so nothing already written is written twice) and configurations added
-// since get new ones. It returns how many deliveries will run.
-func (s *Service) ReplayEvent(ctx context.Context, actor string, id int64) (int, error) {
+// since get new ones. Deliveries of configurations that do not take the
+// event now (disabled, unsubscribed) are left as they were. It says per
+// configuration what it did.
+func (s *Service) ReplayEvent(ctx context.Context, actor string, id int64) ([]ReplayOutcome, error) {
 	e, err := s.st.GetEvent(ctx, id)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	configs, err := s.LoadAll(ctx)
 	if err != nil {
-		return 0, err
+		return nil, err
+	}
+	existing, err := s.st.ListDeliveries(ctx, store.DeliveryFilter{EventID: id, Limit: 1000})
+	if err != nil {
+		return nil, err
 	}
 	routes, _ := Route(configs, e.ApplianceID, e.Name, e.Source)
-	rerun, err := s.st.Rerun(ctx, id)
+	audit := store.AuditEntry{Actor: actor, Action: "replay", Summary: fmt.Sprintf("replayed event %d (%s %s)", id, e.Name, e.LSID)}
+	done, err := s.st.Replay(ctx, id, e.LSID, routes, audit)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	added, err := s.st.AddDeliveries(ctx, id, e.LSID, routes)
-	if err != nil {
-		return 0, err
+	byID := map[int64]*Loaded{}
+	for _, c := range configs {
+		byID[c.ID] = c
 	}
-	_ = s.st.AddAudit(ctx, store.AuditEntry{Actor: actor, Action: "replay", Summary: fmt.Sprintf("replayed event %d (%s %s)", id, e.Name, e.LSID)})
-	s.log.Info("event replayed by admin", "event", id, "actor", actor, "rerun", rerun, "added", added)
+	out := make([]ReplayOutcome, 0, len(done)+len(existing))
+	ran := map[int64]bool{}
+	for _, r := range done {
+		ran[r.ConfigID] = true
+		out = append(out, ReplayOutcome{ConfigID: r.ConfigID, ConfigName: byID[r.ConfigID].Name, DeliveryID: r.DeliveryID, Action: r.Action})
+	}
+	for i := range existing {
+		d := &existing[i]
+		if ran[d.ConfigID] {
+			continue
+		}
+		o := ReplayOutcome{ConfigID: d.ConfigID, DeliveryID: d.ID, Action: ReplayNotRun,
+			Reason: "the configuration does not take this event now; its delivery was left " + d.State}
+		if c := byID[d.ConfigID]; c != nil {
+			o.ConfigName = c.Name
+			if c.Appliance.Disabled {
+				o.Reason = "the configuration is disabled; its delivery was left " + d.State
+			}
+		}
+		out = append(out, o)
+	}
+	s.log.Info("event replayed by admin", "event", id, "actor", actor, "configurations", len(done))
 	s.wake()
-	return rerun + added, nil
+	return out, nil
 }
 
 // Route picks the configurations an event goes to: enabled, same appliance

@@ -86,8 +86,9 @@ func (a *Attempt) Started() time.Time { return fromMS(a.StartedAt) }
 var ErrState = errors.New("not possible in its current state")
 
 // RetryNow makes a failed, skipped or waiting delivery due now, granting one
-// more attempt if its attempts are spent.
-func (s *Store) RetryNow(ctx context.Context, id int64) error {
+// more attempt if its attempts are spent, and records audit in the same
+// transaction.
+func (s *Store) RetryNow(ctx context.Context, id int64, audit AuditEntry) error {
 	now := ms(time.Now())
 	return s.writeTx(ctx, func(tx *gorm.DB) error {
 		var d Delivery
@@ -100,24 +101,78 @@ func (s *Store) RetryNow(ctx context.Context, id int64) error {
 		if d.State == StateDone {
 			return fmt.Errorf("delivery %d already succeeded; replay its event to run it again: %w", id, ErrState)
 		}
-		return tx.Exec(`UPDATE deliveries SET state = 'pending', run_at = ?, finished_at = 0, updated_at = ?,
-			max_attempts = MAX(max_attempts, attempts + 1) WHERE id = ?`, now, now, id).Error
+		if err := tx.Exec(`UPDATE deliveries SET state = 'pending', run_at = ?, finished_at = 0, updated_at = ?, snoozes = 0,
+			max_attempts = MAX(max_attempts, attempts + 1) WHERE id = ?`, now, now, id).Error; err != nil {
+			return err
+		}
+		return insertAudit(tx, audit, now)
 	})
 }
 
-// Rerun makes every finished or waiting delivery of an event due now (a
-// replay). A replayed delivery keeps its checkpoint, so writes it already
-// made are not made twice.
-func (s *Store) Rerun(ctx context.Context, eventID int64) (int, error) {
+// Replay actions, per configuration.
+const (
+	ReplayRerun   = "rerun"   // its existing delivery runs again
+	ReplayAdded   = "added"   // it had no delivery of the event; it has one now
+	ReplayRunning = "running" // its delivery is running now and was left to finish
+)
+
+// Replayed is what a replay did for one configuration.
+type Replayed struct {
+	ConfigID   int64
+	DeliveryID int64
+	Action     string
+}
+
+// Replay hands an event again to the configurations of routes, in one
+// transaction with audit: a configuration's finished or waiting delivery
+// runs again (keeping its checkpoint, so writes it already made are not
+// made twice), one that is running is left alone, and a configuration
+// without a delivery of the event gets one. Deliveries of configurations
+// not in routes are not touched.
+func (s *Store) Replay(ctx context.Context, eventID int64, lsid string, routes []NewDelivery, audit AuditEntry) ([]Replayed, error) {
 	now := ms(time.Now())
-	var n int64
+	var out []Replayed
 	err := s.writeTx(ctx, func(tx *gorm.DB) error {
-		res := tx.Exec(`UPDATE deliveries SET state = 'pending', run_at = ?, finished_at = 0, updated_at = ?,
-			max_attempts = MAX(max_attempts, attempts + 1) WHERE event_id = ? AND state != 'running'`, now, now, eventID)
-		n = res.RowsAffected
-		return res.Error
+		out = out[:0]
+		for _, r := range routes {
+			var rerun []int64
+			if err := tx.Raw(`UPDATE deliveries SET state = 'pending', run_at = ?, finished_at = 0, updated_at = ?, snoozes = 0,
+					max_attempts = MAX(max_attempts, attempts + 1)
+				WHERE event_id = ? AND config_id = ? AND state != 'running' RETURNING id`,
+				now, now, eventID, r.ConfigID).Scan(&rerun).Error; err != nil {
+				return err
+			}
+			if len(rerun) == 1 {
+				out = append(out, Replayed{ConfigID: r.ConfigID, DeliveryID: rerun[0], Action: ReplayRerun})
+				continue
+			}
+			var added []int64
+			if err := tx.Raw(`INSERT INTO deliveries (event_id, config_id, plugin, lsid, state, max_attempts, run_at, created_at, updated_at)
+				VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?) ON CONFLICT (event_id, config_id) DO NOTHING RETURNING id`,
+				eventID, r.ConfigID, r.Plugin, lsid, r.MaxAttempts, now, now, now).Scan(&added).Error; err != nil {
+				return err
+			}
+			if len(added) == 1 {
+				out = append(out, Replayed{ConfigID: r.ConfigID, DeliveryID: added[0], Action: ReplayAdded})
+				continue
+			}
+			var running int64
+			if err := tx.Raw(`SELECT id FROM deliveries WHERE event_id = ? AND config_id = ?`, eventID, r.ConfigID).Scan(&running).Error; err != nil {
+				return err
+			}
+			out = append(out, Replayed{ConfigID: r.ConfigID, DeliveryID: running, Action: ReplayRunning})
+		}
+		if len(routes) > 0 {
+			if err := tx.Exec(`UPDATE events SET routing = ?, reason = '' WHERE id = ?`, Routed, eventID).Error; err != nil {
+				return err
+			}
+		}
+		return insertAudit(tx, audit, now)
 	})
-	return int(n), err
+	if err != nil {
+		return nil, classify(fmt.Sprintf("replay event %d", eventID), err)
+	}
+	return out, nil
 }
 
 // DeliveryFilter narrows ListDeliveries. Zero fields do not filter.

@@ -8,8 +8,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"gorm.io/gorm"
 )
 
 // Routing results of an event.
@@ -400,29 +398,6 @@ func (s *Store) EventsByIDs(ctx context.Context, ids []int64) (map[int64]*Event,
 		out[rows[i].ID] = &rows[i]
 	}
 	return out, nil
-}
-
-// AddDeliveries routes an existing event to more configurations (a replay
-// to a configuration added since). Existing deliveries are left alone.
-func (s *Store) AddDeliveries(ctx context.Context, eventID int64, lsid string, ds []NewDelivery) (int, error) {
-	now := ms(time.Now())
-	added := 0
-	err := s.writeTx(ctx, func(tx *gorm.DB) error {
-		for _, d := range ds {
-			res := tx.Exec(`INSERT INTO deliveries (event_id, config_id, plugin, lsid, state, max_attempts, run_at, created_at, updated_at)
-				VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?) ON CONFLICT (event_id, config_id) DO NOTHING`,
-				eventID, d.ConfigID, d.Plugin, lsid, d.MaxAttempts, now, now, now)
-			if res.Error != nil {
-				return fmt.Errorf("store: add delivery: %w", res.Error)
-			}
-			added += int(res.RowsAffected)
-		}
-		if added > 0 {
-			return tx.Exec(`UPDATE events SET routing = ?, reason = '' WHERE id = ?`, Routed, eventID).Error
-		}
-		return nil
-	})
-	return added, err
 }
 
 func limit(n int) int {

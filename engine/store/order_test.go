@@ -48,11 +48,20 @@ func TestOrderHoldsForRetryNowAndReplay(t *testing.T) {
 	}
 	running := claimOne(t, st, second)
 
-	if err := st.RetryNow(ctx, first); err != nil {
+	if err := st.RetryNow(ctx, first, AuditEntry{Actor: "t", Action: "retry", Summary: "s"}); err != nil {
 		t.Fatal(err)
 	}
 	if ds, err := st.Claim(ctx, "p", 10, "w", time.Minute, time.Now().Add(time.Second)); err != nil || len(ds) != 0 {
 		t.Fatalf("retry now: claimed %+v (%v) while delivery %d of the same session runs", ds, err, second)
+	}
+	first0, _ := st.GetDelivery(ctx, first)
+	replayed, err := st.Replay(ctx, first0.EventID, "s1", []NewDelivery{{ConfigID: first0.ConfigID, Plugin: "p", MaxAttempts: 1}},
+		AuditEntry{Actor: "t", Action: "replay", Summary: "s"})
+	if err != nil || len(replayed) != 1 || replayed[0].Action != ReplayRerun {
+		t.Fatalf("replay: %+v %v", replayed, err)
+	}
+	if ds, err := st.Claim(ctx, "p", 10, "w", time.Minute, time.Now().Add(time.Second)); err != nil || len(ds) != 0 {
+		t.Fatalf("replay: claimed %+v (%v) while delivery %d of the same session runs", ds, err, second)
 	}
 	if _, ok, err := st.NextDue(ctx, []string{"p"}); err != nil || ok {
 		t.Fatalf("a delivery blocked behind a running one counts as due (%v)", err)
