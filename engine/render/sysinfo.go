@@ -19,22 +19,19 @@ const (
 // a block, so that a template can show every row without building text.
 func systemInfo(c beyondtrust.SystemInfoCategory) SystemInfoCategory {
 	cat := SystemInfoCategory{Name: c.Name}
-	for _, col := range c.Columns {
-		cat.Columns = append(cat.Columns, SystemInfoColumn{Code: col.Code, Label: col.Label})
+	for i, col := range c.Columns {
+		cat.Columns = append(cat.Columns, SystemInfoColumn{Code: col.Code, Label: columnLabel(col, i)})
 	}
 	narrow := len(c.Columns) <= oneLineColumns
 	for _, values := range c.Rows {
 		row := SystemInfoRow{Fields: make([]SystemInfoField, 0, max(len(values), len(c.Columns)))}
 		var line, block []string
 		for i := range max(len(values), len(c.Columns)) {
-			f := SystemInfoField{Label: "Column " + strconv.Itoa(i+1)}
-			if i < len(c.Columns) {
-				f.Code = c.Columns[i].Code
-				if c.Columns[i].Label != "" {
-					f.Label = c.Columns[i].Label
-				} else if f.Code != "" {
-					f.Label = f.Code
-				}
+			var f SystemInfoField
+			if i < len(cat.Columns) {
+				f.Code, f.Label = cat.Columns[i].Code, cat.Columns[i].Label
+			} else {
+				f.Label = columnLabel(beyondtrust.SystemInfoColumn{}, i)
 			}
 			if i < len(values) {
 				f.Value = values[i]
@@ -64,4 +61,17 @@ func systemInfo(c beyondtrust.SystemInfoCategory) SystemInfoCategory {
 	// a list of lines.
 	cat.OneLine = len(cat.Rows) > 1 && (len(cat.Columns) <= 1 || narrow)
 	return cat
+}
+
+// columnLabel is a column's label; a header given only by its code (the
+// reference allows self-closing <field name="Name"/>) is labelled with the
+// code, and a missing one by its place.
+func columnLabel(col beyondtrust.SystemInfoColumn, i int) string {
+	switch {
+	case col.Label != "":
+		return col.Label
+	case col.Code != "":
+		return col.Code
+	}
+	return "Column " + strconv.Itoa(i+1)
 }

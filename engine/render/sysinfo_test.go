@@ -76,3 +76,65 @@ func TestSystemInfoShowsValues(t *testing.T) {
 		t.Errorf("rows are counted instead of shown:\n%s", out)
 	}
 }
+
+// TestSystemInfoOddTables feeds tables the reference allows or a broken
+// appliance might send: self-closing headers, rows longer or shorter than
+// the header, empty rows and values, a value over several lines.
+func TestSystemInfoOddTables(t *testing.T) {
+	t.Parallel()
+	const doc = `<session_list><session lsid="ab"><session_details>
+<event timestamp="1733239600" event_type="System Information Retrieved"><system_information>
+<category name="Self-closing headers">
+<description><field name="Name"/><field name="Version"/></description>
+<data><row><field>Agent</field><field>24.3</field></row></data>
+</category>
+<category name="Ragged">
+<description><field name="a">A</field><field name="b">B</field></description>
+<data>
+<row><field>1</field><field>2</field><field>3</field></row>
+<row><field>4</field></row>
+<row><field></field><field>  </field></row>
+<row/>
+</data>
+</category>
+<category name="Multi-line">
+<description><field name="n">Note</field><field name="s">State</field></description>
+<data><row><field>first
+second</field><field>ok</field></row><row><field>x</field><field>y</field></row></data>
+</category>
+<category name="No headers">
+<data><row><field>lonely</field></row></data>
+</category>
+</system_information></event></session_details></session></session_list>`
+	d := NewData(parseOne(t, doc), time.UTC)
+	if len(d.SystemInfo) != 4 {
+		t.Fatalf("%d categories, want 4", len(d.SystemInfo))
+	}
+	self, ragged, multi, bare := d.SystemInfo[0], d.SystemInfo[1], d.SystemInfo[2], d.SystemInfo[3]
+	if got := self.Rows[0].Block; got != "Name: Agent\nVersion: 24.3" {
+		t.Errorf("self-closing headers: block %q", got)
+	}
+	if len(ragged.Rows) != 2 {
+		t.Fatalf("ragged: %d rows, want the 2 with a value: %+v", len(ragged.Rows), ragged.Rows)
+	}
+	if got := ragged.Rows[0].Text; got != "A: 1 | B: 2 | Column 3: 3" {
+		t.Errorf("a row longer than the header: %q", got)
+	}
+	if got := ragged.Rows[1].Text; got != "A: 4" || len(ragged.Rows[1].Fields) != 2 {
+		t.Errorf("a row shorter than the header: %q, %d fields", got, len(ragged.Rows[1].Fields))
+	}
+	if multi.OneLine {
+		t.Error("a value over several lines is laid out on one line")
+	}
+	if got := bare.Rows[0].Block; got != "Column 1: lonely" {
+		t.Errorf("no headers: block %q", got)
+	}
+	out := render(t, newTestRenderer(t, ""), "", SessionReport, d)
+	_, section, _ := strings.Cut(out, "System information\n------------------\n")
+	if !strings.Contains(section, "  - Note: first\n    second\n    State: ok\n") {
+		t.Errorf("multi-line value not indented under its row:\n%s", out)
+	}
+	if m := reEmptyValue.FindString(section); m != "" {
+		t.Errorf("a label without its value: %q in\n%s", m, out)
+	}
+}
