@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf16"
 )
 
 // Templates are parsed by raymond and evaluated here. raymond's own
@@ -631,7 +632,7 @@ func field(v reflect.Value, name string) reflect.Value {
 	case reflect.Slice, reflect.Array, reflect.String:
 		if name == "length" {
 			if v.Kind() == reflect.String {
-				return reflect.ValueOf(len([]rune(v.String())))
+				return reflect.ValueOf(jsLength(v.String()))
 			}
 			return reflect.ValueOf(v.Len())
 		}
@@ -640,6 +641,16 @@ func field(v reflect.Value, name string) reflect.Value {
 		}
 	}
 	return none
+}
+
+// jsLength is a JavaScript string's length: UTF-16 code units, so an
+// emoji counts 2.
+func jsLength(s string) int {
+	n := 0
+	for _, r := range s {
+		n += max(utf16.RuneLen(r), 1)
+	}
+	return n
 }
 
 // indirect follows pointers and interfaces; nil gives the invalid value.

@@ -57,6 +57,11 @@ func TestMatchesHandlebarsJS(t *testing.T) {
 				"a":         map[string]any{"0": map[string]any{"b": "X"}, "1-2": "Y", "0b": "Z", "-1": map[string]any{"b": "W"}},
 			},
 			"A|Z|X|Y|Z|W|t1t2"},
+		// A line break inside a tag is a space, CRLF included.
+		{"CRLF inside a tag", "{{#if a\r\n}}x{{/if}}|{{#each l\r\nas |i|}}{{i}}{{/each}}|{{a\v}}{{a\f}}",
+			map[string]any{"a": 1, "l": []any{1, 2}}, "x|12|11"},
+		// A text's length is JavaScript's: UTF-16 code units.
+		{"text length", "{{s.length}}|{{t.length}}", map[string]any{"s": "😀a", "t": "äb"}, "3|2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -38,12 +38,27 @@ var (
 		"\x15", "5", "\x16", "6", "\x17", "7", "\x18", "8", "\x19", "9", "\x1a", "-")
 )
 
-// markNumericNames marks the names in src that start like a number.
-func markNumericNames(src string) string {
+// asHandlebarsJS rewrites src, byte for byte, where raymond's lexer would
+// read a tag differently from handlebars.js: it marks the names that start
+// like a number, and turns CR, VT and FF inside a tag, which raymond reads
+// as part of a name (so {{#if x}} written over a CRLF line break tested
+// "x\r"), into the spaces handlebars.js reads them as.
+func asHandlebarsJS(src string) string {
 	var b []byte
 	for {
 		changed := false
 		for _, t := range lexer.Collect(src) {
+			if t.Kind == lexer.TokenID && !strings.HasPrefix(t.Val, "[") && strings.ContainsAny(t.Val, "\r\v\f") {
+				if b == nil {
+					b = []byte(src)
+				}
+				for i := t.Pos; i < t.Pos+len(t.Val); i++ {
+					if b[i] == '\r' || b[i] == '\v' || b[i] == '\f' {
+						b[i] = ' '
+					}
+				}
+				changed = true
+			}
 			number := t.Kind == lexer.TokenNumber || t.Kind == lexer.TokenError && strings.HasPrefix(t.Val, "bad number syntax")
 			if !number || !jsName(src, t.Pos) {
 				continue

@@ -36,7 +36,7 @@ const (
 // hasPartial is not nil) the partials it includes by name. Errors are
 // *ParseError.
 func check(name, src string, hasPartial func(string) bool) (*ast.Program, error) {
-	src = markNumericNames(src)
+	src = asHandlebarsJS(src)
 	toks := lexer.Collect(src)
 	errAt := func(pos int, msg string) error {
 		line, col := position(src, pos)
