@@ -3,11 +3,16 @@ package render
 import (
 	"encoding/json"
 	"errors"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	bt "switchboard/engine/beyondtrust"
 )
 
 // compatDir holds the handlebars.js harness: npm ci --prefix engine/render/testdata/compat.
@@ -48,14 +53,21 @@ func TestHandlebarsJSCompatibility(t *testing.T) {
 			partials[p] = src
 		}
 	}
+	sessions := map[string]Data{}
 	for _, s := range samples {
-		data := sampleData(t, s)
+		sessions[s.name] = sampleData(t, s)
+	}
+	for name, s := range compatSessions() {
+		sessions[name] = NewData(s, time.UTC)
+	}
+	for _, session := range slices.Sorted(maps.Keys(sessions)) {
+		data := sessions[session]
 		for _, name := range defaultTemplates {
 			src, err := r.Source("", name)
 			if err != nil {
 				t.Fatal(err)
 			}
-			add(s.name+"/"+name, src, data, render(t, r, "", name, data))
+			add(session+"/"+name, src, data, render(t, r, "", name, data))
 		}
 	}
 
@@ -79,15 +91,19 @@ func TestHandlebarsJSCompatibility(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		raw, err := os.ReadFile(strings.TrimSuffix(p, ".hbs") + ".json")
-		if err != nil {
-			t.Fatal(err)
+		// NAME.json, and any NAME.VARIANT.json: more data for the same template.
+		variants, _ := filepath.Glob(filepath.Join(corpusDir, name+".*.json"))
+		for _, d := range append([]string{filepath.Join(corpusDir, name+".json")}, variants...) {
+			raw, err := os.ReadFile(d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var data any
+			if err := json.Unmarshal(raw, &data); err != nil {
+				t.Fatalf("%s: %v", d, err)
+			}
+			add("corpus/"+strings.TrimSuffix(filepath.Base(d), ".json"), string(text), data, render(t, corpus, "", name, data))
 		}
-		var data any
-		if err := json.Unmarshal(raw, &data); err != nil {
-			t.Fatalf("%s: %v", p, err)
-		}
-		add("corpus/"+name, string(text), data, render(t, corpus, "", name, data))
 	}
 
 	input, err := json.Marshal(map[string]any{"partials": partials, "cases": cases})
@@ -121,6 +137,28 @@ func TestHandlebarsJSCompatibility(t *testing.T) {
 	}
 }
 
+// compatSessions are sessions beyond the golden samples that the default
+// templates are compared on: the line breaks a chat or a custom field may
+// carry (CRLF, a lone CR), and every optional part of a report missing.
+func compatSessions() map[string]*bt.Session {
+	breaks := SampleSession()
+	breaks.Events = append(breaks.Events,
+		chatEvent(30, actorCustomer, "line one\r\nline two\r\n"),
+		chatEvent(31, actorRep, "one\rtwo\rthree"),
+		chatEvent(32, actorRep, "\r\n"))
+	breaks.CustomAttributes = append(breaks.CustomAttributes,
+		bt.CustomAttribute{CodeName: "crlf", DisplayName: "Windows text", Value: "a\r\nb\r\n"},
+		bt.CustomAttribute{CodeName: "cr", DisplayName: "Old Mac text", Value: "a\rb"})
+	bare := SampleSession()
+	bare.EndTime, bare.Duration = time.Time{}, 0
+	bare.PublicSite, bare.ExternalKey, bare.CustomAttributes = bt.Ref{}, "", nil
+	bare.PrimaryCustomer, bare.Customers = bt.Person{}, nil
+	bare.PrimaryRep, bare.Reps = bt.Person{}, nil
+	bare.CustomerSurveys, bare.RepSurveys, bare.Events = nil, nil, nil
+	bare.ChatViewURL, bare.ChatDownloadURL, bare.RecordingViewURL, bare.RecordingDownloadURL = "", "", "", ""
+	return map[string]*bt.Session{"line_breaks": breaks, "nothing_optional": bare}
+}
+
 // nodeWithHandlebars finds node and the installed handlebars package. A
 // developer without them gets a skip; CI gets a failure.
 func nodeWithHandlebars(t *testing.T) string {
@@ -137,8 +175,26 @@ func nodeWithHandlebars(t *testing.T) string {
 	if err != nil {
 		return missing(err)
 	}
-	if _, err := os.Stat(filepath.Join(compatDir, "node_modules", "handlebars", "package.json")); err != nil {
+	var pinned, installed struct {
+		Version      string
+		Dependencies map[string]string
+	}
+	raw, err := os.ReadFile(filepath.Join(compatDir, "node_modules", "handlebars", "package.json"))
+	if err != nil {
 		return missing(errors.New("handlebars is not installed"))
+	}
+	if err := json.Unmarshal(raw, &installed); err != nil {
+		t.Fatalf("installed handlebars: %v", err)
+	}
+	if raw, err = os.ReadFile(filepath.Join(compatDir, "package.json")); err == nil {
+		err = json.Unmarshal(raw, &pinned)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A stale install would compare against another handlebars.js.
+	if want := pinned.Dependencies["handlebars"]; installed.Version != want {
+		t.Fatalf("handlebars %s is installed, the harness pins %s: run npm ci --prefix %s", installed.Version, want, compatDir)
 	}
 	return node
 }
