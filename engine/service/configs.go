@@ -66,6 +66,7 @@ type storedSettings struct {
 func (s *Service) Load(ctx context.Context, id int64) (*Loaded, error) {
 	s.mu.Lock()
 	l := s.loaded[id]
+	gen := s.generation
 	s.mu.Unlock()
 	if l != nil {
 		return l, nil
@@ -74,12 +75,19 @@ func (s *Service) Load(ctx context.Context, id int64) (*Loaded, error) {
 	if err != nil {
 		return nil, err
 	}
+	if s.afterConfigRead != nil {
+		s.afterConfigRead()
+	}
 	l, err = s.decode(row)
 	if err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
-	s.loaded[id] = l
+	// A change since the row was read may have made it stale: use it for
+	// this call only, and let the next Load read again.
+	if s.generation == gen {
+		s.loaded[id] = l
+	}
 	s.mu.Unlock()
 	return l, nil
 }

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 
 	"switchboard/engine/store"
@@ -10,8 +11,12 @@ import (
 // Routes is a snapshot of the configurations, reloaded whenever one
 // changes, so that the intake routes each event without a database read.
 type Routes struct {
-	svc  *Service
-	snap atomic.Pointer[[]*Loaded]
+	svc *Service
+	// reload serialises reloads, so that one which read the configurations
+	// before a change cannot store its snapshot after the one that read
+	// them after it.
+	reload sync.Mutex
+	snap   atomic.Pointer[[]*Loaded]
 }
 
 // NewRoutes loads the snapshot and keeps it current.
@@ -30,6 +35,8 @@ func NewRoutes(ctx context.Context, svc *Service) (*Routes, error) {
 
 // Reload rereads every configuration.
 func (r *Routes) Reload(ctx context.Context) error {
+	r.reload.Lock()
+	defer r.reload.Unlock()
 	all, err := r.svc.LoadAll(ctx)
 	if err != nil {
 		return err

@@ -48,9 +48,15 @@ type Service struct {
 	log      *slog.Logger
 	wake     func()
 
-	mu       sync.Mutex
-	loaded   map[int64]*Loaded
-	watchers []func()
+	mu     sync.Mutex
+	loaded map[int64]*Loaded
+	// generation counts configuration changes, so that a Load that read a
+	// row before a change does not cache it after the change.
+	generation uint64
+	watchers   []func()
+	// afterConfigRead runs between reading a configuration row and caching
+	// its decode; tests set it to hold a fill while a change commits.
+	afterConfigRead func()
 }
 
 // New builds the service.
@@ -88,6 +94,7 @@ func (s *Service) OnConfigChange(fn func()) {
 func (s *Service) changed(id int64) {
 	s.mu.Lock()
 	delete(s.loaded, id)
+	s.generation++
 	watchers := append([]func(){}, s.watchers...)
 	s.mu.Unlock()
 	for _, fn := range watchers {

@@ -137,10 +137,23 @@ func (s *Store) InsertEvents(ctx context.Context, batch []*NewEvent, after func(
 		}
 	}
 	counted := make(map[int64]bool, len(batch))
+	var rerouted []any
 	for i := range out {
 		if id := out[i].EventID; !counted[id] {
 			counted[id] = true
 			out[i].Deliveries = added[id]
+			if out[i].Duplicate && added[id] > 0 {
+				rerouted = append(rerouted, id)
+			}
+		}
+	}
+	// A stored event that gains a delivery now (stored unrouted, then
+	// found by a poll, or posted again after a configuration was added) is
+	// routed from now on.
+	if len(rerouted) > 0 {
+		q := `UPDATE events SET routing = ?, reason = '' WHERE routing <> ? AND id IN (?` + strings.Repeat(",?", len(rerouted)-1) + `)`
+		if _, err := tx.ExecContext(ctx, q, append([]any{Routed, Routed}, rerouted...)...); err != nil {
+			return nil, classify("route stored events", err)
 		}
 	}
 	if after != nil {

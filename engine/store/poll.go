@@ -84,25 +84,6 @@ type PollResult struct {
 // no longer holds the lease.
 func (s *Store) CommitPoll(ctx context.Context, r PollResult) ([]Inserted, error) {
 	return s.InsertEvents(ctx, r.Events, func(tx *sql.Tx) error {
-		for _, ne := range r.Events {
-			if ne.Event.ID != 0 {
-				continue // inserted just now, with its deliveries
-			}
-			for _, d := range ne.Deliveries {
-				now := ms(r.PolledAt)
-				if _, err := tx.ExecContext(ctx, `INSERT INTO deliveries
-					(event_id, config_id, plugin, lsid, state, max_attempts, run_at, created_at, updated_at)
-					SELECT id, ?, ?, lsid, 'pending', ?, ?, ?, ? FROM events WHERE dedupe_key = ?
-					ON CONFLICT (event_id, config_id) DO NOTHING`,
-					d.ConfigID, d.Plugin, d.MaxAttempts, now, now, now, ne.Event.DedupeKey); err != nil {
-					return classify("route polled duplicate", err)
-				}
-				if _, err := tx.ExecContext(ctx, `UPDATE events SET routing = ?, reason = '' WHERE dedupe_key = ? AND routing <> ?`,
-					Routed, ne.Event.DedupeKey, Routed); err != nil {
-					return classify("route polled duplicate", err)
-				}
-			}
-		}
 		res, err := tx.ExecContext(ctx, `UPDATE poll_cursors SET cursor_at = ?, last_poll_at = ?, last_success_at = ?, last_error = ''
 			WHERE config_id = ? AND lease_owner = ?`,
 			ms(r.Cursor), ms(r.PolledAt), ms(r.PolledAt), r.ConfigID, r.Owner)
