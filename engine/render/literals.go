@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/aymerick/raymond/ast"
 	"github.com/aymerick/raymond/lexer"
@@ -44,58 +45,92 @@ var (
 // as part of a name (so {{#if x}} written over a CRLF line break tested
 // "x\r"), into the spaces handlebars.js reads them as.
 func asHandlebarsJS(src string) string {
-	var b []byte
-	for {
-		changed := false
-		for _, t := range lexer.Collect(src) {
-			if t.Kind == lexer.TokenID && !strings.HasPrefix(t.Val, "[") && strings.ContainsAny(t.Val, "\r\v\f") {
-				if b == nil {
-					b = []byte(src)
-				}
-				for i := t.Pos; i < t.Pos+len(t.Val); i++ {
+	b := []byte(src)
+	changed := false
+	// raymond's lexer stops at its first error, and a space where a CR was
+	// can change how the rest of its tag reads: after such a change the
+	// tag is read again from its start. Everything before the first tag
+	// read again is settled, so each pass starts at or after the previous
+	// pass's last change and the work stays linear in the template.
+	for offset := 0; ; {
+		// A view, not a copy, or the passes would copy quadratically. The
+		// lexer is done reading it when Collect returns, and each change
+		// below is to a token already read.
+		cur := unsafe.String(unsafe.SliceData(b[offset:]), len(b)-offset)
+		tag, again := offset, -1
+		for _, t := range lexer.Collect(cur) {
+			pos := offset + t.Pos
+			switch {
+			case opensTag(t.Kind):
+				tag = pos
+			case t.Kind == lexer.TokenID && !strings.HasPrefix(t.Val, "[") && strings.ContainsAny(t.Val, "\r\v\f"):
+				for i := pos; i < pos+len(t.Val); i++ {
 					if b[i] == '\r' || b[i] == '\v' || b[i] == '\f' {
 						b[i] = ' '
 					}
 				}
 				changed = true
+				if again < 0 {
+					again = tag
+				}
+			case t.Kind == lexer.TokenNumber || t.Kind == lexer.TokenError && strings.HasPrefix(t.Val, "bad number syntax"):
+				n := jsName(cur, t.Pos)
+				if n == 0 {
+					continue
+				}
+				if c := b[pos]; c == '-' {
+					b[pos] = markMinus
+				} else {
+					b[pos] = markDigit + c - '0'
+				}
+				changed = true
+				// Read again unless raymond read the same extent as a number
+				// that it now reads as a name (0/x, but not 0.1.x).
+				if (t.Kind == lexer.TokenError || n != len(t.Val)) && again < 0 {
+					again = tag
+				}
 			}
-			number := t.Kind == lexer.TokenNumber || t.Kind == lexer.TokenError && strings.HasPrefix(t.Val, "bad number syntax")
-			if !number || !jsName(src, t.Pos) {
-				continue
-			}
-			if b == nil {
-				b = []byte(src)
-			}
-			if c := b[t.Pos]; c == '-' {
-				b[t.Pos] = markMinus
-			} else {
-				b[t.Pos] = markDigit + c - '0'
-			}
-			changed = true
 		}
-		if !changed {
-			return src
+		if again < 0 {
+			break
 		}
-		// raymond's lexer stops at its first error: look again past it.
-		src = string(b)
+		offset = again
 	}
+	if !changed {
+		return src
+	}
+	return string(b)
 }
 
-// jsName reports whether handlebars.js reads the word at pos as a name
-// (ID) although it starts with a digit or a minus sign.
-func jsName(src string, pos int) bool {
+// opensTag reports the tokens that start a tag.
+func opensTag(k lexer.TokenKind) bool {
+	switch k {
+	case lexer.TokenOpen, lexer.TokenOpenUnescaped, lexer.TokenOpenBlock, lexer.TokenOpenEndBlock,
+		lexer.TokenOpenInverse, lexer.TokenOpenInverseChain, lexer.TokenOpenPartial,
+		lexer.TokenOpenRawBlock, lexer.TokenOpenEndRawBlock:
+		return true
+	}
+	return false
+}
+
+// jsName returns the length of the name (ID) handlebars.js reads at pos
+// although it starts with a digit or a minus sign, or 0.
+func jsName(src string, pos int) int {
 	rest := src[pos:]
 	if rest == "" || rest[0] != '-' && (rest[0] < '0' || rest[0] > '9') {
-		return false
+		return 0
 	}
 	if m := reJSNumber.FindString(rest); m != "" && (len(m) == len(rest) || strings.IndexByte("~})", rest[len(m)]) >= 0 || isJSSpace(rest[len(m)])) {
-		return false
+		return 0
 	}
 	n := 0
 	for n < len(rest) && isJSNameByte(rest[n]) {
 		n++
 	}
-	return n > 0 && n < len(rest) && (strings.IndexByte("=~}/.)|", rest[n]) >= 0 || isJSSpace(rest[n]))
+	if n > 0 && n < len(rest) && (strings.IndexByte("=~}/.)|", rest[n]) >= 0 || isJSSpace(rest[n])) {
+		return n
+	}
+	return 0
 }
 
 // isJSNameByte reports a byte handlebars.js's ID token may contain.
