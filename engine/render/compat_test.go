@@ -161,7 +161,7 @@ func compatSessions() map[string]*bt.Session {
 
 // nodeWithHandlebars finds node and the installed handlebars package. A
 // developer without them gets a skip; CI gets a failure.
-func nodeWithHandlebars(t *testing.T) string {
+func nodeWithHandlebars(t testing.TB) string {
 	t.Helper()
 	missing := func(err error) string {
 		msg := "the handlebars.js compatibility test needs node and `npm ci --prefix engine/render/testdata/compat`: " + err.Error()

@@ -1,18 +1,32 @@
 // Renders templates with handlebars.js for engine/render's compatibility
 // test: node compat.js cases.json prints a JSON array with, per case,
-// {"output": "..."} or {"error": "..."}.
+// {"output": "..."} or {"error": "..."}. node compat.js --lines does the
+// same one case per line on stdin and stdout, for the differential fuzz.
 //
 // cases.json: {"partials": {"name": "source"}, "cases": [{"template": "...",
-// "data": {...}}]}. Templates compile with noEscape, as Switchboard renders
-// plain text; the helpers mirror engine/render/helpers.go for the values
-// the test feeds them (times and durations arrive as the text they print).
+// "data": {...}}]}. Switchboard renders plain text, as handlebars.js does
+// with noEscape; but noEscape has a bug: a program that starts with two
+// values adds them ({{a}}{{b}} with 1 and 2 prints 3; its compiler joins
+// the values with + and no "" in front). So templates compile with
+// escaping on and an escape that changes nothing, which prints exactly
+// what noEscape prints without that bug. The helpers mirror
+// engine/render/helpers.go for the values the test feeds them (times and
+// durations arrive as the text they print).
 'use strict';
 
 const fs = require('fs');
 const Handlebars = require('handlebars');
 
-const input = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
+const input = process.argv[2] === '--lines' ? null : JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const hb = Handlebars.create();
+
+// The runtime reads escapeExpression from this shared module object each
+// time a template runs. Same conversions as handlebars.js's own, no escaping.
+hb.Utils.escapeExpression = (v) => {
+  if (typeof v === 'string') return v;
+  if (v && v.toHTML) return v.toHTML();
+  return v == null ? '' : String(v);
+};
 
 // A time prints as "2006-01-02 15:04:05 MST"; helpers read it back.
 function parseTime(v) {
@@ -143,15 +157,28 @@ hb.registerHelper({
   length: (v) => (typeof v === 'string' ? chars(v).length : Array.isArray(v) ? v.length : 0),
 });
 
-for (const [name, source] of Object.entries(input.partials || {})) {
-  hb.registerPartial(name, source);
-}
-
-const results = input.cases.map((c) => {
+function renderCase(c) {
   try {
-    return { output: hb.compile(c.template, { noEscape: true })(c.data) };
+    return { output: hb.compile(c.template)(c.data) };
   } catch (e) {
     return { error: String(e.message || e) };
   }
-});
-process.stdout.write(JSON.stringify(results));
+}
+
+if (input) {
+  for (const [name, source] of Object.entries(input.partials || {})) {
+    hb.registerPartial(name, source);
+  }
+  process.stdout.write(JSON.stringify(input.cases.map(renderCase)));
+} else {
+  // --lines: one JSON case per input line, one JSON result per output line;
+  // a line {"partials": {...}} registers partials and gets no answer.
+  require('readline').createInterface({ input: process.stdin }).on('line', (line) => {
+    const c = JSON.parse(line);
+    if (c.partials) {
+      for (const [name, source] of Object.entries(c.partials)) hb.registerPartial(name, source);
+      return;
+    }
+    process.stdout.write(JSON.stringify(renderCase(c)) + '\n');
+  });
+}
