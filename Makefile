@@ -2,7 +2,7 @@
 
 GO ?= go
 
-.PHONY: test compat deps build run demo bench load settings-doc check-unit
+.PHONY: test compat deps build run demo bench load chaos settings-doc check-unit
 
 COMPAT := engine/render/testdata/compat
 
@@ -51,6 +51,11 @@ bench:
 # The intake load test against a real switchboard process.
 load: build
 	bin/switchboard-load -engine bin/switchboard
+
+# The crash harness: SIGKILLs a real switchboard process while an appliance
+# posts to it, then checks nothing was lost or written twice (docs/performance.md).
+chaos: build
+	bin/switchboard-chaos -engine bin/switchboard
 
 # Regenerate docs/settings.md from the settings structs.
 settings-doc:
