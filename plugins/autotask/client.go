@@ -177,7 +177,7 @@ func (c *Client) discover(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("autotask: zone lookup: read answer: %w", err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return "", newAPIError(http.MethodGet, "/zoneInformation", resp.StatusCode, resp.Header, body)
+		return "", newAPIError(http.MethodGet, "/zoneInformation", resp.StatusCode, resp.Header, body, []string{"user"})
 	}
 	var zi ZoneInfo
 	if err := json.Unmarshal(body, &zi); err != nil {
@@ -279,7 +279,7 @@ func (c *Client) send(ctx context.Context, zone string, r request, payload []byt
 		return fmt.Errorf("autotask: %s /%s/%s: read answer: %w", r.method, apiVersion, r.path, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return c.redact(newAPIError(r.method, "/"+apiVersion+"/"+r.path, resp.StatusCode, resp.Header, raw))
+		return c.redact(newAPIError(r.method, "/"+apiVersion+"/"+r.path, resp.StatusCode, resp.Header, raw, sentWords(r.body)))
 	}
 	if out == nil {
 		return nil

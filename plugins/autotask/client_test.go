@@ -38,6 +38,8 @@ func TestRetryTable(t *testing.T) {
 		plugintest.Answer{Name: "500 thread limit", Status: 500, Body: errorsBody(autotasktest.ThreadLimitMessage), Want: engine.OutcomeRetryAfter, WantAfter: defaultRetryAfter},
 		plugintest.Answer{Name: "400 thread limit", Status: 400, Header: http.Header{"Retry-After": {"2"}}, Body: errorsBody(autotasktest.ThreadLimitMessage), Want: engine.OutcomeRetryAfter, WantAfter: 2 * time.Second},
 		plugintest.Answer{Name: "500 web server error", Status: 500, Body: `{"Message":"An error has occurred."}`, Want: engine.OutcomeRetry},
+		plugintest.Answer{Name: "500 server failure in an errors list", Status: 500, Body: errorsBody("Internal Server Error"), Want: engine.OutcomeRetry},
+		plugintest.Answer{Name: "500 missing field", Status: 500, Body: errorsBody("Missing Required Field: title"), Want: engine.OutcomePermanent},
 		plugintest.Answer{Name: "404 route", Status: 404, Body: `{"Message":"No HTTP resource was found"}`, Want: engine.OutcomePermanent},
 	)
 	plugintest.RunRetryTable(t, answers, func(ctx context.Context, base string) error {
@@ -46,7 +48,7 @@ func TestRetryTable(t *testing.T) {
 			return err
 		}
 		_, err = c.EntityInfo(ctx, "Tickets")
-		return Classify(err, "")
+		return Classify(err)
 	})
 }
 
@@ -72,7 +74,7 @@ func TestClassifyNamesTheSetting(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = c.EntityInfo(context.Background(), "Tickets")
-		err = Classify(err, "")
+		err = Classify(err)
 		if out, _ := engine.Classify(err); out != engine.OutcomePermanent || (err == nil || !strings.Contains(err.Error(), tc.want)) {
 			t.Errorf("%s: %v (%v), want permanent with %q", tc.name, out, err, tc.want)
 		}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -61,8 +63,10 @@ type errorBody struct {
 	Message string            `json:"Message"`
 }
 
-// newAPIError reads an error answer and classifies it.
-func newAPIError(method, path string, status int, header http.Header, body []byte) *APIError {
+// newAPIError reads an error answer and classifies it. sent are the field
+// names and values the request carried (see sentWords), which tell a
+// refusal of the request from a failure of the server.
+func newAPIError(method, path string, status int, header http.Header, body []byte, sent []string) *APIError {
 	e := &APIError{Method: method, Path: path, Status: status}
 	var eb errorBody
 	hasList := false
@@ -94,7 +98,10 @@ func newAPIError(method, path string, status int, header http.Header, body []byt
 		e.Problem = ProblemNotFound
 	case status == http.StatusNotFound || status == http.StatusMethodNotAllowed:
 		e.Problem = ProblemRoute
-	case status >= 500 && !hasList:
+	case status >= 500 && (!hasList || !refusal(text, sent)):
+		// Autotask answers its own failures with an errors list too
+		// ("Internal Server Error"): only a message saying what it refused
+		// is a refusal, anything else is tried again.
 		e.Problem = ProblemServer
 	default:
 		e.Problem = ProblemRejected
@@ -139,11 +146,97 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 	return defaultRetryAfter
 }
 
+// refusalPhrases are how Autotask's validation and business-rule messages
+// say what is wrong (autotask-api.md §5, "Validation messages seen", and
+// §2's permission text): "Missing Required Field", "must have a roleID",
+// "does not exist or is invalid", "does not reference an existing entity",
+// "already exists ... must be unique".
+var refusalPhrases = regexp.MustCompile(`(?i)\b(required|must|invalid|not valid|does not exist|does not reference|already exists|unique|exceeds|picklist|not allowed)\b`)
+
+// refusal reports whether an error text names what was refused: a field or
+// a value the request sent, or a validation phrase.
+func refusal(text string, sent []string) bool {
+	if refusalPhrases.MatchString(text) {
+		return true
+	}
+	for _, w := range sent {
+		if mentions(text, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// mentions reports whether text (lower case) holds word as a word of its
+// own, ignoring case: "noteType" in "the picklist for noteType.", not
+// "type" in "noteType".
+func mentions(text, word string) bool {
+	word = strings.ToLower(word)
+	if word == "" {
+		return false
+	}
+	for i := 0; ; {
+		j := strings.Index(text[i:], word)
+		if j < 0 {
+			return false
+		}
+		start, end := i+j, i+j+len(word)
+		if (start == 0 || !isWordByte(text[start-1])) && (end == len(text) || !isWordByte(text[end])) {
+			return true
+		}
+		i = start + 1
+	}
+}
+
+func isWordByte(c byte) bool {
+	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
+// sentWords are the field names a request body carries (its keys, a
+// query's filter fields) and its string values of four characters or more:
+// what a validation message names.
+func sentWords(body any) []string {
+	var out []string
+	add := func(v any) {
+		if s, ok := v.(string); ok && len(s) >= 4 {
+			out = append(out, s)
+		}
+	}
+	var filters func([]Filter)
+	filters = func(fs []Filter) {
+		for _, f := range fs {
+			if f.Field != "" {
+				out = append(out, f.Field)
+			}
+			add(f.Value)
+			filters(f.Items)
+		}
+	}
+	switch b := body.(type) {
+	case map[string]any:
+		for k, v := range b {
+			out = append(out, k)
+			add(v)
+		}
+	case Query:
+		filters(b.Filter)
+	}
+	return out
+}
+
+// Blame ties a setting to the words by which an Autotask message names
+// what the setting controls (the fields it fills).
+type Blame struct {
+	Setting string
+	Words   []string
+}
+
 // Classify turns an error from the client into what the dispatcher needs:
-// a configuration problem is permanent with a message naming the setting to
-// fix, throttling waits, and server or network trouble is retried. setting
-// names the setting a rejected request most likely comes from.
-func Classify(err error, setting string) error {
+// a configuration problem is permanent, throttling waits, and server or
+// network trouble is retried. A refusal names a setting to check only when
+// its message names one of that setting's words; otherwise Autotask's own
+// message says what is wrong.
+func Classify(err error, blame ...Blame) error {
 	if err == nil {
 		return nil
 	}
@@ -167,8 +260,15 @@ func Classify(err error, setting string) error {
 	case ProblemRoute:
 		return engine.Permanent(fmt.Errorf("%w: check Autotask Services URL (use the zone's root, e.g. https://webservices15.autotask.net/ATServicesRest/)", err))
 	}
-	if setting != "" {
-		return engine.Permanent(fmt.Errorf("%w: check %s", err, setting))
+	text := strings.ToLower(strings.Join(ae.Messages, " "))
+	var settings []string
+	for _, b := range blame {
+		if slices.ContainsFunc(b.Words, func(w string) bool { return mentions(text, w) }) && !slices.Contains(settings, b.Setting) {
+			settings = append(settings, b.Setting)
+		}
+	}
+	if len(settings) > 0 {
+		return engine.Permanent(fmt.Errorf("%w: check %s", err, strings.Join(settings, " and ")))
 	}
 	return engine.Permanent(err)
 }

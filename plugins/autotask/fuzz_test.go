@@ -24,7 +24,7 @@ func FuzzAPIError(f *testing.F) {
 		f.Add(seed.status, seed.body, "30")
 	}
 	f.Fuzz(func(t *testing.T, status int, body, retryAfter string) {
-		e := newAPIError("POST", "/V1.0/Tickets/query", status, http.Header{"Retry-After": {retryAfter}}, []byte(body))
+		e := newAPIError("POST", "/V1.0/Tickets/query", status, http.Header{"Retry-After": {retryAfter}}, []byte(body), []string{"ticketNumber", "T20240101.0001"})
 		if !strings.Contains(e.Error(), "POST /V1.0/Tickets/query") {
 			t.Fatalf("error text %q does not name the call", e.Error())
 		}

@@ -189,7 +189,7 @@ func (r *run) addNote(ctx context.Context, ticket ticketRef, key, mark, title, b
 	_, err := r.checkpointed(ctx, key, func() (string, error) {
 		earlier, ok, err := r.at.FirstID(ctx, "TicketNotes", Eq("ticketID", ticket.ID), Filter{Op: "contains", Field: "title", Value: mark})
 		if err != nil {
-			return "", Classify(fmt.Errorf("look for an earlier note on ticket %s: %w", ticket, err), "")
+			return "", Classify(fmt.Errorf("look for an earlier note on ticket %s: %w", ticket, err))
 		}
 		if ok {
 			r.log.Info("autotask: note already on the ticket", "ticket", ticket.String(), "note", earlier, "marker", mark)
@@ -208,7 +208,8 @@ func (r *run) addNote(ctx context.Context, ticket ticketRef, key, mark, title, b
 		}
 		id, err := r.at.Create(ctx, "Tickets/"+strconv.FormatInt(ticket.ID, 10)+"/Notes", note)
 		if err != nil {
-			return "", Classify(fmt.Errorf("add note to ticket %s: %w", ticket, err), "Autotask Note Type and Publish Notes as Public")
+			return "", Classify(fmt.Errorf("add note to ticket %s: %w", ticket, err),
+				Blame{"Autotask Note Type", []string{"noteType", "note type"}}, Blame{"Publish Notes as Public", []string{"publish"}})
 		}
 		r.log.Info("autotask: note added", "ticket", ticket.String(), "note", id)
 		return strconv.FormatInt(id, 10), nil
@@ -221,7 +222,7 @@ func (r *run) addNote(ctx context.Context, ticket ticketRef, key, mark, title, b
 func (r *run) noteValues(ctx context.Context) (noteType, publish int64, err error) {
 	fields, err := r.at.Fields(ctx, "TicketNotes")
 	if err != nil {
-		return 0, 0, Classify(fmt.Errorf("read the note picklists: %w", err), "")
+		return 0, 0, Classify(fmt.Errorf("read the note picklists: %w", err))
 	}
 	return resolveNoteValues(fields, r.set)
 }

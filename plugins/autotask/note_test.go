@@ -90,3 +90,41 @@ func TestNoControlCharactersReachAutotask(t *testing.T) {
 		t.Errorf("the chat line is not kept readable:\n%s", d)
 	}
 }
+
+// A 500 with an errors list is a refusal only when its message says what
+// was refused (a field or a value); otherwise it is Autotask failing, and
+// the delivery is retried. The hint names a setting only when the message
+// names what that setting controls.
+func TestNoteErrorsListClassified(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		body     string
+		want     engine.Outcome
+		hint     string // the message must carry it
+		wrongFor string // the message must not carry it
+	}{
+		{name: "server failure", body: `{"errors":["Internal Server Error"]}`, want: engine.OutcomeRetry, wrongFor: "check"},
+		{name: "server failure, .NET text", body: `{"errors":["Object reference not set to an instance of an object."]}`, want: engine.OutcomeRetry, wrongFor: "check"},
+		{name: "note type refused", body: `{"errors":["Value 6 does not exist in the picklist for noteType."]}`, want: engine.OutcomePermanent, hint: "check Autotask Note Type", wrongFor: "Publish"},
+		{name: "publish refused", body: `{"errors":["Value 9 does not exist in the picklist for publish."]}`, want: engine.OutcomePermanent, hint: "check Publish Notes as Public", wrongFor: "Note Type"},
+		{name: "ticket gone", body: `{"errors":["Value does not reference an existing entity for ticketID 7865. "]}`, want: engine.OutcomePermanent, wrongFor: "check"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, autotasktest.Options{})
+			h.sim.Inject(autotasktest.Fault{Method: "POST", Endpoint: "TicketNotes", WritesOnly: true, Status: 500, Body: tc.body})
+			out, err := h.handle(h.job(engine.EventSessionEnd, h.ended(autotasktest.TicketOpenNumber), nil))
+			if out != tc.want {
+				t.Fatalf("outcome %v (%v), want %v", out, err, tc.want)
+			}
+			if tc.hint != "" && !strings.Contains(err.Error(), tc.hint) {
+				t.Errorf("error %q does not say %q", err, tc.hint)
+			}
+			if strings.Contains(err.Error(), tc.wrongFor) {
+				t.Errorf("error %q blames a setting the message does not name (%q)", err, tc.wrongFor)
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -51,7 +52,7 @@ func (r *run) findTicket(ctx context.Context, sess *bt.Session) (ticketRef, erro
 		}
 		q := Query{Filter: []Filter{Eq("ticketNumber", strings.ToUpper(key))}, IncludeFields: []string{"id", "ticketNumber"}, MaxRecords: 1}
 		if err := r.at.Query(ctx, "Tickets", q, &found); err != nil {
-			return ticketRef{}, Classify(fmt.Errorf("find ticket %s: %w", key, err), "")
+			return ticketRef{}, Classify(fmt.Errorf("find ticket %s: %w", key, err))
 		}
 		if len(found) == 0 {
 			return ticketRef{}, engine.Skip(fmt.Sprintf("no Autotask ticket has the number %s (the session's external key)", key))
@@ -68,7 +69,7 @@ func (r *run) findTicket(ctx context.Context, sess *bt.Session) (ticketRef, erro
 		if err := r.at.Get(ctx, "Tickets", id, &t); errors.Is(err, ErrNotFound) {
 			return ticketRef{}, engine.Skip(fmt.Sprintf("no Autotask ticket has the id %d (the session's external key)", id))
 		} else if err != nil {
-			return ticketRef{}, Classify(fmt.Errorf("read ticket %d: %w", id, err), "")
+			return ticketRef{}, Classify(fmt.Errorf("read ticket %d: %w", id, err))
 		}
 		return ticketRef{ID: id, Number: t.TicketNumber}, nil
 	}
@@ -211,7 +212,7 @@ func (r *run) createTicket(ctx context.Context, sess *bt.Session, data TicketDat
 	idText, err := r.checkpointed(ctx, "ticket", func() (string, error) {
 		earlier, ok, err := r.at.FirstID(ctx, "Tickets", Eq("externalID", mark))
 		if err != nil {
-			return "", Classify(fmt.Errorf("look for a ticket created earlier for session %s: %w", sess.LSID, err), "")
+			return "", Classify(fmt.Errorf("look for a ticket created earlier for session %s: %w", sess.LSID, err))
 		}
 		if ok {
 			return strconv.FormatInt(earlier, 10), nil
@@ -223,7 +224,7 @@ func (r *run) createTicket(ctx context.Context, sess *bt.Session, data TicketDat
 		fields["externalID"] = mark
 		id, err := r.at.Create(ctx, "Tickets", fields)
 		if err != nil {
-			return "", Classify(fmt.Errorf("create ticket for session %s: %w", sess.LSID, err), "Ticket Default Data")
+			return "", Classify(fmt.Errorf("create ticket for session %s: %w", sess.LSID, err), Blame{"Ticket Default Data", slices.Collect(maps.Keys(data.Fields))})
 		}
 		r.log.Info("autotask: ticket created", "ticket", id, "lsid", sess.LSID)
 		return strconv.FormatInt(id, 10), nil
@@ -237,7 +238,7 @@ func (r *run) createTicket(ctx context.Context, sess *bt.Session, data TicketDat
 			TicketNumber string `json:"ticketNumber"`
 		}
 		if err := r.at.Get(ctx, "Tickets", id, &t); err != nil {
-			return "", Classify(fmt.Errorf("read the number of ticket %d: %w", id, err), "")
+			return "", Classify(fmt.Errorf("read the number of ticket %d: %w", id, err))
 		}
 		return t.TicketNumber, nil
 	})
@@ -310,7 +311,7 @@ func (r *run) resolveContact(ctx context.Context, sess *bt.Session, data TicketD
 	// Only active contacts: Autotask refuses an inactive one on a ticket.
 	q := Query{Filter: []Filter{Eq(expr.Field, value), Eq("isActive", 1)}, IncludeFields: []string{"id", "companyID"}, MaxRecords: 1}
 	if err := r.at.Query(ctx, "Contacts", q, &found); err != nil {
-		return 0, -1, Classify(fmt.Errorf("find the contact whose %s is %q: %w", expr.Field, value, err), "the contactID expression in Ticket Default Data")
+		return 0, -1, Classify(fmt.Errorf("find the contact whose %s is %q: %w", expr.Field, value, err), Blame{"the contactID expression in Ticket Default Data", []string{expr.Field}})
 	}
 	if len(found) == 0 {
 		r.log.Info("autotask: no contact matches; using the default contact", "expression", expr.String())

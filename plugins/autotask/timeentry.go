@@ -3,7 +3,9 @@ package autotask
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -39,7 +41,7 @@ func (r *run) addTimeEntry(ctx context.Context, ticket ticketRef, sess *bt.Sessi
 		mark := marker(sess.LSID, "time")
 		earlier, ok, err := r.at.FirstID(ctx, "TimeEntries", Eq("ticketID", ticket.ID), Eq("resourceID", resourceID), Filter{Op: "contains", Field: "internalNotes", Value: mark})
 		if err != nil {
-			return "", Classify(fmt.Errorf("look for an earlier time entry on ticket %s: %w", ticket, err), "")
+			return "", Classify(fmt.Errorf("look for an earlier time entry on ticket %s: %w", ticket, err))
 		}
 		if ok {
 			return strconv.FormatInt(earlier, 10), nil
@@ -56,7 +58,9 @@ func (r *run) addTimeEntry(ctx context.Context, ticket ticketRef, sess *bt.Sessi
 		entry["internalNotes"] = strings.TrimSpace(notes + "\n" + mark)
 		id, err := r.at.Create(ctx, "TimeEntries", entry)
 		if err != nil {
-			return "", Classify(fmt.Errorf("add time entry to ticket %s: %w", ticket, err), "Time Entry Default Data")
+			return "", Classify(fmt.Errorf("add time entry to ticket %s: %w", ticket, err),
+				Blame{"Time Entry Default Data", append(slices.Collect(maps.Keys(def.Fields)), "summaryNotes")},
+				Blame{"Time Entry Default Data (roleName)", []string{"roleID", "role"}})
 		}
 		r.log.Info("autotask: time entry added", "ticket", ticket.String(), "time_entry", id)
 		return strconv.FormatInt(id, 10), nil
@@ -99,7 +103,7 @@ func (r *run) resource(ctx context.Context, username, domain string) (int64, err
 	}
 	id, ok, err := r.at.FirstID(ctx, "Resources", Eq("email", email), Eq("isActive", true))
 	if err != nil {
-		return 0, Classify(fmt.Errorf("find the resource %s: %w", email, err), "")
+		return 0, Classify(fmt.Errorf("find the resource %s: %w", email, err))
 	}
 	if !ok {
 		return 0, engine.Permanent(fmt.Errorf("autotask: no active Autotask resource has the e-mail %s (BeyondTrust username %q + defaultDomain); check defaultDomain in Time Entry Default Data", email, username))
@@ -111,7 +115,7 @@ func (r *run) resource(ctx context.Context, username, domain string) (int64, err
 func (r *run) role(ctx context.Context, name string) (int64, error) {
 	id, ok, err := r.at.FirstID(ctx, "Roles", Eq("name", name), Eq("isActive", true))
 	if err != nil {
-		return 0, Classify(fmt.Errorf("find the role %q: %w", name, err), "")
+		return 0, Classify(fmt.Errorf("find the role %q: %w", name, err))
 	}
 	if !ok {
 		return 0, engine.Permanent(fmt.Errorf("autotask: there is no active Autotask role named %q; check roleName in Time Entry Default Data", name))

@@ -159,7 +159,10 @@ func (s *Server) SetLatency(d time.Duration) {
 type Fault struct {
 	Method   string
 	Endpoint string // e.g. Tickets, TicketNotes, TimeEntries, Contacts
-	Status   int
+	// WritesOnly matches creates and updates only, not the queries of the
+	// same endpoint (POST …/query is a read).
+	WritesOnly bool
+	Status     int
 	// RetryAfter is sent as the Retry-After header when not empty.
 	RetryAfter string
 	// Body is the answer; default {"errors":[...]} for 4xx, a web-server
@@ -185,11 +188,11 @@ func (s *Server) Inject(f Fault) {
 }
 
 // takeFault returns the first fault matching the request and uses it up.
-func (s *Server) takeFault(method, endpoint string) *Fault {
+func (s *Server) takeFault(method, endpoint string, write bool) *Fault {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, f := range s.faults {
-		if (f.Method == "" || strings.EqualFold(f.Method, method)) && (f.Endpoint == "" || strings.EqualFold(f.Endpoint, endpoint)) {
+		if (f.Method == "" || strings.EqualFold(f.Method, method)) && (f.Endpoint == "" || strings.EqualFold(f.Endpoint, endpoint)) && (!f.WritesOnly || write) {
 			if f.Times > 0 {
 				f.Times--
 				if f.Times == 0 {
@@ -235,7 +238,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !sleep(r.Context(), latency) {
 		return
 	}
-	fault := s.takeFault(r.Method, endpoint)
+	fault := s.takeFault(r.Method, endpoint, isWrite(r.Method, rest))
 	if fault != nil && !fault.AfterWrite {
 		if sleep(r.Context(), fault.Delay) {
 			writeFault(w, fault)
@@ -257,6 +260,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(rec.Code)
 	_, _ = w.Write(rec.Body.Bytes())
+}
+
+// isWrite tells a create or update from a read: GETs and the POSTed
+// queries (…/query, …/query/count, …/query/next) read.
+func isWrite(method string, rest []string) bool {
+	if method == http.MethodGet {
+		return false
+	}
+	for _, part := range rest {
+		if strings.EqualFold(part, "query") {
+			return false
+		}
+	}
+	return true
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {
