@@ -22,6 +22,10 @@ import (
 // Prefix is where the API is mounted.
 const Prefix = "/api/v1"
 
+// MaxListLimit caps the limit of a list request: a larger one lists this
+// many (page on with before=<last id>).
+const MaxListLimit = 500
+
 // API serves the JSON API.
 type API struct {
 	svc *service.Service
@@ -280,20 +284,27 @@ func queryInt(c echo.Context, name string) (int64, error) {
 	return n, nil
 }
 
+// queryLimit reads limit, capped at MaxListLimit.
+func queryLimit(c echo.Context) (int, error) {
+	n, err := queryInt(c, "limit")
+	return int(min(n, MaxListLimit)), err
+}
+
+// events lists events without their posted fields (the one event's
+// endpoint has them), so that a list's size does not depend on what was
+// posted.
 func (a *API) events(c echo.Context) error {
 	var f service.EventFilter
 	var err error
-	var n int64
 	if f.ConfigID, err = queryInt(c, "config"); err != nil {
 		return badRequest(c, err.Error())
 	}
 	if f.BeforeID, err = queryInt(c, "before"); err != nil {
 		return badRequest(c, err.Error())
 	}
-	if n, err = queryInt(c, "limit"); err != nil {
+	if f.Limit, err = queryLimit(c); err != nil {
 		return badRequest(c, err.Error())
 	}
-	f.Limit = int(n)
 	if f.Since, err = queryTime(c, "since"); err != nil {
 		return badRequest(c, err.Error())
 	}
@@ -337,7 +348,6 @@ func (a *API) replay(c echo.Context) error {
 func (a *API) deliveries(c echo.Context) error {
 	var f service.DeliveryFilter
 	var err error
-	var n int64
 	if f.ConfigID, err = queryInt(c, "config"); err != nil {
 		return badRequest(c, err.Error())
 	}
@@ -347,10 +357,10 @@ func (a *API) deliveries(c echo.Context) error {
 	if f.BeforeID, err = queryInt(c, "before"); err != nil {
 		return badRequest(c, err.Error())
 	}
-	if n, err = queryInt(c, "limit"); err != nil {
+	if f.Limit, err = queryLimit(c); err != nil {
 		return badRequest(c, err.Error())
 	}
-	f.Limit, f.State = int(n), c.QueryParam("state")
+	f.State = c.QueryParam("state")
 	ds, err := a.svc.Deliveries(c.Request().Context(), f)
 	if err != nil {
 		return a.problem(c, err)
@@ -386,11 +396,11 @@ func (a *API) polling(c echo.Context) error {
 }
 
 func (a *API) audit(c echo.Context) error {
-	n, err := queryInt(c, "limit")
+	n, err := queryLimit(c)
 	if err != nil {
 		return badRequest(c, err.Error())
 	}
-	entries, err := a.svc.Audit(c.Request().Context(), int(n))
+	entries, err := a.svc.Audit(c.Request().Context(), n)
 	if err != nil {
 		return a.problem(c, err)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"switchboard/engine"
 	"switchboard/engine/auth"
+	"switchboard/engine/httpapi"
 	"switchboard/engine/server"
 	"switchboard/engine/store"
 )
@@ -185,4 +186,50 @@ func exportDoc(name, token string) map[string]any {
 	return map[string]any{"format": "switchboard.configurations/v1", "configurations": []any{map[string]any{
 		"plugin": "fp", "appliance": map[string]any{"name": name, "host": "bt.example.com"}, "settings": map[string]any{"token": token},
 	}}}
+}
+
+// A list of events must stay small whatever was posted: it leaves the
+// posted fields out (one event's page has them) and caps its length.
+func TestEventListIsBounded(t *testing.T) {
+	s, err := server.New(context.Background(), server.Options{
+		DataDir: t.TempDir(), IntakeAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
+		Plugins: []engine.Plugin{&failingPlugin{}}, AdminPassword: "a long admin password",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown(context.Background()) //nolint:errcheck // test teardown
+	big := strings.Repeat("x", 4096)
+	var batch []*store.NewEvent
+	for i := range httpapi.MaxListLimit + 5 {
+		batch = append(batch, &store.NewEvent{Event: store.Event{
+			DedupeKey: "k" + strconv.Itoa(i), ApplianceID: "Default", Name: "x", Source: "outbound", LSID: strconv.Itoa(i),
+			Fields: url.Values{"event": {"x"}, "pad": {big}}.Encode(), Routing: store.Unrouted,
+		}})
+	}
+	if _, err := s.Store.InsertEvents(context.Background(), batch, nil); err != nil {
+		t.Fatal(err)
+	}
+	c := client{t: t, base: s.AdminURL() + "/api/v1"}
+	status, _, raw := c.do("GET", "/events?limit=100000", nil)
+	var list []map[string]any
+	if err := json.Unmarshal(raw, &list); status != 200 || err != nil {
+		t.Fatalf("list: %d %.200s", status, raw)
+	}
+	if len(list) != httpapi.MaxListLimit {
+		t.Fatalf("limit=100000 listed %d events, want the cap %d", len(list), httpapi.MaxListLimit)
+	}
+	if _, ok := list[0]["fields"]; ok || bytes.Contains(raw, []byte(big)) {
+		t.Fatalf("the list carries the posted fields: %.300s", raw)
+	}
+	id := strconv.FormatFloat(list[0]["id"].(float64), 'f', 0, 64)
+	if status, _, raw := c.do("GET", "/events/"+id, nil); status != 200 || !bytes.Contains(raw, []byte(big)) {
+		t.Fatalf("one event's page must show its fields: %d %.200s", status, raw)
+	}
+	if status, _, raw := c.do("GET", "/deliveries?limit=100000", nil); status != 200 {
+		t.Fatalf("deliveries with a large limit: %d %s", status, raw)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"log/slog"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -43,14 +44,21 @@ type Options struct {
 	// Wake is called after a commit that queued deliveries.
 	Wake    func()
 	MaxBody int64
+	// MaxFields caps the posted field names and values together
+	// (DefaultMaxFieldBytes when 0).
+	MaxFields int
+	// Unrouted caps the events that route nowhere (the defaults when 0).
+	Unrouted UnroutedLimits
 	// MaxBatch caps how many posts share one transaction.
 	MaxBatch int
 }
 
 // Handler is the outbound-event endpoint.
 type Handler struct {
-	opts    Options
-	commits *committer
+	opts     Options
+	commits  *committer
+	refusals logLimiter
+	trimmer  unroutedTrimmer
 }
 
 // New builds the handler; Run must be running for posts to be answered.
@@ -64,13 +72,27 @@ func New(opts Options) *Handler {
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = 256
 	}
+	if opts.MaxFields <= 0 {
+		opts.MaxFields = DefaultMaxFieldBytes
+	}
+	if opts.Unrouted.MaxEvents <= 0 {
+		opts.Unrouted.MaxEvents = DefaultMaxUnrouted
+	}
+	if opts.Unrouted.MaxBytes <= 0 {
+		opts.Unrouted.MaxBytes = DefaultMaxUnroutedBytes
+	}
+	if opts.Unrouted.TrimEvery <= 0 {
+		opts.Unrouted.TrimEvery = defaultTrimEvery
+	}
 	if opts.Wake == nil {
 		opts.Wake = func() {}
 	}
 	if opts.Metrics == nil {
 		opts.Metrics = metrics.New(nil, opts.Logger)
 	}
-	return &Handler{opts: opts, commits: newCommitter(opts.Store, opts.MaxBatch, opts.Metrics)}
+	h := &Handler{opts: opts, commits: newCommitter(opts.Store, opts.MaxBatch, opts.Metrics)}
+	h.trimmer.h = h
+	return h
 }
 
 // Run commits posts in groups until ctx ends.
@@ -85,10 +107,33 @@ func (h *Handler) Register(e *echo.Echo) {
 	})
 }
 
+// reject answers a refused post. Every refusal is counted; the log gets a
+// burst of lines and then one per interval, each value clipped, so that a
+// flood of forged posts cannot flood the log.
 func (h *Handler) reject(c echo.Context, status int, reason, msg string) error {
 	h.opts.Metrics.IntakeRejected.WithLabelValues(reason).Inc()
-	h.opts.Logger.Warn("outbound event refused", "status", status, "reason", msg, "remote", c.RealIP())
+	if ok, left := h.refusals.allow(time.Now()); ok {
+		attrs := []any{"status", status, "reason", reason, "detail", clip(msg), "remote", remoteIP(c)}
+		if left > 0 {
+			attrs = append(attrs, "refusals_not_logged", left)
+		}
+		h.opts.Logger.Warn("outbound event refused", attrs...)
+	}
 	return c.String(status, msg+"\n")
+}
+
+// remoteIP is the address the post came from: the socket's, unless the
+// server was told which proxies to trust (echo's IPExtractor), since
+// X-Forwarded-For from anyone else is whatever they wrote.
+func remoteIP(c echo.Context) string {
+	if c.Echo().IPExtractor != nil {
+		return c.RealIP()
+	}
+	host, _, err := net.SplitHostPort(c.Request().RemoteAddr)
+	if err != nil {
+		return c.Request().RemoteAddr
+	}
+	return host
 }
 
 func (h *Handler) post(c echo.Context) error {
@@ -106,12 +151,16 @@ func (h *Handler) post(c echo.Context) error {
 	if name == "" {
 		return h.reject(c, http.StatusBadRequest, "no_event", "the post has no event field")
 	}
+	appliance, lsid := applianceID(r.URL.Query(), fields), fields.Get("lsid")
+	if status, reason, msg := h.checkPost(name, appliance, lsid, fields); status != 0 {
+		return h.reject(c, status, reason, msg)
+	}
 	now := time.Now()
 	ev := store.Event{
-		ApplianceID: applianceID(r.URL.Query(), fields),
+		ApplianceID: appliance,
 		Name:        name,
 		Source:      engine.SourceOutbound,
-		LSID:        fields.Get("lsid"),
+		LSID:        lsid,
 		ExternalKey: fields.Get("external_key"),
 		OccurredAt:  occurred(fields.Get("timestamp"), now),
 		ReceivedAt:  now.UnixMilli(),
@@ -140,6 +189,7 @@ func (h *Handler) post(c echo.Context) error {
 	h.opts.Metrics.EventsReceived.WithLabelValues(metricEvent(name), engine.SourceOutbound, result).Inc()
 	if ev.Routing == store.Unrouted && !res.Duplicate {
 		h.opts.Logger.Info("outbound event unrouted", "event", name, "appliance", ev.ApplianceID, "lsid", ev.LSID, "reason", reason)
+		h.trimmer.stored(r.Context())
 	}
 	return c.String(http.StatusOK, "OK\n")
 }

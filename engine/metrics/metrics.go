@@ -27,6 +27,12 @@ type Metrics struct {
 	AttemptDuration *prometheus.HistogramVec
 	// CommitBatch observes how many events one intake commit held.
 	CommitBatch prometheus.Histogram
+	// UnroutedEvents and UnroutedBytes are what the events that route
+	// nowhere hold after the intake's last trim; UnroutedTrimmed counts the
+	// oldest ones removed to stay under the cap.
+	UnroutedEvents  prometheus.Gauge
+	UnroutedBytes   prometheus.Gauge
+	UnroutedTrimmed prometheus.Counter
 }
 
 // New creates the collectors on a fresh registry, with Go and process
@@ -52,8 +58,18 @@ func New(st *store.Store, log *slog.Logger) *Metrics {
 			Name: "switchboard_intake_commit_batch_size", Help: "Events stored per intake transaction (group commit).",
 			Buckets: prometheus.ExponentialBuckets(1, 2, 10),
 		}),
+		UnroutedEvents: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "switchboard_unrouted_events", Help: "Stored events that route to no configuration (as of the intake's last trim).",
+		}),
+		UnroutedBytes: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "switchboard_unrouted_event_bytes", Help: "Bytes of posted fields held by unrouted events (as of the intake's last trim).",
+		}),
+		UnroutedTrimmed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "switchboard_unrouted_events_trimmed_total", Help: "Oldest unrouted events deleted to keep them under the intake's cap.",
+		}),
 	}
 	reg.MustRegister(m.EventsReceived, m.IntakeRejected, m.Attempts, m.AttemptDuration, m.CommitBatch,
+		m.UnroutedEvents, m.UnroutedBytes, m.UnroutedTrimmed,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if st != nil {
 		reg.MustRegister(&queueCollector{st: st, log: log})

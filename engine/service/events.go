@@ -12,15 +12,16 @@ import (
 
 // Event is a stored event as the API shows it.
 type Event struct {
-	ID          int64      `json:"id"`
-	ApplianceID string     `json:"appliance_id"`
-	Name        string     `json:"event"`
-	Source      string     `json:"source"`
-	LSID        string     `json:"lsid"`
-	ExternalKey string     `json:"external_key"`
-	Timestamp   time.Time  `json:"timestamp"`
-	ReceivedAt  time.Time  `json:"received_at"`
-	Fields      url.Values `json:"fields"`
+	ID          int64     `json:"id"`
+	ApplianceID string    `json:"appliance_id"`
+	Name        string    `json:"event"`
+	Source      string    `json:"source"`
+	LSID        string    `json:"lsid"`
+	ExternalKey string    `json:"external_key"`
+	Timestamp   time.Time `json:"timestamp"`
+	ReceivedAt  time.Time `json:"received_at"`
+	// Fields are the posted fields; lists leave them out.
+	Fields url.Values `json:"fields,omitempty"`
 	// Routing is "routed" or "unrouted"; Reason says why an event went
 	// nowhere.
 	Routing string `json:"routing"`
@@ -81,11 +82,12 @@ func eventView(e *store.Event) Event {
 	}
 }
 
-// Events lists events newest first.
+// Events lists events newest first, without their posted fields: what
+// anyone posted to the intake must not decide how large a list is.
 func (s *Service) Events(ctx context.Context, f EventFilter) ([]Event, error) {
 	rows, err := s.st.ListEvents(ctx, store.EventFilter{
 		ConfigID: f.ConfigID, State: f.State, Name: f.Type, Routing: f.Routing, LSID: f.LSID,
-		Since: f.Since, Until: f.Until, BeforeID: f.BeforeID, Limit: f.Limit,
+		Since: f.Since, Until: f.Until, BeforeID: f.BeforeID, Limit: f.Limit, WithoutFields: true,
 	})
 	if err != nil {
 		return nil, err

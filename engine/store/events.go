@@ -351,6 +351,8 @@ type EventFilter struct {
 	Until    time.Time
 	BeforeID int64 // for paging: events older than this id
 	Limit    int
+	// WithoutFields leaves the posted fields unread (lists).
+	WithoutFields bool
 }
 
 // ListEvents returns events newest first.
@@ -383,6 +385,9 @@ func (s *Store) ListEvents(ctx context.Context, f EventFilter) ([]Event, error) 
 	}
 	if f.BeforeID != 0 {
 		q = q.Where("events.id < ?", f.BeforeID)
+	}
+	if f.WithoutFields {
+		q = q.Omit("fields")
 	}
 	var out []Event
 	if err := q.Find(&out).Error; err != nil {
