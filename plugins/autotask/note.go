@@ -85,6 +85,11 @@ func (r *run) surveys(ctx context.Context, kind string) error {
 		if id == "" {
 			id = strconv.Itoa(i + 1)
 		}
+		if sv.Timestamp.IsZero() && r.announces(sv, len(list)) {
+			// A survey inside a session report has no time; the event
+			// that announced it does, so the note can say when.
+			sv.Timestamp = r.job.Event.Timestamp
+		}
 		one := *sess
 		if kind == surveyRep {
 			one.RepSurveys = []bt.Survey{sv}
@@ -101,6 +106,16 @@ func (r *run) surveys(ctx context.Context, kind string) error {
 		}
 	}
 	return nil
+}
+
+// announces reports whether the job's event is the one for survey sv: the
+// event names its gsnumber (polled surveys do), or names none and the
+// session has only this one survey of its kind.
+func (r *run) announces(sv bt.Survey, surveys int) bool {
+	if gs := r.job.Event.Fields.Get("gsnumber"); gs != "" {
+		return gs == sv.GSNumber
+	}
+	return surveys == 1
 }
 
 // render runs a template. The renderer's error says how to treat it: a

@@ -213,7 +213,11 @@ func TestSurveyNotes(t *testing.T) {
 		CustomerSurvey(bt.SurveyAnswer{Name: "rating", Label: "How satisfied were you?", Value: "5"}, bt.SurveyAnswer{Name: "comments", Label: "Comments", Value: "Quick and friendly."}).
 		RepSurvey("Alice Tech", bt.SurveyAnswer{Name: "resolved", Label: "Was the issue resolved?", Value: "Yes"})
 	for _, event := range []string{engine.EventCustomerSurveyDone, engine.EventRepSurveyDone, engine.EventCustomerSurveyDone} {
-		if out, err := h.handle(h.job(event, s, nil)); out != engine.OutcomeDone {
+		// The appliance stamps a survey event when the survey is submitted;
+		// the session report's surveys carry no time of their own.
+		job := h.job(event, s, nil)
+		job.Event.Timestamp = h.app.Now()
+		if out, err := h.handle(job); out != engine.OutcomeDone {
 			t.Fatalf("%s: outcome %v: %v", event, out, err)
 		}
 	}
