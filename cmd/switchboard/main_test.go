@@ -74,6 +74,9 @@ func TestCommands(t *testing.T) {
 			t.Errorf("--retention %s: %v", r, err)
 		}
 	}
+	if _, _, err := runCLI(t, "serve", "--durability", "fast", "--data-dir", t.TempDir()); err == nil || !strings.Contains(err.Error(), "power") || !strings.Contains(err.Error(), "process") {
+		t.Errorf("--durability fast: %v, want the two choices named", err)
+	}
 }
 
 func TestMigrateCommand(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"switchboard/engine/server"
+	"switchboard/engine/store"
 	"switchboard/plugins"
 )
 
@@ -22,6 +23,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	c := addCommon(fs)
 	retentionText := envFlag(fs, "retention", "SWITCHBOARD_RETENTION", "720h", "how long finished deliveries are kept, e.g. 720h")
 	maxBody := fs.Int64("max-body", 1<<20, "largest outbound-event post accepted, in bytes")
+	durabilityText := envFlag(fs, "durability", "SWITCHBOARD_DURABILITY", string(store.DurabilityPower), "what an acknowledged event survives: power (a power cut or OS crash; every commit waits for the disk) or process (a crash of switchboard only; faster on slow disks)")
 	pprofAddr := envFlag(fs, "pprof-addr", "SWITCHBOARD_PPROF_ADDR", "", "serve Go profiling (net/http/pprof) on this address, e.g. 127.0.0.1:6060; off when empty")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -34,6 +36,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil || retention <= 0 {
 		return fmt.Errorf("--retention %q: give a positive duration such as 720h (30 days)", *retentionText)
 	}
+	durability, err := store.ParseDurability(*durabilityText)
+	if err != nil {
+		return fmt.Errorf("--%w", err)
+	}
 	if *pprofAddr != "" {
 		if err := servePprof(*pprofAddr, log); err != nil {
 			return err
@@ -45,7 +51,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Logger: log, Plugins: plugins.All(),
 		SecretKey:     os.Getenv("SWITCHBOARD_SECRET_KEY"),
 		AdminPassword: os.Getenv("SWITCHBOARD_ADMIN_PASSWORD"),
-		Retention:     retention, MaxBody: *maxBody,
+		Retention:     retention, MaxBody: *maxBody, Durability: durability,
 		Register: adminRoutes,
 	})
 	if err != nil {

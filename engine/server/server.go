@@ -56,6 +56,10 @@ type Options struct {
 	AdminPassword string
 	Retention     time.Duration
 	MaxBody       int64
+	// Durability is what an acknowledged event survives (default: power loss).
+	Durability store.Durability
+	// WALLimit overrides the size past which the WAL is rewound (tests).
+	WALLimit int64
 	// Tokens is the appliance token cache (tests share one to count tokens).
 	Tokens *beyondtrust.TokenCache
 	// ApplianceRootCAs, when set, replaces the system roots for appliance
@@ -120,7 +124,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.Open(ctx, opts.Database, store.Options{Logger: log})
+	st, err := store.Open(ctx, opts.Database, store.Options{Logger: log, Durability: opts.Durability, WALLimit: opts.WALLimit})
 	if err != nil {
 		return nil, err
 	}
@@ -176,11 +180,14 @@ func (s *Server) newEcho() *echo.Echo {
 	e.HideBanner, e.HidePort = true, true
 	e.Use(middleware.Recover())
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
+	// Ready while the database answers and its last write reached the
+	// disk: a full disk fails it until a write succeeds again (the store
+	// probes for that by itself).
 	e.GET("/readyz", func(c echo.Context) error {
 		ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 		defer cancel()
-		if err := s.Store.Ping(ctx); err != nil {
-			return c.String(http.StatusServiceUnavailable, "database unavailable\n")
+		if err := s.Store.Ready(ctx); err != nil {
+			return c.String(http.StatusServiceUnavailable, "not ready: the database cannot be written (disk full or failing?); see the log\n")
 		}
 		return c.String(http.StatusOK, "ready\n")
 	})

@@ -40,12 +40,15 @@ func (p *countingPlugin) Handle(_ context.Context, job *engine.Job) error {
 
 func start(t *testing.T, p engine.Plugin, logs io.Writer) *Server {
 	t.Helper()
+	return startWith(t, Options{DataDir: t.TempDir(), Plugins: []engine.Plugin{p}, Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+}
+
+// startWith starts a server on loopback ports with the test admin password.
+func startWith(t *testing.T, opts Options) *Server {
+	t.Helper()
 	ctx := context.Background()
-	s, err := New(ctx, Options{
-		DataDir: t.TempDir(), IntakeAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
-		Plugins: []engine.Plugin{p}, AdminPassword: "correct horse battery",
-		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
+	opts.IntakeAddr, opts.AdminAddr, opts.AdminPassword = "127.0.0.1:0", "127.0.0.1:0", "correct horse battery"
+	s, err := New(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -78,6 +78,13 @@ type Inserted struct {
 // session-end a configuration found by polling may already be stored for
 // another configuration. Either the whole batch is committed or none of it.
 func (s *Store) InsertEvents(ctx context.Context, batch []*NewEvent, after func(tx *sql.Tx) error) ([]Inserted, error) {
+	s.beforeWrite(ctx)
+	out, err := s.insertEvents(ctx, batch, after)
+	s.noteWrite(err)
+	return out, err
+}
+
+func (s *Store) insertEvents(ctx context.Context, batch []*NewEvent, after func(tx *sql.Tx) error) ([]Inserted, error) {
 	sqlDB, err := s.w.DB()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)

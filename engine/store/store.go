@@ -45,7 +45,11 @@ type Store struct {
 	stmtMu sync.Mutex
 	stmts  map[stmtKey]*sql.Stmt // the intake's prepared inserts
 
-	cp        *sql.DB // the checkpointer's connection
+	cp        *sql.DB // the checkpointer's connection; see wal.go
+	walLimit  int64
+	kick      chan struct{} // a writer asks for a checkpoint now
+	ckptMu    sync.Mutex    // one checkpoint at a time: SQLite refuses a second
+	health    writeHealth
 	stop      chan struct{}
 	stopped   chan struct{}
 	closeOnce sync.Once
@@ -63,6 +67,47 @@ type Options struct {
 	BusyTimeout time.Duration
 	// SkipMigrate leaves the schema alone (for `switchboard migrate status`).
 	SkipMigrate bool
+	// Durability is what a commit survives once it returns (default
+	// DurabilityPower).
+	Durability Durability
+	// WALLimit is the write-ahead log size past which it is checkpointed
+	// and truncated (default DefaultWALLimit); see wal.go.
+	WALLimit int64
+}
+
+// Durability is what an acknowledged write survives.
+type Durability string
+
+const (
+	// DurabilityPower syncs the write-ahead log to the disk in every
+	// commit (synchronous=FULL): a committed event survives a power cut or
+	// an operating-system crash. The default: the appliance never resends
+	// an event it got a 200 for.
+	DurabilityPower Durability = "power"
+	// DurabilityProcess leaves the sync to checkpoints (synchronous=NORMAL
+	// under WAL): a commit survives a crash of Switchboard itself, but a
+	// power cut or OS crash may lose the last commits (never consistency).
+	// Faster on a disk with slow syncs.
+	DurabilityProcess Durability = "process"
+)
+
+// ParseDurability reads a --durability value.
+func ParseDurability(v string) (Durability, error) {
+	switch d := Durability(strings.ToLower(strings.TrimSpace(v))); d {
+	case DurabilityPower, DurabilityProcess:
+		return d, nil
+	case "":
+		return DurabilityPower, nil
+	}
+	return "", fmt.Errorf("durability %q: give power (survives power loss; the default) or process (survives a crash of Switchboard; faster)", v)
+}
+
+// synchronous is the writer's PRAGMA synchronous for d.
+func (d Durability) synchronous() string {
+	if d == DurabilityProcess {
+		return "NORMAL"
+	}
+	return "FULL"
 }
 
 // DefaultPath is the SQLite file inside a data directory.
@@ -78,6 +123,9 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if opts.BusyTimeout == 0 {
 		opts.BusyTimeout = 5 * time.Second
 	}
+	if opts.WALLimit <= 0 {
+		opts.WALLimit = DefaultWALLimit
+	}
 	path, err := sqlitePath(dsn)
 	if err != nil {
 		return nil, err
@@ -87,13 +135,17 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("store: create %s: %w", dir, err)
 		}
 	}
-	// WAL lets readers run beside the writer; synchronous=NORMAL is safe
-	// with WAL (a power cut may lose the last commits, never consistency);
-	// immediate transactions take the write lock up front, so a
-	// read-then-write transaction never fails with SQLITE_BUSY_SNAPSHOT.
+	if opts.Durability, err = ParseDurability(string(opts.Durability)); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	// WAL lets readers run beside the writer. The writer's synchronous
+	// setting is the durability chosen; the other connections never commit
+	// data, and NORMAL is what a checkpoint needs. Immediate transactions
+	// take the write lock up front, so a read-then-write transaction never
+	// fails with SQLITE_BUSY_SNAPSHOT.
 	params := url.Values{}
 	params.Set("_journal_mode", "WAL")
-	params.Set("_synchronous", "NORMAL")
+	params.Set("_synchronous", opts.Durability.synchronous())
 	params.Set("_busy_timeout", fmt.Sprint(opts.BusyTimeout.Milliseconds()))
 	params.Set("_foreign_keys", "on")
 	params.Set("_txlock", "immediate")
@@ -101,6 +153,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	params.Set("_synchronous", "NORMAL")
 	params.Set("_txlock", "deferred")
 	params.Set("_query_only", "true")
 	r, err := openGorm("sqlite3", "file:"+path+"?"+params.Encode(), 4)
@@ -109,6 +162,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	params.Del("_query_only")
+	params.Set("_busy_timeout", fmt.Sprint(min(opts.BusyTimeout, checkpointBusyTimeout).Milliseconds()))
 	cp, err := sql.Open("sqlite3", "file:"+path+"?"+params.Encode())
 	if err != nil {
 		closeGorm(w)
@@ -116,7 +170,10 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
 	cp.SetMaxOpenConns(1)
-	s := &Store{w: w, r: r, cp: cp, path: path, log: opts.Logger, stop: make(chan struct{}), stopped: make(chan struct{})}
+	s := &Store{
+		w: w, r: r, cp: cp, path: path, log: opts.Logger, walLimit: opts.WALLimit,
+		kick: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{}),
+	}
 	if !opts.SkipMigrate {
 		if _, err := s.Migrate(ctx); err != nil {
 			s.closeAll()
@@ -139,29 +196,6 @@ func init() {
 		_, err := c.Exec("PRAGMA wal_autocheckpoint = 0", nil)
 		return err
 	}})
-}
-
-// checkpointInterval is how often the WAL is copied back into the database.
-const checkpointInterval = time.Second
-
-// checkpoint runs passive WAL checkpoints on a connection of its own until
-// Close: they copy what they can without blocking the writer, so the WAL
-// stays small and commits never wait for the disk to sync the database.
-func (s *Store) checkpoint() {
-	defer close(s.stopped)
-	t := time.NewTicker(checkpointInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-		}
-		var busy, logFrames, done int
-		if err := s.cp.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logFrames, &done); err != nil {
-			s.log.Warn("store: WAL checkpoint", "err", err)
-		}
-	}
 }
 
 func sqlitePath(dsn string) (string, error) {
@@ -209,17 +243,18 @@ func closeGorm(db *gorm.DB) {
 	}
 }
 
-// Close stops the checkpointer, checkpoints the WAL fully and closes every
-// connection. Closing again does nothing.
+// Close stops the checkpointer, checkpoints the WAL fully (when the disk
+// lets it) and closes every connection. Closing again does nothing.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.stop)
 		<-s.stopped
-		var errs []error
 		if _, err := s.cp.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
-			errs = append(errs, fmt.Errorf("store: final checkpoint: %w", err))
+			// Nothing is lost: the WAL is applied at the next start. A
+			// full disk must not turn a clean stop into a failure.
+			s.log.Warn("store: final checkpoint failed; the WAL is kept and applied at the next start", "err", err)
 		}
-		s.closeErr = errors.Join(append(errs, s.closeAll())...)
+		s.closeErr = s.closeAll()
 	})
 	return s.closeErr
 }
@@ -309,10 +344,9 @@ func (s *Store) Ping(ctx context.Context) error {
 // writeTx runs fn in one immediate transaction on the writer connection.
 func (s *Store) writeTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	s.writes.Add(1)
-	err := s.w.WithContext(ctx).Transaction(fn)
-	if err != nil && isUnavailable(err) {
-		return fmt.Errorf("%w: %w", ErrUnavailable, err)
-	}
+	s.beforeWrite(ctx)
+	err := unavailable(s.w.WithContext(ctx).Transaction(fn))
+	s.noteWrite(err)
 	return err
 }
 

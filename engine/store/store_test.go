@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -214,4 +215,76 @@ func TestCheckpointsRunInTheBackground(t *testing.T) {
 	if err == nil && info.Size() != 0 {
 		t.Fatalf("WAL holds %d bytes after Close, want it checkpointed", info.Size())
 	}
+}
+
+// An acknowledged write survives a power cut by default: the writer syncs
+// the WAL in every commit. The faster mode is a choice.
+func TestDurabilityChoosesTheWritersSync(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		d    Durability
+		want int
+	}{{"", 2}, {DurabilityPower, 2}, {DurabilityProcess, 1}} {
+		st, err := Open(context.Background(), filepath.Join(t.TempDir(), "sb.db"), Options{Durability: c.d})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got int
+		if err := st.w.Raw("PRAGMA synchronous").Scan(&got).Error; err != nil || got != c.want {
+			t.Errorf("durability %q: writer synchronous = %d %v, want %d", c.d, got, err, c.want)
+		}
+		_ = st.Close()
+	}
+	if _, err := Open(context.Background(), filepath.Join(t.TempDir(), "sb.db"), Options{Durability: "fast"}); err == nil {
+		t.Fatal("an unknown durability was accepted")
+	}
+}
+
+// Under continuous writes, with readers beside them, the WAL never grows
+// past twice its limit plus one transaction: it is rewound, not only
+// copied back (a passive checkpoint beside continuous commits never lets
+// it restart).
+func TestWALStaysBounded(t *testing.T) {
+	t.Parallel()
+	const limit = 256 << 10
+	path := filepath.Join(t.TempDir(), "sb.db")
+	st, err := Open(context.Background(), path, Options{WALLimit: limit, Durability: DurabilityProcess})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	readerDone := make(chan struct{})
+	go func() {
+		defer close(readerDone)
+		for ctx.Err() == nil {
+			if _, err := st.ListEvents(ctx, EventFilter{Limit: 50}); err != nil && ctx.Err() == nil {
+				t.Errorf("reader: %v", err)
+				return
+			}
+		}
+	}()
+	var largest int64
+	written := 0
+	for i := range 200 {
+		batch := make([]*NewEvent, 20)
+		for j := range batch {
+			batch[j] = newEvent(fmt.Sprintf("wal-%d-%d", i, j))
+			batch[j].Event.Fields = strings.Repeat("f", 400)
+		}
+		if _, err := st.InsertEvents(context.Background(), batch, nil); err != nil {
+			t.Fatal(err)
+		}
+		written += len(batch)
+		size := st.walSize()
+		largest = max(largest, size)
+		if size > 2*limit+limit/2 {
+			t.Fatalf("after %d events the WAL holds %d bytes; bound %d", written, size, 2*limit+limit/2)
+		}
+	}
+	cancel()
+	<-readerDone
+	db, _ := os.Stat(path)
+	t.Logf("%d events: database %d bytes, largest WAL %d bytes (limit %d)", written, db.Size(), largest, limit)
 }
