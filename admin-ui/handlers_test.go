@@ -100,7 +100,7 @@ func TestUnauthenticated(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	id := h.createConfig("Contoso")
-	gets := []string{"/", "/plugins/autotask/new", fmt.Sprintf("/configs/%d", id), "/events", "/events/1", "/polling", "/templates", "/audit", "/account", fmt.Sprintf("/configs/%d/test", id)}
+	gets := []string{"/", "/plugins/autotask/new", fmt.Sprintf("/configs/%d", id), "/events", "/events/1", "/polling", "/templates", "/audit", "/account"}
 	for _, target := range gets {
 		rec := h.get(target, anonymous)
 		loc := rec.Header().Get("Location")
@@ -113,7 +113,7 @@ func TestUnauthenticated(t *testing.T) {
 	}
 	posts := []string{"/plugins/autotask/new", "/plugins/autotask/test", fmt.Sprintf("/configs/%d", id), fmt.Sprintf("/configs/%d/copy", id),
 		fmt.Sprintf("/configs/%d/disable", id), fmt.Sprintf("/configs/%d/enable", id), fmt.Sprintf("/configs/%d/delete", id),
-		"/events/1/replay", "/deliveries/1/retry", "/logout", "/account"}
+		"/events/1/replay", "/deliveries/1/retry", "/logout", "/account", fmt.Sprintf("/configs/%d/test", id)}
 	for _, target := range posts {
 		rec := h.post(target, h.validForm("Intruder"), anonymous)
 		if rec.Code != http.StatusSeeOther || !strings.HasPrefix(rec.Header().Get("Location"), "/login") {
@@ -407,6 +407,11 @@ func TestTestButton(t *testing.T) {
 			f.Set("settings.password", "not-the-password")
 			return f
 		}(), wantFail: "autotask_auth"},
+		{name: "invalid settings contact nothing", target: "/plugins/autotask/test", form: func() url.Values {
+			f := h.validForm("New")
+			f.Set("appliance.use_non_tls", "on")
+			return f
+		}(), wantFail: "settings"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -445,8 +450,12 @@ func TestTestButton(t *testing.T) {
 	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "Nothing was saved") {
 		t.Errorf("test page: %d", rec.Code)
 	}
-	// The home page's Test runs on the saved settings.
-	rec = h.get(fmt.Sprintf("/configs/%d/test", id))
+	// The home page's Test runs on the saved settings, by POST: a GET
+	// must not reach out with the stored secrets.
+	if rec := h.get(fmt.Sprintf("/configs/%d/test", id)); rec.Code == http.StatusOK {
+		t.Errorf("GET of the saved Test ran it: %d", rec.Code)
+	}
+	rec = h.post(fmt.Sprintf("/configs/%d/test", id), nil)
 	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "saved settings") || strings.Contains(rec.Body.String(), "badge fail") {
 		t.Errorf("saved test page: %d\n%s", rec.Code, rec.Body)
 	}

@@ -288,7 +288,7 @@ func (ui *UI) testConfig(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	checks, err := ui.svc.TestConfig(c.Request().Context(), sub.ConfigID, sub.Input)
+	checks, err := ui.svc.TestConfig(c.Request().Context(), auth.Actor(c), sub.ConfigID, sub.Input)
 	if err != nil {
 		return err
 	}
@@ -327,7 +327,7 @@ func (ui *UI) testSavedConfig(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	checks, err := ui.svc.TestConfig(c.Request().Context(), cfg.ID, in)
+	checks, err := ui.svc.TestConfig(c.Request().Context(), auth.Actor(c), cfg.ID, in)
 	if err != nil {
 		return err
 	}

@@ -141,7 +141,7 @@ func (ui *UI) Register(e *echo.Echo) {
 	g.POST("/plugins/:plugin/test", ui.testConfig)
 	g.GET("/configs/:id", ui.editConfig)
 	g.POST("/configs/:id", ui.updateConfig)
-	g.GET("/configs/:id/test", ui.testSavedConfig)
+	g.POST("/configs/:id/test", ui.testSavedConfig)
 	g.POST("/configs/:id/copy", ui.copyConfig)
 	g.POST("/configs/:id/disable", ui.disableConfig)
 	g.POST("/configs/:id/enable", ui.enableConfig)

@@ -47,7 +47,7 @@ type ApplianceSettings struct {
 	ApplianceID         string   `json:"appliance_id" validate:"required,max=64,printascii" default:"Default" label:"Appliance Id" help:"Must match the appliance= value of the outbound event URL on the B Series Appliance. Required even when only polling is used."`
 	Host                string   `json:"host" validate:"required,max=253" label:"B Series Appliance Host Name" placeholder:"support.example.com" help:"The appliance's host name only: no https:// and no /login."`
 	ClientID            string   `json:"client_id" validate:"max=200" label:"Integration API OAuth Client ID" help:"From /login > Management > API Configuration."`
-	ClientSecret        Secret   `json:"client_secret" label:"Integration API OAuth Client Secret"`
+	ClientSecret        Secret   `json:"client_secret" binds:"host,client_id,use_non_tls,allow_invalid_certificates" label:"Integration API OAuth Client Secret"`
 	Locale              string   `json:"locale" validate:"required" default:"en-us" options:"en-us=English (US),en-gb=English (UK),de=Deutsch,es=Español,es-la=Español (Latinoamérica),fi=Suomi,fr=Français,fr-fr=Français (France),it=Italiano,ja=日本語,ko=한국어,nl=Nederlands,pt-br=Português (Brasil),sv=Svenska,tr=Türkçe,zh-hans=简体中文,zh-hant=繁體中文" kind:"select" label:"Locale Used for API Calls" help:"Language of the session data the appliance returns (chat system messages, survey labels)."`
 	Disabled            bool     `json:"disabled" label:"Disabled" help:"A disabled configuration receives no deliveries and is not polled."`
 	AllowInvalidCerts   bool     `json:"allow_invalid_certificates" label:"Allow Invalid Certificates" help:"Accept a self-signed or expired appliance certificate. Only for test appliances."`

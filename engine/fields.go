@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -38,6 +39,10 @@ type Option struct {
 //	options:"a=A,b=B"       choices (or "@events" for the plugin's events)
 //	default:"1"             the value a new configuration starts with
 //	placeholder:"…" example:"…" section:"…"
+//	binds:"host,client_id"  on a secret: the settings (of the same struct)
+//	                        that name where it is sent; a stored secret is
+//	                        reused only while all of them are unchanged
+//	                        ("-": it is sent nowhere a setting chooses)
 type Field struct {
 	Name        string   `json:"name"`
 	Label       string   `json:"label"`
@@ -49,7 +54,9 @@ type Field struct {
 	Placeholder string   `json:"placeholder,omitempty"`
 	Example     string   `json:"example,omitempty"`
 	Section     string   `json:"section,omitempty"`
-	index       []int
+	// Binds are, for a secret, the fields naming where it is sent.
+	Binds []string `json:"binds,omitempty"`
+	index []int
 }
 
 var secretType = reflect.TypeFor[Secret]()
@@ -67,13 +74,33 @@ func Fields(settings any, events []string) []Field {
 		out[i] = f.Field
 		out[i].Options = parseOptions(f.options, events)
 	}
+	for i := range out {
+		if len(out[i].Binds) > 0 {
+			out[i].Help = strings.TrimSpace(out[i].Help + " " + bindNote(out, out[i].Binds))
+		}
+	}
 	return out
+}
+
+// bindNote tells the admin, next to a secret field, that changing where it
+// goes asks for it again.
+func bindNote(fields []Field, binds []string) string {
+	labels := make([]string, 0, len(binds))
+	for _, b := range binds {
+		for _, f := range fields {
+			if f.Name == b {
+				labels = append(labels, f.Label)
+			}
+		}
+	}
+	return "The stored value is sent only where it was saved for: change " + strings.Join(labels, ", ") + " and it must be typed again."
 }
 
 // taggedField is a Field with its options tag not yet expanded.
 type taggedField struct {
 	Field
 	options string
+	binds   string // the raw binds tag: "" means not declared
 }
 
 // fieldCache keeps each settings type's parsed tags: forms, validation and
@@ -108,6 +135,10 @@ func fieldsOf(t reflect.Type) []taggedField {
 		if f.Label == "" {
 			f.Label = sf.Name
 		}
+		binds := sf.Tag.Get("binds")
+		if binds != "" && binds != "-" {
+			f.Binds = strings.Split(binds, ",")
+		}
 		for _, rule := range strings.Split(sf.Tag.Get("validate"), ",") {
 			if rule == "required" {
 				f.Required = true
@@ -116,7 +147,7 @@ func fieldsOf(t reflect.Type) []taggedField {
 		if f.Kind == "" {
 			f.Kind = kindOf(sf.Type)
 		}
-		out = append(out, taggedField{Field: f, options: sf.Tag.Get("options")})
+		out = append(out, taggedField{Field: f, options: sf.Tag.Get("options"), binds: binds})
 	}
 	fieldCache.Store(t, out)
 	return out
@@ -164,6 +195,8 @@ func parseOptions(tag string, events []string) []Option {
 type SecretRef struct {
 	Name  string
 	Value *Secret
+	// Binds name the fields of the same struct that say where it is sent.
+	Binds []string
 }
 
 // Secrets lists the Secret fields of a settings struct pointer, so that the
@@ -184,7 +217,7 @@ func Secrets(settings any) []SecretRef {
 		if fv.Type() != secretType {
 			continue
 		}
-		out = append(out, SecretRef{Name: f.Name, Value: fv.Addr().Interface().(*Secret)})
+		out = append(out, SecretRef{Name: f.Name, Value: fv.Addr().Interface().(*Secret), Binds: f.Binds})
 	}
 	return out
 }
@@ -201,4 +234,44 @@ func FieldValue(settings any, name string) (any, bool) {
 		}
 	}
 	return nil, false
+}
+
+// ChangedBindings returns the fields of binds whose values differ between
+// two settings structs of the same type: where a stored secret would now be
+// sent that it was not saved for.
+func ChangedBindings(old, new any, binds []string) []string {
+	var out []string
+	for _, name := range binds {
+		a, _ := FieldValue(old, name)
+		b, _ := FieldValue(new, name)
+		if !reflect.DeepEqual(a, b) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// CheckSecretBindings refuses a settings struct with a secret that does not
+// say which settings bind it, or names a setting the struct lacks: without
+// them a stored secret would follow any change of destination.
+func CheckSecretBindings(settings any) error {
+	t := reflect.TypeOf(settings)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	fields := fieldsOf(t)
+	for _, f := range fields {
+		if f.Kind != KindSecret {
+			continue
+		}
+		if f.binds == "" {
+			return fmt.Errorf("secret setting %q of %s has no binds tag naming the settings that say where it is sent", f.Name, t)
+		}
+		for _, b := range f.Binds {
+			if !slices.ContainsFunc(fields, func(o taggedField) bool { return o.Name == b }) {
+				return fmt.Errorf("secret setting %q of %s binds %q, which is not a setting", f.Name, t, b)
+			}
+		}
+	}
+	return nil
 }

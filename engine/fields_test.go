@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"reflect"
 	"strings"
 	"testing"
@@ -62,6 +63,54 @@ func TestSecretNeverPrints(t *testing.T) {
 	for _, out := range []string{s.String(), s.GoString(), s.LogValue().String(), string(b)} {
 		if strings.Contains(out, "hunter2") || len(out) == 0 {
 			t.Errorf("printed %q", out)
+		}
+	}
+}
+
+type boundSettings struct {
+	URL   string `json:"url" label:"URL"`
+	User  string `json:"user" label:"User"`
+	Note  string `json:"note" label:"Note"`
+	Token Secret `json:"token" binds:"url,user" label:"Token"`
+}
+
+type unboundSettings struct {
+	Token Secret `json:"token" label:"Token"`
+}
+
+type wronglyBoundSettings struct {
+	Token Secret `json:"token" binds:"nowhere" label:"Token"`
+}
+
+type unboundPlugin struct{ settings any }
+
+func (p unboundPlugin) Info() Info {
+	return Info{ID: "unbound", Name: "Unbound", NewSettings: func() any { return p.settings }}
+}
+func (unboundPlugin) Handle(context.Context, *Job) error { return nil }
+
+// TestSecretBindings: every secret says which settings bind it; a plugin
+// whose secret does not is refused at registration.
+func TestSecretBindings(t *testing.T) {
+	t.Parallel()
+	for _, s := range []any{&ApplianceSettings{}, &boundSettings{}} {
+		if err := CheckSecretBindings(s); err != nil {
+			t.Errorf("%T: %v", s, err)
+		}
+	}
+	for _, s := range []any{&unboundSettings{}, &wronglyBoundSettings{}} {
+		if _, err := NewRegistry(unboundPlugin{s}); err == nil {
+			t.Errorf("%T registered although its secret is not bound", s)
+		}
+	}
+	old := &boundSettings{URL: "https://a.example", User: "u", Note: "n"}
+	moved := &boundSettings{URL: "https://b.example", User: "u", Note: "other"}
+	if got := ChangedBindings(old, moved, Secrets(moved)[0].Binds); !reflect.DeepEqual(got, []string{"url"}) {
+		t.Errorf("ChangedBindings = %v, want [url]", got)
+	}
+	for _, f := range Fields(&boundSettings{}, nil) {
+		if f.Name == "token" && !strings.Contains(f.Help, "URL, User") {
+			t.Errorf("the token's help does not say what binds it: %q", f.Help)
 		}
 	}
 }

@@ -218,6 +218,9 @@ func NewRegistry(plugins ...Plugin) (*Registry, error) {
 		case info.NewSettings == nil:
 			return nil, fmt.Errorf("plugin %q has no NewSettings", info.ID)
 		}
+		if err := CheckSecretBindings(info.NewSettings()); err != nil {
+			return nil, fmt.Errorf("plugin %q: %w", info.ID, err)
+		}
 		r.byID[info.ID] = p
 		r.order = append(r.order, info.ID)
 	}

@@ -208,7 +208,7 @@ func (a *API) testConfig(c echo.Context) error {
 	if err != nil {
 		return badRequest(c, "the body must be a configuration: "+err.Error())
 	}
-	checks, err := a.svc.TestConfig(c.Request().Context(), id, in)
+	checks, err := a.svc.TestConfig(c.Request().Context(), auth.Actor(c), id, in)
 	if err != nil {
 		return a.problem(c, err)
 	}

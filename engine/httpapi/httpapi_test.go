@@ -32,7 +32,7 @@ func TestMain(m *testing.M) {
 type failingPlugin struct{ fail chan bool }
 
 type settings struct {
-	Token engine.Secret `json:"token" label:"Token"`
+	Token engine.Secret `json:"token" binds:"note" label:"Token"`
 	Note  string        `json:"note" label:"Note"`
 }
 

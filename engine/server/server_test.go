@@ -24,7 +24,7 @@ import (
 type countingPlugin struct{ handled atomic.Int32 }
 
 type countingSettings struct {
-	Token engine.Secret `json:"token" label:"Token"`
+	Token engine.Secret `json:"token" binds:"-" label:"Token"`
 }
 
 func (p *countingPlugin) Info() engine.Info {

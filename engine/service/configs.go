@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"switchboard/engine"
@@ -306,31 +307,47 @@ func (s *Service) prepare(in ConfigInput, stored *Loaded) (engine.Plugin, engine
 	}
 	decode(in.Appliance, &app)
 	decode(in.Settings, settings)
+	var rebind engine.FieldErrors
 	if stored != nil {
-		keepSecrets(&app, &stored.Appliance, in.ClearSecrets)
-		keepSecrets(settings, stored.Settings, in.ClearSecrets)
+		rebind = append(keepSecrets(&app, &stored.Appliance, in.ClearSecrets), keepSecrets(settings, stored.Settings, in.ClearSecrets)...)
 	}
-	errs = append(errs, engine.Validate(&app)...)
-	errs = append(errs, app.ValidateEvents(info.Events)...)
-	errs = append(errs, engine.Validate(settings)...)
+	errs = append(errs, rebind...)
+	for _, e := range append(append(engine.Validate(&app), app.ValidateEvents(info.Events)...), engine.Validate(settings)...) {
+		// "required" says less than the rebind error already there.
+		if rebind.For(e.Field) == "" {
+			errs = append(errs, e)
+		}
+	}
 	return p, app, settings, errs, nil
 }
 
-// keepSecrets fills empty secret fields of dst from src unless cleared.
-func keepSecrets(dst, src any, clear []string) {
+// keepSecrets fills empty secret fields of dst from src unless cleared, but
+// only while every setting that binds the secret (where it is sent: host,
+// client id, URL, username, …) is unchanged: a stored secret never follows
+// a changed destination. A secret left empty for that reason is returned as
+// a field error asking for it again.
+func keepSecrets(dst, src any, clear []string) engine.FieldErrors {
 	old := map[string]engine.Secret{}
 	for _, ref := range engine.Secrets(src) {
 		old[ref.Name] = *ref.Value
 	}
+	var errs engine.FieldErrors
 	for _, ref := range engine.Secrets(dst) {
 		if slices.Contains(clear, ref.Name) {
 			*ref.Value = engine.Secret{}
 			continue
 		}
-		if !ref.Value.IsSet() {
-			*ref.Value = old[ref.Name]
+		if ref.Value.IsSet() || !old[ref.Name].IsSet() {
+			continue
 		}
+		if changed := engine.ChangedBindings(src, dst, ref.Binds); len(changed) > 0 {
+			errs = append(errs, engine.FieldError{Field: ref.Name, Message: fmt.Sprintf(
+				"type it again (or clear it): the stored value is sent only where it was saved for, and %s changed", strings.Join(changed, ", "))})
+			continue
+		}
+		*ref.Value = old[ref.Name]
 	}
+	return errs
 }
 
 // CreateConfig validates and stores a new configuration.

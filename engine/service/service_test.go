@@ -20,8 +20,8 @@ type secretPlugin struct{}
 
 type secretSettings struct {
 	Username string        `json:"username" validate:"required" label:"Username"`
-	Password engine.Secret `json:"password" label:"Password"`
-	Code     engine.Secret `json:"integration_code" label:"Integration Code"`
+	Password engine.Secret `json:"password" binds:"username" label:"Password"`
+	Code     engine.Secret `json:"integration_code" binds:"username" label:"Integration Code"`
 }
 
 func (secretPlugin) Info() engine.Info {
@@ -131,7 +131,7 @@ func TestSecretsStaySecret(t *testing.T) {
 	app := validApp()
 	app["client_secret"] = ""
 	app["name"] = "Acme 2"
-	in := input(app, map[string]any{"username": "u2"})
+	in := input(app, map[string]any{"username": "u"})
 	in.ClearSecrets = []string{"integration_code"}
 	if _, err := svc.UpdateConfig(ctx, "admin", cfg.ID, in); err != nil {
 		t.Fatal(err)
