@@ -138,7 +138,8 @@ func TestImportIsAllOrNothing(t *testing.T) {
 }
 
 // TestImportUpdatesByName: a changed setting updates the stored
-// configuration of that name (keeping its secrets) and reports the change.
+// configuration of that name (keeping its secrets) and reports the change;
+// a changed setting that binds a secret needs the secret in the file.
 func TestImportUpdatesByName(t *testing.T) {
 	t.Parallel()
 	svc, _ := newService(t, nil)
@@ -149,12 +150,16 @@ func TestImportUpdatesByName(t *testing.T) {
 	}
 	f := exported(t, svc)
 	f.Configurations[0].Settings = json.RawMessage(`{"username":"renamed"}`)
+	if res, err := svc.Import(ctx, "admin", f, ImportOptions{}); err == nil || res[0].Action != ImportInvalid || !strings.Contains(res[0].Errors.Error(), "type it again") {
+		t.Fatalf("import moving a stored secret to another username: %+v %v", res, err)
+	}
+	f.Configurations[0].Settings = json.RawMessage(`{"username":"u","note":"changed"}`)
 	res, err := svc.Import(ctx, "admin", f, ImportOptions{})
-	if err != nil || res[0].Action != ImportUpdated || res[0].ID != c.ID || len(res[0].Changes) != 1 || res[0].Changes[0].Field != "username" {
+	if err != nil || res[0].Action != ImportUpdated || res[0].ID != c.ID || len(res[0].Changes) != 1 || res[0].Changes[0].Field != "note" {
 		t.Fatalf("import: %+v %v", res, err)
 	}
 	l, _ := svc.Load(ctx, c.ID)
-	if s := l.Settings.(*secretSettings); s.Username != "renamed" || s.Password.Reveal() != "kept" {
+	if s := l.Settings.(*secretSettings); s.Note != "changed" || s.Password.Reveal() != "kept" {
 		t.Fatalf("after import: %+v", s)
 	}
 }

@@ -22,6 +22,7 @@ type secretSettings struct {
 	Username string        `json:"username" validate:"required" label:"Username"`
 	Password engine.Secret `json:"password" binds:"username" label:"Password"`
 	Code     engine.Secret `json:"integration_code" binds:"username" label:"Integration Code"`
+	Note     string        `json:"note" label:"Note"`
 }
 
 func (secretPlugin) Info() engine.Info {
