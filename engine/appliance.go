@@ -19,7 +19,7 @@ const (
 	ProductPrivilegedAccess  = "pra"
 	DefaultApplianceID       = "Default"
 	DefaultPollingInterval   = 60
-	DefaultRetryAttemptLimit = 5
+	DefaultRetryAttemptLimit = 24
 )
 
 var eventLabels = map[string]string{
@@ -57,7 +57,7 @@ type ApplianceSettings struct {
 	PollingEvents       []string `json:"polling_events" options:"@events" label:"Polling Event Types" help:"Events Switchboard finds by polling the appliance's reporting API. Leave empty to not poll."`
 	PollingInterval     int      `json:"polling_interval" validate:"gte=10,lte=86400" default:"60" label:"Polling Interval (seconds)"`
 	PollingBackfill     int      `json:"polling_backfill_hours" validate:"gte=0,lte=720" default:"0" label:"Polling Backfill (hours)" help:"When polling starts, also pick up sessions that ended this many hours before."`
-	RetryAttemptLimit   int      `json:"retry_attempt_limit" validate:"gte=0,lte=100" default:"5" label:"Retry Attempt Limit" help:"How many times a failed delivery is tried again before it is marked failed."`
+	RetryAttemptLimit   int      `json:"retry_attempt_limit" validate:"gte=0,lte=100" default:"24" label:"Retry Attempt Limit" help:"How many times a failed delivery is tried again before it is marked failed. The default 24 spans about 31 hours (10 s, 30 s, 1 min, … then every 2 hours)."`
 	RetryOutboundEvents []string `json:"retry_outbound_events" options:"@events" label:"Retry Outbound Event Types" help:"Posted events whose failed deliveries are retried. Others fail at the first error."`
 	RetryPollingEvents  []string `json:"retry_polling_events" options:"@events" label:"Retry Polling Event Types" help:"Polled events whose failed deliveries are retried."`
 }
