@@ -86,7 +86,7 @@ func TestZombieOfTheSameProcessIsStoppedBeforeItWrites(t *testing.T) {
 // heartbeat keeps extending the lease while rescue runs every 20 ms.
 func TestSlowPluginKeepsItsLease(t *testing.T) {
 	t.Parallel()
-	const lease = time.Second
+	const lease = 2 * time.Second
 	var calls atomic.Int32
 	var r *rig
 	r = newRigWith(t, &testPlugin{id: "t", timeout: time.Minute, handle: func(ctx context.Context, job *engine.Job) error {
@@ -95,14 +95,14 @@ func TestSlowPluginKeepsItsLease(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		// The slow remote: work until the lease was extended by three
+		// The slow remote: work until the lease was extended by two
 		// lease lengths.
 		for {
 			d, err := r.st.GetDelivery(ctx, job.DeliveryID)
 			if err != nil {
 				return err
 			}
-			if d.State != store.StateRunning || d.LeaseUntil >= first.LeaseUntil+3*lease.Milliseconds() {
+			if d.State != store.StateRunning || d.LeaseUntil >= first.LeaseUntil+2*lease.Milliseconds() {
 				break
 			}
 			time.Sleep(10 * time.Millisecond)

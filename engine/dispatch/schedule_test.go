@@ -40,7 +40,7 @@ func TestBlockedDeliveryDoesNotSpinTheWriter(t *testing.T) {
 	// Let the wakes that followed the first attempt's finish settle.
 	before := r.st.WriteTransactions()
 	for {
-		time.Sleep(300 * time.Millisecond)
+		time.Sleep(time.Second)
 		n := r.st.WriteTransactions()
 		if n == before {
 			break
