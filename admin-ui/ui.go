@@ -28,6 +28,8 @@ import (
 
 	"switchboard/engine"
 	"switchboard/engine/auth"
+	"switchboard/engine/beyondtrust"
+	"switchboard/engine/render"
 	"switchboard/engine/service"
 	"switchboard/engine/store"
 )
@@ -296,6 +298,13 @@ func (ui *UI) classify(c echo.Context, err error) (int, string) {
 		return http.StatusConflict, capitalize(err.Error()) + "."
 	case errors.As(err, &fe):
 		return http.StatusUnprocessableEntity, fe.Error()
+	case errors.Is(err, render.ErrNoTemplate):
+		return http.StatusNotFound, "There is no template of that name."
+	case errors.Is(err, beyondtrust.ErrNotFound):
+		return http.StatusNotFound, "The appliance has no session with that lsid."
+	case errors.As(err, new(*beyondtrust.Error)):
+		ui.log.Warn("admin UI request: the appliance failed", "path", c.Request().URL.Path, "err", err)
+		return http.StatusBadGateway, "The appliance did not answer as expected. The details are in Switchboard's log."
 	case errors.Is(err, store.ErrUnavailable):
 		ui.log.Error("admin UI request failed: database unavailable", "path", c.Request().URL.Path, "err", err)
 		return http.StatusServiceUnavailable, "The database is not available right now. Try again in a moment."

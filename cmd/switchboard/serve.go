@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"strings"
 	"time"
 
 	"switchboard/engine/server"
@@ -24,6 +25,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	retentionText := envFlag(fs, "retention", "SWITCHBOARD_RETENTION", "720h", "how long finished deliveries are kept, e.g. 720h")
 	maxBody := fs.Int64("max-body", 1<<20, "largest outbound-event post accepted, in bytes")
 	durabilityText := envFlag(fs, "durability", "SWITCHBOARD_DURABILITY", string(store.DurabilityPower), "what an acknowledged event survives: power (a power cut or OS crash; every commit waits for the disk) or process (a crash of switchboard only; faster on slow disks)")
+	trustedProxies := envFlag(fs, "trusted-proxies", "SWITCHBOARD_TRUSTED_PROXIES", "", "comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For is believed; empty: the client address is the connection's")
+	publicNames := envFlag(fs, "admin-public-names", "SWITCHBOARD_ADMIN_PUBLIC_NAMES", "", "comma-separated host names the admin listener answers to besides localhost and loopback addresses (e.g. the name a reverse proxy serves it under)")
 	pprofAddr := envFlag(fs, "pprof-addr", "SWITCHBOARD_PPROF_ADDR", "", "serve Go profiling (net/http/pprof) on this address, e.g. 127.0.0.1:6060; off when empty")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -52,7 +55,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		SecretKey:     os.Getenv("SWITCHBOARD_SECRET_KEY"),
 		AdminPassword: os.Getenv("SWITCHBOARD_ADMIN_PASSWORD"),
 		Retention:     retention, MaxBody: *maxBody, Durability: durability,
-		Register: adminRoutes,
+		Register:       adminRoutes,
+		TrustedProxies: splitList(*trustedProxies), AdminPublicNames: splitList(*publicNames),
 	})
 	if err != nil {
 		return err
@@ -62,6 +66,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "Switchboard is running.\n  Outbound events: %s/ERSPost?appliance=<Appliance Id>\n  Admin UI:        %s/\n", srv.IntakeURL(), srv.AdminURL())
+	if srv.SetupURL != "" {
+		// The terminal, not the log: log lines travel to shippers.
+		fmt.Fprintf(stdout, "  No admin account yet. Open this one-time link on this machine to create one:\n  %s%s\n", srv.AdminURL(), srv.SetupURL)
+	}
 	var runErr error
 	select {
 	case <-ctx.Done():
@@ -91,4 +99,15 @@ func servePprof(addr string, log *slog.Logger) error {
 	log.Warn("Go profiling is served without authentication", "addr", ln.Addr().String())
 	go func() { _ = (&http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}).Serve(ln) }()
 	return nil
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(v string) []string {
+	var out []string
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }

@@ -15,6 +15,8 @@ import (
 
 	"switchboard/engine"
 	"switchboard/engine/auth"
+	"switchboard/engine/beyondtrust"
+	"switchboard/engine/render"
 	"switchboard/engine/service"
 	"switchboard/engine/store"
 )
@@ -43,7 +45,7 @@ func New(svc *service.Service, log *slog.Logger) *API {
 // Register mounts the API behind the given middleware (authentication and
 // CSRF protection).
 func (a *API) Register(e *echo.Echo, mw ...echo.MiddlewareFunc) {
-	g := e.Group(Prefix, mw...)
+	g := e.Group(Prefix, append([]echo.MiddlewareFunc{noStore}, mw...)...)
 	g.GET("/plugins", a.plugins)
 	g.GET("/configurations", a.configs)
 	g.POST("/configurations", a.createConfig)
@@ -70,9 +72,21 @@ func (a *API) Register(e *echo.Echo, mw ...echo.MiddlewareFunc) {
 	g.GET("/audit", a.audit)
 }
 
-// problem writes err as JSON with the status it deserves.
+// noStore keeps API answers (configurations, events, who did what) out of
+// browser and proxy caches.
+func noStore(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Response().Header().Set("Cache-Control", "no-store")
+		return next(c)
+	}
+}
+
+// problem writes err as JSON with the status it deserves. Unexpected
+// errors are logged in full and answered without their text, which may
+// name files, hosts or upstream answers.
 func (a *API) problem(c echo.Context, err error) error {
 	var fe engine.FieldErrors
+	var appliance *beyondtrust.Error
 	switch {
 	case errors.As(err, &fe):
 		return c.JSON(http.StatusUnprocessableEntity, map[string]any{"error": "the settings are not valid", "fields": fe})
@@ -82,9 +96,16 @@ func (a *API) problem(c echo.Context, err error) error {
 		return c.JSON(http.StatusConflict, map[string]string{"error": err.Error()})
 	case errors.Is(err, store.ErrUnavailable):
 		return c.JSON(http.StatusServiceUnavailable, map[string]string{"error": "the database is unavailable; try again"})
+	case errors.Is(err, render.ErrNoTemplate):
+		return c.JSON(http.StatusNotFound, map[string]string{"error": "no template of that name; GET the configuration's templates for the list"})
+	case errors.Is(err, beyondtrust.ErrNotFound):
+		return c.JSON(http.StatusNotFound, map[string]string{"error": "the appliance has no session with that lsid"})
+	case errors.As(err, &appliance):
+		a.log.Warn("api request: the appliance failed", "method", c.Request().Method, "path", c.Path(), "err", err)
+		return c.JSON(http.StatusBadGateway, map[string]string{"error": "the appliance did not answer as expected; the details are in Switchboard's log"})
 	}
 	a.log.Error("api request failed", "method", c.Request().Method, "path", c.Path(), "err", err)
-	return c.JSON(http.StatusInternalServerError, map[string]string{"error": err.Error()})
+	return c.JSON(http.StatusInternalServerError, map[string]string{"error": "internal error; the details are in Switchboard's log"})
 }
 
 func badRequest(c echo.Context, msg string) error {

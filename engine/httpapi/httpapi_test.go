@@ -118,6 +118,7 @@ func TestAPI(t *testing.T) {
 		{"templates", "GET", "/configurations/1/templates", nil, 200, "session_report"},
 		{"preview", "POST", "/configurations/1/templates/preview", map[string]any{"name": "session_report"}, 200, `"output"`},
 		{"preview bad body", "POST", "/configurations/1/templates/preview", map[string]any{}, 400, "name"},
+		{"preview unknown template", "POST", "/configurations/1/templates/preview", map[string]any{"name": "no_such_template"}, 404, "no template of that name"},
 		{"events bad filter", "GET", "/events?since=yesterday", nil, 400, "RFC 3339"},
 		{"polling", "GET", "/polling", nil, 200, "["},
 		{"export", "GET", "/configurations/export", nil, 200, `"format":"switchboard.configurations/v1"`},
@@ -126,8 +127,18 @@ func TestAPI(t *testing.T) {
 		{"import other format", "POST", "/configurations/import", map[string]any{"format": "x", "configurations": []any{}}, 400, "not a Switchboard configuration file"},
 		{"audit", "GET", "/audit?limit=5", nil, 200, `"action":"delete"`},
 	}
+	req, _ := http.NewRequest("GET", c.base+"/configurations", nil)
+	req.SetBasicAuth("admin", "a long admin password")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("API answers may be cached: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 	for _, st := range steps {
 		status, _, raw := c.do(st.method, st.path, st.body)
+		if strings.Contains(string(raw), "render:") {
+			t.Errorf("%s: internal error text in the answer: %s", st.name, raw)
+		}
 		if status != st.want || !strings.Contains(string(raw), st.contains) {
 			t.Errorf("%s: %d %s; want %d containing %q", st.name, status, raw, st.want, st.contains)
 		}

@@ -16,6 +16,9 @@ var ErrInternal = errors.New("internal error")
 // template changes, so it is permanent.
 type TemplateError struct{ Err error }
 
+// ErrNoTemplate means a template name is not one of the set's templates.
+var ErrNoTemplate = errors.New("no template")
+
 func (e *TemplateError) Error() string { return e.Err.Error() }
 func (e *TemplateError) Unwrap() error { return e.Err }
 

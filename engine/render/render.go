@@ -218,7 +218,7 @@ func (r *Renderer) Source(set, name string) (string, error) {
 	}
 	f := s.current().files[name]
 	if f == nil {
-		return "", fmt.Errorf("render: no template %q", name)
+		return "", fmt.Errorf("render: %w %q", ErrNoTemplate, name)
 	}
 	return f.text, nil
 }
@@ -293,7 +293,7 @@ func (r *Renderer) changed() {
 
 func writeAtomic(target, text string) error {
 	dir := filepath.Dir(target)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
 	tmp, err := os.CreateTemp(dir, ".tmp-*.hbs")
@@ -312,7 +312,8 @@ func writeAtomic(target, text string) error {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+	// Templates may hold customer wording; only the service user reads them.
+	if err := os.Chmod(tmp.Name(), 0o600); err != nil {
 		return err
 	}
 	return os.Rename(tmp.Name(), target)
@@ -372,7 +373,7 @@ func (s *set) Render(name string, data any) (string, error) {
 	c := s.current()
 	f := c.files[name]
 	if f == nil || strings.HasPrefix(name, partialDir+"/") {
-		return "", &TemplateError{fmt.Errorf("render: no template %q", name)}
+		return "", &TemplateError{fmt.Errorf("render: %w %q", ErrNoTemplate, name)}
 	}
 	return execute(name, f.prog, c.partials, data, nil, s.r.log)
 }

@@ -69,6 +69,12 @@ type Options struct {
 	Backoff func(attempt int) time.Duration
 	// Register adds routes to the admin listener after the API (the admin UI).
 	Register []func(e *echo.Echo, s *Server) error
+	// TrustedProxies are the addresses or CIDR ranges of reverse proxies
+	// whose X-Forwarded-For is believed; empty: the socket's address.
+	TrustedProxies []string
+	// AdminPublicNames are the host names, besides localhost and loopback
+	// addresses, under which the admin listener answers.
+	AdminPublicNames []string
 }
 
 // Server is a running Switchboard.
@@ -89,6 +95,7 @@ type Server struct {
 	intakeSrv  *http.Server
 	adminSrv   *http.Server
 	SetupURL   string
+	ipx        echo.IPExtractor
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -112,10 +119,17 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if opts.AdminAddr == "" {
 		opts.AdminAddr = DefaultAdminAddr
 	}
-	if err := os.MkdirAll(opts.DataDir, 0o750); err != nil {
+	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
 	log := opts.Logger
+	if info, err := os.Stat(opts.DataDir); err == nil && info.Mode().Perm()&0o077 != 0 {
+		log.Warn("the data directory holds the database and the secret key but other users may enter it; run chmod 700 on it", "dir", opts.DataDir, "mode", info.Mode().Perm())
+	}
+	ipx, err := ipExtractor(opts.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
 	reg, err := engine.NewRegistry(opts.Plugins...)
 	if err != nil {
 		return nil, err
@@ -128,7 +142,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, log: log, Store: st, errs: make(chan error, 4)}
+	s := &Server{opts: opts, log: log, Store: st, errs: make(chan error, 4), ipx: ipx}
 	fail := func(err error) (*Server, error) {
 		_ = st.Close()
 		return nil, err
@@ -178,6 +192,7 @@ func (s *Server) pollTargets() []poll.Target {
 func (s *Server) newEcho() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	e.IPExtractor = s.ipx
 	e.Use(middleware.Recover())
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	// Ready while the database answers and its last write reached the
@@ -208,6 +223,7 @@ func (s *Server) Start(ctx context.Context) error {
 	ie := s.newEcho()
 	s.intake.Register(ie)
 	ae := s.newEcho()
+	ae.Pre(hostGuard(s.opts.AdminPublicNames, s.adminLn.Addr()))
 	ae.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{})))
 	httpapi.New(s.Service, s.log).Register(ae, s.Auth.Middleware(), s.Auth.CSRF())
 	for _, reg := range s.opts.Register {
@@ -218,7 +234,8 @@ func (s *Server) Start(ctx context.Context) error {
 		}
 	}
 	s.intakeSrv = &http.Server{Handler: ie, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
-	s.adminSrv = &http.Server{Handler: ae, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	// Test waits up to service.TestTimeout before it writes its answer.
+	s.adminSrv = &http.Server{Handler: ae, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
 
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
@@ -244,9 +261,7 @@ func (s *Server) Start(ctx context.Context) error {
 		})
 	}
 	s.log.Info("switchboard started", "intake", s.IntakeURL()+intake.Path, "admin", s.AdminURL(), "database", s.Store.Path())
-	if s.SetupURL != "" {
-		s.log.Warn("no admin account yet: open this one-time link on this machine to create one", "url", s.AdminURL()+s.SetupURL)
-	}
+	s.announceSetup()
 	return nil
 }
 
@@ -295,4 +310,34 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	errs = append(errs, s.Store.Close())
 	s.log.Info("switchboard stopped")
 	return errors.Join(errs...)
+}
+
+// SetupLinkFile is the file in the data directory that holds the one-time
+// setup link while no admin account exists.
+const SetupLinkFile = "setup-link.txt"
+
+// announceSetup puts the one-time setup link where only the operator reads
+// it: a 0600 file in the data directory (serve also prints it on the
+// terminal). The log only says where: log lines travel to shippers.
+func (s *Server) announceSetup() {
+	path := filepath.Join(s.opts.DataDir, SetupLinkFile)
+	if s.SetupURL == "" {
+		_ = os.Remove(path)
+		return
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		s.log.Error("remove the old setup link file", "path", path, "err", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err == nil {
+		_, err = fmt.Fprintln(f, s.AdminURL()+s.SetupURL)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		s.log.Error("write the setup link file", "path", path, "err", err)
+		return
+	}
+	s.log.Info("no admin account yet: the one-time setup link is in this file (readable by this user only)", "path", path)
 }

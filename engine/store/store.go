@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/url"
 	"os"
@@ -131,9 +132,12 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o750); err != nil {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("store: create %s: %w", dir, err)
 		}
+	}
+	if err := createPrivate(path); err != nil {
+		return nil, err
 	}
 	if opts.Durability, err = ParseDurability(string(opts.Durability)); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
@@ -377,4 +381,18 @@ func fromMS(v int64) time.Time {
 		return time.Time{}
 	}
 	return time.UnixMilli(v).UTC()
+}
+
+// createPrivate creates the database file readable by its owner only
+// before SQLite opens it: SQLite gives the -wal and -shm files the mode of
+// the database file, so they are 0600 too. An existing file keeps its mode.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("store: create %s: %w", path, err)
+	}
+	return f.Close()
 }
