@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -62,15 +61,6 @@ func (a *apiClient) createConfig(ctx context.Context, cfg map[string]any) error 
 	return a.do(ctx, http.MethodPost, "/api/v1/configurations", cfg, nil)
 }
 
-// storedEvent is what the events API shows of an event.
-type storedEvent struct {
-	ID          int64      `json:"id"`
-	ApplianceID string     `json:"appliance_id"`
-	Event       string     `json:"event"`
-	LSID        string     `json:"lsid"`
-	Fields      url.Values `json:"fields"`
-}
-
 // delivery is what the deliveries API shows of a delivery.
 type delivery struct {
 	ID         int64             `json:"id"`
@@ -102,10 +92,6 @@ func pages[T any](ctx context.Context, a *apiClient, path string, id func(T) int
 		all = append(all, page...)
 		before = id(page[len(page)-1])
 	}
-}
-
-func (a *apiClient) events(ctx context.Context) ([]storedEvent, error) {
-	return pages(ctx, a, "/api/v1/events", func(e storedEvent) int64 { return e.ID })
 }
 
 func (a *apiClient) deliveries(ctx context.Context) ([]delivery, error) {

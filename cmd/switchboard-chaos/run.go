@@ -162,10 +162,6 @@ func (r *report) play(ctx context.Context, o options, dir string) error {
 	}
 	sent, dropped := sender.Sent(), sender.Dropped()
 	r.acked, r.dropped, r.posts = len(sent), len(dropped), sender.Attempts()
-	events, err := api.events(ctx)
-	if err != nil {
-		return err
-	}
 	deliveries, err := api.deliveries(ctx)
 	if err != nil {
 		return err
@@ -177,10 +173,11 @@ func (r *report) play(ctx context.Context, o options, dir string) error {
 	r.walPeak = wal.peak()
 	walStopped = true
 
-	r.checkEvents(sent, dropped, events)
+	db := filepath.Join(dir, "switchboard.db")
+	r.checkEvents(sent, dropped, db)
 	r.checkDeliveries(deliveries)
 	r.checkTickets(psa, lsids)
-	r.checkStore(filepath.Join(dir, "switchboard.db"))
+	r.checkStore(db)
 	r.autotask = psa.AllStats()
 	return nil
 }
