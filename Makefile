@@ -64,3 +64,11 @@ settings-doc:
 # Verify deploy/switchboard.service with systemd-analyze (CI runs it).
 check-unit:
 	deploy/check-unit.sh
+
+# Every fuzz target for FUZZTIME (10s) each.
+fuzz:
+	FUZZTIME=$(or $(FUZZTIME),10s) bash .ci/fuzz
+
+# govulncheck against a locally built vulnerability database (see .ci/vulncheck).
+vulncheck:
+	bash .ci/vulncheck
