@@ -65,6 +65,9 @@ type Client struct {
 	zone   string
 	zoneAt time.Time
 	fields map[string]fieldsEntry
+	// noContains holds the entities whose contains filter the tenant
+	// refused (see findMarked).
+	noContains map[string]bool
 }
 
 type fieldsEntry struct {
@@ -108,7 +111,7 @@ func NewClient(opts Options) (*Client, error) {
 	guarded.CheckRedirect = keepCredentials
 	hc = &guarded
 	sum := sha256.Sum256([]byte(opts.IntegrationCode))
-	return &Client{opts: opts, http: hc, limits: hex.EncodeToString(sum[:8]), fields: map[string]fieldsEntry{}}, nil
+	return &Client{opts: opts, http: hc, limits: hex.EncodeToString(sum[:8]), fields: map[string]fieldsEntry{}, noContains: map[string]bool{}}, nil
 }
 
 // Zone returns the REST root: the configured Services URL, or the zone
@@ -208,7 +211,8 @@ type request struct {
 	method string
 	path   string // e.g. "Tickets/query", without the version
 	body   any
-	write  bool // a create or update: carries the impersonation header
+	write  bool   // a create or update: carries the impersonation header
+	next   string // a query's nextPageUrl, called instead of path
 }
 
 // do sends r and decodes a 200 answer into out. A 401 on a discovered zone
@@ -249,6 +253,9 @@ func (c *Client) send(ctx context.Context, zone string, r request, payload []byt
 	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
 	full := zone + "/" + apiVersion + "/" + r.path
+	if r.next != "" {
+		full = r.next // checked by Query to be on the zone's origin
+	}
 	var body io.Reader
 	if payload != nil {
 		body = bytes.NewReader(payload)
@@ -338,13 +345,78 @@ type Query struct {
 	MaxRecords    int      `json:"MaxRecords,omitempty"`
 }
 
-// Query runs a query on an entity and decodes the items into out (a
-// pointer to a slice). Callers ask for few records and never page.
+// Paging bounds. Autotask pages at most 500 records (MaxRecords 1–500,
+// autotask-api.md §4); a query Switchboard pages through (a ticket's notes
+// or time entries) stops with an error rather than read without end.
+const (
+	pageSize      = 500
+	maxQueryPages = 20
+)
+
+// Query runs a query on an entity and decodes up to q.MaxRecords items (0:
+// every match, at most maxQueryPages pages) into out, a pointer to a slice.
+// It follows pageDetails.nextPageUrl, POSTing it again with the same body as
+// Autotask requires of a POSTed query (autotask-api.md §4), and only to the
+// zone's own origin, since the request carries the credentials.
 func (c *Client) Query(ctx context.Context, entity string, q Query, out any) error {
-	env := struct {
-		Items any `json:"items"`
-	}{Items: out}
-	return c.do(ctx, request{method: http.MethodPost, path: entity + "/query", body: q}, &env)
+	want := q.MaxRecords
+	if q.MaxRecords <= 0 || q.MaxRecords > pageSize {
+		q.MaxRecords = pageSize
+	}
+	var items []json.RawMessage
+	r := request{method: http.MethodPost, path: entity + "/query", body: q}
+	for page := 1; ; page++ {
+		var env struct {
+			Items       []json.RawMessage `json:"items"`
+			PageDetails struct {
+				NextPageURL string `json:"nextPageUrl"`
+			} `json:"pageDetails"`
+		}
+		if err := c.do(ctx, r, &env); err != nil {
+			return err
+		}
+		items = append(items, env.Items...)
+		next := env.PageDetails.NextPageURL
+		if next == "" || (want > 0 && len(items) >= want) {
+			break
+		}
+		if page == maxQueryPages {
+			return fmt.Errorf("autotask: POST /%s/%s/query: more than %d pages of %d records; narrow the query", apiVersion, entity, maxQueryPages, q.MaxRecords)
+		}
+		zone, err := c.Zone(ctx)
+		if err != nil {
+			return err
+		}
+		if !sameOrigin(next, zone) {
+			return fmt.Errorf("autotask: POST /%s/%s/query: the next page is at another origin (%s); credentials are never sent there", apiVersion, entity, originOf(next))
+		}
+		r.next = next
+	}
+	if want > 0 && len(items) > want {
+		items = items[:want]
+	}
+	joined, err := json.Marshal(items)
+	if err != nil {
+		return fmt.Errorf("autotask: %s query: %w", entity, err)
+	}
+	if err := json.Unmarshal(joined, out); err != nil {
+		return fmt.Errorf("autotask: POST /%s/%s/query: unreadable answer: %w", apiVersion, entity, err)
+	}
+	return nil
+}
+
+// sameOrigin reports whether a URL has the zone's scheme and host.
+func sameOrigin(raw, zone string) bool {
+	u, err := url.Parse(raw)
+	z, zerr := url.Parse(zone)
+	return err == nil && zerr == nil && u.Scheme == z.Scheme && strings.EqualFold(u.Host, z.Host)
+}
+
+func originOf(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		return u.Scheme + "://" + u.Host
+	}
+	return "an unreadable URL"
 }
 
 // FirstID returns the id of the first entity matching filters, and whether

@@ -202,7 +202,7 @@ func truncate(text string, max int) string {
 // mark shows it was posted before.
 func (r *run) addNote(ctx context.Context, ticket ticketRef, key, mark, title, body string) error {
 	_, err := r.checkpointed(ctx, key, func() (string, error) {
-		earlier, ok, err := r.at.FirstID(ctx, "TicketNotes", Eq("ticketID", ticket.ID), Filter{Op: "contains", Field: "title", Value: mark})
+		earlier, ok, err := r.findMarked(ctx, "TicketNotes", []Filter{Eq("ticketID", ticket.ID)}, "title", mark)
 		if err != nil {
 			return "", Classify(fmt.Errorf("look for an earlier note on ticket %s: %w", ticket, err))
 		}

@@ -74,8 +74,8 @@ func TestNoDuplicateNote(t *testing.T) {
 	}{
 		{name: "rerun with checkpoint"},
 		{name: "rerun with lost checkpoint", lose: true},
-		{name: "500 after the note was stored", fault: &autotasktest.Fault{Method: "POST", Endpoint: "TicketNotes", Status: 500, AfterWrite: true}},
-		{name: "timeout after the note was stored", fault: &autotasktest.Fault{Method: "POST", Endpoint: "TicketNotes", Status: 200, Delay: 5 * time.Second, AfterWrite: true}, ctx: 300 * time.Millisecond},
+		{name: "500 after the note was stored", fault: &autotasktest.Fault{Method: "POST", Endpoint: "TicketNotes", WritesOnly: true, Status: 500, AfterWrite: true}},
+		{name: "timeout after the note was stored", fault: &autotasktest.Fault{Method: "POST", Endpoint: "TicketNotes", WritesOnly: true, Status: 200, Delay: 5 * time.Second, AfterWrite: true}, ctx: 300 * time.Millisecond},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

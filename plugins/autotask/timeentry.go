@@ -39,7 +39,7 @@ func (r *run) addTimeEntry(ctx context.Context, ticket ticketRef, sess *bt.Sessi
 			return "", err
 		}
 		mark := marker(sess.LSID, "time")
-		earlier, ok, err := r.at.FirstID(ctx, "TimeEntries", Eq("ticketID", ticket.ID), Eq("resourceID", resourceID), Filter{Op: "contains", Field: "internalNotes", Value: mark})
+		earlier, ok, err := r.findMarked(ctx, "TimeEntries", []Filter{Eq("ticketID", ticket.ID), Eq("resourceID", resourceID)}, "internalNotes", mark)
 		if err != nil {
 			return "", Classify(fmt.Errorf("look for an earlier time entry on ticket %s: %w", ticket, err))
 		}

@@ -2,6 +2,7 @@ package autotasktest
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 )
 
@@ -111,4 +112,15 @@ func (s *Server) AllStats() map[string]Stats {
 		out[k] = Stats{Requests: n, MaxConcurrent: s.maxSeen[k], ThreadRejected: s.rejected[k]}
 	}
 	return out
+}
+
+// AddNotes stores n notes on a ticket directly, titled "<prefix> <i>", so
+// a test can give a ticket more notes than one query page holds.
+func (s *Server) AddNotes(ticketID int64, prefix string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.ents["ticketnotes"]
+	for i := range n {
+		e.insert(record{"ticketID": ticketID, "title": prefix + " " + strconv.Itoa(i+1), "description": "filler", "noteType": int64(1), "publish": int64(2)})
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,6 +47,12 @@ type Options struct {
 	StrictRoles bool
 	// Now is the clock for create dates (default time.Now).
 	Now func() time.Time
+	// RefuseContains refuses every query with a contains condition, as a
+	// tenant may: whether Autotask takes contains on TicketNotes.title and
+	// TimeEntries.internalNotes is unverified (autotask-api.md §4 lists the
+	// operator, not the fields it works on). The refusal has the shape of
+	// any refused query: 500 with an errors list (§5, "Error body").
+	RefuseContains bool
 }
 
 // Server is a running simulator.
@@ -420,6 +427,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, rest []string) {
 		s.query(w, r, e, false)
 	case n == 3 && strings.EqualFold(rest[1], "query") && last == "count":
 		s.query(w, r, e, true)
+	case n == 3 && strings.EqualFold(rest[1], "query") && last == "next" && r.Method == http.MethodPost:
+		// A POSTed query's nextPageUrl is POSTed again with the same body
+		// (autotask-api.md §4, "IncludeFields, MaxRecords, paging").
+		s.query(w, r, e, false)
 	case n == 2 && r.Method == http.MethodGet:
 		id, err := strconv.ParseInt(rest[1], 10, 64)
 		if rec, ok := e.byID[id]; err == nil && ok {
@@ -455,6 +466,39 @@ func pageDetails(count, requested int) map[string]any {
 	return map[string]any{"count": count, "requestCount": requested, "prevPageUrl": nil, "nextPageUrl": nil}
 }
 
+// paging is the cursor of a nextPageUrl, in the shape of the real one
+// quoted in autotask-api.md §4: paging={"pageSize":500,"previousIds":[-1],
+// "nextIds":[725]}. Here nextIds holds the id the next page starts at.
+type paging struct {
+	PageSize    int     `json:"pageSize"`
+	PreviousIDs []int64 `json:"previousIds"`
+	NextIDs     []int64 `json:"nextIds"`
+}
+
+// nextPageURL is where the page after the one ending before next is read:
+// {root}/V1.0/{Entity}/query/next?paging=… (autotask-api.md §4).
+func (s *Server) nextPageURL(r *http.Request, e *entity, size int, next int64) string {
+	p, _ := json.Marshal(paging{PageSize: size, PreviousIDs: []int64{-1}, NextIDs: []int64{next}})
+	q := url.Values{"paging": {string(p)}}
+	if search := r.URL.Query().Get("search"); search != "" {
+		q.Set("search", search)
+	}
+	return "http://" + r.Host + "/ATServicesRest/V1.0/" + e.name + "/query/next?" + q.Encode()
+}
+
+// refusesContains finds a contains condition the tenant refuses.
+func refusesContains(conds []condition) (string, bool) {
+	for _, c := range conds {
+		if strings.EqualFold(c.Op, "contains") {
+			return c.Field, true
+		}
+		if f, ok := refusesContains(c.Items); ok {
+			return f, true
+		}
+	}
+	return "", false
+}
+
 func (s *Server) query(w http.ResponseWriter, r *http.Request, e *entity, count bool) {
 	var raw []byte
 	if r.Method == http.MethodGet {
@@ -471,6 +515,19 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request, e *entity, count 
 		apiErrors(w, err.Error())
 		return
 	}
+	if field, ok := refusesContains(q.Filter); ok && s.opts.RefuseContains {
+		apiErrors(w, fmt.Sprintf("The contains operator is not supported on %s.%s.", e.name, field))
+		return
+	}
+	var from int64 // the first id of this page, from a nextPageUrl's cursor
+	if raw := r.URL.Query().Get("paging"); raw != "" {
+		var p paging
+		if json.Unmarshal([]byte(raw), &p) != nil || len(p.NextIDs) != 1 {
+			apiErrors(w, "The paging parameter is malformed.")
+			return
+		}
+		from = p.NextIDs[0]
+	}
 	// The indexes only narrow the candidates; match still applies every
 	// condition.
 	candidates := e.rows
@@ -482,15 +539,21 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request, e *entity, count 
 			candidates = []record{rec}
 		}
 	}
+	// Rows are stored in id order, so a page is the next MaxRecords
+	// matches from the cursor on; MaxRecords is the page size, at most 500
+	// (autotask-api.md §4).
 	var items []record
+	var next int64
 	total := 0
 	for _, rec := range candidates {
-		if !match(rec, q.Filter, true) {
+		if rec.id() < from || !match(rec, q.Filter, true) {
 			continue
 		}
 		total++
 		if len(items) < q.MaxRecords {
 			items = append(items, project(rec, e, q.IncludeFields))
+		} else if next == 0 {
+			next = rec.id()
 		}
 	}
 	if count {
@@ -500,7 +563,11 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request, e *entity, count 
 	if items == nil {
 		items = []record{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items, "pageDetails": pageDetails(len(items), q.MaxRecords)})
+	details := pageDetails(len(items), q.MaxRecords)
+	if next != 0 {
+		details["nextPageUrl"] = s.nextPageURL(r, e, q.MaxRecords, next)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": items, "pageDetails": details})
 }
 
 // ticketFilter finds a top-level "ticketID eq N" so child queries use the
