@@ -45,7 +45,7 @@ func TestZombieOfTheSameProcessIsStoppedBeforeItWrites(t *testing.T) {
 		}
 		return job.Checkpoint.Set(ctx, "note", "live")
 	}}, nil, func(o *Options) {
-		o.Lease = 2 * time.Second // long enough to survive a loaded machine; the zombie learns of the new claim at its next heartbeat
+		o.Lease = 2 * time.Second         // long enough to survive a loaded machine; the zombie learns of the new claim at its next heartbeat
 		o.MaintenanceInterval = time.Hour // the test rescues by hand
 		o.Backoff = func(int) time.Duration { return -2 * time.Hour }
 	})
