@@ -375,7 +375,7 @@ func TestBrowser(t *testing.T) {
 
 	// Autotask refuses the next note once: the delivery fails; Retry now
 	// delivers it.
-	b.sim.Inject(autotasktest.Fault{Method: "POST", Endpoint: "TicketNotes", Status: 400, Body: `{"errors":["Simulated refusal of the note"]}`})
+	b.sim.Inject(autotasktest.Fault{Method: "POST", Endpoint: "TicketNotes", WritesOnly: true, Status: 400, Body: `{"errors":["Simulated refusal of the note"]}`})
 	failing := b.endSession(autotasktest.TicketOtherNumber)
 	var d store.Delivery
 	deadline := time.Now().Add(waitLimit)
