@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -12,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/aymerick/raymond/ast"
 
 	"switchboard/engine"
 )
@@ -487,5 +490,28 @@ func TestConcurrentRender(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// A bug in one of our own tree passes, met by a template nobody tried,
+// refuses that template on Save; it must not panic in the admin's request
+// or in the file watcher. Not parallel: it swaps the package's passes.
+func TestPassPanicRefusesTemplate(t *testing.T) {
+	dir := t.TempDir()
+	r := newTestRenderer(t, dir)
+	saved := treePasses
+	t.Cleanup(func() { treePasses = saved })
+	treePasses = append([]func(*ast.Program){func(*ast.Program) { panic("pass bug") }}, saved...)
+
+	err := r.Save("", "session_end", "Hello {{lsid}}")
+	var pe *ParseError
+	if !errors.As(err, &pe) || !strings.Contains(pe.Message, "pass bug") {
+		t.Fatalf("Save = %v, want a *ParseError naming the panic", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "session_end.hbs")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the refused template was written: %v", err)
+	}
+	if _, err := r.PreviewText("", "t", "{{lsid}}", nil); !errors.As(err, &pe) {
+		t.Errorf("PreviewText = %v, want a *ParseError", err)
 	}
 }

@@ -31,11 +31,26 @@ const (
 	msgDecorator     = "decorators ({{* name}} and {{#* name}}) are a Handlebars 4 feature this engine does not support"
 )
 
+// treePasses rewrite a parsed tree into handlebars.js's meaning, in order.
+var treePasses = []func(*ast.Program){controlWhitespace, literalsToPaths}
+
 // check parses a template's source and validates it: syntax, the
 // handlebars.js 4 constructs raymond cannot parse, helper names, and (when
 // hasPartial is not nil) the partials it includes by name. Errors are
-// *ParseError.
-func check(name, src string, hasPartial func(string) bool) (*ast.Program, error) {
+// *ParseError. A panic in any pass (a bug of ours, met by a template
+// nobody tried) refuses the template instead of taking the process down.
+func check(name, src string, hasPartial func(string) bool) (prog *ast.Program, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			prog = nil
+			err = &ParseError{Name: name, Line: 1, Column: 1, Message: fmt.Sprintf(
+				"Switchboard could not check this template (%v); it was refused rather than saved. Please report it with the template", p)}
+		}
+	}()
+	return checkSource(name, src, hasPartial)
+}
+
+func checkSource(name, src string, hasPartial func(string) bool) (*ast.Program, error) {
 	src = asHandlebarsJS(src)
 	toks := lexer.Collect(src)
 	errAt := func(pos int, msg string) error {
@@ -67,8 +82,9 @@ func check(name, src string, hasPartial func(string) bool) (*ast.Program, error)
 		line, col, msg := parserErrorPosition(src, toks, err.Error())
 		return nil, &ParseError{Name: name, Line: line, Column: col, Message: unmark(msg)}
 	}
-	controlWhitespace(prog)
-	literalsToPaths(prog)
+	for _, pass := range treePasses {
+		pass(prog)
+	}
 	var problem error
 	blockExprs := map[*ast.Expression]bool{}
 	walk(prog, func(n ast.Node) {
