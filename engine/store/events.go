@@ -425,9 +425,14 @@ func (s *Store) EventsByIDs(ctx context.Context, ids []int64) (map[int64]*Event,
 	return out, nil
 }
 
+// maxListLimit caps one list query; callers page with BeforeID.
+const maxListLimit = 1000
+
+// limit is a list query's row count: 100 when unset, never above
+// maxListLimit (a larger request gets the cap, not the default).
 func limit(n int) int {
-	if n <= 0 || n > 1000 {
+	if n <= 0 {
 		return 100
 	}
-	return n
+	return min(n, maxListLimit)
 }

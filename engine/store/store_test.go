@@ -288,3 +288,23 @@ func TestWALStaysBounded(t *testing.T) {
 	db, _ := os.Stat(path)
 	t.Logf("%d events: database %d bytes, largest WAL %d bytes (limit %d)", written, db.Size(), largest, limit)
 }
+
+// A list asked for more than the cap gets the cap, not the default of 100.
+func TestListLimitCapsRatherThanResets(t *testing.T) {
+	t.Parallel()
+	st := open(t)
+	ctx := context.Background()
+	batch := make([]*NewEvent, maxListLimit+10)
+	for i := range batch {
+		batch[i] = newEvent(fmt.Sprintf("e%d", i))
+	}
+	if _, err := st.InsertEvents(ctx, batch, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ asked, want int }{{0, 100}, {250, 250}, {maxListLimit + 5, maxListLimit}} {
+		evs, err := st.ListEvents(ctx, EventFilter{Limit: tc.asked, WithoutFields: true})
+		if err != nil || len(evs) != tc.want {
+			t.Errorf("limit %d listed %d events (%v), want %d", tc.asked, len(evs), err, tc.want)
+		}
+	}
+}
