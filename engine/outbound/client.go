@@ -1,0 +1,309 @@
+// Package outbound is the kit every connector calls its remote API with,
+// so that each one gets the same guarantees without writing them again:
+//
+//   - Client.Do sends one request (a JSON value, or raw bytes) under a
+//     per-request timeout, reads at most MaxBody bytes of the answer and
+//     decodes a 2xx into Request.Out (or hands it to Request.Stream);
+//   - a request that carries credentials (Authorization, Cookie or a header
+//     named in Options.CredentialHeaders) never follows a redirect, since
+//     net/http would re-send custom headers to wherever it points;
+//   - every failure is an *Error whose text names the connector and the
+//     operation ("autotask: POST TicketNotes timed out after 30s") and never
+//     holds a secret: Redactor masks each secret in plain, Base64 (Basic
+//     "user:secret" included), URL- and JSON-escaped form;
+//   - Classify sorts answers as Alertmanager's retrier does (2xx OK; 408,
+//     425, 5xx Retry; 429 RetryLater with Retry-After bounded to
+//     [MinRetryAfter, MaxRetryAfter]; other 4xx Permanent), with
+//     Options.Classify as the hook for an API that misuses status codes.
+//
+// *Error implements the PermanentError and RetryAfterDelay methods that
+// engine.Classify reads, so a plugin may return it unchanged. The package
+// does not import engine, so the appliance client can use it too.
+//
+// A connector builds one Client per configuration:
+//
+//	c := outbound.New(outbound.Options{
+//		Name:              "connectwise",
+//		Redactor:          outbound.NewRedactor(privateKey).WithBasic(company+"+"+publicKey, privateKey),
+//		CredentialHeaders: []string{"clientId"},
+//	})
+//	var ticket struct{ ID int64 `json:"id"` }
+//	_, err := c.Do(ctx, outbound.Request{
+//		Method: http.MethodGet, URL: root + "/service/tickets/42", Op: "GET ticket 42",
+//		Header: http.Header{"Authorization": {basic}}, Out: &ticket,
+//	})
+package outbound
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// Defaults of Options.
+const (
+	DefaultTimeout = 30 * time.Second
+	DefaultMaxBody = 16 << 20
+)
+
+// ErrRedirect is the cause of an *Error for a redirect that was refused
+// because the request carried credentials.
+var ErrRedirect = errors.New("redirect refused: the request carries credentials, which are never sent on")
+
+// Options configure a Client. Every field is optional.
+type Options struct {
+	// Name prefixes every error text: the connector's ID.
+	Name string
+	// HTTP is the client whose transport is used (default: one shared,
+	// with sensible transport timeouts). Its CheckRedirect is replaced.
+	HTTP *http.Client
+	// Timeout bounds one request, answer body included (default 30s).
+	Timeout time.Duration
+	// MaxBody caps the bytes read of one answer (default 16 MiB); a larger
+	// 2xx answer is an error, a larger error answer is cut.
+	MaxBody int64
+	// Redactor knows the secrets to keep out of errors.
+	Redactor *Redactor
+	// CredentialHeaders name the headers, besides Authorization and
+	// Cookie, that carry credentials (Autotask's "Secret").
+	CredentialHeaders []string
+	// NoRedirects hands every 3xx back as the answer (Classify calls it
+	// Permanent) instead of following it, for APIs that never redirect.
+	NoRedirects bool
+	// Classify is the connector's hook for status codes its API misuses.
+	Classify Classifier
+	// RetryAfter is the wait for a 429 without a usable Retry-After
+	// (default DefaultRetryAfter).
+	RetryAfter time.Duration
+}
+
+// Client sends requests to one remote. It is safe for concurrent use.
+type Client struct {
+	opts Options
+	http *http.Client
+}
+
+// sharedHTTP serves clients without their own, so connections to a host
+// are reused across configurations.
+var sharedHTTP = &http.Client{Transport: &http.Transport{
+	Proxy:                 http.ProxyFromEnvironment,
+	MaxIdleConnsPerHost:   32,
+	IdleConnTimeout:       90 * time.Second,
+	TLSHandshakeTimeout:   10 * time.Second,
+	ResponseHeaderTimeout: 60 * time.Second,
+	ForceAttemptHTTP2:     true,
+}}
+
+// New returns a client for opts.
+func New(opts Options) *Client {
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.MaxBody <= 0 {
+		opts.MaxBody = DefaultMaxBody
+	}
+	base := opts.HTTP
+	if base == nil {
+		base = sharedHTTP
+	}
+	c := &Client{opts: opts}
+	hc := *base
+	hc.CheckRedirect = c.checkRedirect
+	c.http = &hc
+	return c
+}
+
+// Redactor returns the client's redactor, for texts it did not produce.
+func (c *Client) Redactor() *Redactor { return c.opts.Redactor }
+
+// Timeout returns the per-request timeout.
+func (c *Client) Timeout() time.Duration { return c.opts.Timeout }
+
+// Request is one call.
+type Request struct {
+	Method string
+	URL    string
+	// Op names the call in errors (default: method and URL path). It must
+	// not hold a secret.
+	Op     string
+	Header http.Header
+	// JSON, when not nil, is encoded as the body (Content-Type
+	// application/json); otherwise Body is sent as it is, with
+	// ContentType.
+	JSON        any
+	Body        []byte
+	ContentType string
+	// Out, when not nil, receives a 2xx answer decoded as JSON.
+	Out any
+	// Stream, when not nil, reads a 2xx answer instead (at most MaxBody
+	// bytes, within the timeout); its error is returned unchanged.
+	Stream func(io.Reader) error
+}
+
+// Response is an answer as received, its body redacted when not 2xx.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// Do sends r. It returns the answer, and an *Error when none came or it
+// did not classify OK; the answer is returned with the error when there
+// was one. A cancelled ctx gives an *Error wrapping context.Cause(ctx).
+func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
+	if r.Op == "" {
+		r.Op = r.Method + " " + pathOf(r.URL)
+	}
+	body, ctype := r.Body, r.ContentType
+	if r.JSON != nil {
+		var err error
+		if body, err = json.Marshal(r.JSON); err != nil {
+			return nil, c.fail(r, &Error{Verdict: Verdict{Class: Permanent}, Err: fmt.Errorf("encode the request: %w", err)})
+		}
+		ctype = "application/json"
+	}
+	rctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(rctx, r.Method, r.URL, rd)
+	if err != nil {
+		return nil, c.fail(r, &Error{Verdict: Verdict{Class: Permanent}, Err: unwrapURLError(err)})
+	}
+	for k, vs := range r.Header {
+		req.Header[http.CanonicalHeaderKey(k)] = vs
+	}
+	if req.Header.Get("Accept") == "" {
+		req.Header.Set("Accept", "application/json")
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, c.transport(ctx, rctx, r, err)
+	}
+	defer resp.Body.Close()
+	out := &Response{Status: resp.StatusCode, Header: resp.Header}
+	v := c.classify(resp.StatusCode, resp.Header, nil)
+	if v.Class != OK || c.opts.Classify != nil || r.Stream == nil {
+		raw, err := io.ReadAll(io.LimitReader(resp.Body, c.opts.MaxBody+1))
+		if err != nil {
+			return nil, c.transport(ctx, rctx, r, err)
+		}
+		oversize := int64(len(raw)) > c.opts.MaxBody
+		if oversize {
+			raw = raw[:c.opts.MaxBody]
+		}
+		out.Body = raw
+		v = c.classify(resp.StatusCode, resp.Header, raw)
+		if v.Class != OK {
+			out.Body = []byte(c.opts.Redactor.String(string(raw)))
+			return out, c.fail(r, &Error{Status: out.Status, Header: out.Header, Body: out.Body, Verdict: v})
+		}
+		if oversize {
+			return out, c.fail(r, &Error{Status: out.Status, Verdict: Verdict{Class: Permanent},
+				Err: fmt.Errorf("the answer is larger than %d bytes", c.opts.MaxBody)})
+		}
+		if r.Stream != nil {
+			return out, r.Stream(bytes.NewReader(raw))
+		}
+		if r.Out != nil && len(bytes.TrimSpace(raw)) > 0 {
+			if err := json.Unmarshal(raw, r.Out); err != nil {
+				return out, c.fail(r, &Error{Status: out.Status, Verdict: Verdict{Class: Retry}, Err: fmt.Errorf("unreadable answer: %w", err)})
+			}
+		}
+		return out, nil
+	}
+	if err := r.Stream(io.LimitReader(resp.Body, c.opts.MaxBody)); err != nil {
+		if rctx.Err() != nil {
+			return out, c.transport(ctx, rctx, r, err)
+		}
+		return out, err
+	}
+	return out, nil
+}
+
+func (c *Client) classify(status int, header http.Header, body []byte) Verdict {
+	if c.opts.Classify != nil && body != nil {
+		if v, ok := c.opts.Classify(status, header, body); ok {
+			return v
+		}
+	}
+	return Classify(status, header, time.Now(), c.opts.RetryAfter)
+}
+
+// transport explains a failure to get (or finish reading) an answer: the
+// caller's context ended, the per-request timeout fired, a redirect was
+// refused, or the network failed.
+func (c *Client) transport(ctx, rctx context.Context, r Request, err error) error {
+	e := &Error{Verdict: Verdict{Class: Retry}, Err: unwrapURLError(err)}
+	var ne net.Error
+	switch {
+	case ctx.Err() != nil:
+		e.Err = context.Cause(ctx)
+	case rctx.Err() != nil:
+		e.Timeout, e.Err = c.opts.Timeout, context.DeadlineExceeded
+	case errors.Is(err, ErrRedirect):
+		e.Verdict.Class = Permanent
+	case errors.As(err, &ne) && ne.Timeout():
+		e.Err = fmt.Errorf("no answer in time: %w", e.Err)
+	}
+	return c.fail(r, e)
+}
+
+func (c *Client) fail(r Request, e *Error) *Error {
+	e.Name, e.Op, e.redact = c.opts.Name, r.Op, c.opts.Redactor
+	return e
+}
+
+func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
+	if c.opts.NoRedirects {
+		return http.ErrUseLastResponse
+	}
+	if c.carriesCredentials(via[0].Header) {
+		return fmt.Errorf("%w (the remote redirected to %s)", ErrRedirect, req.URL.Host)
+	}
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	return nil
+}
+
+func (c *Client) carriesCredentials(h http.Header) bool {
+	if h.Get("Authorization") != "" || h.Get("Cookie") != "" {
+		return true
+	}
+	for _, name := range c.opts.CredentialHeaders {
+		if h.Get(name) != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// unwrapURLError drops net/http's `Post "https://…":` prefix, which
+// repeats the URL (and so any secret its query carries).
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+func pathOf(raw string) string {
+	if u, err := url.Parse(raw); err == nil && u.Path != "" {
+		return u.Path
+	}
+	return "/"
+}
