@@ -1,0 +1,44 @@
+package siem
+
+import (
+	"strings"
+	"testing"
+
+	bt "switchboard/engine/beyondtrust"
+)
+
+func TestCEFEscaping(t *testing.T) {
+	t.Parallel()
+	s := praSession(bt.SessionEvent{Type: "Chat|Message", Timestamp: t0, PerformedBy: admin, Body: "a=b\\c|d\r\ne\nf"})
+	s.JumpGroup.Name = `Ops | Prod \ A=B`
+	events := SessionEvents(s, Origin{ApplianceID: "Default", Host: "access.example.com"})
+	got := CEF(&events[0], Redaction{})
+	wantHead := `CEF:0|BeyondTrust|Privileged Remote Access||chat-message|Chat\|Message|3|`
+	if !strings.HasPrefix(got, wantHead) {
+		t.Fatalf("header:\n got %s\nwant %s", got, wantHead)
+	}
+	for _, want := range []string{`msg=a\=b\\c|d\ne\nf`, `cs2=Ops | Prod \\ A\=B`, `cs2Label=jumpGroup`, `externalId=1f344f8a38d14d1597b1c4188e0b6a55:0:chat-message`, `rt=1733239944000`, `suser=Admin`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %s in\n%s", want, got)
+		}
+	}
+	if strings.ContainsAny(got, "\r\n") {
+		t.Errorf("a CEF record must stay on one line: %q", got)
+	}
+	// A header field with a line break stays on one line too.
+	s.Events[0].Type = "Odd\nType"
+	if got := CEF(&SessionEvents(s, Origin{})[0], Redaction{}); strings.ContainsAny(got, "\n") || !strings.Contains(got, "|Odd Type|") {
+		t.Errorf("header line break: %q", got)
+	}
+}
+
+func TestCEFFileFields(t *testing.T) {
+	t.Parallel()
+	s := praSession(bt.SessionEvent{Type: "File Upload", Timestamp: t0, PerformedBy: admin, Destination: customerActor, Data: nv("filename", `C:\Users\jdoe\Downloads\image.png`, "filesize", "1296708")})
+	got := CEF(&SessionEvents(s, Origin{})[0], Redaction{})
+	for _, want := range []string{`fname=image.png`, `filePath=C:\\Users\\jdoe\\Downloads\\image.png`, `fsize=1296708`, `dhost=WIN-ENDPOINT`, `cs1=1f344f8a38d14d1597b1c4188e0b6a55`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %s in\n%s", want, got)
+		}
+	}
+}
