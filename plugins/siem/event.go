@@ -147,16 +147,3 @@ func known(v string) string {
 	}
 	return v
 }
-
-// data returns an event's data value by name.
-func data(e *bt.SessionEvent, name string) (string, bool) {
-	if e == nil {
-		return "", false
-	}
-	for _, nv := range e.Data {
-		if nv.Name == name {
-			return nv.Value, true
-		}
-	}
-	return "", false
-}

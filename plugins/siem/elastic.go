@@ -1,0 +1,113 @@
+package siem
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"switchboard/engine"
+)
+
+// elasticMaxBytes keeps bulk requests at a few MB, far below
+// http.max_content_length (100 MB by default).
+const elasticMaxBytes = 5 << 20
+
+// elastic is the Elasticsearch bulk API, writing with create and the
+// event id as _id: a resent event comes back 409 and is not stored twice.
+type elastic struct {
+	hc  *http.Client
+	set *Settings
+	url string
+}
+
+func newElastic(hc *http.Client, set *Settings) *elastic {
+	return &elastic{hc: hc, set: set, url: strings.TrimRight(set.URL, "/") + "/" + url.PathEscape(set.ElasticIndex) + "/_bulk"}
+}
+
+func (e *elastic) name() string       { return "Elastic" }
+func (e *elastic) maxBytes() int      { return elasticMaxBytes }
+func (e *elastic) close()             {}
+func (e *elastic) size(x Encoded) int { return len(x.Body) + 64 + len(x.ID) }
+
+// document is the source line: ECS as is; raw gets @timestamp, which data
+// streams need; CEF goes into message and event.original.
+func document(b *bytes.Buffer, x Encoded) {
+	ts := x.Event.Time.UTC().Format(time.RFC3339Nano)
+	switch {
+	case x.JSON && bytes.HasPrefix(x.Body, []byte(`{"@timestamp"`)):
+		b.Write(x.Body)
+	case x.JSON:
+		b.WriteString(`{"@timestamp":"` + ts + `",`)
+		b.Write(x.Body[1:])
+	default:
+		doc, _ := json.Marshal(map[string]any{"@timestamp": ts, "message": string(x.Body), "event": map[string]string{"id": x.ID, "original": string(x.Body)}})
+		b.Write(doc)
+	}
+}
+
+type bulkItem struct {
+	Status int `json:"status"`
+	Error  *struct {
+		Type   string `json:"type"`
+		Reason string `json:"reason"`
+	} `json:"error"`
+}
+
+func (e *elastic) send(ctx context.Context, batch []Encoded) outcome {
+	var body bytes.Buffer
+	for _, x := range batch {
+		id, _ := json.Marshal(x.ID)
+		body.WriteString(`{"create":{"_id":`)
+		body.Write(id)
+		body.WriteString("}}\n")
+		document(&body, x)
+		body.WriteByte('\n')
+	}
+	h := http.Header{}
+	h.Set("Authorization", "ApiKey "+e.set.Credential.Reveal())
+	h.Set("Content-Type", "application/x-ndjson")
+	a, err := post(ctx, e.hc, e.name(), e.url, h, body.Bytes())
+	if err != nil {
+		return outcome{err: err}
+	}
+	if a.status/100 != 2 {
+		return outcome{err: statusError(e.name(), a, snippet(a.body))}
+	}
+	var ans struct {
+		Errors bool                  `json:"errors"`
+		Items  []map[string]bulkItem `json:"items"`
+	}
+	if err := json.Unmarshal(a.body, &ans); err != nil {
+		return outcome{err: fmt.Errorf("siem: Elastic answered 2xx with a body that is not a bulk response: %s", snippet(a.body))}
+	}
+	if len(ans.Items) != len(batch) {
+		return outcome{err: fmt.Errorf("siem: Elastic answered %d items for %d events", len(ans.Items), len(batch))}
+	}
+	out := outcome{rejected: map[int]string{}}
+	for i, it := range ans.Items {
+		item := it["create"]
+		switch {
+		case item.Status/100 == 2, item.Status == http.StatusConflict:
+			// 409 on create: the document is there already.
+			out.accepted = append(out.accepted, i)
+		case item.Status == http.StatusTooManyRequests || item.Status >= 500:
+			out.deferred = append(out.deferred, i)
+			out.deferErr = engine.RetryAfter(defaultWait, fmt.Errorf("siem: Elastic deferred %s: %s", batch[i].ID, itemReason(item)))
+		default:
+			out.rejected[i] = itemReason(item)
+		}
+	}
+	return out
+}
+
+func itemReason(it bulkItem) string {
+	if it.Error == nil {
+		return fmt.Sprintf("status %d", it.Status)
+	}
+	return fmt.Sprintf("status %d %s: %s", it.Status, it.Error.Type, it.Error.Reason)
+}

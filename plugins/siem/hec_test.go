@@ -1,0 +1,191 @@
+package siem
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"switchboard/engine"
+	"switchboard/engine/plugintest"
+	"switchboard/plugins/siem/siemtest"
+)
+
+const hecToken = "12345678-1234-1234-1234-1234567890AB"
+
+func hecSettings(url string) *Settings {
+	set := NewSettings()
+	set.Destination, set.URL, set.Credential = DestHEC, url, engine.NewSecret(hecToken)
+	set.HECIndex = "security"
+	return set
+}
+
+func startHEC(t *testing.T, opts siemtest.HECOptions) *siemtest.HEC {
+	t.Helper()
+	opts.Token = hecToken
+	r, err := siemtest.NewHEC(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	return r
+}
+
+func TestHECDeliversEverySessionEventOnce(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	rec := startHEC(t, siemtest.HECOptions{TLS: true, Indexes: []string{"security"}})
+	s := h.typical("aaaa0000000000000000000000000001")
+	set := hecSettings(rec.URL)
+	set.TLSCA = rec.Cert.PEM
+	set.MaxBatchEvents = 4
+	job := h.job(set, s.LSID)
+	if out, _, err := h.handle(job); out != engine.OutcomeDone {
+		t.Fatalf("outcome %v: %v", out, err)
+	}
+	got := rec.Events()
+	if len(got) != len(s.Events)+1 {
+		t.Fatalf("HEC holds %d events, want %d", len(got), len(s.Events)+1)
+	}
+	if rec.Posts() != 2 {
+		t.Errorf("%d requests, want 2 (batches of 4)", rec.Posts())
+	}
+	chat := got[2].Envelope
+	fields := chat["fields"].(map[string]any)
+	if fields["event_id"] != s.LSID+":2:chat-message" || fields["lsid"] != s.LSID {
+		t.Errorf("fields %v", fields)
+	}
+	if chat["sourcetype"] != "beyondtrust:session" || chat["index"] != "security" || chat["host"] != "access.example.com" {
+		t.Errorf("envelope %v", chat)
+	}
+	ev := chat["event"].(map[string]any)
+	if ev["event"].(map[string]any)["reason"] != "first line\nsecond line" {
+		t.Errorf("chat text: %v", ev["event"])
+	}
+	if got := job.Result(); !strings.Contains(got, "7 events sent to Splunk HEC") {
+		t.Errorf("result %q", got)
+	}
+	// A rerun with the checkpoint sends nothing.
+	if out, _, err := h.handle(job); out != engine.OutcomeDone {
+		t.Fatalf("rerun: %v %v", out, err)
+	}
+	if n := len(rec.Events()); n != len(s.Events)+1 {
+		t.Errorf("rerun resent: %d events", n)
+	}
+}
+
+func TestHECAcknowledgement(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	rec := startHEC(t, siemtest.HECOptions{Ack: true, AckAfter: 2})
+	s := h.typical("aaaa0000000000000000000000000002")
+	set := hecSettings(rec.URL)
+	set.HECIndex = ""
+	// Without a channel, Splunk refuses: a configuration error.
+	if out, _, err := h.handle(h.job(set, s.LSID)); out != engine.OutcomePermanent || !strings.Contains(err.Error(), "channel") {
+		t.Fatalf("no channel: %v %v", out, err)
+	}
+	set.HECAck, set.HECChannel = true, "0e8a3c4f-6d0b-4e8e-9d61-0f4a2b8c1d77"
+	if out, _, err := h.handle(h.job(set, s.LSID)); out != engine.OutcomeDone {
+		t.Fatalf("outcome %v: %v", out, err)
+	}
+	if n := len(rec.Events()); n != len(s.Events)+1 {
+		t.Errorf("%d events", n)
+	}
+}
+
+// TestHECBusyPausesThatDestinationOnly: a 503 (code 9) asks the
+// dispatcher to wait; other deliveries to the same HEC wait without a
+// request, deliveries elsewhere go on.
+func TestHECBusyPausesThatDestinationOnly(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	busy := startHEC(t, siemtest.HECOptions{})
+	other := startHEC(t, siemtest.HECOptions{})
+	s := h.typical("aaaa0000000000000000000000000003")
+	busy.FailNext(siemtest.Fault{Status: 503, Body: `{"text":"Server is busy","code":9}`, RetryAfter: "30"})
+	out, after, err := h.handle(h.job(hecSettings(busy.URL), s.LSID))
+	if out != engine.OutcomeRetryAfter || after != 30*time.Second {
+		t.Fatalf("busy: %v %v %v", out, after, err)
+	}
+	posts := busy.Posts()
+	if out, after, _ := h.handle(h.job(hecSettings(busy.URL), s.LSID)); out != engine.OutcomeRetryAfter || after != 30*time.Second || busy.Posts() != posts {
+		t.Errorf("paused destination: %v %v, %d requests", out, after, busy.Posts()-posts)
+	}
+	if out, _, err := h.handle(h.job(hecSettings(other.URL), s.LSID)); out != engine.OutcomeDone {
+		t.Errorf("other destination: %v %v", out, err)
+	}
+	h.now = h.now.Add(31 * time.Second)
+	if out, _, err := h.handle(h.job(hecSettings(busy.URL), s.LSID)); out != engine.OutcomeDone {
+		t.Errorf("after the pause: %v %v", out, err)
+	}
+}
+
+// TestHECInvalidEventNumber: events before the invalid one were accepted
+// and are recorded; the invalid one is refused for good; the rest go out
+// in the next request.
+func TestHECInvalidEventNumber(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	rec := startHEC(t, siemtest.HECOptions{})
+	s := h.typical("aaaa0000000000000000000000000004")
+	rec.FailNext(siemtest.Fault{Status: 400, Body: `{"text":"Invalid data format","code":6,"invalid-event-number":2}`})
+	job := h.job(hecSettings(rec.URL), s.LSID)
+	out, _, err := h.handle(job)
+	if out != engine.OutcomePermanent || !strings.Contains(err.Error(), s.LSID+":2:chat-message") {
+		t.Fatalf("outcome %v: %v", out, err)
+	}
+	cp := job.Checkpoint.Values()
+	if cp[keySent] != "0-1,3-6" || cp[keyRejected] != "2" {
+		t.Errorf("checkpoint %v", cp)
+	}
+	// The fault stood in for the receiver, so it holds only the rest.
+	if n := len(rec.Events()); n != 4 {
+		t.Errorf("the receiver holds %d events after the retry of the rest, want 4", n)
+	}
+}
+
+func TestHECRetryTable(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	s := h.typical("aaaa0000000000000000000000000005")
+	table := plugintest.RetryTable()
+	for i := range table {
+		if table[i].Status == 503 { // 503 pauses the destination, as 429 does
+			table[i].Want, table[i].WantAfter, table[i].AfterFloor = engine.OutcomeRetryAfter, time.Second, true
+		}
+	}
+	table = append(table,
+		plugintest.Answer{Name: "HEC code 4 invalid token", Status: 403, Body: `{"text":"Invalid token","code":4}`, Want: engine.OutcomePermanent},
+		plugintest.Answer{Name: "HEC code 7 incorrect index", Status: 400, Body: `{"text":"Incorrect index","code":7}`, Want: engine.OutcomePermanent},
+		plugintest.Answer{Name: "HEC code 8 internal error", Status: 500, Body: `{"text":"Internal server error","code":8}`, Want: engine.OutcomeRetry},
+		plugintest.Answer{Name: "HEC 200 with a failure code", Status: 200, Body: `{"text":"odd","code":8}`, Want: engine.OutcomeRetry},
+	)
+	plugintest.RunRetryTable(t, table, func(ctx context.Context, url string) error {
+		p := New()
+		err := p.Handle(ctx, h.job(hecSettings(url), s.LSID))
+		plugintest.AssertNoSecret(t, err, hecToken)
+		return err
+	})
+}
+
+func TestHECEnvelopeCEF(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	rec := startHEC(t, siemtest.HECOptions{})
+	s := h.typical("aaaa0000000000000000000000000006")
+	set := hecSettings(rec.URL)
+	set.Format = FormatCEF
+	if out, _, err := h.handle(h.job(set, s.LSID)); out != engine.OutcomeDone {
+		t.Fatal(out, err)
+	}
+	ev, _ := rec.Events()[2].Envelope["event"].(string)
+	if !strings.HasPrefix(ev, "CEF:0|BeyondTrust|Privileged Remote Access||chat-message|") || !strings.Contains(ev, `msg=first line\nsecond line`) {
+		t.Errorf("CEF event %q", ev)
+	}
+	b, _ := json.Marshal(rec.Events()[0].Envelope["time"])
+	if string(b) != "1733239944" {
+		t.Errorf("time %s", b)
+	}
+}
