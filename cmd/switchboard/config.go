@@ -79,7 +79,7 @@ func withService(ctx context.Context, dataDir, database string, fn func(*service
 		return err
 	}
 	defer st.Close()
-	box, err := secretbox.Load(dataDir, os.Getenv("SWITCHBOARD_SECRET_KEY"))
+	box, err := secretbox.Load(ctx, dataDir, os.Getenv(secretbox.EnvKey), st)
 	if err != nil {
 		return err
 	}

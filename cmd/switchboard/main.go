@@ -9,6 +9,7 @@
 //	switchboard plugins   list compiled-in plugins and their settings
 //	switchboard reset-password   set an admin account's password
 //	switchboard config    export or import configurations as files
+//	switchboard secrets clear-unopenable   clear secrets a lost key sealed
 //	switchboard version   print the version
 package main
 
@@ -39,6 +40,9 @@ Usage:
   switchboard plugins  [flags]   list compiled-in plugins and their settings
   switchboard reset-password [--user admin]   set an admin's password (read from stdin
                                  or SWITCHBOARD_ADMIN_PASSWORD)
+  switchboard config export|import [flags]   configurations as files
+  switchboard secrets clear-unopenable [--yes]   after losing the secret key: clear
+                                 the stored secrets it sealed, to type them again
   switchboard version            print the version
 
 Run "switchboard <command> -h" for a command's flags. Every flag can also be
@@ -93,6 +97,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return resetPassword(ctx, rest, os.Stdin, stdout, stderr)
 	case "config":
 		return configCommand(ctx, rest, stdout, stderr)
+	case "secrets":
+		return secretsCommand(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "switchboard", versionString())
 		return nil

@@ -63,7 +63,7 @@ func newRig(t *testing.T, p *testPlugin, mutate func(a map[string]any)) *rig {
 func newRigWith(t *testing.T, p *testPlugin, mutate func(a map[string]any), opts func(*Options)) *rig {
 	t.Helper()
 	st := storetest.Open(t)
-	box, err := secretbox.Load(t.TempDir(), "")
+	box, err := secretbox.Load(context.Background(), t.TempDir(), "", st)
 	if err != nil {
 		t.Fatal(err)
 	}

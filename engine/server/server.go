@@ -134,12 +134,15 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	box, err := secretbox.Load(opts.DataDir, opts.SecretKey)
+	st, err := store.Open(ctx, opts.Database, store.Options{Logger: log, Durability: opts.Durability, WALLimit: opts.WALLimit})
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.Open(ctx, opts.Database, store.Options{Logger: log, Durability: opts.Durability, WALLimit: opts.WALLimit})
+	// The key is checked against the database: a lost or replaced key
+	// file is refused here rather than replaced by one that opens nothing.
+	box, err := secretbox.Load(ctx, opts.DataDir, opts.SecretKey, st)
 	if err != nil {
+		_ = st.Close()
 		return nil, err
 	}
 	s := &Server{opts: opts, log: log, Store: st, errs: make(chan error, 4), ipx: ipx}

@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"switchboard/engine"
 	"switchboard/engine/beyondtrust"
+	"switchboard/engine/secretbox"
 	"switchboard/engine/store"
 )
 
@@ -160,13 +160,11 @@ func (s *Service) client(a *engine.ApplianceSettings) *beyondtrust.Client {
 
 func secretKey(section, name string) string { return section + "." + name }
 
-func associated(id int64) []byte { return []byte("configuration:" + strconv.FormatInt(id, 10)) }
-
 func (s *Service) openSecrets(row *store.Config, app *engine.ApplianceSettings, settings any) error {
 	if len(row.Secrets) == 0 {
 		return nil
 	}
-	plain, err := s.box.Open(row.Secrets, associated(row.ID))
+	plain, err := s.box.Open(row.Secrets, secretbox.Associated(row.ID))
 	if err != nil {
 		return fmt.Errorf("configuration %d: %w", row.ID, err)
 	}
@@ -217,7 +215,7 @@ func (s *Service) encode(id int64, app engine.ApplianceSettings, settings any) (
 	if err != nil {
 		return "", nil, err
 	}
-	return string(doc), s.box.Seal(plain, associated(id)), nil
+	return string(doc), s.box.Seal(plain, secretbox.Associated(id)), nil
 }
 
 // clone makes a shallow copy of a settings struct pointer, so stripping

@@ -35,7 +35,7 @@ func (secretPlugin) Handle(context.Context, *engine.Job) error { return nil }
 func newService(t *testing.T, logs *bytes.Buffer) (*Service, *store.Store) {
 	t.Helper()
 	st := storetest.Open(t)
-	box, err := secretbox.Load(t.TempDir(), "")
+	box, err := secretbox.Load(context.Background(), t.TempDir(), "", st)
 	if err != nil {
 		t.Fatal(err)
 	}

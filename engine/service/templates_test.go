@@ -38,13 +38,17 @@ func TestConfigurationTemplateSet(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "acme", "session_report.hbs"), []byte("ACME report for {{lsid}}"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	box, _ := secretbox.Load(t.TempDir(), "")
+	st := storetest.Open(t)
+	box, err := secretbox.Load(context.Background(), t.TempDir(), "", st)
+	if err != nil {
+		t.Fatal(err)
+	}
 	reg, _ := engine.NewRegistry(setPlugin{})
 	rd, err := render.New(render.Options{OverrideDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := New(Options{Store: storetest.Open(t), Registry: reg, Box: box, Renderer: rd})
+	svc, err := New(Options{Store: st, Registry: reg, Box: box, Renderer: rd})
 	if err != nil {
 		t.Fatal(err)
 	}
