@@ -4,6 +4,7 @@ package plugins
 import (
 	"switchboard/engine"
 	"switchboard/plugins/autotask"
+	"switchboard/plugins/connectwise"
 )
 
 // All returns a fresh instance of every compiled-in plugin, sorted by ID.
@@ -11,5 +12,6 @@ import (
 func All() []engine.Plugin {
 	return []engine.Plugin{
 		autotask.New(),
+		connectwise.New(),
 	}
 }
