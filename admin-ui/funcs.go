@@ -3,6 +3,7 @@ package adminui
 import (
 	"fmt"
 	"html/template"
+	"strings"
 	"time"
 
 	"switchboard/engine"
@@ -22,6 +23,17 @@ var funcs = template.FuncMap{
 	"checkSummary": checkSummary,
 	"describedBy":  describedBy,
 	"icon":         icon,
+	"firstLine":    firstLine,
+}
+
+// firstLine is the first line of s, cut to about max characters: an
+// error's gist for a list, whose full text is one click away.
+func firstLine(max int, s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	if r := []rune(s); len(r) > max {
+		return string(r[:max-1]) + "…"
+	}
+	return s
 }
 
 // timeLayout shows times in UTC, as the appliance's reports and the log

@@ -21,16 +21,18 @@ const eventsPerPage = 50
 const datetimeLocal = "2006-01-02T15:04"
 
 type eventsData struct {
-	Filter   service.EventFilter
-	Since    string
-	Until    string
-	Configs  []service.Config
-	States   []string
-	Types    []string
-	Events   []service.Event
-	Older    string
-	Filtered bool
-	Error    string
+	Filter  service.EventFilter
+	Since   string
+	Until   string
+	Configs []service.Config
+	States  []string
+	Types   []string
+	Events  []service.Event
+	// Deliveries are each listed event's deliveries, by event id.
+	Deliveries map[int64][]service.Delivery
+	Older      string
+	Filtered   bool
+	Error      string
 }
 
 func (ui *UI) events(c echo.Context) error {
@@ -74,6 +76,13 @@ func (ui *UI) events(c echo.Context) error {
 		}
 	}
 	if data.Events, err = ui.svc.Events(ctx, f); err != nil {
+		return err
+	}
+	ids := make([]int64, 0, len(data.Events))
+	for _, e := range data.Events {
+		ids = append(ids, e.ID)
+	}
+	if data.Deliveries, err = ui.svc.DeliveriesByEvent(ctx, ids); err != nil {
 		return err
 	}
 	if len(data.Events) == eventsPerPage {

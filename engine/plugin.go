@@ -104,7 +104,8 @@ type Job struct {
 	Lease Lease
 	Log   *slog.Logger
 
-	result string
+	result  string
+	records []Record
 }
 
 // SetResult records a one-line summary of what the delivery did ("note

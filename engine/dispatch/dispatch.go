@@ -5,6 +5,7 @@ package dispatch
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -336,8 +337,8 @@ func (l *pluginLoop) deliver(work context.Context, d store.Delivery, claimedAt t
 	}
 	f := l.finish(&d, outcome, after, err)
 	f.Token, f.Started, f.Duration = d.LeaseToken, started, dur
-	if job != nil && f.Result == "" {
-		f.Result = job.Result()
+	if job != nil {
+		l.record(&f, job)
 	}
 	l.d.opts.Metrics.Attempts.WithLabelValues(l.id, outcome.String()).Inc()
 	l.d.opts.Metrics.AttemptDuration.WithLabelValues(l.id).Observe(dur.Seconds())
@@ -360,6 +361,31 @@ func (l *pluginLoop) deliver(work context.Context, d store.Delivery, claimedAt t
 		log.Warn("delivery will be retried", "at", f.RunAt.Format(time.RFC3339), "outcome", outcome.String(), "err", f.Error)
 	default:
 		log.Error("delivery failed", "err", f.Error)
+	}
+}
+
+// record copies what the attempt wrote into its outcome: the records as
+// JSON and, unless the plugin or a skip said otherwise, their summary.
+func (l *pluginLoop) record(f *store.Finish, job *engine.Job) {
+	if f.Result == "" {
+		f.Result = job.Result()
+	}
+	records := job.Records()
+	if len(records) == 0 {
+		return
+	}
+	b, err := json.Marshal(records)
+	if err != nil {
+		l.d.log.Error("encode delivery records", "delivery", f.ID, "err", err)
+		return
+	}
+	f.Records = string(b)
+	if f.Result == "" && f.State == store.StateDone {
+		var kinds []engine.RecordKind
+		if r, ok := l.plugin.(engine.Reporter); ok {
+			kinds = r.RecordKinds()
+		}
+		f.Result = engine.Summarize(records, kinds)
 	}
 }
 

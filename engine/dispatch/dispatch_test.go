@@ -54,13 +54,13 @@ type rig struct {
 	cfg  int64
 }
 
-func newRig(t *testing.T, p *testPlugin, mutate func(a map[string]any)) *rig {
+func newRig(t *testing.T, p engine.Plugin, mutate func(a map[string]any)) *rig {
 	t.Helper()
 	return newRigWith(t, p, mutate, nil)
 }
 
 // newRigWith is newRig with the dispatcher's options adjusted by opts.
-func newRigWith(t *testing.T, p *testPlugin, mutate func(a map[string]any), opts func(*Options)) *rig {
+func newRigWith(t *testing.T, p engine.Plugin, mutate func(a map[string]any), opts func(*Options)) *rig {
 	t.Helper()
 	st := storetest.Open(t)
 	box, err := secretbox.Load(context.Background(), t.TempDir(), "", st)
@@ -88,7 +88,7 @@ func newRigWith(t *testing.T, p *testPlugin, mutate func(a map[string]any), opts
 		mutate(app)
 	}
 	raw, _ := json.Marshal(app)
-	cfg, err := svc.CreateConfig(context.Background(), "test", service.ConfigInput{Plugin: p.id, Appliance: raw})
+	cfg, err := svc.CreateConfig(context.Background(), "test", service.ConfigInput{Plugin: p.Info().ID, Appliance: raw})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"time"
@@ -30,23 +31,59 @@ type Event struct {
 
 // Delivery is one event handed to one configuration, with its history.
 type Delivery struct {
-	ID          int64             `json:"id"`
-	EventID     int64             `json:"event_id"`
-	ConfigID    int64             `json:"config_id"`
-	ConfigName  string            `json:"config_name"`
-	Plugin      string            `json:"plugin"`
-	EventName   string            `json:"event"`
-	LSID        string            `json:"lsid"`
-	State       string            `json:"state"`
-	Attempts    int               `json:"attempts"`
-	MaxAttempts int               `json:"max_attempts"`
-	NextRun     time.Time         `json:"next_run,omitzero"`
-	LastError   string            `json:"last_error,omitempty"`
-	Result      string            `json:"result,omitempty"`
-	Checkpoint  map[string]string `json:"checkpoint,omitempty"`
-	UpdatedAt   time.Time         `json:"updated_at"`
-	FinishedAt  time.Time         `json:"finished_at,omitzero"`
-	History     []Attempt         `json:"history,omitempty"`
+	ID          int64     `json:"id"`
+	EventID     int64     `json:"event_id"`
+	ConfigID    int64     `json:"config_id"`
+	ConfigName  string    `json:"config_name"`
+	Plugin      string    `json:"plugin"`
+	EventName   string    `json:"event"`
+	LSID        string    `json:"lsid"`
+	State       string    `json:"state"`
+	Attempts    int       `json:"attempts"`
+	MaxAttempts int       `json:"max_attempts"`
+	NextRun     time.Time `json:"next_run,omitzero"`
+	LastError   string    `json:"last_error,omitempty"`
+	Result      string    `json:"result,omitempty"`
+	// Written is what the last attempt wrote, as the plugin recorded it;
+	// Reports says whether the plugin records that at all.
+	Written    []Written         `json:"written,omitempty"`
+	Reports    bool              `json:"reports_written"`
+	Checkpoint map[string]string `json:"checkpoint,omitempty"`
+	UpdatedAt  time.Time         `json:"updated_at"`
+	FinishedAt time.Time         `json:"finished_at,omitzero"`
+	History    []Attempt         `json:"history,omitempty"`
+}
+
+// Written is one object a delivery wrote (or found written earlier), with
+// its kind's label ("Ticket").
+type Written struct {
+	engine.Record
+	Label string `json:"label"`
+}
+
+// written decodes a delivery's records and labels them with the plugin's
+// kinds; reports is whether the plugin declares that it records them.
+func (s *Service) written(pluginID, records string) (out []Written, reports bool) {
+	var kinds []engine.RecordKind
+	if p, ok := s.reg.Get(pluginID); ok {
+		if r, ok := p.(engine.Reporter); ok {
+			kinds, reports = r.RecordKinds(), true
+		}
+	}
+	var rs []engine.Record
+	if records == "" || json.Unmarshal([]byte(records), &rs) != nil {
+		return nil, reports
+	}
+	for _, r := range rs {
+		w := Written{Record: r, Label: r.Kind}
+		for _, k := range kinds {
+			if k.ID == r.Kind {
+				w.Label = k.Label
+			}
+		}
+		out = append(out, w)
+	}
+	return out, reports
 }
 
 // Attempt is one try of a delivery.
@@ -126,6 +163,23 @@ func (s *Service) Deliveries(ctx context.Context, f DeliveryFilter) ([]Delivery,
 	return s.deliveryViews(ctx, rows)
 }
 
+// DeliveriesByEvent returns the deliveries of the events, without
+// histories, by event id: what the events list shows beside each event.
+func (s *Service) DeliveriesByEvent(ctx context.Context, eventIDs []int64) (map[int64][]Delivery, error) {
+	out := map[int64][]Delivery{}
+	if len(eventIDs) == 0 {
+		return out, nil
+	}
+	ds, err := s.Deliveries(ctx, DeliveryFilter{EventIDs: eventIDs, Limit: 1000})
+	if err != nil {
+		return nil, err
+	}
+	for i := len(ds) - 1; i >= 0; i-- {
+		out[ds[i].EventID] = append(out[ds[i].EventID], ds[i])
+	}
+	return out, nil
+}
+
 // Delivery returns one delivery with its history.
 func (s *Service) Delivery(ctx context.Context, id int64) (Delivery, error) {
 	row, err := s.st.GetDelivery(ctx, id)
@@ -167,6 +221,7 @@ func (s *Service) deliveryViews(ctx context.Context, rows []store.Delivery) ([]D
 			LastError: r.LastError, Result: r.Result, Checkpoint: r.CheckpointValues(),
 			UpdatedAt: r.Updated(), FinishedAt: r.Finished(),
 		}
+		d.Written, d.Reports = s.written(r.Plugin, r.Records)
 		if r.State == store.StatePending || r.State == store.StateRetrying {
 			d.NextRun = r.NextRun()
 		}

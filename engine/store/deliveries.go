@@ -41,6 +41,9 @@ type Delivery struct {
 	Checkpoint string
 	LastError  string
 	Result     string
+	// Records is the JSON array of what the last attempt wrote
+	// (engine.Record), empty when it recorded nothing.
+	Records    string
 	CreatedAt  int64 `gorm:"autoCreateTime:false"`
 	UpdatedAt  int64 `gorm:"autoUpdateTime:false"`
 	FinishedAt int64
@@ -177,7 +180,9 @@ func (s *Store) Replay(ctx context.Context, eventID int64, lsid string, routes [
 
 // DeliveryFilter narrows ListDeliveries. Zero fields do not filter.
 type DeliveryFilter struct {
-	EventID  int64
+	EventID int64
+	// EventIDs, when not empty, keeps the deliveries of these events.
+	EventIDs []int64
 	ConfigID int64
 	State    string
 	Limit    int
@@ -189,6 +194,9 @@ func (s *Store) ListDeliveries(ctx context.Context, f DeliveryFilter) ([]Deliver
 	q := s.r.WithContext(ctx).Order("id DESC").Limit(limit(f.Limit))
 	if f.EventID != 0 {
 		q = q.Where("event_id = ?", f.EventID)
+	}
+	if len(f.EventIDs) > 0 {
+		q = q.Where("event_id IN ?", f.EventIDs)
 	}
 	if f.ConfigID != 0 {
 		q = q.Where("config_id = ?", f.ConfigID)

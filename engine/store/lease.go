@@ -106,11 +106,14 @@ func (s *Store) HoldsLease(ctx context.Context, f Fence, now time.Time) error {
 type Finish struct {
 	ID int64
 	// Token is the lease token of the attempt's claim.
-	Token   string
-	State   string // retrying, done, failed or skipped
-	RunAt   time.Time
-	Error   string
-	Result  string
+	Token  string
+	State  string // retrying, done, failed or skipped
+	RunAt  time.Time
+	Error  string
+	Result string
+	// Records is the JSON of what the attempt wrote; empty keeps what an
+	// earlier attempt recorded.
+	Records string
 	Outcome string // what the plugin said: done, retry, retry_after, permanent, skipped, panic, timeout
 	// Snooze marks a RetryAfter: the attempt is given back and the
 	// delivery's run of consecutive snoozes grows (any other outcome ends
@@ -134,10 +137,10 @@ func (s *Store) FinishAttempt(ctx context.Context, f Finish) error {
 	}
 	err := s.writeTx(ctx, func(tx *gorm.DB) error {
 		res := tx.Exec(`UPDATE deliveries SET state = ?, run_at = ?, lease_owner = '', lease_until = 0, lease_token = '',
-				last_error = ?, result = ?, updated_at = ?, finished_at = ?, attempts = attempts - ?,
+				last_error = ?, result = ?, records = CASE WHEN ? = '' THEN records ELSE ? END, updated_at = ?, finished_at = ?, attempts = attempts - ?,
 				snoozes = CASE WHEN ? = 1 THEN snoozes + 1 ELSE 0 END
 			WHERE id = ? AND lease_token = ? AND lease_token != '' AND state = 'running'`,
-			f.State, ms(f.RunAt), f.Error, f.Result, now, finished, refund, refund, f.ID, f.Token)
+			f.State, ms(f.RunAt), f.Error, f.Result, f.Records, f.Records, now, finished, refund, refund, f.ID, f.Token)
 		if res.Error != nil {
 			return res.Error
 		}

@@ -64,6 +64,7 @@ type Client struct {
 	mu     sync.Mutex
 	zone   string
 	zoneAt time.Time
+	web    string // the zone's web UI address, from the lookup
 	fields map[string]fieldsEntry
 	// noContains holds the entities whose contains filter the tenant
 	// refused (see findMarked).
@@ -191,9 +192,28 @@ func (c *Client) discover(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("autotask: zone lookup returned an unusable URL %q", zi.URL)
 	}
 	c.mu.Lock()
-	c.zone, c.zoneAt = root, time.Now()
+	c.zone, c.zoneAt, c.web = root, time.Now(), webURL(zi.WebURL)
 	c.mu.Unlock()
 	return root, nil
+}
+
+// WebURL is the zone's web UI address as the zone lookup gave it
+// ("https://ww15.autotask.net/"); empty before a lookup, with a configured
+// Services URL, or when the lookup gave none usable.
+func (c *Client) WebURL() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.web
+}
+
+// webURL keeps an http(s) address with a host, the only kind a link may
+// point to.
+func webURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
+		return ""
+	}
+	return u.String()
 }
 
 // unwrapURLError drops url.Error's "Get <url>:" prefix; the caller names

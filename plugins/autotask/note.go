@@ -42,6 +42,7 @@ func (r *run) sessionEnd(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	r.recordTicket(ticket, true)
 	body, err := r.render(render.SessionReport, sess)
 	if err != nil {
 		return err
@@ -80,6 +81,7 @@ func (r *run) surveys(ctx context.Context, kind string) error {
 	if err != nil {
 		return err
 	}
+	r.recordTicket(ticket, true)
 	for i, sv := range list {
 		id := sv.GSNumber
 		if id == "" {
@@ -201,12 +203,14 @@ func truncate(text string, max int) string {
 // addNote posts a note unless the checkpoint or a note whose title carries
 // mark shows it was posted before.
 func (r *run) addNote(ctx context.Context, ticket ticketRef, key, mark, title, body string) error {
-	_, err := r.checkpointed(ctx, key, func() (string, error) {
+	existing := false
+	id, err := r.checkpointed(ctx, key, func() (string, error) {
 		earlier, ok, err := r.findMarked(ctx, "TicketNotes", []Filter{Eq("ticketID", ticket.ID)}, "title", mark)
 		if err != nil {
 			return "", Classify(fmt.Errorf("look for an earlier note on ticket %s: %w", ticket, err))
 		}
 		if ok {
+			existing = true
 			r.log.Info("autotask: note already on the ticket", "ticket", ticket.String(), "note", earlier, "marker", mark)
 			return strconv.FormatInt(earlier, 10), nil
 		}
@@ -229,6 +233,9 @@ func (r *run) addNote(ctx context.Context, ticket ticketRef, key, mark, title, b
 		r.log.Info("autotask: note added", "ticket", ticket.String(), "note", id)
 		return strconv.FormatInt(id, 10), nil
 	})
+	if err == nil {
+		r.recordOn(ticket, recordNote, id, title, existing)
+	}
 	return err
 }
 

@@ -209,12 +209,14 @@ func (r *run) overrides(sess *bt.Session) (TicketData, error) {
 // with the session shows it exists, and returns its id and number.
 func (r *run) createTicket(ctx context.Context, sess *bt.Session, data TicketData) (ticketRef, error) {
 	mark := "bt:" + sess.LSID
+	existing := false
 	idText, err := r.checkpointed(ctx, "ticket", func() (string, error) {
 		earlier, ok, err := r.at.FirstID(ctx, "Tickets", Eq("externalID", mark))
 		if err != nil {
 			return "", Classify(fmt.Errorf("look for a ticket created earlier for session %s: %w", sess.LSID, err))
 		}
 		if ok {
+			existing = true
 			return strconv.FormatInt(earlier, 10), nil
 		}
 		fields, err := r.ticketFields(ctx, sess, data)
@@ -245,7 +247,9 @@ func (r *run) createTicket(ctx context.Context, sess *bt.Session, data TicketDat
 	if err != nil {
 		return ticketRef{}, err
 	}
-	return ticketRef{ID: id, Number: number}, nil
+	ref := ticketRef{ID: id, Number: number}
+	r.recordTicket(ref, existing)
+	return ref, nil
 }
 
 // ticketFields builds the ticket: placeholders filled from the primary

@@ -33,7 +33,8 @@ func (r *run) addTimeEntry(ctx context.Context, ticket ticketRef, sess *bt.Sessi
 		r.log.Warn("autotask: no time entry: the session has no primary representative", "lsid", sess.LSID)
 		return nil
 	}
-	_, err = r.checkpointed(ctx, "time_entry", func() (string, error) {
+	existing := false
+	id, err := r.checkpointed(ctx, "time_entry", func() (string, error) {
 		resourceID, err := r.resource(ctx, rep.Username, def.DefaultDomain)
 		if err != nil {
 			return "", err
@@ -44,6 +45,7 @@ func (r *run) addTimeEntry(ctx context.Context, ticket ticketRef, sess *bt.Sessi
 			return "", Classify(fmt.Errorf("look for an earlier time entry on ticket %s: %w", ticket, err))
 		}
 		if ok {
+			existing = true
 			return strconv.FormatInt(earlier, 10), nil
 		}
 		roleID, err := r.role(ctx, def.RoleName)
@@ -65,6 +67,10 @@ func (r *run) addTimeEntry(ctx context.Context, ticket ticketRef, sess *bt.Sessi
 		r.log.Info("autotask: time entry added", "ticket", ticket.String(), "time_entry", id)
 		return strconv.FormatInt(id, 10), nil
 	})
+	if err == nil {
+		hours, _ := timeEntry(def, sess, r.set.Location())["hoursWorked"].(float64)
+		r.recordOn(ticket, recordTimeEntry, id, strconv.FormatFloat(hours, 'f', 2, 64)+" h", existing)
+	}
 	return err
 }
 
