@@ -22,7 +22,8 @@ import (
 )
 
 // demo runs the engine against a simulated appliance and a simulated
-// Autotask tenant, plays one support session through its whole life, and
+// ticketing system (Autotask, or ConnectWise PSA with --plugin
+// connectwise), plays one support session through its whole life, and
 // shows what reached the ticket.
 func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
@@ -32,8 +33,12 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	dataDir := fs.String("data-dir", "", "data directory (default: a temporary one, removed at exit)")
 	logLevel := fs.String("log-level", "warn", "engine log level: debug, info, warn or error")
 	timeout := fs.Duration("step-timeout", 20*time.Second, "how long each step may take")
+	connector := fs.String("plugin", "autotask", "the connector to play the session against: autotask or connectwise")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *connector != "autotask" && *connector != "connectwise" {
+		return fmt.Errorf("--plugin %q: use autotask or connectwise", *connector)
 	}
 	log, err := newLogger(stderr, *logLevel, "text")
 	if err != nil {
@@ -59,11 +64,11 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("start the simulated appliance: %w", err)
 	}
 	defer appliance.Close()
-	psa, err := autotasktest.Start("127.0.0.1:0", autotasktest.Options{})
+	target, err := startDemoTarget(*connector, appliance, secret, stdout, *timeout)
 	if err != nil {
-		return fmt.Errorf("start the simulated Autotask: %w", err)
+		return err
 	}
-	defer psa.Close()
+	defer target.close()
 
 	password := randomHex(8)
 	srv, err := server.New(ctx, server.Options{
@@ -86,7 +91,7 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}()
 
-	cfg, err := srv.Service.CreateConfig(ctx, "demo", demoConfig(appliance.Host(), secret, psa.RESTRoot()))
+	cfg, err := srv.Service.CreateConfig(ctx, "demo", target.config)
 	if err != nil {
 		return fmt.Errorf("create the demo configuration: %w", err)
 	}
@@ -94,12 +99,11 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	fmt.Fprintf(stdout, "Switchboard demo\n")
 	fmt.Fprintf(stdout, "  simulated appliance  https://%s  (Remote Support, API account switchboard-demo)\n", appliance.Host())
-	fmt.Fprintf(stdout, "  simulated Autotask   %s\n", psa.RESTRoot())
+	fmt.Fprintf(stdout, "  simulated %-10s %s\n", target.name, target.url)
 	fmt.Fprintf(stdout, "  outbound events      %s/ERSPost?appliance=Default\n", srv.IntakeURL())
 	fmt.Fprintf(stdout, "  configuration        %q (id %d)\n\n", cfg.Name, cfg.ID)
 
-	p := &player{out: stdout, appliance: appliance, psa: psa, timeout: *timeout}
-	ok := p.play(ctx)
+	ok := target.play(ctx)
 
 	fmt.Fprintf(stdout, "\nAdmin UI: %s/  (user admin, password %s)\n", srv.AdminURL(), password)
 	if *once {

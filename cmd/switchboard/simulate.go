@@ -40,11 +40,15 @@ func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&rf.RetryAfter, "autotask-retry-after", "1", "Retry-After of those 429s, in seconds")
 	fs.Float64Var(&rf.Timeout, "autotask-timeout", 0, "share of Autotask requests carried out and then left unanswered for --autotask-timeout-delay")
 	fs.DurationVar(&rf.TimeoutDelay, "autotask-timeout-delay", time.Minute, "how long a timed-out request is held (the plugin gives up after 30s)")
+	cwFlags := addConnectWiseFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	rf.Seed = *seed
 	if err := rf.Validate(); err != nil {
+		return err
+	}
+	if err := cwFlags.faults.Validate(); err != nil {
 		return err
 	}
 	target, err := url.Parse(*outbound)
@@ -79,6 +83,11 @@ func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		appliance: appliance, psa: psa, clientID: *clientID, clientSecret: *clientSecret,
 		outbound: target.String(), adminURL: strings.TrimSuffix(*adminURL, "/"), retry: *retry, faults: rf, config: cfg,
 	})
+	closeCW, err := cwFlags.start(stdout, *seed, appliance.Host(), *clientID, *clientSecret, strings.TrimSuffix(*adminURL, "/"))
+	if err != nil {
+		return err
+	}
+	defer closeCW()
 
 	if *every <= 0 {
 		fmt.Fprintln(stdout, "\nNo sessions are played (--every 0). Press Ctrl-C to stop.")

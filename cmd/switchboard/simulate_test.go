@@ -21,6 +21,21 @@ import (
 // reaches the simulated ticket.
 func TestSimulateConfigurationWorks(t *testing.T) {
 	t.Parallel()
+	followSimulate(t, nil, "EOF", "note:report")
+}
+
+// TestSimulateConnectWise does the same with the ConnectWise simulator's
+// printed configuration: its ticket, report and time entry are written.
+func TestSimulateConnectWise(t *testing.T) {
+	t.Parallel()
+	followSimulate(t, []string{"--connectwise-addr", "127.0.0.1:0"}, "CW", "note:report", "time_entry")
+}
+
+// followSimulate runs simulate with args for one session against an
+// engine in this process, creates the configuration printed in the
+// here-document ending with the line end, and waits for a ticket and a
+// session end whose checkpoint holds every key in done.
+func followSimulate(t *testing.T, args []string, end string, done ...string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	srv, err := server.New(ctx, server.Options{
@@ -40,32 +55,26 @@ func TestSimulateConfigurationWorks(t *testing.T) {
 	})
 
 	out, w := io.Pipe()
-	done := make(chan error, 1)
+	finished := make(chan error, 1)
 	go func() {
-		done <- simulate(ctx, []string{
+		finished <- simulate(ctx, append([]string{
 			"--appliance-addr", "127.0.0.1:0", "--autotask-addr", "127.0.0.1:0",
 			"--outbound-url", srv.IntakeURL() + "/ERSPost?appliance=" + engine.DefaultApplianceID,
 			"--every", "400ms", "--sessions", "1", "--retry-interval", "100ms",
-		}, w, io.Discard)
+		}, args...), w, io.Discard)
 		w.Close()
 	}()
 	lines := bufio.NewScanner(out)
 	var body strings.Builder
 	for in := false; lines.Scan(); {
 		line := lines.Text()
-		switch {
-		case strings.HasSuffix(line, "<<'EOF'"):
-			in = true
-			continue
-		case line == "EOF":
-			in = false
+		if in && line == end {
+			break
 		}
 		if in {
 			body.WriteString(line + "\n")
 		}
-		if line == "EOF" {
-			break
-		}
+		in = in || strings.HasSuffix(line, "<<'"+end+"'")
 	}
 	go func() { _, _ = io.Copy(io.Discard, out) }()
 	var printed struct {
@@ -88,7 +97,11 @@ func TestSimulateConfigurationWorks(t *testing.T) {
 		}
 		var report, ticket bool
 		for _, d := range ds {
-			report = report || (d.EventName == engine.EventSessionEnd && d.Checkpoint["note:report"] != "")
+			all := d.EventName == engine.EventSessionEnd
+			for _, k := range done {
+				all = all && d.Checkpoint[k] != ""
+			}
+			report = report || all
 			ticket = ticket || (d.EventName == engine.EventMemberAdded && d.Checkpoint["ticket"] != "")
 		}
 		if report && ticket {
@@ -100,7 +113,7 @@ func TestSimulateConfigurationWorks(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	cancel()
-	if err := <-done; err != nil {
+	if err := <-finished; err != nil {
 		t.Errorf("simulate: %v", err)
 	}
 }

@@ -13,6 +13,7 @@ const (
 	MemberJane     = 176 // identifier jdoe, jdoe@msp.example
 	MemberAlice    = 177 // identifier alice, alice@msp.example
 	MemberInactive = 178 // identifier carol, inactive
+	MemberBob      = 179 // identifier bob, bob@msp.example
 
 	BoardHelpDesk = 1
 	StatusNew     = 16
@@ -68,6 +69,8 @@ func (s *Server) seed() {
 			"officeEmail": "alice@msp.example", "primaryEmail": "alice@msp.example", "inactiveFlag": false},
 		obj{"id": MemberInactive, "identifier": "carol", "firstName": "Carol", "lastName": "Former", "name": "Carol Former",
 			"officeEmail": "carol@msp.example", "primaryEmail": "carol@msp.example", "inactiveFlag": true},
+		obj{"id": MemberBob, "identifier": "bob", "firstName": "Bob", "lastName": "Senior", "name": "Bob Senior",
+			"officeEmail": "bob@msp.example", "primaryEmail": "bob@msp.example", "inactiveFlag": false},
 	)
 	board := obj{"id": BoardHelpDesk, "name": BoardName}
 	add("boards", obj{"id": BoardHelpDesk, "name": BoardName, "inactiveFlag": false, "projectFlag": false})
