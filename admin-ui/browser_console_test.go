@@ -9,6 +9,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"switchboard/engine/auth"
 	"switchboard/engine/beyondtrust/bttest"
 	"switchboard/engine/service"
 	"switchboard/engine/store"
@@ -109,5 +110,68 @@ func TestBrowserWritten(t *testing.T) {
 	resp, err := b.srv.Service.Deliveries(b.ctx, service.DeliveryFilter{EventID: d.EventID})
 	if err != nil || len(resp) != 1 || len(resp[0].Written) != 3 || !resp[0].Reports {
 		t.Errorf("service deliveries = %+v, %v", resp, err)
+	}
+}
+
+// TestBrowserRetryAllFailed fails two deliveries, finds them in the failed
+// view, and retries both with one confirmed action, which the audit log
+// records. A page on another origin cannot trigger the same action.
+func TestBrowserRetryAllFailed(t *testing.T) {
+	b := newBrowser(t)
+	b.signInThroughSetup()
+	id := b.configure("Contoso", nil)
+	fault := autotasktest.Fault{Method: "POST", Endpoint: "TicketNotes", WritesOnly: true, Status: 400, Body: `{"errors":["Simulated refusal of the note"]}`}
+	b.sim.Inject(fault)
+	first := b.endSession(autotasktest.TicketOpenNumber)
+	b.waitDelivery(first, store.StateFailed)
+	b.sim.Inject(fault)
+	second := b.endSession(autotasktest.TicketOtherNumber)
+	b.waitDelivery(second, store.StateFailed)
+
+	// The failed view lists both and offers the bulk retry.
+	b.open("/events", `a[data-view="failed"]`)
+	if got := b.text(`a[data-view="failed"]`); !strings.Contains(got, "2") {
+		t.Errorf("failed tab = %q, want the count 2", got)
+	}
+	b.do("open the failed view", chromedp.Click(chromedp.CSS(`a[data-view="failed"]`)), chromedp.WaitVisible(chromedp.CSS(".retry-failed")))
+	if n := b.count(`tr[data-event] [data-state="failed"]`); n != 2 {
+		t.Errorf("%d failed deliveries in the failed view, want 2", n)
+	}
+	if n := b.count(`tr[data-event]`); n != 2 {
+		t.Errorf("%d events in the failed view, want only the 2 failed", n)
+	}
+	if got := b.text(`tr[data-event] .outcome-text`); !strings.Contains(got, "Simulated refusal") {
+		t.Errorf("failed row says %q, want the error's gist", got)
+	}
+	b.shot("events-failed", "")
+
+	// Another origin posting the action is refused.
+	evil := newAttacker(t)
+	planted := map[string]string{auth.CSRFField: "planted-by-the-attacker"}
+	evil.page = attackPage(b.srv.AdminURL(), []attackPost{
+		{Path: fmt.Sprintf("/configs/%d/retry-failed", id), Form: planted},
+		{Path: fmt.Sprintf("/api/v1/configurations/%d/retry-failed", id), Form: planted},
+	})
+	b.do("visit the attacker's page", chromedp.Navigate(evil.srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#done")))
+	if counts, _ := b.srv.Service.FailedCounts(b.ctx); counts[id] != 2 {
+		t.Fatalf("after the cross-site posts %d deliveries are failed, want both still failed", counts[id])
+	}
+
+	// The admin retries both, after confirming the number.
+	b.open("/events?state=failed", ".retry-failed a")
+	b.do("ask to retry all", chromedp.Click(chromedp.CSS(".retry-failed a")), chromedp.WaitVisible(chromedp.CSS("h1")))
+	if got := b.text("h1"); !strings.Contains(got, "Retry 2 failed deliveries of Contoso") {
+		t.Errorf("confirmation = %q", got)
+	}
+	b.check("retry-failed confirmation")
+	b.do("confirm", chromedp.Click(chromedp.CSS(`form[action$="/retry-failed"] button`)), chromedp.WaitVisible(chromedp.CSS(".flash")))
+	b.waitDelivery(first, store.StateDone)
+	b.waitDelivery(second, store.StateDone)
+	if n := len(b.sim.Notes(autotasktest.TicketOpen)) + len(b.sim.Notes(autotasktest.TicketOther)); n != 2 {
+		t.Errorf("%d notes after the retry, want 2", n)
+	}
+	b.open("/audit", "table.audit")
+	if got := b.text("table.audit tbody tr"); !strings.Contains(got, "retried all 2 failed deliveries") {
+		t.Errorf("newest audit entry = %q", got)
 	}
 }

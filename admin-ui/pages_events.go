@@ -30,9 +30,13 @@ type eventsData struct {
 	Events  []service.Event
 	// Deliveries are each listed event's deliveries, by event id.
 	Deliveries map[int64][]service.Delivery
-	Older      string
-	Filtered   bool
-	Error      string
+	// Failed counts the failed deliveries by configuration; FailedTotal
+	// sums them.
+	Failed      map[int64]int
+	FailedTotal int
+	Older       string
+	Filtered    bool
+	Error       string
 }
 
 func (ui *UI) events(c echo.Context) error {
@@ -74,6 +78,12 @@ func (ui *UI) events(c echo.Context) error {
 				data.Types = append(data.Types, e)
 			}
 		}
+	}
+	if data.Failed, err = ui.svc.FailedCounts(ctx); err != nil {
+		return err
+	}
+	for _, n := range data.Failed {
+		data.FailedTotal += n
 	}
 	if data.Events, err = ui.svc.Events(ctx, f); err != nil {
 		return err

@@ -154,6 +154,8 @@ func (ui *UI) Register(e *echo.Echo) {
 	g.GET("/events/:id", ui.event)
 	g.POST("/events/:id/replay", ui.replayEvent)
 	g.POST("/deliveries/:id/retry", ui.retryDelivery)
+	g.GET("/configs/:id/retry-failed", ui.confirmRetryFailed)
+	g.POST("/configs/:id/retry-failed", ui.retryFailed)
 	g.GET("/polling", ui.polling)
 
 	g.GET("/templates", ui.templates)
@@ -243,17 +245,18 @@ func (ui *UI) fragment(page, name string, data any) (string, error) {
 // these fixed texts can appear, so a crafted link cannot put words on the
 // page.
 var flashes = map[string]string{
-	"created":  "The configuration was created. It is enabled unless you disabled it.",
-	"saved":    "Your changes were saved.",
-	"copied":   "A disabled copy was created. Point it at its appliance, then enable it.",
-	"disabled": "The configuration was disabled: it receives no deliveries and is not polled.",
-	"enabled":  "The configuration was enabled.",
-	"deleted":  "The configuration and its delivery history were deleted.",
-	"retried":  "The delivery will run again in a moment.",
-	"replayed": "The event was handed again to every configuration that takes it.",
-	"password": "Your password was changed. Other browsers signed in as you were signed out.",
-	"logout":   "You signed out.",
-	"setup":    "The admin account was created and you are signed in.",
+	"created":        "The configuration was created. It is enabled unless you disabled it.",
+	"saved":          "Your changes were saved.",
+	"copied":         "A disabled copy was created. Point it at its appliance, then enable it.",
+	"disabled":       "The configuration was disabled: it receives no deliveries and is not polled.",
+	"enabled":        "The configuration was enabled.",
+	"deleted":        "The configuration and its delivery history were deleted.",
+	"retried":        "The delivery will run again in a moment.",
+	"retried-failed": "The failed deliveries will run again in a moment.",
+	"replayed":       "The event was handed again to every configuration that takes it.",
+	"password":       "Your password was changed. Other browsers signed in as you were signed out.",
+	"logout":         "You signed out.",
+	"setup":          "The admin account was created and you are signed in.",
 }
 
 func flashMessage(c echo.Context) string { return flashes[c.QueryParam("done")] }

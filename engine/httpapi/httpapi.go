@@ -59,6 +59,7 @@ func (a *API) Register(e *echo.Echo, mw ...echo.MiddlewareFunc) {
 	g.POST("/configurations/:id/disable", a.setDisabled(true))
 	g.POST("/configurations/:id/enable", a.setDisabled(false))
 	g.POST("/configurations/:id/test", a.testConfig)
+	g.POST("/configurations/:id/retry-failed", a.retryFailed)
 	g.GET("/configurations/:id/status", a.configStatus)
 	g.GET("/configurations/:id/templates", a.templates)
 	g.POST("/configurations/:id/templates/preview", a.preview)
@@ -405,6 +406,16 @@ func (a *API) retry(c echo.Context) error {
 			return a.problem(c, err)
 		}
 		return c.NoContent(http.StatusAccepted)
+	})
+}
+
+func (a *API) retryFailed(c echo.Context) error {
+	return a.withID(c, func(id int64) error {
+		n, err := a.svc.RetryFailed(c.Request().Context(), auth.Actor(c), id)
+		if err != nil {
+			return a.problem(c, err)
+		}
+		return c.JSON(http.StatusAccepted, map[string]int{"retried": n})
 	})
 }
 

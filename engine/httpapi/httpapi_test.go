@@ -155,6 +155,15 @@ func TestAPI(t *testing.T) {
 	}
 	resp.Body.Close()
 	d := waitState(t, s, store.StateFailed)
+	if status, m, raw := c.do("POST", "/configurations/"+itoa(d.ConfigID)+"/retry-failed", nil); status != 202 || m["retried"] != float64(1) {
+		t.Fatalf("retry failed: %d %s", status, raw)
+	}
+	waitState(t, s, store.StateDone)
+	p.fail <- true
+	if status, _, raw := c.do("POST", "/events/"+itoa(d.EventID)+"/replay", nil); status != 202 {
+		t.Fatalf("replay to fail again: %d %s", status, raw)
+	}
+	waitState(t, s, store.StateFailed)
 	if status, _, raw := c.do("POST", "/deliveries/"+itoa(d.ID)+"/retry", nil); status != 202 {
 		t.Fatalf("retry: %d %s", status, raw)
 	}

@@ -271,6 +271,35 @@ func (s *Service) RetryDelivery(ctx context.Context, actor string, id int64) err
 	return nil
 }
 
+// FailedCounts returns how many deliveries have failed, by configuration.
+func (s *Service) FailedCounts(ctx context.Context) (map[int64]int, error) {
+	return s.st.FailedCounts(ctx)
+}
+
+// RetryFailed makes every failed delivery of a configuration run now and
+// returns how many; one audit entry says how many. It is refused
+// (store.ErrState) for a disabled configuration, whose retries could only
+// skip.
+func (s *Service) RetryFailed(ctx context.Context, actor string, configID int64) (int, error) {
+	cfg, err := s.Load(ctx, configID)
+	if err != nil {
+		return 0, err
+	}
+	if cfg.Appliance.Disabled {
+		return 0, fmt.Errorf("configuration %q is disabled, so a retry could only skip its deliveries; enable it first: %w", cfg.Name, store.ErrState)
+	}
+	audit := store.AuditEntry{Actor: actor, Action: "retry_failed", ConfigID: configID, Summary: "retried all %d failed deliveries"}
+	n, err := s.st.RetryFailed(ctx, configID, audit)
+	if err != nil {
+		return 0, err
+	}
+	s.log.Info("failed deliveries retried by admin", "config", configID, "deliveries", n, "actor", actor)
+	if n > 0 {
+		s.wake()
+	}
+	return n, nil
+}
+
 // Replay actions, per configuration, as ReplayOutcome.Action says them.
 const (
 	ReplayRerun   = store.ReplayRerun   // its delivery runs again

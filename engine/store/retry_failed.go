@@ -1,0 +1,52 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// FailedCounts returns how many deliveries have failed, by configuration;
+// configurations without failures are left out.
+func (s *Store) FailedCounts(ctx context.Context) (map[int64]int, error) {
+	var rows []struct {
+		ConfigID int64
+		N        int
+	}
+	if err := s.r.WithContext(ctx).Raw(`SELECT config_id, COUNT(*) AS n FROM deliveries WHERE state = 'failed' GROUP BY config_id`).Scan(&rows).Error; err != nil {
+		return nil, classify("count failed deliveries", err)
+	}
+	out := make(map[int64]int, len(rows))
+	for _, r := range rows {
+		out[r.ConfigID] = r.N
+	}
+	return out, nil
+}
+
+// RetryFailed makes every failed delivery of a configuration run now, each
+// granted one more attempt if its attempts are spent, as RetryNow does for
+// one. It records audit, whose summary gets the number retried, in the same
+// transaction and returns that number (0 writes no audit entry).
+func (s *Store) RetryFailed(ctx context.Context, configID int64, audit AuditEntry) (int, error) {
+	now := ms(time.Now())
+	n := 0
+	err := s.writeTx(ctx, func(tx *gorm.DB) error {
+		res := tx.Exec(`UPDATE deliveries SET state = 'pending', run_at = ?, finished_at = 0, updated_at = ?, snoozes = 0,
+			max_attempts = MAX(max_attempts, attempts + 1) WHERE config_id = ? AND state = 'failed'`, now, now, configID)
+		if res.Error != nil {
+			return res.Error
+		}
+		n = int(res.RowsAffected)
+		if n == 0 {
+			return nil
+		}
+		audit.Summary = fmt.Sprintf(audit.Summary, n)
+		return insertAudit(tx, audit, now)
+	})
+	if err != nil {
+		return 0, classify(fmt.Sprintf("retry the failed deliveries of configuration %d", configID), err)
+	}
+	return n, nil
+}
