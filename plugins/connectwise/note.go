@@ -43,21 +43,12 @@ func (r *run) sessionEnd(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	note, err := r.addNote(ctx, ticket, "note:report", marker(sess.LSID, "report"), body)
-	if err != nil {
+	if err := r.addNote(ctx, ticket, "note:report", marker(sess.LSID, "report"), "Session report", body); err != nil {
 		return err
 	}
-	result := fmt.Sprintf("note %s added to ticket #%d", note, ticket)
 	if r.set.TimeEntry {
-		entry, err := r.addTimeEntry(ctx, ticket, sess)
-		if err != nil {
-			return err
-		}
-		if entry != "" {
-			result += ", time entry " + entry
-		}
+		return r.addTimeEntry(ctx, ticket, sess)
 	}
-	r.job.SetResult(result)
 	return nil
 }
 
@@ -79,7 +70,6 @@ func (r *run) surveys(ctx context.Context, kind string) error {
 	if err != nil {
 		return err
 	}
-	var added []string
 	for i, sv := range list {
 		id := sv.GSNumber
 		if id == "" {
@@ -100,13 +90,14 @@ func (r *run) surveys(ctx context.Context, kind string) error {
 		if err != nil {
 			return err
 		}
-		note, err := r.addNote(ctx, ticket, "note:"+kind+"-"+id, marker(sess.LSID, kind+"-"+id), body)
-		if err != nil {
+		title := "Customer exit survey"
+		if kind == surveyRep {
+			title = "Representative survey"
+		}
+		if err := r.addNote(ctx, ticket, "note:"+kind+"-"+id, marker(sess.LSID, kind+"-"+id), title, body); err != nil {
 			return err
 		}
-		added = append(added, note)
 	}
-	r.job.SetResult(fmt.Sprintf("survey notes %s added to ticket #%d", strings.Join(added, ", "), ticket))
 	return nil
 }
 
@@ -123,10 +114,11 @@ func (r *run) render(name string, sess *bt.Session) (string, error) {
 	return out, nil
 }
 
-// addNote posts a note whose text ends with mark, once.
-func (r *run) addNote(ctx context.Context, ticket int64, key, mark, body string) (string, error) {
+// addNote posts a note whose text ends with mark, once, and records it
+// under title.
+func (r *run) addNote(ctx context.Context, ticket int64, key, mark, title, body string) error {
 	path := "service/tickets/" + strconv.FormatInt(ticket, 10) + "/notes"
-	return r.once(ctx, key,
+	id, existing, err := r.once(ctx, key,
 		func() (string, bool, error) {
 			id, ok, err := r.findMarked(ctx, path, nil, "text", mark)
 			if err != nil {
@@ -149,6 +141,10 @@ func (r *run) addNote(ctx context.Context, ticket int64, key, mark, body string)
 			r.log.Info("connectwise: note added", "ticket", ticket, "note", id)
 			return strconv.FormatInt(id, 10), nil
 		})
+	if err == nil {
+		r.recordOn(ticket, recordNote, id, title, existing)
+	}
+	return err
 }
 
 // findMarked finds the record below path (within scope conditions) whose

@@ -183,22 +183,23 @@ func (r *run) session(ctx context.Context) (*bt.Session, error) {
 
 // once makes one external write at most once: the checkpoint first, then
 // find (a write of an earlier attempt whose checkpoint was lost, found by
-// its marker), then create; what either returns is checkpointed.
-func (r *run) once(ctx context.Context, key string, find func() (string, bool, error), create func() (string, error)) (string, error) {
+// its marker), then create; what either returns is checkpointed. existing
+// is true when the write was there before this attempt.
+func (r *run) once(ctx context.Context, key string, find func() (string, bool, error), create func() (string, error)) (v string, existing bool, err error) {
 	if v, ok := r.job.Checkpoint.Get(key); ok {
-		return v, nil
+		return v, true, nil
 	}
 	v, found, err := find()
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	if found {
 		r.log.Info("connectwise: found the write of an earlier attempt", "write", key, "id", v)
 	} else if v, err = create(); err != nil {
-		return "", err
+		return "", false, err
 	}
 	if err := r.job.Checkpoint.Set(ctx, key, v); err != nil {
-		return "", err
+		return "", false, err
 	}
-	return v, nil
+	return v, found, nil
 }

@@ -40,8 +40,13 @@ func TestSessionEndAddsNoteAndTimeEntry(t *testing.T) {
 			e.BillableOption != "Billable" || e.WorkType.Name != "Remote" || e.WorkRole.Name != "System Engineer" || e.InternalNotes != marker(s.LSID(), "time") || e.ChargeToType != "ServiceTicket" {
 			t.Errorf("time entry = %+v", e)
 		}
-		if !strings.Contains(job.Result(), "time entry") {
-			t.Errorf("result = %q", job.Result())
+		if got := engine.Summarize(job.Records(), h.plugin.RecordKinds()); got != "Ticket #"+openKey+" · Note "+strconv.FormatInt(n.ID, 10)+" (Session report) · Time entry "+strconv.FormatInt(e.ID, 10)+" (0.27 h)" {
+			t.Errorf("records = %q", got)
+		}
+		// A replay writes nothing and says so.
+		replay := h.job(engine.EventSessionEnd, s, nil)
+		if out, err := h.handle(replay); out != engine.OutcomeDone || strings.Count(engine.Summarize(replay.Records(), h.plugin.RecordKinds()), "already there") != 2 {
+			t.Errorf("replay: %v (%v), records %+v", out, err, replay.Records())
 		}
 	}
 }
@@ -167,9 +172,13 @@ func TestRepJoinCreatesTicket(t *testing.T) {
 			Custom:      []bt.CustomAttribute{{CodeName: "customer_email", Value: c.email}},
 		})
 		before := len(h.sim.Tickets())
-		out, err := h.handle(h.job(engine.EventMemberAdded, live, repJoined))
+		job := h.job(engine.EventMemberAdded, live, repJoined)
+		out, err := h.handle(job)
 		if out != engine.OutcomeDone {
 			t.Fatalf("%s: %v (%v)", c.name, out, err)
+		}
+		if rs := job.Records(); len(rs) != 1 || rs[0].Kind != recordTicket || rs[0].Existing {
+			t.Errorf("%s: records %+v", c.name, rs)
 		}
 		ts := h.sim.Tickets()
 		if len(ts) != before+1 {

@@ -55,6 +55,7 @@ func (r *run) findTicket(ctx context.Context, sess *bt.Session) (int64, error) {
 		} else if err != nil {
 			return 0, fmt.Errorf("connectwise: read ticket #%d: %w", id, err)
 		}
+		r.recordTicket(id, true)
 		return id, nil
 	}
 	if r.job.Links != nil {
@@ -63,6 +64,7 @@ func (r *run) findTicket(ctx context.Context, sess *bt.Session) (int64, error) {
 			return 0, err
 		}
 		if id, valid := ticketID(v); ok && valid {
+			r.recordTicket(id, true)
 			return id, nil
 		}
 	}
@@ -183,22 +185,24 @@ func (r *run) memberAdded(ctx context.Context) error {
 	if typ := SessionType(sess); !slices.Contains(r.set.AutoTicketSessionTypes, typ) {
 		return engine.Skip(fmt.Sprintf("the session type is %s, which is not selected for automatic ticket creation", typ))
 	}
-	idText, err := r.createTicket(ctx, sess, spec)
+	idText, existing, err := r.createTicket(ctx, sess, spec)
 	if err != nil {
 		return err
+	}
+	if id, ok := ticketID(idText); ok {
+		r.recordTicket(id, existing)
 	}
 	if r.job.Links != nil {
 		if err := r.job.Links.SetLink(ctx, r.job.ConfigID, lsid, linkTicket, idText); err != nil {
 			return fmt.Errorf("connectwise: remember ticket #%s for session %s: %w", idText, lsid, err)
 		}
 	}
-	r.job.SetResult("ticket #" + idText + " created")
 	return r.setExternalKey(ctx, lsid, idText)
 }
 
 // createTicket creates the ticket once, marked by externalXRef (reference
-// §5.3, §7 step 4), and returns its id.
-func (r *run) createTicket(ctx context.Context, sess *bt.Session, spec ticketSpec) (string, error) {
+// §5.3, §7 step 4), and returns its id and whether it existed before.
+func (r *run) createTicket(ctx context.Context, sess *bt.Session, spec ticketSpec) (string, bool, error) {
 	mark := "switchboard:" + sess.LSID
 	return r.once(ctx, "ticket",
 		func() (string, bool, error) {
@@ -276,7 +280,7 @@ func (r *run) ticketBody(ctx context.Context, sess *bt.Session, spec ticketSpec)
 // the link still ties the session to the ticket, so a refusal is logged,
 // not failed. Trouble reaching the appliance is retried.
 func (r *run) setExternalKey(ctx context.Context, lsid, id string) error {
-	_, err := r.once(ctx, "external_key",
+	_, _, err := r.once(ctx, "external_key",
 		func() (string, bool, error) { return "", false, nil },
 		func() (string, error) {
 			err := r.app.SetSessionAttributes(ctx, lsid, &id, nil)

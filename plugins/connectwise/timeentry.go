@@ -15,17 +15,18 @@ import (
 
 // addTimeEntry charges the session's time to the ticket for the primary
 // representative's member, once: the checkpoint, then an entry on the
-// ticket carrying the marker in its internal notes, then a new entry. It
-// returns the entry's id, or "" when the session has no representative.
-func (r *run) addTimeEntry(ctx context.Context, ticket int64, sess *bt.Session) (string, error) {
+// ticket carrying the marker in its internal notes, then a new entry. A
+// session without a representative gets none.
+func (r *run) addTimeEntry(ctx context.Context, ticket int64, sess *bt.Session) error {
 	rep, ok := sess.PrimaryRepresentative()
 	if !ok || rep.Username == "" {
 		r.log.Warn("connectwise: no time entry: the session has no primary representative", "lsid", sess.LSID)
-		return "", nil
+		return nil
 	}
 	mark := marker(sess.LSID, "time")
 	scope := []string{"chargeToId=" + strconv.FormatInt(ticket, 10), `chargeToType="ServiceTicket"`}
-	return r.once(ctx, "time_entry",
+	entry := timeEntry(r.set, sess)
+	id, existing, err := r.once(ctx, "time_entry",
 		func() (string, bool, error) {
 			id, ok, err := r.findMarked(ctx, "time/entries", scope, "internalNotes", mark)
 			if err != nil {
@@ -38,7 +39,6 @@ func (r *run) addTimeEntry(ctx context.Context, ticket int64, sess *bt.Session) 
 			if err != nil {
 				return "", err
 			}
-			entry := timeEntry(r.set, sess)
 			entry["chargeToId"] = ticket
 			entry["member"] = map[string]any{"identifier": member}
 			entry["internalNotes"] = mark
@@ -49,6 +49,10 @@ func (r *run) addTimeEntry(ctx context.Context, ticket int64, sess *bt.Session) 
 			r.log.Info("connectwise: time entry added", "ticket", ticket, "time_entry", id, "member", member)
 			return strconv.FormatInt(id, 10), nil
 		})
+	if err == nil {
+		r.recordOn(ticket, recordTimeEntry, id, strconv.FormatFloat(entry["actualHours"].(float64), 'f', 2, 64)+" h", existing)
+	}
+	return err
 }
 
 // maxHours keeps one entry within a day; a longer session is cut.
