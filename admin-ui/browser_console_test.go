@@ -73,7 +73,11 @@ func (b *browser) attr(sel, name string) string {
 // events list: the list shows the delivery's state and what it wrote, and
 // the event page lists the ticket (linked into Autotask's web UI), the
 // note and the time entry.
+//
+// The browser runs in India's time zone: times show in it, UTC on hover.
+// A failed delivery's Retry now updates its page by itself when it ends.
 func TestBrowserWritten(t *testing.T) {
+	t.Setenv("TZ", "Asia/Kolkata")
 	b := newBrowser(t)
 	b.signInThroughSetup()
 	b.configure("Contoso", map[string]any{
@@ -105,6 +109,30 @@ func TestBrowserWritten(t *testing.T) {
 		t.Errorf("time entry line = %q, want its hours", got)
 	}
 	b.shot("event-written", ".written")
+
+	finished := b.attr(".delivery time[data-local]", "datetime")
+	at, err := time.Parse(time.RFC3339, finished)
+	if err != nil {
+		t.Fatalf("finished time %q: %v", finished, err)
+	}
+	local := at.In(time.FixedZone("IST", 5*3600+1800)).Format("2006-01-02 15:04:05") + " GMT+5:30"
+	if got := b.text(".delivery time[data-local]"); got != local {
+		t.Errorf("finished shows %q, want the browser's time zone: %q", got, local)
+	}
+	if got := b.attr(".delivery time[data-local]", "title"); got != at.UTC().Format("2006-01-02 15:04:05 UTC") {
+		t.Errorf("finished time's title = %q, want UTC", got)
+	}
+
+	// Retry now on a failed delivery: the page shows its end by itself.
+	b.sim.Inject(autotasktest.Fault{Method: "POST", Endpoint: "TicketNotes", WritesOnly: true, Status: 400, Body: `{"errors":["Simulated refusal of the note"]}`})
+	failing := b.endSession(autotasktest.TicketOtherNumber)
+	f := b.waitDelivery(failing, store.StateFailed)
+	b.open(fmt.Sprintf("/events/%d", f.EventID), `[data-state="failed"]`)
+	b.do("retry now and wait without reloading",
+		chromedp.Click(chromedp.CSS(fmt.Sprintf(`form[action="/deliveries/%d/retry"] button`, f.ID))),
+		chromedp.WaitVisible(chromedp.CSS(".flash")),
+		chromedp.WaitVisible(chromedp.CSS(`.delivery [data-state="done"]`)),
+	)
 
 	// The API gives the same.
 	resp, err := b.srv.Service.Deliveries(b.ctx, service.DeliveryFilter{EventID: d.EventID})

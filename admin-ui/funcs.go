@@ -36,15 +36,17 @@ func firstLine(max int, s string) string {
 	return s
 }
 
-// timeLayout shows times in UTC, as the appliance's reports and the log
-// do; admins in several time zones then read the same thing.
+// timeLayout is how a time reads without the page's script: in UTC, as
+// stored and as the log has it. The script shows it in the admin's own
+// time zone and keeps the UTC text as the element's title.
 const timeLayout = "2006-01-02 15:04:05 UTC"
 
-func when(t time.Time) string {
+func when(t time.Time) template.HTML {
 	if t.IsZero() {
 		return "—"
 	}
-	return t.UTC().Format(timeLayout)
+	u := t.UTC()
+	return template.HTML(`<time datetime="` + u.Format(time.RFC3339) + `" data-local>` + u.Format(timeLayout) + `</time>`)
 }
 
 func duration(d time.Duration) string {

@@ -3,7 +3,9 @@
 // - saving through fetch, so a refused save keeps everything typed
 //   (secrets included) and shows the errors next to their fields;
 // - a syntax check of JSON fields while typing;
-// - Replace / Clear for secrets that are set.
+// - Replace / Clear for secrets that are set;
+// - times in the admin's own time zone (the page has them in UTC);
+// - a page showing a delivery about to run reloads until it has run.
 "use strict";
 
 (function () {
@@ -214,7 +216,44 @@
     }
   }
 
+  // Times and live pages -----------------------------------------------------
+
+  const localFormat = new Intl.DateTimeFormat("en-US", {
+    year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23",
+    timeZoneName: "short",
+  });
+
+  function localTime(el) {
+    const d = new Date(el.getAttribute("datetime"));
+    if (isNaN(d.getTime())) {
+      return;
+    }
+    const p = {};
+    localFormat.formatToParts(d).forEach(function (part) { p[part.type] = part.value; });
+    el.title = el.textContent;
+    el.textContent = p.year + "-" + p.month + "-" + p.day + " " + p.hour + ":" + p.minute + ":" + p.second + " " + p.timeZoneName;
+  }
+
+  // A delivery queued or running finishes within moments; reload until the
+  // page shows how it ended. Only while the page is in view.
+  const REFRESH_MS = 1500;
+
+  function refreshWhileLive() {
+    setTimeout(function () {
+      if (document.visibilityState === "visible") {
+        location.reload();
+      } else {
+        document.addEventListener("visibilitychange", function () { location.reload(); }, { once: true });
+      }
+    }, REFRESH_MS);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("time[data-local]").forEach(localTime);
+    if (document.querySelector("[data-refresh]")) {
+      refreshWhileLive();
+    }
     document.querySelectorAll("form[data-config-form]").forEach(function (form) {
       enhanceSave(form);
       enhanceTest(form);
