@@ -45,6 +45,7 @@ func EventLabel(event string) string {
 type ApplianceSettings struct {
 	Name                string   `json:"name" validate:"required,max=100" label:"Plugin Configuration Name" help:"A name that tells this configuration apart, e.g. the customer or appliance it serves."`
 	ApplianceID         string   `json:"appliance_id" validate:"required,max=64,printascii" default:"Default" label:"Appliance Id" help:"Must match the appliance= value of the outbound event URL on the B Series Appliance. Required even when only polling is used."`
+	IntakeToken         Secret   `json:"intake_token" binds:"-" label:"Outbound Event Token" help:"Optional. A random value (16 to 128 letters, digits, '-', '_', '.' or '~'; e.g. the output of openssl rand -hex 32) that the appliance must send in the outbound event URL as token=. Once any configuration of this Appliance Id has one, posts without a valid token are refused; every configuration's token of the Appliance Id is accepted, so a new one can be added before the old one is removed."`
 	Host                string   `json:"host" validate:"required,max=253" label:"B Series Appliance Host Name" placeholder:"support.example.com" help:"The appliance's host name only: no https:// and no /login."`
 	ClientID            string   `json:"client_id" validate:"max=200" label:"Integration API OAuth Client ID" help:"From /login > Management > API Configuration."`
 	ClientSecret        Secret   `json:"client_secret" binds:"host,client_id,use_non_tls,allow_invalid_certificates" label:"Integration API OAuth Client Secret"`
@@ -85,6 +86,9 @@ func (a *ApplianceSettings) ValidateSettings() FieldErrors {
 	}
 	if a.UseNonTLS && (a.ClientID != "" || a.ClientSecret.IsSet()) {
 		out = append(out, FieldError{Field: "use_non_tls", Message: "When using OAuth authentication, TLS cannot be disabled"})
+	}
+	if msg := IntakeTokenProblem(a.IntakeToken.Reveal()); msg != "" {
+		out = append(out, FieldError{Field: "intake_token", Message: msg})
 	}
 	if a.ClientID != "" && !a.ClientSecret.IsSet() {
 		out = append(out, FieldError{Field: "client_secret", Message: "is required when an OAuth Client ID is set"})

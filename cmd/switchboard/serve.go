@@ -27,6 +27,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	durabilityText := envFlag(fs, "durability", "SWITCHBOARD_DURABILITY", string(store.DurabilityPower), "what an acknowledged event survives: power (a power cut or OS crash; every commit waits for the disk) or process (a crash of switchboard only; faster on slow disks)")
 	trustedProxies := envFlag(fs, "trusted-proxies", "SWITCHBOARD_TRUSTED_PROXIES", "", "comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For is believed; empty: the client address is the connection's")
 	publicNames := envFlag(fs, "admin-public-names", "SWITCHBOARD_ADMIN_PUBLIC_NAMES", "", "comma-separated host names the admin listener answers to besides localhost and loopback addresses (e.g. the name a reverse proxy serves it under)")
+	intakeAllow := envFlag(fs, "intake-allow", "SWITCHBOARD_INTAKE_ALLOW", "", "comma-separated addresses or CIDR ranges outbound events are accepted from (the client address, as --trusted-proxies decides it); empty: any")
+	intakeRequireToken := fs.Bool("intake-require-token", os.Getenv("SWITCHBOARD_INTAKE_REQUIRE_TOKEN") == "true", "refuse outbound events for an Appliance Id whose configurations set no Outbound Event Token (env SWITCHBOARD_INTAKE_REQUIRE_TOKEN=true)")
+	intakeCert := envFlag(fs, "intake-tls-cert", "SWITCHBOARD_INTAKE_TLS_CERT", "", "serve the intake over HTTPS with this PEM certificate (chain); reloaded when the file changes")
+	intakeKey := envFlag(fs, "intake-tls-key", "SWITCHBOARD_INTAKE_TLS_KEY", "", "the PEM private key of --intake-tls-cert; reloaded when the file changes")
+	intakePublicURL := envFlag(fs, "intake-public-url", "SWITCHBOARD_INTAKE_PUBLIC_URL", "", "base URL the appliance reaches the intake at (e.g. https://switchboard.example.com:8180), used in the recipient URL the configuration page shows")
 	pprofAddr := envFlag(fs, "pprof-addr", "SWITCHBOARD_PPROF_ADDR", "", "serve Go profiling (net/http/pprof) on this address, e.g. 127.0.0.1:6060; off when empty")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -57,6 +62,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Retention:     retention, MaxBody: *maxBody, Durability: durability,
 		Register:       adminRoutes,
 		TrustedProxies: splitList(*trustedProxies), AdminPublicNames: splitList(*publicNames),
+		IntakeAllow: splitList(*intakeAllow), IntakeRequireToken: *intakeRequireToken,
+		IntakeTLSCert: *intakeCert, IntakeTLSKey: *intakeKey, IntakePublicURL: *intakePublicURL,
 	})
 	if err != nil {
 		return err
@@ -65,7 +72,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		_ = srv.Store.Close()
 		return err
 	}
-	fmt.Fprintf(stdout, "Switchboard is running.\n  Outbound events: %s/ERSPost?appliance=<Appliance Id>\n  Admin UI:        %s/\n", srv.IntakeURL(), srv.AdminURL())
+	fmt.Fprintf(stdout, "Switchboard is running.\n  Outbound events: %s/ERSPost?appliance=<Appliance Id> (each configuration's page shows its URL)\n  Admin UI:        %s/\n", srv.IntakeBaseURL(), srv.AdminURL())
 	if srv.SetupURL != "" {
 		// The terminal, not the log: log lines travel to shippers.
 		fmt.Fprintf(stdout, "  No admin account yet. Open this one-time link on this machine to create one:\n  %s%s\n", srv.AdminURL(), srv.SetupURL)

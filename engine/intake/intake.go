@@ -12,6 +12,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -24,7 +25,8 @@ import (
 	"switchboard/engine/store"
 )
 
-// Path is where the appliance posts: http://<host>:8180/ERSPost?appliance=<Appliance Id>.
+// Path is where the appliance posts:
+// https://<host>:8180/ERSPost?appliance=<Appliance Id>&token=<token>.
 const Path = "/ERSPost"
 
 // DefaultMaxBody is the largest post accepted.
@@ -51,6 +53,14 @@ type Options struct {
 	Unrouted UnroutedLimits
 	// MaxBatch caps how many posts share one transaction.
 	MaxBatch int
+	// Tokens are the outbound event tokens of each Appliance Id (nil:
+	// none anywhere).
+	Tokens Tokens
+	// RequireToken refuses posts for an Appliance Id that has no token.
+	RequireToken bool
+	// Allow lists the client addresses posts are accepted from (empty:
+	// any).
+	Allow []netip.Prefix
 }
 
 // Handler is the outbound-event endpoint.
@@ -138,6 +148,9 @@ func remoteIP(c echo.Context) string {
 
 func (h *Handler) post(c echo.Context) error {
 	r := c.Request()
+	if !h.addressAllowed(c) {
+		return h.reject(c, http.StatusForbidden, "address_not_allowed", "posts are not accepted from this address")
+	}
 	r.Body = http.MaxBytesReader(c.Response(), r.Body, h.opts.MaxBody)
 	fields, status, msg := parseForm(r, h.opts.MaxBody)
 	if status != 0 {
@@ -147,11 +160,17 @@ func (h *Handler) post(c echo.Context) error {
 		}
 		return h.reject(c, status, reason, msg)
 	}
+	query := r.URL.Query()
+	appliance, lsid := applianceID(query, fields), fields.Get("lsid")
+	// The token is checked before anything else about the post, so that a
+	// sender without it learns nothing of what would be accepted.
+	if reason, msg := h.checkToken(appliance, query); reason != "" {
+		return h.reject(c, http.StatusForbidden, reason, msg)
+	}
 	name := strings.TrimSpace(fields.Get("event"))
 	if name == "" {
 		return h.reject(c, http.StatusBadRequest, "no_event", "the post has no event field")
 	}
-	appliance, lsid := applianceID(r.URL.Query(), fields), fields.Get("lsid")
 	if status, reason, msg := h.checkPost(name, appliance, lsid, fields); status != 0 {
 		return h.reject(c, status, reason, msg)
 	}

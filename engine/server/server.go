@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -75,6 +76,18 @@ type Options struct {
 	// AdminPublicNames are the host names, besides localhost and loopback
 	// addresses, under which the admin listener answers.
 	AdminPublicNames []string
+	// IntakeAllow are the addresses or CIDR ranges the intake accepts
+	// posts from (empty: any), checked against the client address above.
+	IntakeAllow []string
+	// IntakeRequireToken refuses posts for an Appliance Id that has no
+	// outbound event token.
+	IntakeRequireToken bool
+	// IntakeTLSCert and IntakeTLSKey serve the intake over TLS; the files
+	// are reloaded when they change.
+	IntakeTLSCert, IntakeTLSKey string
+	// IntakePublicURL is the base URL the appliance reaches the intake at,
+	// shown in recipient URLs (empty: the listener's own address).
+	IntakePublicURL string
 }
 
 // Server is a running Switchboard.
@@ -96,6 +109,7 @@ type Server struct {
 	adminSrv   *http.Server
 	SetupURL   string
 	ipx        echo.IPExtractor
+	certs      *certReloader
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -130,6 +144,17 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	allow, err := parseAllowList(opts.IntakeAllow)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPublicURL(opts.IntakePublicURL); err != nil {
+		return nil, err
+	}
+	certs, err := newCertReloader(opts.IntakeTLSCert, opts.IntakeTLSKey, log)
+	if err != nil {
+		return nil, err
+	}
 	reg, err := engine.NewRegistry(opts.Plugins...)
 	if err != nil {
 		return nil, err
@@ -145,7 +170,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		_ = st.Close()
 		return nil, err
 	}
-	s := &Server{opts: opts, log: log, Store: st, errs: make(chan error, 4), ipx: ipx}
+	s := &Server{opts: opts, log: log, Store: st, errs: make(chan error, 4), ipx: ipx, certs: certs}
 	fail := func(err error) (*Server, error) {
 		_ = st.Close()
 		return nil, err
@@ -173,7 +198,10 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		return fail(err)
 	}
 	s.Poller = poll.New(poll.Options{Store: st, Targets: s.pollTargets, Wake: disp.Wake, Log: log})
-	s.intake = intake.New(intake.Options{Store: st, Router: s.Routes, Metrics: s.Metrics, Logger: log, Wake: disp.Wake, MaxBody: opts.MaxBody})
+	s.intake = intake.New(intake.Options{
+		Store: st, Router: s.Routes, Metrics: s.Metrics, Logger: log, Wake: disp.Wake, MaxBody: opts.MaxBody,
+		Tokens: intakeTokens{s.Routes}, RequireToken: opts.IntakeRequireToken, Allow: allow,
+	})
 	s.Auth = auth.New(st, log)
 	if s.SetupURL, err = s.Auth.Bootstrap(ctx, opts.AdminPassword); err != nil {
 		return fail(err)
@@ -236,7 +264,13 @@ func (s *Server) Start(ctx context.Context) error {
 			return err
 		}
 	}
-	s.intakeSrv = &http.Server{Handler: ie, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	// Failed TLS handshakes of scanners on an exposed intake go to the
+	// debug log, not to stderr line by line.
+	s.intakeSrv = &http.Server{Handler: ie, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
+	if s.certs != nil {
+		s.intakeLn = tls.NewListener(s.intakeLn, s.certs.tlsConfig())
+	}
 	// Test waits up to service.TestTimeout before it writes its answer.
 	s.adminSrv = &http.Server{Handler: ae, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
 
@@ -263,6 +297,7 @@ func (s *Server) Start(ctx context.Context) error {
 			}
 		})
 	}
+	// The recipient URL without its parameters: they may hold a token.
 	s.log.Info("switchboard started", "intake", s.IntakeURL()+intake.Path, "admin", s.AdminURL(), "database", s.Store.Path())
 	s.announceSetup()
 	return nil
@@ -275,7 +310,12 @@ func (s *Server) Logger() *slog.Logger { return s.log }
 func (s *Server) Errors() <-chan error { return s.errs }
 
 // IntakeURL is the base URL of the outbound-event listener.
-func (s *Server) IntakeURL() string { return "http://" + hostPort(s.intakeLn) }
+func (s *Server) IntakeURL() string {
+	if s.certs != nil {
+		return "https://" + hostPort(s.intakeLn)
+	}
+	return "http://" + hostPort(s.intakeLn)
+}
 
 // AdminURL is the base URL of the admin listener.
 func (s *Server) AdminURL() string { return "http://" + hostPort(s.adminLn) }
