@@ -59,6 +59,10 @@ type configForm struct {
 	Sections       []formSection
 	Summary        errorSummary
 	SecretsDropped bool
+	// RecipientURL is what to paste into the appliance's HTTP recipient,
+	// with the Outbound Event Token when one is set (RecipientToken).
+	RecipientURL   string
+	RecipientToken bool
 }
 
 // errorSummary is the box above a refused form.
@@ -115,6 +119,17 @@ func (ui *UI) editConfig(c echo.Context) error {
 	}
 	f := ui.formFor(info, cfg.ID, cfg.Version, valuesOf(info.ApplianceFields, &cfg.Appliance), valuesOf(info.SettingsFields, cfg.Settings), cfg.SecretsSet, nil, nil)
 	f.Heading = "Edit " + cfg.Name
+	if ui.recipientURL != nil {
+		// The token is shown here, to the signed-in admin, on a no-store
+		// page: the appliance needs it in its URL and cannot be given it
+		// any other way.
+		l, err := ui.svc.Load(c.Request().Context(), cfg.ID)
+		if err != nil {
+			return err
+		}
+		f.RecipientURL = ui.recipientURL(l.Appliance.ApplianceID, l.Appliance.IntakeToken)
+		f.RecipientToken = l.Appliance.IntakeToken.IsSet()
+	}
 	return ui.render(c, http.StatusOK, "config", f.Heading, "home", f)
 }
 

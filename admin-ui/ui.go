@@ -42,14 +42,19 @@ type Options struct {
 	Service *service.Service
 	Auth    *auth.Manager
 	Logger  *slog.Logger
+	// RecipientURL builds the outbound event URL a configuration's page
+	// shows (none shown when nil).
+	RecipientURL func(applianceID string, token engine.Secret) string
 }
 
 // UI serves the admin pages.
 type UI struct {
-	svc   *service.Service
-	auth  *auth.Manager
-	log   *slog.Logger
-	pages map[string]*template.Template
+	svc  *service.Service
+	auth *auth.Manager
+	log  *slog.Logger
+	// recipientURL is Options.RecipientURL.
+	recipientURL func(applianceID string, token engine.Secret) string
+	pages        map[string]*template.Template
 	// assetVersion changes whenever the embedded CSS or JS does, so that
 	// browsers can cache them for long and still never run a stale script.
 	assetVersion string
@@ -72,7 +77,7 @@ func New(opts Options) (*UI, error) {
 	if err != nil {
 		return nil, fmt.Errorf("adminui: %w", err)
 	}
-	ui := &UI{svc: opts.Service, auth: opts.Auth, log: opts.Logger, assetVersion: version, static: static}
+	ui := &UI{svc: opts.Service, auth: opts.Auth, log: opts.Logger, recipientURL: opts.RecipientURL, assetVersion: version, static: static}
 	if ui.pages, err = parsePages(); err != nil {
 		return nil, err
 	}

@@ -10,7 +10,7 @@ import (
 // adminRoutes mounts the admin UI on the admin listener.
 var adminRoutes = []func(e *echo.Echo, s *server.Server) error{
 	func(e *echo.Echo, s *server.Server) error {
-		ui, err := adminui.New(adminui.Options{Service: s.Service, Auth: s.Auth, Logger: s.Logger()})
+		ui, err := adminui.New(adminui.Options{Service: s.Service, Auth: s.Auth, Logger: s.Logger(), RecipientURL: s.IntakeRecipientURL})
 		if err != nil {
 			return err
 		}
