@@ -202,25 +202,19 @@ func (t *tester) member(ctx context.Context) (string, string, string) {
 	}
 	rep := strings.TrimSpace(t.set.TestRep)
 	if rep == "" {
-		if table, err := parseMemberTable(t.set.MemberTable); err == nil {
-			for _, line := range strings.Split(t.set.MemberTable, "\n") {
-				if user, _, ok := strings.Cut(strings.TrimSpace(line), "="); ok && !strings.HasPrefix(strings.TrimSpace(line), "#") && table[strings.ToLower(strings.TrimSpace(user))] != "" {
-					rep = strings.TrimSpace(user)
-					break
-				}
-			}
-		}
+		rep = firstTableUser(t.set.MemberTable)
 	}
 	if rep == "" {
 		return engine.CheckSkipped, "Set Sample Representative (or a Member Table line) to check the member mapping.", ""
 	}
 	r := &run{set: t.set, cw: t.cw, log: slog.New(slog.DiscardHandler)}
 	id, err := r.member(ctx, rep)
+	if out, _ := engine.Classify(err); out == engine.OutcomePermanent && outbound.StatusOf(err) == 0 {
+		// The mapping found no member (or the table is broken): the
+		// error says which rule was tried.
+		return engine.CheckFail, strings.TrimPrefix(err.Error(), "connectwise: ") + ".", ""
+	}
 	if err != nil {
-		var perm interface{ PermanentError() bool }
-		if out, _ := engine.Classify(err); out == engine.OutcomePermanent && !errors.As(err, &perm) {
-			return engine.CheckFail, strings.TrimPrefix(err.Error(), "connectwise: ") + ".", ""
-		}
 		return t.failed(err)
 	}
 	return engine.CheckOK, fmt.Sprintf("The representative %s is the member %s.", rep, id), ""
@@ -266,6 +260,20 @@ func (t *tester) sampleTicket(ctx context.Context) (string, string, string) {
 		return t.failed(err)
 	}
 	return engine.CheckOK, fmt.Sprintf("Ticket #%d reads: %s", t.set.TestTicketID, tk.Summary), ""
+}
+
+// firstTableUser is the username of the Member Table's first mapping.
+func firstTableUser(table string) string {
+	if _, err := parseMemberTable(table); err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(table, "\n") {
+		line = strings.TrimSpace(line)
+		if user, _, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(line, "#") {
+			return strings.TrimSpace(user)
+		}
+	}
+	return ""
 }
 
 // templates renders every template the plugin uses against the sample
