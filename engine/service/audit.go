@@ -12,6 +12,9 @@ import (
 // only that they were set, replaced or cleared.
 type Change struct {
 	Field string `json:"field"`
+	// Label is the field's label on the form (entries written before labels
+	// were recorded have none).
+	Label string `json:"label,omitempty"`
 	Old   string `json:"old"`
 	New   string `json:"new"`
 }
@@ -58,7 +61,8 @@ func diff(oldApp, newApp *engine.ApplianceSettings, oldSettings, newSettings any
 	return string(b)
 }
 
-// diffFields lists the fields whose values differ; oldV nil means all are new.
+// diffFields lists the fields whose values differ; oldV nil means all are
+// new, and then fields left empty are not listed.
 func diffFields(oldV, newV any) []Change {
 	var out []Change
 	for _, f := range engine.Fields(newV, nil) {
@@ -69,16 +73,29 @@ func diffFields(oldV, newV any) []Change {
 		}
 		if f.Kind == engine.KindSecret {
 			if c, ok := secretChange(ov, nv); ok {
-				c.Field = f.Name
+				c.Field, c.Label = f.Name, f.Label
 				out = append(out, c)
 			}
 			continue
 		}
-		if os, ns := show(ov), show(nv); os != ns {
-			out = append(out, Change{Field: f.Name, Old: os, New: ns})
+		os, ns := show(ov), show(nv)
+		if oldV == nil && empty(ns) {
+			continue
+		}
+		if os != ns {
+			out = append(out, Change{Field: f.Name, Label: f.Label, Old: os, New: ns})
 		}
 	}
 	return out
+}
+
+// empty says whether a shown value is a field left empty.
+func empty(shown string) bool {
+	switch shown {
+	case "", "false", "0", "null", "[]", "{}":
+		return true
+	}
+	return false
 }
 
 func secretChange(oldV, newV any) (Change, bool) {

@@ -393,8 +393,11 @@ func (s *Service) UpdateConfig(ctx context.Context, actor string, id int64, in C
 	if err != nil {
 		return Config{}, err
 	}
-	changes := diff(&stored.Appliance, &app, stored.Settings, settings)
-	if err := s.st.UpdateConfig(ctx, row, store.AuditEntry{Actor: actor, Action: "update", Summary: "updated configuration " + app.Name, Changes: changes}); err != nil {
+	audit := store.AuditEntry{Actor: actor, Action: "update", Summary: "updated configuration " + app.Name, Changes: diff(&stored.Appliance, &app, stored.Settings, settings)}
+	if audit.Changes == "[]" {
+		audit = store.AuditEntry{} // saved unchanged: nothing to audit
+	}
+	if err := s.st.UpdateConfig(ctx, row, audit); err != nil {
 		return Config{}, err
 	}
 	s.log.Info("configuration updated", "config", id, "actor", actor)

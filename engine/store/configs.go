@@ -91,7 +91,8 @@ func (s *Store) CreateConfig(ctx context.Context, c *Config, audit AuditEntry, s
 
 // UpdateConfig replaces the stored configuration c.ID if its version is
 // still c.Version (optimistic locking: two admins editing at once must not
-// silently overwrite each other), and bumps the version.
+// silently overwrite each other), and bumps the version. An audit entry
+// without an Action is not written (a save that changed nothing).
 func (s *Store) UpdateConfig(ctx context.Context, c *Config, audit AuditEntry) error {
 	now := ms(time.Now())
 	return s.writeTx(ctx, func(tx *gorm.DB) error {
@@ -115,6 +116,9 @@ func (s *Store) UpdateConfig(ctx context.Context, c *Config, audit AuditEntry) e
 			return fmt.Errorf("store: update configuration %d: %w", c.ID, res.Error)
 		}
 		c.Version, c.EnabledAt, c.UpdatedAt, c.CreatedAt = old.Version+1, enabledAt, now, old.CreatedAt
+		if audit.Action == "" {
+			return nil
+		}
 		audit.ConfigID = c.ID
 		return insertAudit(tx, audit, now)
 	})
