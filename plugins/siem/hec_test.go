@@ -1,7 +1,6 @@
 package siem
 
 import (
-	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -148,26 +147,12 @@ func TestHECInvalidEventNumber(t *testing.T) {
 
 func TestHECRetryTable(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t)
-	s := h.typical("aaaa0000000000000000000000000005")
-	table := plugintest.RetryTable()
-	for i := range table {
-		if table[i].Status == 503 { // 503 pauses the destination, as 429 does
-			table[i].Want, table[i].WantAfter, table[i].AfterFloor = engine.OutcomeRetryAfter, time.Second, true
-		}
-	}
-	table = append(table,
+	runRetryTable(t, "aaaa0000000000000000000000000005", hecSettings, hecToken,
 		plugintest.Answer{Name: "HEC code 4 invalid token", Status: 403, Body: `{"text":"Invalid token","code":4}`, Want: engine.OutcomePermanent},
 		plugintest.Answer{Name: "HEC code 7 incorrect index", Status: 400, Body: `{"text":"Incorrect index","code":7}`, Want: engine.OutcomePermanent},
 		plugintest.Answer{Name: "HEC code 8 internal error", Status: 500, Body: `{"text":"Internal server error","code":8}`, Want: engine.OutcomeRetry},
 		plugintest.Answer{Name: "HEC 200 with a failure code", Status: 200, Body: `{"text":"odd","code":8}`, Want: engine.OutcomeRetry},
 	)
-	plugintest.RunRetryTable(t, table, func(ctx context.Context, url string) error {
-		p := New()
-		err := p.Handle(ctx, h.job(hecSettings(url), s.LSID))
-		plugintest.AssertNoSecret(t, err, hecToken)
-		return err
-	})
 }
 
 func TestHECEnvelopeCEF(t *testing.T) {

@@ -45,7 +45,9 @@ type outcome struct {
 // delivery is what a run delivered, for the job's result line.
 type delivery struct {
 	sent, skipped, rejected int
-	firstReject             string
+	// rejectedBefore were refused in an earlier attempt.
+	rejectedBefore int
+	firstReject    string
 }
 
 // deliver sends events in batches within the destination's limits,
@@ -59,7 +61,11 @@ func deliver(ctx context.Context, job *engine.Job, d destination, events []Encod
 	var res delivery
 	queue := make([]Encoded, 0, len(events))
 	for _, e := range events {
-		if sent[e.Index] || rejected[e.Index] {
+		if rejected[e.Index] {
+			res.rejectedBefore++
+			continue
+		}
+		if sent[e.Index] {
 			res.skipped++
 			continue
 		}
@@ -134,6 +140,11 @@ func deliver(ctx context.Context, job *engine.Job, d destination, events []Encod
 	if res.rejected > 0 {
 		return res, engine.Permanent(fmt.Errorf("siem: %s refused %d events (first %s)", d.name(), res.rejected, res.firstReject))
 	}
+	if res.rejectedBefore > 0 {
+		// The rest went out on a retry; the delivery still says that
+		// some events never will.
+		return res, engine.Permanent(fmt.Errorf("siem: %s refused %d events in an earlier attempt; the others are delivered", d.name(), res.rejectedBefore))
+	}
 	return res, nil
 }
 
@@ -143,8 +154,8 @@ func (r delivery) summary(dest string) string {
 	if r.skipped > 0 {
 		parts = append(parts, fmt.Sprintf("%d sent before", r.skipped))
 	}
-	if r.rejected > 0 {
-		parts = append(parts, fmt.Sprintf("%d refused", r.rejected))
+	if n := r.rejected + r.rejectedBefore; n > 0 {
+		parts = append(parts, fmt.Sprintf("%d refused", n))
 	}
 	return strings.Join(parts, ", ")
 }

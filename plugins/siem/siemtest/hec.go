@@ -45,7 +45,6 @@ type HEC struct {
 	events  []HECEvent
 	nextAck map[string]int64
 	queries map[string]int // by channel+ackId
-	posts   int
 }
 
 // NewHEC starts a HEC receiver.
@@ -128,12 +127,8 @@ func (h *HEC) channel(w http.ResponseWriter, r *http.Request) (string, bool) {
 }
 
 func (h *HEC) event(w http.ResponseWriter, r *http.Request) {
-	h.mu.Lock()
-	h.posts++
-	h.mu.Unlock()
-	fault, faulty := h.next()
-	if faulty && !fault.AfterWrite {
-		fault.write(w)
+	fault, faulty, done := h.begin(w, r)
+	if done {
 		return
 	}
 	if !h.auth(w, r) {
@@ -184,7 +179,7 @@ func (h *HEC) event(w http.ResponseWriter, r *http.Request) {
 	}
 	h.keep(accepted)
 	if faulty {
-		fault.write(w)
+		fault.write(w, r)
 		return
 	}
 	if h.opts.Ack {
@@ -240,11 +235,4 @@ func (h *HEC) Events() []HECEvent {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return slices.Clone(h.events)
-}
-
-// Posts counts event requests received.
-func (h *HEC) Posts() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.posts
 }

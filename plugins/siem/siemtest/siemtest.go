@@ -15,12 +15,14 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -32,12 +34,33 @@ type Fault struct {
 	// AfterWrite carries the request out before answering with the fault:
 	// the sender cannot tell that its events were stored.
 	AfterWrite bool
+	// Delay holds the answer this long (or until the sender gives up):
+	// a receiver that times out.
+	Delay time.Duration
 }
 
 // faults is a queue of faults, one per request.
+// It also counts the requests, for Posts.
 type faults struct {
-	mu sync.Mutex
-	q  []Fault
+	mu    sync.Mutex
+	q     []Fault
+	posts atomic.Int64
+}
+
+// Posts counts the requests received (the data endpoint's only).
+func (f *faults) Posts() int { return int(f.posts.Load()) }
+
+// begin counts a request and takes its fault: one that answers before
+// the request is carried out is written here (done), one that answers
+// after is returned for the handler to write.
+func (f *faults) begin(w http.ResponseWriter, r *http.Request) (after Fault, faulty, done bool) {
+	f.posts.Add(1)
+	x, ok := f.next()
+	if ok && !x.AfterWrite {
+		x.write(w, r)
+		return x, true, true
+	}
+	return x, ok, false
 }
 
 // FailNext queues faults for the next requests, one each.
@@ -58,7 +81,17 @@ func (f *faults) next() (Fault, bool) {
 	return x, true
 }
 
-func (x Fault) write(w http.ResponseWriter) {
+func (x Fault) write(w http.ResponseWriter, r *http.Request) {
+	if x.Delay > 0 {
+		// Read the request first: only then does the server notice the
+		// sender hanging up, and the wait ends with it.
+		_, _ = io.Copy(io.Discard, r.Body)
+		select {
+		case <-time.After(x.Delay):
+		case <-r.Context().Done():
+			return
+		}
+	}
 	if x.RetryAfter != "" {
 		w.Header().Set("Retry-After", x.RetryAfter)
 	}
