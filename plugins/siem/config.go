@@ -69,7 +69,7 @@ type Settings struct {
 	TLSClientKey    engine.Secret `json:"tls_client_key" binds:"destination,url,syslog_address,tls_client_cert" section:"TLS" label:"Client Key (PEM)"`
 	TLSInsecure     bool          `json:"tls_insecure" section:"TLS" label:"Allow Invalid Destination Certificates" help:"Accept a self-signed or expired certificate. Only for test receivers."`
 
-	EventTypes     []string `json:"event_types" options:"Session Start,Session End,Chat Message,Session Note Added,System Information Retrieved,Conference Member Added,Conference Member Departed,Conference Member State Changed,Conference Owner Changed,Directory Created,File Deleted,File Download,File Upload,File Transfer Complete,Session Foreground Window Changed,Session Mouse Left Clicked,Session Window Closed,Special Action Executed,Remote Shell Event,Registry,Jump Item Authorization Request Utilized,Session Summary" section:"Events" label:"Event Types" help:"Forward only these event types. None selected: all."`
+	EventTypes     []string `json:"event_types" options:"Session Start,Session End,Chat Message,Session Note Added,System Information Retrieved,Conference Member Added,Conference Member Departed,Conference Member State Changed,Conference Owner Changed,Directory Created,File Deleted,File Download,File Upload,File Transfer Complete,Session Foreground Window Changed,Session Mouse Left Clicked,Session Window Closed,Special Action Executed,Remote Shell Event,Registry,Jump Item Authorization Request Utilized,Session Summary" section:"Events" label:"Event Types" help:"Forward only these event types of the session report. None selected: all. Outbound events forwarded as they arrive are chosen under Outbound Event Types instead."`
 	RedactChat     bool     `json:"redact_chat" section:"Events" label:"Redact Chat and Note Text" help:"Chat messages and notes are forwarded with their text replaced by [redacted]."`
 	RedactPaths    bool     `json:"redact_paths" section:"Events" label:"Redact File Paths" help:"File events keep the file's name and drop its folder."`
 	ForwardLive    bool     `json:"forward_outbound" section:"Events" label:"Forward Outbound Events as They Arrive" help:"Also forward each outbound event (member added or departed, owner changed, surveys) as a lightweight event, before the session ends. Select them under Outbound Event Types."`
@@ -188,15 +188,22 @@ func (s *Settings) tlsConfig() (*tls.Config, error) {
 	return cfg, nil
 }
 
-// wants reports whether an event type passes the filter.
-func (s *Settings) wants(typ string) bool {
+// wants reports whether an event passes the Event Types filter. An
+// outbound event forwarded as it arrives is already chosen by the
+// appliance section's Outbound Event Types; the filter holds it back only
+// when it names outbound events (support_conference_…) itself.
+func (s *Settings) wants(e *Event) bool {
 	if len(s.EventTypes) == 0 {
 		return true
 	}
-	if slices.Contains(s.EventTypes, typ) {
+	if strings.HasPrefix(e.Kind, "support_conference_") {
+		named := slices.ContainsFunc(s.EventTypes, func(t string) bool { return strings.HasPrefix(t, "support_conference_") })
+		return !named || slices.Contains(s.EventTypes, e.Kind)
+	}
+	if slices.Contains(s.EventTypes, e.Type) {
 		return true
 	}
-	return strings.HasPrefix(typ, "Registry") && slices.Contains(s.EventTypes, "Registry")
+	return strings.HasPrefix(e.Type, "Registry") && slices.Contains(s.EventTypes, "Registry")
 }
 
 func (s *Settings) redaction() Redaction { return Redaction{Chat: s.RedactChat, Paths: s.RedactPaths} }

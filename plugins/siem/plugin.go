@@ -145,7 +145,7 @@ func (p *Plugin) events(ctx context.Context, job *engine.Job, set *Settings, app
 	out := make([]Encoded, 0, len(list))
 	r := set.redaction()
 	for i := range list {
-		if !set.wants(list[i].Type) {
+		if !set.wants(&list[i]) {
 			continue
 		}
 		enc, err := Encode(set.Format, &list[i], r)

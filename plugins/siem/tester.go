@@ -36,7 +36,11 @@ func (p *Plugin) Test(ctx context.Context, cfg *engine.TestConfig) []engine.Chec
 	if reach.Status == engine.CheckFail {
 		return out
 	}
-	out = append(out, timed(ctx, "siem_auth", "Destination authentication", func(ctx context.Context) (string, string, string) { return p.auth(ctx, set) }))
+	auth := timed(ctx, "siem_auth", "Destination authentication", func(ctx context.Context) (string, string, string) { return p.auth(ctx, set) })
+	out = append(out, auth)
+	if auth.Status == engine.CheckFail {
+		return out
+	}
 	if !set.TestSendEvent {
 		return append(out, engine.Check{ID: "siem_test_event", Label: "Test event", Status: engine.CheckSkipped, Message: "Not sent: tick \"Test Sends a Test Event\" to send one event marked as a test."})
 	}
