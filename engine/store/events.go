@@ -78,13 +78,23 @@ type Inserted struct {
 // session-end a configuration found by polling may already be stored for
 // another configuration. Either the whole batch is committed or none of it.
 func (s *Store) InsertEvents(ctx context.Context, batch []*NewEvent, after func(tx *sql.Tx) error) ([]Inserted, error) {
+	var then func(*sql.Tx, []Inserted) error
+	if after != nil {
+		then = func(tx *sql.Tx, _ []Inserted) error { return after(tx) }
+	}
+	return s.insertEventsThen(ctx, batch, then)
+}
+
+// insertEventsThen is InsertEvents whose after also sees what became of
+// each event (a source counts the new records in its cursor row).
+func (s *Store) insertEventsThen(ctx context.Context, batch []*NewEvent, after func(tx *sql.Tx, out []Inserted) error) ([]Inserted, error) {
 	s.beforeWrite(ctx)
 	out, err := s.insertEvents(ctx, batch, after)
 	s.noteWrite(err)
 	return out, err
 }
 
-func (s *Store) insertEvents(ctx context.Context, batch []*NewEvent, after func(tx *sql.Tx) error) ([]Inserted, error) {
+func (s *Store) insertEvents(ctx context.Context, batch []*NewEvent, after func(tx *sql.Tx, out []Inserted) error) ([]Inserted, error) {
 	sqlDB, err := s.w.DB()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
@@ -164,7 +174,7 @@ func (s *Store) insertEvents(ctx context.Context, batch []*NewEvent, after func(
 		}
 	}
 	if after != nil {
-		if err := after(tx); err != nil {
+		if err := after(tx, out); err != nil {
 			return nil, err
 		}
 	}

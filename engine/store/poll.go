@@ -20,32 +20,44 @@ var ErrPollLeaseLost = errors.New("poll lease held by another process")
 // another owner and not yet expired at now is left alone.
 func (s *Store) AcquirePollLease(ctx context.Context, configID int64, owner string, now, until time.Time) (*PollCursor, bool, error) {
 	var row PollCursor
-	acquired := false
-	err := s.writeTx(ctx, func(tx *gorm.DB) error {
-		if err := tx.Exec(`INSERT INTO poll_cursors (config_id) VALUES (?) ON CONFLICT (config_id) DO NOTHING`, configID).Error; err != nil {
-			return fmt.Errorf("store: create poll cursor: %w", err)
-		}
-		res := tx.Exec(`UPDATE poll_cursors SET lease_owner = ?, lease_until = ?
-			WHERE config_id = ? AND (lease_owner = '' OR lease_owner = ? OR lease_until < ?)`,
-			owner, ms(until), configID, owner, ms(now))
-		if res.Error != nil {
-			return fmt.Errorf("store: take poll lease: %w", res.Error)
-		}
-		acquired = res.RowsAffected == 1
-		return tx.Where("config_id = ?", configID).Take(&row).Error
-	})
+	acquired, err := s.acquireLease(ctx, "poll_cursors", "config_id", configID, owner, now, until, &row)
 	if err != nil {
 		return nil, false, err
 	}
 	return &row, acquired, nil
 }
 
+// acquireLease takes or renews owner's lease on the row of key in a cursor
+// table (poll_cursors, source_cursors), creating the row on first use, and
+// reads the row into dst.
+func (s *Store) acquireLease(ctx context.Context, table, keyColumn string, key any, owner string, now, until time.Time, dst any) (bool, error) {
+	acquired := false
+	err := s.writeTx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Exec(`INSERT INTO `+table+` (`+keyColumn+`) VALUES (?) ON CONFLICT (`+keyColumn+`) DO NOTHING`, key).Error; err != nil {
+			return fmt.Errorf("store: create %s row: %w", table, err)
+		}
+		res := tx.Exec(`UPDATE `+table+` SET lease_owner = ?, lease_until = ?
+			WHERE `+keyColumn+` = ? AND (lease_owner = '' OR lease_owner = ? OR lease_until < ?)`,
+			owner, ms(until), key, owner, ms(now))
+		if res.Error != nil {
+			return fmt.Errorf("store: take %s lease: %w", table, res.Error)
+		}
+		acquired = res.RowsAffected == 1
+		return tx.Where(keyColumn+" = ?", key).Take(dst).Error
+	})
+	return acquired, err
+}
+
 // ReleasePollLease gives up owner's lease, so that another process may
 // poll the configuration at once (on shutdown).
 func (s *Store) ReleasePollLease(ctx context.Context, configID int64, owner string) error {
+	return s.releaseLease(ctx, "poll_cursors", "config_id", configID, owner)
+}
+
+func (s *Store) releaseLease(ctx context.Context, table, keyColumn string, key any, owner string) error {
 	return s.writeTx(ctx, func(tx *gorm.DB) error {
-		return tx.Exec(`UPDATE poll_cursors SET lease_owner = '', lease_until = 0 WHERE config_id = ? AND lease_owner = ?`,
-			configID, owner).Error
+		return tx.Exec(`UPDATE `+table+` SET lease_owner = '', lease_until = 0 WHERE `+keyColumn+` = ? AND lease_owner = ?`,
+			key, owner).Error
 	})
 }
 
