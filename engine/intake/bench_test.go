@@ -1,13 +1,19 @@
 package intake
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
+	"slices"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	"switchboard/engine/store"
 )
 
 // BenchmarkIntakeRouted posts form events over real HTTP to the intake on a
@@ -57,4 +63,50 @@ func benchPosts(b *testing.B, target string) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkIntakeSequential posts one event at a time over one keep-alive
+// connection, each after the previous 200, as one appliance does: the
+// latency of a lone post, which no other post shares a commit with. The
+// store syncs each commit (synchronous=FULL, the default durability) or
+// leaves the sync to checkpoints (process), where what the intake itself
+// costs per post shows.
+func BenchmarkIntakeSequential(b *testing.B) {
+	for _, d := range []store.Durability{store.DurabilityPower, store.DurabilityProcess} {
+		b.Run(string(d), func(b *testing.B) {
+			st, err := store.Open(context.Background(), filepath.Join(b.TempDir(), "switchboard.db"), store.Options{Durability: d})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { _ = st.Close() })
+			benchSequential(b, newFixtureOn(b, st, 0))
+		})
+	}
+}
+
+func benchSequential(b *testing.B, f *fixture) {
+	target := f.srv.URL + Path + "?appliance=Default"
+	client := &http.Client{}
+	lat := make([]time.Duration, 0, b.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		start := time.Now()
+		resp, err := client.PostForm(target, url.Values{
+			"event": {"support_conference_end"}, "version": {"3"}, "timestamp": {"1733240467"},
+			"lsid": {fmt.Sprintf("seq%012d", i)}, "external_key": {"T20240101.0001"},
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			b.Fatalf("status %d", resp.StatusCode)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 }

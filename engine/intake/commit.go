@@ -3,24 +3,33 @@ package intake
 import (
 	"context"
 	"errors"
+	"sync"
 
 	"switchboard/engine/metrics"
 	"switchboard/engine/store"
 )
 
-// committer is the group commit: one goroutine takes every post waiting at
-// that moment (up to a batch) and stores them in one transaction, then
-// answers each. Under load many posts share a commit; alone, a post waits
-// for one transaction only.
+// committer is the group commit, led by the posts themselves. A post that
+// finds no commit running commits itself at once, on its own goroutine:
+// one appliance posting one event at a time never waits for a hand-off.
+// Posts that arrive while a commit runs wait; when it ends, the first of
+// them is handed all that waited (up to a batch) and commits them in one
+// transaction, so that under load many posts share a commit and its sync.
 type committer struct {
 	// insert stores a batch in one transaction: the store's InsertEvents,
 	// which tests wrap to hold a commit open.
 	insert   func(ctx context.Context, batch []*store.NewEvent) ([]store.Inserted, error)
 	maxBatch int
 	metrics  *metrics.Metrics
-	queue    chan *pending
-	// stopped is closed when run has answered the last post it will take.
-	stopped chan struct{}
+
+	mu sync.Mutex
+	// busy is true while a post's goroutine leads a commit.
+	busy bool
+	// waiting are the posts that arrived while busy, in order.
+	waiting  []*pending
+	stopping bool
+	// idle is signalled when busy turns false.
+	idle *sync.Cond
 }
 
 type pending struct {
@@ -31,74 +40,112 @@ type pending struct {
 type commitResult struct {
 	ins store.Inserted
 	err error
+	// lead, when set, is not a result: it hands the post the next batch
+	// to commit, itself first.
+	lead []*pending
 }
 
 func newCommitter(st *store.Store, maxBatch int, m *metrics.Metrics) *committer {
-	return &committer{
+	c := &committer{
 		insert: func(ctx context.Context, batch []*store.NewEvent) ([]store.Inserted, error) {
 			return st.InsertEvents(ctx, batch, nil)
 		},
 		maxBatch: maxBatch, metrics: m,
-		queue:   make(chan *pending, maxBatch*4),
-		stopped: make(chan struct{}),
 	}
+	c.idle = sync.NewCond(&c.mu)
+	return c
 }
 
-var errStopped = errors.New("intake is shutting down")
+var (
+	errStopped = errors.New("intake is shutting down")
+	errPanic   = errors.New("intake: the commit panicked")
+)
 
-// submit queues one event and waits for its commit.
+// submit stores one event, committing it at once when no commit is
+// running, and returns after its commit. Once a post is taken its result is
+// awaited even if the client went away: the commit may still happen, and
+// must be counted.
 func (c *committer) submit(ctx context.Context, ev *store.NewEvent) (store.Inserted, error) {
 	p := &pending{ev: ev, done: make(chan commitResult, 1)}
-	select {
-	case c.queue <- p:
-	case <-c.stopped:
+	c.mu.Lock()
+	switch {
+	case c.stopping:
+		c.mu.Unlock()
 		return store.Inserted{}, errStopped
-	case <-ctx.Done():
-		return store.Inserted{}, ctx.Err()
-	}
-	// Once queued, the result is awaited even if the client went away:
-	// the commit may still happen, and must be counted.
-	select {
-	case r := <-p.done:
-		return r.ins, r.err
-	case <-c.stopped:
-		// run answered everything it took before closing stopped; a post
-		// it did not answer by then was queued after its last look and
-		// will never be stored.
-		select {
-		case r := <-p.done:
+	case c.busy:
+		c.waiting = append(c.waiting, p)
+		c.mu.Unlock()
+		r := <-p.done
+		if r.lead == nil {
 			return r.ins, r.err
-		default:
-			return store.Inserted{}, errStopped
 		}
+		c.lead(ctx, r.lead)
+	default:
+		c.busy = true
+		c.mu.Unlock()
+		c.lead(ctx, []*pending{p})
 	}
+	r := <-p.done
+	return r.ins, r.err
 }
 
-func (c *committer) run(ctx context.Context) {
-	defer close(c.stopped)
-	batch := make([]*pending, 0, c.maxBatch)
-	for {
-		var first *pending
-		select {
-		case first = <-c.queue:
-		case <-ctx.Done():
-			c.drain()
-			return
-		}
-		batch = append(batch[:0], first)
-	fill:
-		for len(batch) < c.maxBatch {
-			select {
-			case p := <-c.queue:
-				batch = append(batch, p)
-			default:
-				break fill
+// lead commits batch, then hands the posts that arrived meanwhile to the
+// first of them, or ends the busy spell. The commit is not cancelled with
+// the leading post's request: it answers the others too.
+func (c *committer) lead(ctx context.Context, batch []*pending) {
+	defer func() {
+		if v := recover(); v != nil {
+			// Nobody of the batch may wait forever; an answered post
+			// has room for this second answer, which nobody reads.
+			for _, p := range batch {
+				select {
+				case p.done <- commitResult{err: errPanic}:
+				default:
+				}
 			}
+			c.handOff()
+			panic(v)
 		}
-		// The commit is not cancelled with ctx: posts already queued are
-		// answered with their real result during shutdown.
-		c.commit(context.WithoutCancel(ctx), batch)
+	}()
+	c.commit(context.WithoutCancel(ctx), batch)
+	c.handOff()
+}
+
+// handOff passes the lead to the first waiting post with its batch, or
+// ends the busy spell; when stopping, the waiting posts are refused, so
+// that the appliance retries them after the restart.
+func (c *committer) handOff() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.waiting) == 0 || c.stopping {
+		for _, p := range c.waiting {
+			p.done <- commitResult{err: errStopped}
+		}
+		c.waiting = nil
+		c.busy = false
+		c.idle.Broadcast()
+		return
 	}
+	n := min(len(c.waiting), c.maxBatch)
+	next := c.waiting[:n:n]
+	if n == len(c.waiting) {
+		c.waiting = nil
+	} else {
+		c.waiting = c.waiting[n:]
+	}
+	next[0].done <- commitResult{lead: next}
+}
+
+// run waits for ctx to end, then refuses new posts and returns once the
+// running commit (if any) has ended and every waiting post is answered.
+func (c *committer) run(ctx context.Context) {
+	<-ctx.Done()
+	c.mu.Lock()
+	c.stopping = true
+	for c.busy {
+		c.idle.Wait()
+	}
+	c.mu.Unlock()
 }
 
 // commit stores a batch and answers each post. A batch that fails for a
@@ -124,19 +171,6 @@ func (c *committer) commit(ctx context.Context, batch []*pending) {
 	default:
 		for _, p := range batch {
 			c.commit(ctx, []*pending{p})
-		}
-	}
-}
-
-// drain answers posts still queued at shutdown with an error, so that the
-// appliance retries them after the restart.
-func (c *committer) drain() {
-	for {
-		select {
-		case p := <-c.queue:
-			p.done <- commitResult{err: errStopped}
-		default:
-			return
 		}
 	}
 }

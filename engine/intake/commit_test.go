@@ -47,12 +47,8 @@ func TestOneBadPostFailsAlone(t *testing.T) {
 		queued("good2", store.NewDelivery{ConfigID: keep, Plugin: "test", MaxAttempts: 1}),
 		queued("unrouted"),
 	}
-	for _, p := range ps {
-		c.queue <- p
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go c.run(ctx)
+	// The four share one batch, as posts waiting together do.
+	c.commit(context.Background(), ps)
 	for i, p := range ps {
 		r := <-p.done
 		bad := p.ev.Event.DedupeKey == "bad"
@@ -252,4 +248,142 @@ func storedLSIDs(t *testing.T, st *store.Store) map[string]bool {
 		out[e.LSID] = true
 	}
 	return out
+}
+
+// heldCommitter is a committer whose first commit is held open inside its
+// transaction until release is closed; committed lists the dedupe keys
+// whose transaction has returned, and batches the size of each commit.
+type heldCommitter struct {
+	*committer
+	reached, release chan struct{}
+
+	mu        sync.Mutex
+	committed map[string]bool
+	batches   []int
+}
+
+func newHeldCommitter(t *testing.T) *heldCommitter {
+	st := storetest.Open(t)
+	h := &heldCommitter{committer: newCommitter(st, 256, metrics.New(nil, nil)),
+		reached: make(chan struct{}), release: make(chan struct{}), committed: map[string]bool{}}
+	first := true
+	h.insert = func(ctx context.Context, batch []*store.NewEvent) ([]store.Inserted, error) {
+		res, err := st.InsertEvents(ctx, batch, func(*sql.Tx) error {
+			if first {
+				first = false
+				close(h.reached)
+				<-h.release
+			}
+			return nil
+		})
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.batches = append(h.batches, len(batch))
+		if err == nil {
+			for _, ne := range batch {
+				h.committed[ne.Event.DedupeKey] = true
+			}
+		}
+		return res, err
+	}
+	return h
+}
+
+func (h *heldCommitter) waitingPosts() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.committer.mu.Lock()
+	defer h.committer.mu.Unlock()
+	return len(h.waiting)
+}
+
+// A lone post commits at once on its own; posts arriving while a commit
+// runs wait and then share the next commit, each answered only after that
+// commit has returned.
+func TestPostsArrivingDuringACommitShareTheNext(t *testing.T) {
+	t.Parallel()
+	h := newHeldCommitter(t)
+	ctx := context.Background()
+	errs := make(chan error, 21)
+	go func() {
+		_, err := h.submit(ctx, queued("lone").ev)
+		errs <- err
+	}()
+	<-h.reached
+	const n = 20
+	for i := range n {
+		go func() {
+			key := fmt.Sprint("waiting", i)
+			_, err := h.submit(ctx, queued(key).ev)
+			h.mu.Lock()
+			if err == nil && !h.committed[key] {
+				err = fmt.Errorf("post %s answered before its commit returned", key)
+			}
+			h.mu.Unlock()
+			errs <- err
+		}()
+	}
+	for h.waitingPosts() < n {
+		time.Sleep(time.Millisecond) // until all n are waiting; no timing is asserted
+	}
+	close(h.release)
+	for range n + 1 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if fmt.Sprint(h.batches) != "[1 20]" {
+		t.Fatalf("commits of %v posts, want the lone post alone, then the 20 waiting ones together", h.batches)
+	}
+}
+
+// At shutdown the commit running goes through and is acknowledged; posts
+// waiting for the next one are refused, not stored, and new posts are
+// refused at once.
+func TestStopLetsTheRunningCommitFinish(t *testing.T) {
+	t.Parallel()
+	h := newHeldCommitter(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() { h.run(ctx); close(stopped) }()
+	lone := make(chan error, 1)
+	go func() {
+		_, err := h.submit(context.Background(), queued("running").ev)
+		lone <- err
+	}()
+	<-h.reached
+	waiting := make(chan error, 1)
+	go func() {
+		_, err := h.submit(context.Background(), queued("waiting").ev)
+		waiting <- err
+	}()
+	for h.waitingPosts() < 1 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	for {
+		h.committer.mu.Lock()
+		s := h.stopping
+		h.committer.mu.Unlock()
+		if s {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if _, err := h.submit(context.Background(), queued("late").ev); !errors.Is(err, errStopped) {
+		t.Errorf("post after stop: %v, want errStopped", err)
+	}
+	close(h.release)
+	if err := <-lone; err != nil {
+		t.Errorf("running commit: %v, want it acknowledged", err)
+	}
+	if err := <-waiting; !errors.Is(err, errStopped) {
+		t.Errorf("waiting post: %v, want errStopped", err)
+	}
+	<-stopped
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.committed["running"] || h.committed["waiting"] || h.committed["late"] {
+		t.Fatalf("committed %v, want only the running post", h.committed)
+	}
 }

@@ -71,7 +71,8 @@ type Handler struct {
 	trimmer  unroutedTrimmer
 }
 
-// New builds the handler; Run must be running for posts to be answered.
+// New builds the handler. Posts are committed as they come; Run marks the
+// end of the intake.
 func New(opts Options) *Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -105,7 +106,8 @@ func New(opts Options) *Handler {
 	return h
 }
 
-// Run commits posts in groups until ctx ends.
+// Run waits for ctx to end, then refuses new posts and returns once the
+// last commit has answered its posts.
 func (h *Handler) Run(ctx context.Context) { h.commits.run(ctx) }
 
 // Register mounts the endpoint (the server adds /healthz and /readyz to

@@ -44,7 +44,12 @@ type fixture struct {
 
 func newFixture(t testing.TB, maxBody int64) *fixture {
 	t.Helper()
-	st := storetest.Open(t)
+	return newFixtureOn(t, storetest.Open(t), maxBody)
+}
+
+// newFixtureOn is newFixture on a store the caller opened.
+func newFixtureOn(t testing.TB, st *store.Store, maxBody int64) *fixture {
+	t.Helper()
 	cfg := storetest.Config(t, st, "test", "Default")
 	m := metrics.New(nil, nil)
 	h := New(Options{Store: st, Router: staticRouter{appliance: "Default", deliveries: []store.NewDelivery{{ConfigID: cfg, Plugin: "test", MaxAttempts: 3}}}, Metrics: m, MaxBody: maxBody})
@@ -320,12 +325,9 @@ func TestWaitingPostsShareOneCommit(t *testing.T) {
 	for i := range 5 {
 		key := fmt.Sprint("batch", i%4) // the fifth repeats the first
 		p := &pending{ev: &store.NewEvent{Event: store.Event{DedupeKey: key, ApplianceID: "Default", Name: "x", Source: "outbound", Fields: "event=x", Routing: store.Unrouted}}, done: make(chan commitResult, 1)}
-		c.queue <- p
 		ps = append(ps, p)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go c.run(ctx)
+	c.commit(context.Background(), ps)
 	for i, p := range ps {
 		r := <-p.done
 		if r.err != nil || r.ins.Duplicate != (i == 4) {
