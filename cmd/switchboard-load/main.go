@@ -36,10 +36,20 @@ func main() {
 	rate := flag.Int("rate", 2000, "events per second for the steady-rate latency run")
 	ceilingMode := flag.Bool("ceiling-server", false, "internal: serve the bare ceiling handler on -addr")
 	addr := flag.String("addr", "127.0.0.1:0", "internal: listen address for -ceiling-server")
+	peers := flag.String("peers", "", "path of the bench/peers binary: compare Switchboard with goqite, River, gorm and the bare handler")
+	rounds := flag.Int("rounds", 3, "interleaved rounds of the -peers comparison")
+	durability := flag.String("durability", "power", "durability of every store in the -peers comparison: power or process")
 	flag.Parse()
 	if *ceilingMode {
 		if err := serveCeiling(*addr); err != nil {
 			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *peers != "" {
+		if err := compare(*engine, *peers, *durability, *rounds, *workers, *rate, *duration); err != nil {
+			fmt.Fprintln(os.Stderr, "switchboard-load:", err)
 			os.Exit(1)
 		}
 		return
@@ -87,6 +97,12 @@ func startEngine(bin string) (*target, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	return startEngineIn(bin, dir, "")
+}
+
+// startEngineIn starts `switchboard serve` on dir, at durability unless
+// it is "" (then SWITCHBOARD_DURABILITY or the default decides).
+func startEngineIn(bin, dir, durability string) (*target, string, error) {
 	intakeAddr, err := freeAddr()
 	if err != nil {
 		return nil, dir, err
@@ -97,6 +113,9 @@ func startEngine(bin string) (*target, string, error) {
 	}
 	cmd := exec.Command(bin, "serve", "--data-dir", dir, "--intake-addr", intakeAddr, "--admin-addr", adminAddr, "--log-level", "warn")
 	cmd.Env = append(os.Environ(), "SWITCHBOARD_ADMIN_PASSWORD=load-test-password-1")
+	if durability != "" {
+		cmd.Env = append(cmd.Env, "SWITCHBOARD_DURABILITY="+durability)
+	}
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		return nil, dir, fmt.Errorf("start %s: %w", bin, err)
