@@ -5,6 +5,7 @@ import (
 	"switchboard/engine"
 	"switchboard/plugins/autotask"
 	"switchboard/plugins/connectwise"
+	"switchboard/plugins/siem"
 )
 
 // All returns a fresh instance of every compiled-in plugin, sorted by ID.
@@ -13,5 +14,6 @@ func All() []engine.Plugin {
 	return []engine.Plugin{
 		autotask.New(),
 		connectwise.New(),
+		siem.New(),
 	}
 }

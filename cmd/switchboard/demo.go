@@ -33,12 +33,12 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	dataDir := fs.String("data-dir", "", "data directory (default: a temporary one, removed at exit)")
 	logLevel := fs.String("log-level", "warn", "engine log level: debug, info, warn or error")
 	timeout := fs.Duration("step-timeout", 20*time.Second, "how long each step may take")
-	connector := fs.String("plugin", "autotask", "the connector to play the session against: autotask or connectwise")
+	connector := fs.String("plugin", "autotask", "the plugin to play the session against: autotask, connectwise or siem (a local Splunk HEC)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *connector != "autotask" && *connector != "connectwise" {
-		return fmt.Errorf("--plugin %q: use autotask or connectwise", *connector)
+	if *connector != "autotask" && *connector != "connectwise" && *connector != "siem" {
+		return fmt.Errorf("--plugin %q: use autotask, connectwise or siem", *connector)
 	}
 	log, err := newLogger(stderr, *logLevel, "text")
 	if err != nil {

@@ -28,6 +28,9 @@ type demoTarget struct {
 // startDemoTarget starts the simulator of the chosen connector and the
 // configuration that points at it.
 func startDemoTarget(connector string, appliance *bttest.Appliance, secret string, out io.Writer, timeout time.Duration) (*demoTarget, error) {
+	if connector == "siem" {
+		return startSIEMDemo(appliance, secret, out, timeout)
+	}
 	if connector == "connectwise" {
 		cw, err := connectwisetest.Start("127.0.0.1:0", connectwisetest.Options{})
 		if err != nil {

@@ -20,10 +20,19 @@ func TestDemoConnectWise(t *testing.T) {
 	}
 }
 
+func TestDemoSIEM(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	err := demo(context.Background(), []string{"--once", "--plugin", "siem", "--data-dir", t.TempDir()}, &out, io.Discard)
+	if err != nil || strings.Count(out.String(), "[ok]") != 2 || !strings.Contains(out.String(), `"file-upload"`) {
+		t.Fatalf("demo: %v\n%s", err, out.String())
+	}
+}
+
 func TestDemoUnknownPlugin(t *testing.T) {
 	t.Parallel()
 	err := demo(context.Background(), []string{"--once", "--plugin", "servicenow"}, io.Discard, io.Discard)
-	if err == nil || !strings.Contains(err.Error(), "use autotask or connectwise") {
+	if err == nil || !strings.Contains(err.Error(), "use autotask, connectwise or siem") {
 		t.Errorf("err = %v", err)
 	}
 }

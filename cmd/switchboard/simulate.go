@@ -41,6 +41,7 @@ func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Float64Var(&rf.Timeout, "autotask-timeout", 0, "share of Autotask requests carried out and then left unanswered for --autotask-timeout-delay")
 	fs.DurationVar(&rf.TimeoutDelay, "autotask-timeout-delay", time.Minute, "how long a timed-out request is held (the plugin gives up after 30s)")
 	cwFlags := addConnectWiseFlags(fs)
+	siemFlags := addSIEMFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -88,6 +89,11 @@ func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer closeCW()
+	closeSIEM, err := siemFlags.start(stdout, appliance.Host(), *clientID, *clientSecret, strings.TrimSuffix(*adminURL, "/"))
+	if err != nil {
+		return err
+	}
+	defer closeSIEM()
 
 	if *every <= 0 {
 		fmt.Fprintln(stdout, "\nNo sessions are played (--every 0). Press Ctrl-C to stop.")
@@ -120,6 +126,9 @@ func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return nil
 		}
 		fmt.Fprintf(stdout, "%s  session %d (%s) ended; %d outbound events wait for a 200\n", time.Now().Format(time.TimeOnly), n, end(), sender.Pending())
+		if line := siemFlags.report(); line != "" {
+			fmt.Fprintf(stdout, "%s  %s\n", time.Now().Format(time.TimeOnly), line)
+		}
 	}
 	fmt.Fprintf(stdout, "Played %d sessions. Press Ctrl-C to stop.\n", *sessions)
 	<-ctx.Done()

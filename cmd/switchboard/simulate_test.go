@@ -21,21 +21,30 @@ import (
 // reaches the simulated ticket.
 func TestSimulateConfigurationWorks(t *testing.T) {
 	t.Parallel()
-	followSimulate(t, nil, "EOF", "note:report")
+	followSimulate(t, nil, "EOF", "ticket", "note:report")
 }
 
 // TestSimulateConnectWise does the same with the ConnectWise simulator's
 // printed configuration: its ticket, report and time entry are written.
 func TestSimulateConnectWise(t *testing.T) {
 	t.Parallel()
-	followSimulate(t, []string{"--connectwise-addr", "127.0.0.1:0"}, "CW", "note:report", "time_entry")
+	followSimulate(t, []string{"--connectwise-addr", "127.0.0.1:0"}, "CW", "ticket", "note:report", "time_entry")
+}
+
+// TestSimulateSIEM does the same with the Splunk HEC receiver's printed
+// configuration: the member event goes out as it arrives, the report's
+// events at the session end.
+func TestSimulateSIEM(t *testing.T) {
+	t.Parallel()
+	followSimulate(t, []string{"--siem-hec-addr", "127.0.0.1:0"}, "SIEM-HEC", "sent", "sent")
 }
 
 // followSimulate runs simulate with args for one session against an
 // engine in this process, creates the configuration printed in the
-// here-document ending with the line end, and waits for a ticket and a
+// here-document ending with the line end, and waits for a member-added
+// delivery whose checkpoint holds member (a ticket, events sent) and a
 // session end whose checkpoint holds every key in done.
-func followSimulate(t *testing.T, args []string, end string, done ...string) {
+func followSimulate(t *testing.T, args []string, end, member string, done ...string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	srv, err := server.New(ctx, server.Options{
@@ -102,13 +111,13 @@ func followSimulate(t *testing.T, args []string, end string, done ...string) {
 				all = all && d.Checkpoint[k] != ""
 			}
 			report = report || all
-			ticket = ticket || (d.EventName == engine.EventMemberAdded && d.Checkpoint["ticket"] != "")
+			ticket = ticket || (d.EventName == engine.EventMemberAdded && d.Checkpoint[member] != "")
 		}
 		if report && ticket {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no ticket and report after 60s; done deliveries: %+v", ds)
+			t.Fatalf("no %s and report after 60s; done deliveries: %+v", member, ds)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

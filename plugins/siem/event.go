@@ -28,8 +28,8 @@ const (
 type Event struct {
 	// ID is stable across retries and replays: <lsid>:<index>:<kind> for a
 	// session_details entry (its 0-based position in the report),
-	// <lsid>:<lseq>:summary for the summary, <lsid>:<unix time>:<event name>
-	// for an outbound event.
+	// <lsid>:<lseq>:summary for the summary, <lsid>:<unix time>-<stored
+	// event id>:<event name> for an outbound event.
 	ID string
 	// Kind is the event type as a slug ("chat-message", "summary").
 	Kind string

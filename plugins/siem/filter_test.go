@@ -112,3 +112,30 @@ func TestOutboundEventsForwardedLive(t *testing.T) {
 		t.Errorf("filtered: %v %v", out, err)
 	}
 }
+
+// TestOutboundEventsSameSecond: the customer and the representative join
+// in the same second; both reach Elastic, whose create refuses a second
+// document with the same _id.
+func TestOutboundEventsSameSecond(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	rec := startElastic(t, false)
+	lsid := "eeee0000000000000000000000000006"
+	set := elasticSettings(rec.URL)
+	set.ForwardLive = true
+	for id := int64(41); id <= 42; id++ {
+		job := h.job(set, lsid)
+		job.Event = memberAdded(lsid)
+		job.Event.ID = id
+		if out, _, err := h.handle(job); out != engine.OutcomeDone {
+			t.Fatalf("event %d: %v %v", id, out, err)
+		}
+	}
+	docs := rec.Docs()
+	if len(docs) != 2 || docs[0].ID == docs[1].ID {
+		t.Fatalf("documents %+v", docs)
+	}
+	if docs[0].ID != lsid+":1733239944-41:support_conference_member_added" {
+		t.Errorf("id %s", docs[0].ID)
+	}
+}

@@ -198,8 +198,14 @@ func OutboundEvent(ev engine.Event, o Origin, product string) Event {
 	if at.IsZero() {
 		at = ev.ReceivedAt
 	}
+	// Two members can join in the same second: the stored event's id
+	// tells them apart (and stays the same on retries and replays).
+	slot := strconv.FormatInt(at.Unix(), 10)
+	if ev.ID != 0 {
+		slot += "-" + strconv.FormatInt(ev.ID, 10)
+	}
 	return Event{
-		ID: ev.LSID + ":" + strconv.FormatInt(at.Unix(), 10) + ":" + ev.Name, Kind: ev.Name, Index: -1, Time: at,
+		ID: ev.LSID + ":" + slot + ":" + ev.Name, Kind: ev.Name, Index: -1, Time: at,
 		Type: engine.EventLabel(ev.Name), ApplianceID: o.ApplianceID, Host: o.Host, Fields: fields,
 		Session: &bt.Session{LSID: ev.LSID, Product: product},
 	}

@@ -26,6 +26,13 @@ import (
 	"time"
 )
 
+// Credentials the receivers of the demo and `switchboard simulate` accept.
+const (
+	DefaultHECToken  = "5b1c0d3e-0000-4000-8000-00000000de30"
+	DefaultAPIKey    = "c3dpdGNoYm9hcmQtZGVtbzpkZW1vLWtleQ=="
+	DefaultIntakeKey = "switchboard-demo-intake-key"
+)
+
 // Fault is how a receiver answers one coming request instead of normally.
 type Fault struct {
 	Status     int
