@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"switchboard/engine/server"
+	"switchboard/engine/sources/pmcloud"
 	"switchboard/engine/store"
 	"switchboard/plugins"
 )
@@ -32,6 +33,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	intakeCert := envFlag(fs, "intake-tls-cert", "SWITCHBOARD_INTAKE_TLS_CERT", "", "serve the intake over HTTPS with this PEM certificate (chain); reloaded when the file changes")
 	intakeKey := envFlag(fs, "intake-tls-key", "SWITCHBOARD_INTAKE_TLS_KEY", "", "the PEM private key of --intake-tls-cert; reloaded when the file changes")
 	intakePublicURL := envFlag(fs, "intake-public-url", "SWITCHBOARD_INTAKE_PUBLIC_URL", "", "base URL the appliance reaches the intake at (e.g. https://switchboard.example.com:8180), used in the recipient URL the configuration page shows")
+	sourcesFile := envFlag(fs, "sources", "SWITCHBOARD_SOURCES", "", "JSON file of Privilege Management Cloud event sources to poll (see docs/sources.md); none when empty")
 	pprofAddr := envFlag(fs, "pprof-addr", "SWITCHBOARD_PPROF_ADDR", "", "serve Go profiling (net/http/pprof) on this address, e.g. 127.0.0.1:6060; off when empty")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -47,6 +49,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	durability, err := store.ParseDurability(*durabilityText)
 	if err != nil {
 		return fmt.Errorf("--%w", err)
+	}
+	var sources []*pmcloud.Settings
+	if *sourcesFile != "" {
+		if sources, err = pmcloud.LoadFile(*sourcesFile, os.LookupEnv); err != nil {
+			return err
+		}
 	}
 	if *pprofAddr != "" {
 		if err := servePprof(*pprofAddr, log); err != nil {
@@ -64,6 +72,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		TrustedProxies: splitList(*trustedProxies), AdminPublicNames: splitList(*publicNames),
 		IntakeAllow: splitList(*intakeAllow), IntakeRequireToken: *intakeRequireToken,
 		IntakeTLSCert: *intakeCert, IntakeTLSKey: *intakeKey, IntakePublicURL: *intakePublicURL,
+		Sources: sources,
 	})
 	if err != nil {
 		return err

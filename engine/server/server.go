@@ -32,6 +32,7 @@ import (
 	"switchboard/engine/render"
 	"switchboard/engine/secretbox"
 	"switchboard/engine/service"
+	"switchboard/engine/sources/pmcloud"
 	"switchboard/engine/store"
 )
 
@@ -88,6 +89,11 @@ type Options struct {
 	// IntakePublicURL is the base URL the appliance reaches the intake at,
 	// shown in recipient URLs (empty: the listener's own address).
 	IntakePublicURL string
+	// Sources are the PM Cloud event sources to poll (serve --sources).
+	Sources []*pmcloud.Settings
+	// SourcesHTTP, when set, is the HTTP client of the sources (tests:
+	// the simulator's TLS client).
+	SourcesHTTP *http.Client
 }
 
 // Server is a running Switchboard.
@@ -100,6 +106,7 @@ type Server struct {
 	Metrics    *metrics.Metrics
 	Dispatcher *dispatch.Dispatcher
 	Poller     *poll.Poller
+	Sources    *pmcloud.Runner
 	Renderer   *render.Renderer
 	Routes     *service.Routes
 	intake     *intake.Handler
@@ -198,6 +205,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		return fail(err)
 	}
 	s.Poller = poll.New(poll.Options{Store: st, Targets: s.pollTargets, Wake: disp.Wake, Log: log})
+	s.Sources = s.newSources(disp.Wake)
 	s.intake = intake.New(intake.Options{
 		Store: st, Router: s.Routes, Metrics: s.Metrics, Logger: log, Wake: disp.Wake, MaxBody: opts.MaxBody,
 		Tokens: intakeTokens{s.Routes}, RequireToken: opts.IntakeRequireToken, Allow: allow,
@@ -284,6 +292,11 @@ func (s *Server) Start(ctx context.Context) error {
 	})
 	s.wg.Go(func() {
 		if err := s.Poller.Run(runCtx); err != nil {
+			s.errs <- err
+		}
+	})
+	s.wg.Go(func() {
+		if err := s.Sources.Run(runCtx); err != nil {
 			s.errs <- err
 		}
 	})

@@ -1,0 +1,48 @@
+package server
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"switchboard/engine/sources/pmcloud"
+	"switchboard/engine/store"
+)
+
+// newSources builds the runner of the configured PM Cloud sources. Each
+// cycle resolves a source's Deliver To names against the configurations as
+// they are then, so that a configuration added or renamed later is picked
+// up without a restart.
+func (s *Server) newSources(wake func()) *pmcloud.Runner {
+	host, _ := os.Hostname()
+	started := time.Now()
+	clients := &pmcloud.Clients{HTTP: s.opts.SourcesHTTP}
+	p := &pmcloud.Poller{Store: s.Store, Owner: fmt.Sprintf("%s-%d", host, os.Getpid()), Log: s.log, Wake: wake}
+	return &pmcloud.Runner{Poller: p, Targets: func() []pmcloud.Target {
+		out := make([]pmcloud.Target, 0, len(s.opts.Sources))
+		for _, set := range s.opts.Sources {
+			c, err := clients.For(set)
+			if err != nil {
+				s.log.Warn("pmcloud: source not polled", "source", set.Name, "err", err)
+				continue
+			}
+			out = append(out, pmcloud.Target{Settings: set, Client: c, EnabledAt: started, Deliveries: s.sourceDeliveries(set)})
+		}
+		return out
+	}}
+}
+
+// sourceDeliveries are the enabled configurations a source's Deliver To
+// names; a name that matches none is left out (its records are stored
+// unrouted, visible in the event log).
+func (s *Server) sourceDeliveries(set *pmcloud.Settings) []store.NewDelivery {
+	var out []store.NewDelivery
+	for _, name := range set.DeliverTo {
+		for _, c := range s.Routes.Configs() {
+			if c.Name == name && !c.Appliance.Disabled {
+				out = append(out, store.NewDelivery{ConfigID: c.ID, Plugin: c.Plugin.Info().ID, MaxAttempts: 1 + c.Appliance.RetryAttemptLimit})
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,142 @@
+package pmcloud
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// Runner polls every configured PM Cloud source at its own interval, one
+// cycle at a time, until its context ends.
+type Runner struct {
+	Poller *Poller
+	// Targets returns the sources as configured now (called every tick,
+	// so that routing edits take effect without a restart).
+	Targets func() []Target
+	Tick    time.Duration // how often due sources are looked for (default 1 s)
+
+	mu   sync.Mutex
+	next map[string]time.Time
+}
+
+// Run polls due sources until ctx ends, then releases its leases.
+func (r *Runner) Run(ctx context.Context) error {
+	tick := r.Tick
+	if tick <= 0 {
+		tick = time.Second
+	}
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	held := map[string]bool{}
+	defer func() {
+		for id := range held {
+			if err := r.Poller.Store.ReleaseSourceLease(context.WithoutCancel(ctx), id, r.Poller.Owner); err != nil {
+				r.Poller.log().Warn("pmcloud: release source lease", "source", id, "err", err)
+			}
+		}
+	}()
+	for {
+		for _, target := range r.due() {
+			_, err := r.Poller.Poll(ctx, target)
+			switch {
+			case ctx.Err() != nil:
+				return nil
+			case errors.Is(err, errNotOwner):
+				delete(held, target.Settings.ID())
+			default:
+				held[target.Settings.ID()] = true
+				if err != nil {
+					r.Poller.log().Warn("pmcloud: poll failed; the cursor stays after what was stored", "source", target.Settings.Name, "err", err)
+				}
+			}
+			// A pause (429) puts the next cycle after it.
+			if until := target.Client.Budget().PausedUntil(); !until.IsZero() {
+				r.mu.Lock()
+				if until.After(r.next[target.Settings.ID()]) {
+					r.next[target.Settings.ID()] = until
+				}
+				r.mu.Unlock()
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+func (r *Runner) due() []Target {
+	now := r.Poller.now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.next == nil {
+		r.next = map[string]time.Time{}
+	}
+	var out []Target
+	seen := map[string]bool{}
+	for _, t := range r.Targets() {
+		if t.Settings == nil || t.Settings.Disabled || t.Client == nil {
+			continue
+		}
+		id := t.Settings.ID()
+		seen[id] = true
+		if next, ok := r.next[id]; ok && now.Before(next) {
+			continue
+		}
+		r.next[id] = now.Add(time.Duration(max(t.Settings.Interval, 30)) * time.Second)
+		out = append(out, t)
+	}
+	for id := range r.next {
+		if !seen[id] {
+			delete(r.next, id)
+		}
+	}
+	return out
+}
+
+// Clients builds and keeps one client per source, sharing one request
+// budget per tenant, and rebuilds a client when its settings change.
+type Clients struct {
+	HTTP *http.Client
+
+	mu      sync.Mutex
+	clients map[string]clientFor
+	budgets map[string]*Budget
+}
+
+type clientFor struct {
+	key string
+	c   *Client
+}
+
+// For returns the client of a source's settings.
+func (cs *Clients) For(s *Settings) (*Client, error) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.clients == nil {
+		cs.clients, cs.budgets = map[string]clientFor{}, map[string]*Budget{}
+	}
+	base, err := ServicesBase(s.ServicesURL)
+	if err != nil {
+		return nil, err
+	}
+	key := base + "\x00" + s.ClientID + "\x00" + s.ClientSecret.Reveal()
+	if c, ok := cs.clients[s.ID()]; ok && c.key == key {
+		return c.c, nil
+	}
+	host := hostOf(base)
+	b := cs.budgets[host]
+	if b == nil {
+		b = NewBudget(DefaultBudget, DefaultBudgetWindow)
+		cs.budgets[host] = b
+	}
+	c, err := NewClient(base, s.ClientID, s.ClientSecret.Reveal(), ClientOptions{HTTP: cs.HTTP, Budget: b})
+	if err != nil {
+		return nil, err
+	}
+	cs.clients[s.ID()] = clientFor{key: key, c: c}
+	return c, nil
+}
