@@ -19,7 +19,7 @@ func elasticSettings(url string) *Settings {
 	return set
 }
 
-func startElastic(t *testing.T, tlsOn bool) *siemtest.Elastic {
+func startElastic(t testing.TB, tlsOn bool) *siemtest.Elastic {
 	t.Helper()
 	r, err := siemtest.NewElastic(siemtest.ElasticOptions{TLS: tlsOn, APIKey: elasticKey})
 	if err != nil {

@@ -20,7 +20,7 @@ func hecSettings(url string) *Settings {
 	return set
 }
 
-func startHEC(t *testing.T, opts siemtest.HECOptions) *siemtest.HEC {
+func startHEC(t testing.TB, opts siemtest.HECOptions) *siemtest.HEC {
 	t.Helper()
 	opts.Token = hecToken
 	r, err := siemtest.NewHEC(opts)

@@ -20,7 +20,7 @@ func sekoiaSettings(url string) *Settings {
 	return set
 }
 
-func startSekoia(t *testing.T, tlsOn bool) *siemtest.Sekoia {
+func startSekoia(t testing.TB, tlsOn bool) *siemtest.Sekoia {
 	t.Helper()
 	r, err := siemtest.NewSekoia(siemtest.SekoiaOptions{TLS: tlsOn, IntakeKey: sekoiaKey})
 	if err != nil {
