@@ -186,5 +186,9 @@ func (ui *UI) polling(c echo.Context) error {
 			rows = append(rows, pollRow{Config: cfg, Poll: p})
 		}
 	}
-	return ui.render(c, http.StatusOK, "polling", "Polling", "polling", map[string]any{"Rows": rows})
+	sources, err := ui.svc.SourceStates(ctx)
+	if err != nil {
+		return err
+	}
+	return ui.render(c, http.StatusOK, "polling", "Polling", "polling", map[string]any{"Rows": rows, "Sources": sources})
 }
