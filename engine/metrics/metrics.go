@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"switchboard/engine/outbound"
 	"switchboard/engine/store"
 )
 
@@ -69,7 +70,7 @@ func New(st *store.Store, log *slog.Logger) *Metrics {
 		}),
 	}
 	reg.MustRegister(m.EventsReceived, m.IntakeRejected, m.Attempts, m.AttemptDuration, m.CommitBatch,
-		m.UnroutedEvents, m.UnroutedBytes, m.UnroutedTrimmed,
+		m.UnroutedEvents, m.UnroutedBytes, m.UnroutedTrimmed, outbound.BudgetCollector(nil),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if st != nil {
 		reg.MustRegister(&queueCollector{st: st, log: log})

@@ -49,8 +49,10 @@ import (
 
 // Defaults of Options.
 const (
-	DefaultTimeout = 30 * time.Second
-	DefaultMaxBody = 16 << 20
+	DefaultTimeout        = 30 * time.Second
+	DefaultMaxBody        = 16 << 20
+	DefaultTimeoutGrace   = 30 * time.Second
+	DefaultTimeoutRetries = 2
 )
 
 // ErrRedirect is the cause of an *Error for a redirect that was refused
@@ -82,6 +84,18 @@ type Options struct {
 	// RetryAfter is the wait for a 429 without a usable Retry-After
 	// (default DefaultRetryAfter).
 	RetryAfter time.Duration
+	// Governor hands out the slots of Request.Budgets (default
+	// DefaultGovernor, shared by the whole process).
+	Governor *Governor
+	// TimeoutGrace is how long the budget slots of a request that timed
+	// out stay taken after it was given up (default DefaultTimeoutGrace):
+	// the remote may still be working on it.
+	TimeoutGrace time.Duration
+	// TimeoutRetries is how many times an Idempotent request whose
+	// per-request timeout fired is sent again within the same Do (default
+	// DefaultTimeoutRetries; negative: never), so that one slow answer
+	// costs a request, not a whole delivery attempt.
+	TimeoutRetries int
 }
 
 // Client sends requests to one remote. It is safe for concurrent use.
@@ -108,6 +122,15 @@ func New(opts Options) *Client {
 	}
 	if opts.MaxBody <= 0 {
 		opts.MaxBody = DefaultMaxBody
+	}
+	if opts.Governor == nil {
+		opts.Governor = DefaultGovernor
+	}
+	if opts.TimeoutGrace <= 0 {
+		opts.TimeoutGrace = DefaultTimeoutGrace
+	}
+	if opts.TimeoutRetries == 0 {
+		opts.TimeoutRetries = DefaultTimeoutRetries
 	}
 	base := opts.HTTP
 	if base == nil {
@@ -145,6 +168,14 @@ type Request struct {
 	// Stream, when not nil, reads a 2xx answer instead (at most MaxBody
 	// bytes, within the timeout); its error is returned unchanged.
 	Stream func(io.Reader) error
+	// Budgets are the remote allowances the request spends: a slot of
+	// each is taken before it is sent and given back when it is done.
+	Budgets []Budget
+	// Idempotent marks a request that may be sent twice (a read, a query):
+	// it is sent again after a per-request timeout (Options.TimeoutRetries).
+	// A create is not: a timed-out create may have been carried out, so its
+	// caller looks for it before creating again (engine.Job.Once).
+	Idempotent bool
 }
 
 // Response is an answer as received, its body redacted when not 2xx.
@@ -157,10 +188,44 @@ type Response struct {
 // Do sends r. It returns the answer, and an *Error when none came or it
 // did not classify OK; the answer is returned with the error when there
 // was one. A cancelled ctx gives an *Error wrapping context.Cause(ctx).
+// An Idempotent request that timed out is sent again, at most
+// Options.TimeoutRetries times.
 func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 	if r.Op == "" {
 		r.Op = r.Method + " " + pathOf(r.URL)
 	}
+	for try := 0; ; try++ {
+		resp, err := c.governed(ctx, r)
+		if err == nil || !r.Idempotent || try >= c.opts.TimeoutRetries || !TimedOut(err) || ctx.Err() != nil {
+			return resp, err
+		}
+	}
+}
+
+// governed sends r once within its budgets; the slots of a request that
+// timed out are held for the grace period.
+func (c *Client) governed(ctx context.Context, r Request) (*Response, error) {
+	if len(r.Budgets) == 0 {
+		return c.send(ctx, r)
+	}
+	release, err := c.opts.Governor.Acquire(ctx, r.Budgets...)
+	if err != nil {
+		var e *Error
+		if errors.As(err, &e) {
+			return nil, c.fail(r, e)
+		}
+		return nil, c.fail(r, &Error{Verdict: Verdict{Class: Retry}, Err: fmt.Errorf("waiting for a free request slot: %w", err)})
+	}
+	resp, err := c.send(ctx, r)
+	var hold time.Duration
+	if TimedOut(err) {
+		hold = c.opts.TimeoutGrace
+	}
+	release(hold)
+	return resp, err
+}
+
+func (c *Client) send(ctx context.Context, r Request) (*Response, error) {
 	body, ctype := r.Body, r.ContentType
 	if r.JSON != nil {
 		var err error

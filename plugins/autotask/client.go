@@ -1,14 +1,12 @@
 package autotask
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -19,6 +17,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"switchboard/engine"
+	"switchboard/engine/outbound"
 )
 
 // ZoneInformationURL is where the zone of an API user is looked up. Any
@@ -47,18 +46,22 @@ type Options struct {
 	IntegrationCode    string
 	// ImpersonationResourceID, when not 0, is sent with every create.
 	ImpersonationResourceID int64
-	// HTTPClient defaults to a client with sensible transport timeouts.
+	// HTTPClient defaults to the outbound kit's shared client.
 	HTTPClient *http.Client
 	// Timeout bounds one request (default 30s).
 	Timeout time.Duration
+	// TimeoutGrace is how long a timed-out request's thread stays counted
+	// (default outbound.DefaultTimeoutGrace): Autotask keeps working on a
+	// request its client gave up on.
+	TimeoutGrace time.Duration
 }
 
 // Client talks to one Autotask tenant as one API user. It is safe for
 // concurrent use; it caches the zone and the entities' field metadata.
 type Client struct {
 	opts   Options
-	http   *http.Client
-	limits string // the limiter key's integration-code part (a hash)
+	out    *outbound.Client
+	limits string // the thread budgets' integration-code part (a hash)
 	group  singleflight.Group
 
 	mu     sync.Mutex
@@ -76,17 +79,6 @@ type fieldsEntry struct {
 	fields []FieldInfo
 }
 
-// defaultHTTP is shared by clients without their own, so connections to a
-// zone are reused across configurations.
-var defaultHTTP = &http.Client{Transport: &http.Transport{
-	Proxy:                 http.ProxyFromEnvironment,
-	MaxIdleConnsPerHost:   32,
-	IdleConnTimeout:       90 * time.Second,
-	TLSHandshakeTimeout:   10 * time.Second,
-	ResponseHeaderTimeout: 60 * time.Second,
-	ForceAttemptHTTP2:     true,
-}}
-
 // NewClient returns a client; ServicesURL, when set, must be valid.
 func NewClient(opts Options) (*Client, error) {
 	if opts.ServicesURL != "" {
@@ -99,20 +91,18 @@ func NewClient(opts Options) (*Client, error) {
 	if opts.ZoneInformationURL == "" {
 		opts.ZoneInformationURL = ZoneInformationURL
 	}
-	if opts.Timeout <= 0 {
-		opts.Timeout = 30 * time.Second
-	}
-	hc := opts.HTTPClient
-	if hc == nil {
-		hc = defaultHTTP
-	}
-	// A copy whose redirect rule keeps the credentials home: Go's client
-	// re-sends custom headers such as Secret to wherever a redirect points.
-	guarded := *hc
-	guarded.CheckRedirect = keepCredentials
-	hc = &guarded
 	sum := sha256.Sum256([]byte(opts.IntegrationCode))
-	return &Client{opts: opts, http: hc, limits: hex.EncodeToString(sum[:8]), fields: map[string]fieldsEntry{}, noContains: map[string]bool{}}, nil
+	c := &Client{opts: opts, limits: hex.EncodeToString(sum[:8]), fields: map[string]fieldsEntry{}, noContains: map[string]bool{}}
+	// The credentials travel in custom headers, which net/http would
+	// re-send to wherever a redirect points: the kit refuses to follow.
+	c.out = outbound.New(outbound.Options{
+		Name: "autotask", HTTP: opts.HTTPClient, Timeout: opts.Timeout, MaxBody: maxBodyBytes,
+		Redactor:          outbound.NewRedactor(opts.Secret, opts.IntegrationCode),
+		CredentialHeaders: []string{"Secret", "ApiIntegrationCode"},
+		RetryAfter:        defaultRetryAfter,
+		TimeoutGrace:      opts.TimeoutGrace,
+	})
+	return c, nil
 }
 
 // Zone returns the REST root: the configured Services URL, or the zone
@@ -164,28 +154,10 @@ func (c *Client) discover(ctx context.Context) (string, error) {
 	q := u.Query()
 	q.Set("user", c.opts.Username)
 	u.RawQuery = q.Encode()
-	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return "", fmt.Errorf("autotask: zone lookup: %w", err)
-	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("autotask: zone lookup at %s: %w", u.Host, unwrapURLError(err))
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes))
-	if err != nil {
-		return "", fmt.Errorf("autotask: zone lookup: read answer: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return "", newAPIError(http.MethodGet, "/zoneInformation", resp.StatusCode, resp.Header, body, []string{"user"})
-	}
 	var zi ZoneInfo
-	if err := json.Unmarshal(body, &zi); err != nil {
-		return "", fmt.Errorf("autotask: zone lookup: unreadable answer: %w", err)
+	_, err = c.out.Do(ctx, outbound.Request{Method: http.MethodGet, URL: u.String(), Op: "zone lookup at " + u.Host, Out: &zi, Idempotent: true})
+	if err != nil {
+		return "", apiError(err, http.MethodGet, "/zoneInformation", []string{"user"})
 	}
 	root, err := normalizeServicesURL(zi.URL)
 	if err != nil {
@@ -214,16 +186,6 @@ func webURL(s string) string {
 		return ""
 	}
 	return u.String()
-}
-
-// unwrapURLError drops url.Error's "Get <url>:" prefix; the caller names
-// the host itself.
-func unwrapURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }
 
 // request is one call below the REST root.
@@ -264,84 +226,40 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 }
 
 func (c *Client) send(ctx context.Context, zone string, r request, payload []byte, out any) error {
-	release, err := acquire(ctx, c.limits, endpointOf(r.path))
-	if err != nil {
-		return fmt.Errorf("autotask: %s %s: waiting for a free thread: %w", r.method, r.path, err)
-	}
-	defer release()
-
-	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
-	defer cancel()
 	full := zone + "/" + apiVersion + "/" + r.path
 	if r.next != "" {
 		full = r.next // checked by Query to be on the zone's origin
 	}
-	var body io.Reader
-	if payload != nil {
-		body = bytes.NewReader(payload)
-	}
-	req, err := http.NewRequestWithContext(ctx, r.method, full, body)
-	if err != nil {
-		return fmt.Errorf("autotask: %s %s: %w", r.method, r.path, err)
-	}
-	req.Header.Set("Accept", "application/json")
-	if payload != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	// The URL is built from the zone, so the credentials go to the zone;
-	// keepCredentials stops a redirect from carrying them elsewhere.
-	req.Header.Set("ApiIntegrationCode", c.opts.IntegrationCode)
-	req.Header.Set("UserName", c.opts.Username)
-	req.Header.Set("Secret", c.opts.Secret)
+	// The URL is built from the zone, so the credentials go to the zone.
+	h := http.Header{"ApiIntegrationCode": {c.opts.IntegrationCode}, "UserName": {c.opts.Username}, "Secret": {c.opts.Secret}}
 	if r.write && c.opts.ImpersonationResourceID != 0 {
-		req.Header.Set("ImpersonationResourceId", strconv.FormatInt(c.opts.ImpersonationResourceID, 10))
+		h.Set("ImpersonationResourceId", strconv.FormatInt(c.opts.ImpersonationResourceID, 10))
 	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("autotask: %s /%s/%s: %w", r.method, apiVersion, r.path, unwrapURLError(err))
+	path := "/" + apiVersion + "/" + r.path
+	req := outbound.Request{
+		Method: r.method, URL: full, Op: r.method + " " + path, Header: h, Out: out,
+		// Autotask counts threads per integration code and endpoint.
+		Budgets: []outbound.Budget{{Key: "autotask|" + c.limits + "|" + endpointOf(r.path), Limit: ThreadLimit}},
+		// Reads and queries are sent again after a timeout; a create is
+		// looked for first (engine.Job.Once).
+		Idempotent: !r.write,
 	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes))
-	if err != nil {
-		return fmt.Errorf("autotask: %s /%s/%s: read answer: %w", r.method, apiVersion, r.path, err)
+	if payload != nil {
+		req.Body, req.ContentType = payload, "application/json"
 	}
-	if resp.StatusCode != http.StatusOK {
-		return c.redact(newAPIError(r.method, "/"+apiVersion+"/"+r.path, resp.StatusCode, resp.Header, raw, sentWords(r.body)))
-	}
-	if out == nil {
-		return nil
-	}
-	if err := json.Unmarshal(raw, out); err != nil {
-		return fmt.Errorf("autotask: %s /%s/%s: unreadable answer: %w", r.method, apiVersion, r.path, err)
-	}
-	return nil
+	_, err := c.out.Do(ctx, req)
+	return apiError(err, r.method, path, sentWords(r.body))
 }
 
-// redact removes the credentials should Autotask ever echo one back.
-func (c *Client) redact(e *APIError) *APIError {
-	for i, m := range e.Messages {
-		for _, s := range []string{c.opts.Secret, c.opts.IntegrationCode} {
-			if len(s) >= 4 {
-				m = strings.ReplaceAll(m, s, "[redacted]")
-			}
-		}
-		e.Messages[i] = m
+// apiError reads Autotask's meaning into an answer the kit did not call
+// OK; a failure without an answer (network, timeout, a refused redirect)
+// stays the kit's *outbound.Error, which names what failed.
+func apiError(err error, method, path string, sent []string) error {
+	var e *outbound.Error
+	if err == nil || !errors.As(err, &e) || e.Status == 0 || e.Verdict.Class == outbound.OK {
+		return err
 	}
-	return e
-}
-
-// keepCredentials refuses to follow a redirect of a request that carries
-// credentials: the REST API has no reason to redirect, and following one
-// would hand the API user's secret to another server. Requests without
-// credentials (the zone lookup) follow up to 10 redirects, as by default.
-func keepCredentials(req *http.Request, via []*http.Request) error {
-	if via[0].Header.Get("Secret") != "" {
-		return fmt.Errorf("the API redirected to %s; credentials are never sent on: set the Services URL to the zone's REST root", req.URL.Host)
-	}
-	if len(via) >= 10 {
-		return errors.New("stopped after 10 redirects")
-	}
-	return nil
+	return newAPIError(method, path, e.Status, e.Header, e.Body, sent)
 }
 
 // Filter is one condition of a query: a field operator (eq, noteq, gt, gte,

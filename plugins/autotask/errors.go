@@ -7,11 +7,11 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"switchboard/engine"
+	"switchboard/engine/outbound"
 )
 
 // Problem is what an Autotask error means for the admin.
@@ -83,7 +83,7 @@ func newAPIError(method, path string, status int, header http.Header, body []byt
 	switch {
 	case status == http.StatusTooManyRequests || strings.Contains(text, "itgenatr005") || strings.Contains(text, "thread threshold"):
 		e.Problem = ProblemThrottled
-		e.RetryAfter = parseRetryAfter(header.Get("Retry-After"), time.Now())
+		e.RetryAfter = outbound.RetryAfter(header.Get("Retry-After"), time.Now(), defaultRetryAfter)
 	case status == http.StatusUnauthorized:
 		e.Problem = ProblemWrongSecret
 	case strings.Contains(text, "zone information could not be determined") ||
@@ -125,25 +125,6 @@ func errorText(raw json.RawMessage) string {
 		return obj.Message
 	}
 	return string(raw)
-}
-
-// parseRetryAfter reads seconds or an HTTP date; absent or unreadable means
-// the default wait.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return defaultRetryAfter
-	}
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return d
-		}
-		return 0
-	}
-	return defaultRetryAfter
 }
 
 // refusalPhrases are how Autotask's validation and business-rule messages

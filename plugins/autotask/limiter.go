@@ -1,36 +1,13 @@
 package autotask
 
-import (
-	"context"
-	"strings"
-	"sync"
-)
+import "strings"
 
 // ThreadLimit is how many requests Autotask lets one integration code have
 // in flight per entity endpoint; the next one is refused (Itgenatr005).
+// The outbound kit's governor holds it per (integration code, endpoint)
+// for the whole process, so every configuration and Test run sharing an
+// integration code shares its budget, as Autotask counts it.
 const ThreadLimit = 3
-
-// threads holds one semaphore per (integration code, endpoint) for the whole
-// process, so that every configuration and Test run sharing an integration
-// code shares its budget, as Autotask counts it.
-var threads sync.Map // string → chan struct{}
-
-// acquire waits for a free thread of the endpoint and returns its release.
-func acquire(ctx context.Context, code, endpoint string) (func(), error) {
-	key := code + "|" + endpoint
-	v, ok := threads.Load(key)
-	if !ok {
-		// Only the first request of an endpoint makes its semaphore.
-		v, _ = threads.LoadOrStore(key, make(chan struct{}, ThreadLimit))
-	}
-	sem := v.(chan struct{})
-	select {
-	case sem <- struct{}{}:
-		return func() { <-sem }, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
 
 // childEntities names the entity behind a child URL (parent/{id}/child).
 var childEntities = map[string]string{

@@ -203,36 +203,37 @@ func truncate(text string, max int) string {
 // addNote posts a note unless the checkpoint or a note whose title carries
 // mark shows it was posted before.
 func (r *run) addNote(ctx context.Context, ticket ticketRef, key, mark, title, body string) error {
-	existing := false
-	id, err := r.checkpointed(ctx, key, func() (string, error) {
-		earlier, ok, err := r.findMarked(ctx, "TicketNotes", []Filter{Eq("ticketID", ticket.ID)}, "title", mark)
-		if err != nil {
-			return "", Classify(fmt.Errorf("look for an earlier note on ticket %s: %w", ticket, err))
-		}
-		if ok {
-			existing = true
-			r.log.Info("autotask: note already on the ticket", "ticket", ticket.String(), "note", earlier, "marker", mark)
-			return strconv.FormatInt(earlier, 10), nil
-		}
-		noteType, publish, err := r.noteValues(ctx)
-		if err != nil {
-			return "", err
-		}
-		note := map[string]any{
-			"ticketID":    ticket.ID,
-			"title":       title,
-			"description": truncate(body, maxNoteDescription),
-			"noteType":    noteType,
-			"publish":     publish,
-		}
-		id, err := r.at.Create(ctx, "Tickets/"+strconv.FormatInt(ticket.ID, 10)+"/Notes", note)
-		if err != nil {
-			return "", Classify(fmt.Errorf("add note to ticket %s: %w", ticket, err),
-				Blame{"Autotask Note Type", []string{"noteType", "note type"}}, Blame{"Publish Notes as Public", []string{"publish"}})
-		}
-		r.log.Info("autotask: note added", "ticket", ticket.String(), "note", id)
-		return strconv.FormatInt(id, 10), nil
-	})
+	id, existing, err := r.job.Once(ctx, key,
+		func(ctx context.Context) (string, bool, error) {
+			earlier, ok, err := r.findMarked(ctx, "TicketNotes", []Filter{Eq("ticketID", ticket.ID)}, "title", mark)
+			if err != nil {
+				return "", false, Classify(fmt.Errorf("look for an earlier note on ticket %s: %w", ticket, err))
+			}
+			if ok {
+				r.log.Info("autotask: note already on the ticket", "ticket", ticket.String(), "note", earlier, "marker", mark)
+			}
+			return strconv.FormatInt(earlier, 10), ok, nil
+		},
+		func(ctx context.Context) (string, error) {
+			noteType, publish, err := r.noteValues(ctx)
+			if err != nil {
+				return "", err
+			}
+			note := map[string]any{
+				"ticketID":    ticket.ID,
+				"title":       title,
+				"description": truncate(body, maxNoteDescription),
+				"noteType":    noteType,
+				"publish":     publish,
+			}
+			id, err := r.at.Create(ctx, "Tickets/"+strconv.FormatInt(ticket.ID, 10)+"/Notes", note)
+			if err != nil {
+				return "", Classify(fmt.Errorf("add note to ticket %s: %w", ticket, err),
+					Blame{"Autotask Note Type", []string{"noteType", "note type"}}, Blame{"Publish Notes as Public", []string{"publish"}})
+			}
+			r.log.Info("autotask: note added", "ticket", ticket.String(), "note", id)
+			return strconv.FormatInt(id, 10), nil
+		})
 	if err == nil {
 		r.recordOn(ticket, recordNote, id, title, existing)
 	}

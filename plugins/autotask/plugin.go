@@ -37,6 +37,9 @@ type Plugin struct {
 	ZoneInformationURL string
 	// HTTPClient overrides the shared HTTP client.
 	HTTPClient *http.Client
+	// RequestTimeout bounds one request (default 30s) and TimeoutGrace
+	// holds a timed-out request's thread (default 30s); tests shorten them.
+	RequestTimeout, TimeoutGrace time.Duration
 
 	mu      sync.Mutex
 	clients map[string]*Client
@@ -160,6 +163,8 @@ func (p *Plugin) options(s *Settings) Options {
 		IntegrationCode:         s.IntegrationCode.Reveal(),
 		ImpersonationResourceID: s.ImpersonationResourceID,
 		HTTPClient:              p.HTTPClient,
+		Timeout:                 p.RequestTimeout,
+		TimeoutGrace:            p.TimeoutGrace,
 	}
 }
 

@@ -209,28 +209,27 @@ func (r *run) overrides(sess *bt.Session) (TicketData, error) {
 // with the session shows it exists, and returns its id and number.
 func (r *run) createTicket(ctx context.Context, sess *bt.Session, data TicketData) (ticketRef, error) {
 	mark := "bt:" + sess.LSID
-	existing := false
-	idText, err := r.checkpointed(ctx, "ticket", func() (string, error) {
-		earlier, ok, err := r.at.FirstID(ctx, "Tickets", Eq("externalID", mark))
-		if err != nil {
-			return "", Classify(fmt.Errorf("look for a ticket created earlier for session %s: %w", sess.LSID, err))
-		}
-		if ok {
-			existing = true
-			return strconv.FormatInt(earlier, 10), nil
-		}
-		fields, err := r.ticketFields(ctx, sess, data)
-		if err != nil {
-			return "", err
-		}
-		fields["externalID"] = mark
-		id, err := r.at.Create(ctx, "Tickets", fields)
-		if err != nil {
-			return "", Classify(fmt.Errorf("create ticket for session %s: %w", sess.LSID, err), Blame{"Ticket Default Data", slices.Collect(maps.Keys(data.Fields))})
-		}
-		r.log.Info("autotask: ticket created", "ticket", id, "lsid", sess.LSID)
-		return strconv.FormatInt(id, 10), nil
-	})
+	idText, existing, err := r.job.Once(ctx, "ticket",
+		func(ctx context.Context) (string, bool, error) {
+			earlier, ok, err := r.at.FirstID(ctx, "Tickets", Eq("externalID", mark))
+			if err != nil {
+				return "", false, Classify(fmt.Errorf("look for a ticket created earlier for session %s: %w", sess.LSID, err))
+			}
+			return strconv.FormatInt(earlier, 10), ok, nil
+		},
+		func(ctx context.Context) (string, error) {
+			fields, err := r.ticketFields(ctx, sess, data)
+			if err != nil {
+				return "", err
+			}
+			fields["externalID"] = mark
+			id, err := r.at.Create(ctx, "Tickets", fields)
+			if err != nil {
+				return "", Classify(fmt.Errorf("create ticket for session %s: %w", sess.LSID, err), Blame{"Ticket Default Data", slices.Collect(maps.Keys(data.Fields))})
+			}
+			r.log.Info("autotask: ticket created", "ticket", id, "lsid", sess.LSID)
+			return strconv.FormatInt(id, 10), nil
+		})
 	if err != nil {
 		return ticketRef{}, err
 	}
@@ -331,6 +330,9 @@ func (r *run) resolveContact(ctx context.Context, sess *bt.Session, data TicketD
 func (r *run) setExternalKey(ctx context.Context, lsid string, ticket ticketRef) error {
 	_, err := r.checkpointed(ctx, "external_key", func() (string, error) {
 		number := ticket.String()
+		if err := r.job.CheckLease(ctx); err != nil {
+			return "", err
+		}
 		err := r.app.SetSessionAttributes(ctx, lsid, &number, nil)
 		if err == nil {
 			return number, nil

@@ -33,40 +33,40 @@ func (r *run) addTimeEntry(ctx context.Context, ticket ticketRef, sess *bt.Sessi
 		r.log.Warn("autotask: no time entry: the session has no primary representative", "lsid", sess.LSID)
 		return nil
 	}
-	existing := false
-	id, err := r.checkpointed(ctx, "time_entry", func() (string, error) {
-		resourceID, err := r.resource(ctx, rep.Username, def.DefaultDomain)
-		if err != nil {
-			return "", err
-		}
-		mark := marker(sess.LSID, "time")
-		earlier, ok, err := r.findMarked(ctx, "TimeEntries", []Filter{Eq("ticketID", ticket.ID), Eq("resourceID", resourceID)}, "internalNotes", mark)
-		if err != nil {
-			return "", Classify(fmt.Errorf("look for an earlier time entry on ticket %s: %w", ticket, err))
-		}
-		if ok {
-			existing = true
-			return strconv.FormatInt(earlier, 10), nil
-		}
-		roleID, err := r.role(ctx, def.RoleName)
-		if err != nil {
-			return "", err
-		}
-		entry := timeEntry(def, sess, r.set.Location())
-		entry["ticketID"] = ticket.ID
-		entry["resourceID"] = resourceID
-		entry["roleID"] = roleID
-		notes, _ := entry["internalNotes"].(string)
-		entry["internalNotes"] = strings.TrimSpace(notes + "\n" + mark)
-		id, err := r.at.Create(ctx, "TimeEntries", entry)
-		if err != nil {
-			return "", Classify(fmt.Errorf("add time entry to ticket %s: %w", ticket, err),
-				Blame{"Time Entry Default Data", append(slices.Collect(maps.Keys(def.Fields)), "summaryNotes")},
-				Blame{"Time Entry Default Data (roleName)", []string{"roleID", "role"}})
-		}
-		r.log.Info("autotask: time entry added", "ticket", ticket.String(), "time_entry", id)
-		return strconv.FormatInt(id, 10), nil
-	})
+	var resourceID int64
+	mark := marker(sess.LSID, "time")
+	id, existing, err := r.job.Once(ctx, "time_entry",
+		func(ctx context.Context) (string, bool, error) {
+			var err error
+			if resourceID, err = r.resource(ctx, rep.Username, def.DefaultDomain); err != nil {
+				return "", false, err
+			}
+			earlier, ok, err := r.findMarked(ctx, "TimeEntries", []Filter{Eq("ticketID", ticket.ID), Eq("resourceID", resourceID)}, "internalNotes", mark)
+			if err != nil {
+				return "", false, Classify(fmt.Errorf("look for an earlier time entry on ticket %s: %w", ticket, err))
+			}
+			return strconv.FormatInt(earlier, 10), ok, nil
+		},
+		func(ctx context.Context) (string, error) {
+			roleID, err := r.role(ctx, def.RoleName)
+			if err != nil {
+				return "", err
+			}
+			entry := timeEntry(def, sess, r.set.Location())
+			entry["ticketID"] = ticket.ID
+			entry["resourceID"] = resourceID
+			entry["roleID"] = roleID
+			notes, _ := entry["internalNotes"].(string)
+			entry["internalNotes"] = strings.TrimSpace(notes + "\n" + mark)
+			id, err := r.at.Create(ctx, "TimeEntries", entry)
+			if err != nil {
+				return "", Classify(fmt.Errorf("add time entry to ticket %s: %w", ticket, err),
+					Blame{"Time Entry Default Data", append(slices.Collect(maps.Keys(def.Fields)), "summaryNotes")},
+					Blame{"Time Entry Default Data (roleName)", []string{"roleID", "role"}})
+			}
+			r.log.Info("autotask: time entry added", "ticket", ticket.String(), "time_entry", id)
+			return strconv.FormatInt(id, 10), nil
+		})
 	if err == nil {
 		hours, _ := timeEntry(def, sess, r.set.Location())["hoursWorked"].(float64)
 		r.recordOn(ticket, recordTimeEntry, id, strconv.FormatFloat(hours, 'f', 2, 64)+" h", existing)

@@ -181,6 +181,10 @@ type Fault struct {
 	// AfterWrite performs the request first and then answers with the
 	// fault: the write happened but the client cannot know.
 	AfterWrite bool
+	// HoldThread lets Delay run to its end even when the client has given
+	// up, keeping the endpoint's thread taken meanwhile: a server goes on
+	// with a request whose client timed out.
+	HoldThread bool
 	Times      int
 }
 
@@ -246,8 +250,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fault := s.takeFault(r.Method, endpoint, isWrite(r.Method, rest))
+	wait := r.Context()
+	if fault != nil && fault.HoldThread {
+		wait = context.WithoutCancel(wait)
+	}
 	if fault != nil && !fault.AfterWrite {
-		if sleep(r.Context(), fault.Delay) {
+		if sleep(wait, fault.Delay) {
 			writeFault(w, fault)
 		}
 		return
@@ -257,7 +265,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if fault != nil {
 		// The write is done; the client waits (a timeout, if Delay is
 		// long) or gets an error, and cannot know it succeeded.
-		if sleep(r.Context(), fault.Delay) {
+		if sleep(wait, fault.Delay) {
 			writeFault(w, fault)
 		}
 		return
