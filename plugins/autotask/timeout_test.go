@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"switchboard/engine"
+	"switchboard/engine/beyondtrust/bttest"
 	"switchboard/plugins/autotask/autotasktest"
 )
 
@@ -16,8 +17,8 @@ import (
 // in one attempt with one note.
 func TestTimedOutCreateRetriedInsideTheAttempt(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, autotasktest.Options{})
-	h.plugin.RequestTimeout, h.plugin.TimeoutGrace = 300*time.Millisecond, time.Millisecond
+	h := ownBudgetHarness(t, "timeout-create-code")
+	h.plugin.RequestTimeout, h.plugin.TimeoutGrace = time.Second, time.Millisecond
 	h.sim.Inject(autotasktest.Fault{Method: "POST", Endpoint: "TicketNotes", WritesOnly: true, AfterWrite: true, Status: 200, Delay: 5 * time.Second})
 	s := h.ended(autotasktest.TicketOpenNumber)
 	job := h.job(engine.EventSessionEnd, s, nil)
@@ -33,12 +34,12 @@ func TestTimedOutCreateRetriedInsideTheAttempt(t *testing.T) {
 // and its timeout, not the attempt's.
 func TestTimeoutErrorNamesTheRequest(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, autotasktest.Options{})
-	h.plugin.RequestTimeout, h.plugin.TimeoutGrace = 200*time.Millisecond, time.Millisecond
+	h := ownBudgetHarness(t, "timeout-names-code")
+	h.plugin.RequestTimeout, h.plugin.TimeoutGrace = time.Second, time.Millisecond
 	h.sim.Inject(autotasktest.Fault{Endpoint: "TicketNotes", Status: 200, Delay: 5 * time.Second, Times: -1})
 	s := h.ended(autotasktest.TicketOpenNumber)
 	out, err := h.handle(h.job(engine.EventSessionEnd, s, nil))
-	if out != engine.OutcomeRetry || err == nil || !strings.Contains(err.Error(), "autotask: POST /V1.0/TicketNotes/query timed out after 200ms") {
+	if out != engine.OutcomeRetry || err == nil || !strings.Contains(err.Error(), "autotask: POST /V1.0/TicketNotes/query timed out after 1s") {
 		t.Fatalf("outcome %v: %v", out, err)
 	}
 }
@@ -48,25 +49,30 @@ func TestTimeoutErrorNamesTheRequest(t *testing.T) {
 // thread limit from this integration, and refuses nothing.
 func TestTimedOutRequestsKeepTheThreadLimit(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, autotasktest.Options{IntegrationCode: "grace-test-code"})
-	h.set.IntegrationCode = engine.NewSecret("grace-test-code")
-	h.plugin.RequestTimeout, h.plugin.TimeoutGrace = 150*time.Millisecond, 2*time.Second
+	h := ownBudgetHarness(t, "grace-test-code")
+	h.plugin.RequestTimeout, h.plugin.TimeoutGrace = time.Second, 4*time.Second
 	const sessions = 4
 	h.sim.Inject(autotasktest.Fault{Method: "POST", Endpoint: "TicketNotes", WritesOnly: true, AfterWrite: true, HoldThread: true,
-		Status: 200, Delay: 1500 * time.Millisecond, Times: sessions})
+		Status: 200, Delay: 3 * time.Second, Times: sessions})
 	var wg sync.WaitGroup
 	for range sessions {
-		s := h.ended(autotasktest.TicketOpenNumber)
+		s := h.app.Begin(bttest.SessionSpec{
+			ExternalKey: autotasktest.TicketOpenNumber,
+			Customer:    &bttest.Customer{Name: "Jane Doe", Issue: "Printer"},
+			Rep:         bttest.Rep{ID: "3", Username: "alice", DisplayName: "Alice Tech"},
+		}).After(time.Minute).End()
 		job := h.job(engine.EventSessionEnd, s, nil)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for range 5 {
-				err := h.plugin.Handle(context.Background(), job)
+			var err error
+			for range 20 {
+				err = h.plugin.Handle(context.Background(), job)
 				if out, _ := engine.Classify(err); out == engine.OutcomeDone {
 					return
 				}
 			}
+			t.Errorf("a session did not finish in 20 attempts: %v", err)
 		}()
 	}
 	wg.Wait()
@@ -76,4 +82,13 @@ func TestTimedOutRequestsKeepTheThreadLimit(t *testing.T) {
 	if n := len(h.sim.Notes(autotasktest.TicketOpen)); n != sessions {
 		t.Fatalf("%d notes, want %d", n, sessions)
 	}
+}
+
+// ownBudgetHarness is a harness with its own integration code: the thread
+// budgets are shared by the whole process, per integration code, and these
+// tests hold threads long enough to slow the other tests down.
+func ownBudgetHarness(t *testing.T, code string) *harness {
+	h := newHarness(t, autotasktest.Options{IntegrationCode: code})
+	h.set.IntegrationCode = engine.NewSecret(code)
+	return h
 }
