@@ -213,11 +213,22 @@ func (c *Client) Events(ctx context.Context, start time.Time, size int) ([]Recor
 		}
 		if err != nil {
 			c.noteLimit(err)
-			return nil, err
+			return nil, tokenHidden{err: err, mask: outbound.NewRedactor(tok)}
 		}
 		return ParseEvents(resp.Body)
 	}
 }
+
+// tokenHidden is an Events error with the bearer token masked in its text
+// (an answer may echo the Authorization header); it unwraps to the error
+// as received, status and wait included.
+type tokenHidden struct {
+	err  error
+	mask *outbound.Redactor
+}
+
+func (e tokenHidden) Error() string { return e.mask.String(e.err.Error()) }
+func (e tokenHidden) Unwrap() error { return e.err }
 
 // FormatStart writes a StartDate with millisecond precision: the endpoint
 // refused more than three fractional digits until EPM 26.2.1734.

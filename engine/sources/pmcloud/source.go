@@ -180,6 +180,7 @@ func (p *Poller) read(ctx context.Context, t Target, start time.Time) ([]*store.
 		}
 		cyc.Pages++
 		last := time.Time{}
+		fresh := 0
 		for _, rec := range page {
 			if rec.Ingested.After(last) {
 				last = rec.Ingested
@@ -188,12 +189,15 @@ func (p *Poller) read(ctx context.Context, t Target, start time.Time) ([]*store.
 				continue // read again after a full page: not counted
 			}
 			seen[rec.ID] = true
+			fresh++
 			cyc.Fetched++
 			out = append(out, p.record(t, host, rec))
 		}
 		if len(page) < size {
-			if !last.IsZero() {
-				from = last.Add(time.Millisecond).Truncate(time.Millisecond)
+			// Events ingested before StartDate (a remote whose clock went
+			// back) are stored but never move the cursor back.
+			if next := last.Add(time.Millisecond).Truncate(time.Millisecond); !last.IsZero() && next.After(from) {
+				from = next
 			}
 			return out, from, cyc, nil
 		}
@@ -201,9 +205,17 @@ func (p *Poller) read(ctx context.Context, t Target, start time.Time) ([]*store.
 			return out, from, cyc, fmt.Errorf("pmcloud: source %s: a full page from %s has no readable event.ingested: %w", t.Settings.Name, FormatStart(from), ErrShape)
 		}
 		next := last.Truncate(time.Millisecond)
-		if !next.After(from) {
+		switch {
+		case next.After(from):
+		case next.Equal(from):
 			p.log().Warn("pmcloud: a full page of events shares one millisecond; moving on by 1 ms", "source", t.Settings.Name, "at", FormatStart(next))
 			next = next.Add(time.Millisecond)
+		case fresh == 0:
+			// Events older than asked for, all read already (a remote
+			// ignoring StartDate): asking again would bring them again.
+			return out, from, cyc, fmt.Errorf("pmcloud: source %s: a full page from %s holds only events read already, ingested before it: %w", t.Settings.Name, FormatStart(from), ErrShape)
+		default:
+			next = from // events older than asked for: never move the cursor back
 		}
 		from = next
 	}
