@@ -90,7 +90,12 @@ func (e *elastic) send(ctx context.Context, batch []Encoded) outcome {
 	}
 	out := outcome{rejected: map[int]string{}}
 	for i, it := range ans.Items {
-		item := it["create"]
+		item, ok := it["create"]
+		if !ok || item.Status < 100 {
+			// Not the answer to a create: it says nothing of the events,
+			// which are sent again (a stored one comes back 409).
+			return outcome{err: fmt.Errorf("siem: Elastic answered item %d without a create status: %s", i, snippet(a.body))}
+		}
 		switch {
 		case item.Status/100 == 2, item.Status == http.StatusConflict:
 			// 409 on create: the document is there already.

@@ -17,6 +17,10 @@ import (
 // another on the stream.
 const syslogMaxBytes = 1 << 20
 
+// udpMaxDatagram is the largest UDP payload over IPv4: a longer message
+// cannot be sent at all, whatever UDPMaxBytes says.
+const udpMaxDatagram = 65507
+
 // syslogDest writes RFC 5424 messages: octet-counted on TCP and TLS
 // (RFC 6587, RFC 5425), one per datagram on UDP (RFC 5426).
 type syslogDest struct {
@@ -96,7 +100,11 @@ func (d *syslogDest) send(ctx context.Context, batch []Encoded) outcome {
 	for _, e := range batch {
 		msg = d.message(msg[:0], e)
 		if udp {
-			if limit := d.set.UDPMaxBytes; limit > 0 && len(msg) > limit {
+			limit := d.set.UDPMaxBytes
+			if limit <= 0 || limit > udpMaxDatagram {
+				limit = udpMaxDatagram // no limit set: still one datagram
+			}
+			if len(msg) > limit {
 				msg = truncateUTF8(msg, limit)
 			}
 			if _, err := d.conn.Write(msg); err != nil {
