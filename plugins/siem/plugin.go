@@ -14,6 +14,7 @@ import (
 
 	"switchboard/engine"
 	bt "switchboard/engine/beyondtrust"
+	"switchboard/engine/sources/pmcloud"
 )
 
 // ID is the plugin's id in configurations and URLs.
@@ -125,6 +126,9 @@ func (p *Plugin) handle(ctx context.Context, job *engine.Job, set *Settings, app
 
 // events builds and encodes what one delivery forwards.
 func (p *Plugin) events(ctx context.Context, job *engine.Job, set *Settings, app appliance) ([]Encoded, error) {
+	if job.Event.Name == pmcloud.EventName {
+		return pmcloudRecord(job, set)
+	}
 	origin := Origin{ApplianceID: job.Event.ApplianceID, Host: job.Appliance.Host}
 	var list []Event
 	switch {
