@@ -102,3 +102,24 @@ func TestEchoedCredentialsStayOutOfErrors(t *testing.T) {
 		}
 	}
 }
+
+// One event stamped far in the future (a remote clock gone wrong) does
+// not carry the cursor past every event still to come.
+func TestAnEventFromTheFutureDoesNotSkipWhatFollows(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.add(3, f.clock.Now().Add(-5*time.Minute), time.Second)
+	if err := f.sim.Add(pmcloudtest.Event("from-2036", f.clock.Now().AddDate(10, 0, 0))); err != nil {
+		t.Fatal(err)
+	}
+	f.added++
+	f.mustPoll()
+	if c := f.cursor().Cursor(); c.After(f.clock.Now().Add(time.Millisecond)) {
+		t.Errorf("cursor at %s, past the poll's time %s", FormatStart(c), FormatStart(f.clock.Now()))
+	}
+	f.clock.Add(time.Minute)
+	f.add(5, f.clock.Now().Add(-30*time.Second), time.Second)
+	f.clock.Add(time.Minute)
+	f.mustPoll()
+	f.checkAllOnce()
+}

@@ -196,7 +196,7 @@ func (p *Poller) read(ctx context.Context, t Target, start time.Time) ([]*store.
 		if len(page) < size {
 			// Events ingested before StartDate (a remote whose clock went
 			// back) are stored but never move the cursor back.
-			if next := last.Add(time.Millisecond).Truncate(time.Millisecond); !last.IsZero() && next.After(from) {
+			if next := p.notAhead(t, last.Add(time.Millisecond).Truncate(time.Millisecond)); !last.IsZero() && next.After(from) {
 				from = next
 			}
 			return out, from, cyc, nil
@@ -204,7 +204,7 @@ func (p *Poller) read(ctx context.Context, t Target, start time.Time) ([]*store.
 		if last.IsZero() {
 			return out, from, cyc, fmt.Errorf("pmcloud: source %s: a full page from %s has no readable event.ingested: %w", t.Settings.Name, FormatStart(from), ErrShape)
 		}
-		next := last.Truncate(time.Millisecond)
+		next := p.notAhead(t, last.Truncate(time.Millisecond))
 		switch {
 		case next.After(from):
 		case next.Equal(from):
@@ -221,6 +221,18 @@ func (p *Poller) read(ctx context.Context, t Target, start time.Time) ([]*store.
 	}
 	cyc.Capped = true
 	return out, from, cyc, nil
+}
+
+// notAhead keeps a next StartDate from passing this moment: one event
+// stamped in the future (a remote clock gone wrong) would otherwise carry
+// the cursor past every event still to come. Events read again from here
+// are dropped by dedupe.
+func (p *Poller) notAhead(t Target, next time.Time) time.Time {
+	if now := p.now().Truncate(time.Millisecond); next.After(now) {
+		p.log().Warn("pmcloud: an event is ingested after the present; the cursor stays at the present", "source", t.Settings.Name, "ingested", FormatStart(next))
+		return now
+	}
+	return next
 }
 
 // record makes the stored event of one document.
