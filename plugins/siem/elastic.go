@@ -39,8 +39,10 @@ func (e *elastic) size(x Encoded) int { return len(x.Body) + 64 + len(x.ID) }
 func document(b *bytes.Buffer, x Encoded) {
 	ts := x.Event.Time.UTC().Format(time.RFC3339Nano)
 	switch {
-	case x.JSON && bytes.HasPrefix(x.Body, []byte(`{"@timestamp"`)):
+	case x.JSON && (bytes.HasPrefix(x.Body, []byte(`{"@timestamp"`)) || hasTimestamp(x.Body)):
 		b.Write(x.Body)
+	case x.JSON && bytes.Equal(bytes.TrimSpace(x.Body[1:]), []byte("}")):
+		b.WriteString(`{"@timestamp":"` + ts + `"}`)
 	case x.JSON:
 		b.WriteString(`{"@timestamp":"` + ts + `",`)
 		b.Write(x.Body[1:])
@@ -48,6 +50,21 @@ func document(b *bytes.Buffer, x Encoded) {
 		doc, _ := json.Marshal(map[string]any{"@timestamp": ts, "message": string(x.Body), "event": map[string]string{"id": x.ID, "original": string(x.Body)}})
 		b.Write(doc)
 	}
+}
+
+// hasTimestamp reports whether a JSON object has @timestamp among its own
+// fields, anywhere (a PM Cloud document need not put it first): a second
+// one would make Elasticsearch refuse the document as a duplicate field.
+func hasTimestamp(body []byte) bool {
+	if !bytes.Contains(body, []byte(`"@timestamp"`)) {
+		return false
+	}
+	var top map[string]json.RawMessage
+	if json.Unmarshal(body, &top) != nil {
+		return false
+	}
+	_, ok := top["@timestamp"]
+	return ok
 }
 
 type bulkItem struct {

@@ -1,6 +1,8 @@
 package siem
 
 import (
+	"bytes"
+	"encoding/json"
 	"time"
 
 	"strings"
@@ -51,4 +53,42 @@ func TestSyslogUDPUnlimitedStillFitsADatagram(t *testing.T) {
 		t.Fatalf("outcome %v: %v", out, err)
 	}
 	waitMessages(t, rec, len(s.Events)+1)
+}
+
+// The Elastic source line of a JSON event is one valid JSON object with
+// one @timestamp, wherever the document has its own (a PM Cloud document
+// need not put it first) and when it has no field at all.
+func TestElasticDocumentHasOneTimestamp(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	for _, body := range []string{
+		`{"@timestamp":"2026-03-02T08:59:59.000Z","a":1}`,
+		`{"ecs":{"version":"8.8.0"},"@timestamp":"2026-03-02T08:59:59.000Z"}`,
+		`{"a":{"@timestamp":"nested, not the document's"}}`,
+		`{}`,
+	} {
+		var b bytes.Buffer
+		document(&b, Encoded{ID: "x", JSON: true, Body: []byte(body), Event: &Event{Time: at}})
+		dec := json.NewDecoder(bytes.NewReader(b.Bytes()))
+		n := 0
+		if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+			t.Fatalf("%s: source line %q is not an object", body, b.String())
+		}
+		for dec.More() {
+			key, err := dec.Token()
+			if err != nil {
+				t.Fatalf("%s: source line %q: %v", body, b.String(), err)
+			}
+			if key == "@timestamp" {
+				n++
+			}
+			var v json.RawMessage
+			if err := dec.Decode(&v); err != nil {
+				t.Fatalf("%s: source line %q: %v", body, b.String(), err)
+			}
+		}
+		if n != 1 || !json.Valid(b.Bytes()) {
+			t.Errorf("%s: source line %q has %d @timestamp fields, want 1", body, b.String(), n)
+		}
+	}
 }
