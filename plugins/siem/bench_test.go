@@ -2,6 +2,7 @@ package siem
 
 import (
 	"fmt"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -108,16 +109,45 @@ func BenchmarkForward(b *testing.B) {
 		rec := startSekoia(b, false)
 		benchForward(b, func(*harness) *Settings { return sekoiaSettings(rec.URL) }, rec.Held)
 	})
-	for _, format := range []string{FormatECS, FormatCEF, FormatRaw} {
-		b.Run(fmt.Sprintf("encode-%s", format), func(b *testing.B) {
-			s := praSession(bt.SessionEvent{Type: "File Upload", Timestamp: t0, PerformedBy: admin, Destination: customerActor, Data: nv("filename", `C:\Users\jdoe\Downloads\image.png`, "filesize", "1296708")})
-			e := SessionEvents(s, Origin{ApplianceID: "Default", Host: "access.example.com"})[0]
-			b.ReportAllocs()
-			for range b.N {
-				if _, err := Encode(format, &e, Redaction{}); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
+	// The plugin's own work without the network, the receivers or the
+	// appliance simulator: a parsed report of benchEvents events turned
+	// into events, encoded, and framed as HEC or syslog-TCP would send
+	// them, per CPU second of this process.
+	for _, c := range []struct{ name, format, frame string }{
+		{"plugin-hec-ecs", FormatECS, "hec"}, {"plugin-syslog-ecs", FormatECS, "syslog"},
+		{"plugin-syslog-cef", FormatCEF, "syslog"}, {"plugin-hec-raw", FormatRaw, "hec"},
+	} {
+		b.Run(c.name, func(b *testing.B) { benchPlugin(b, c.format, c.frame) })
 	}
+}
+
+func benchPlugin(b *testing.B, format, frame string) {
+	h := newHarness(b)
+	s := benchSession(h, "ffff0000000000000000000000000000", benchEvents)
+	set := &Settings{HECSourcetype: "beyondtrust:ecs", SyslogSDID: "switchboard@32473", SyslogFacility: 13}
+	hd, sd := &hec{set: set}, &syslogDest{set: set, pid: "1"}
+	var body, msg []byte
+	b.ReportAllocs()
+	cpu0 := cpuTime()
+	b.ResetTimer()
+	for range b.N {
+		events := SessionEvents(s, Origin{ApplianceID: "Default", Host: "access.example.com"})
+		body = body[:0]
+		for i := range events {
+			enc, err := Encode(format, &events[i], Redaction{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if frame == "hec" {
+				body = hd.envelope(body, enc)
+				continue
+			}
+			msg = sd.message(msg[:0], enc)
+			body = strconv.AppendInt(body, int64(len(msg)), 10)
+			body = append(body, ' ')
+			body = append(body, msg...)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N*(benchEvents+1))/(cpuTime()-cpu0).Seconds(), "events/cpu-s")
 }

@@ -30,7 +30,14 @@ func cefSeverity(typ string) int {
 // CEF formats an event as one ArcSight CEF record (version 0), from the
 // same fields as the ECS mapping.
 func CEF(e *Event, r Redaction) string {
-	o := ecs(e, r)
+	d := getDoc()
+	defer putDoc(d)
+	return cef(d, e, r)
+}
+
+// cef maps the event into o, then reads the record's fields from it.
+func cef(o sink, e *Event, r Redaction) string {
+	ecs(o, e, r)
 	product := productName(str(o, "beyondtrust.product"))
 	name := e.Type
 	if m := str(o, "message"); m != "" && e.Source == nil {
@@ -114,7 +121,7 @@ func CEF(e *Event, r Redaction) string {
 	return b.String()
 }
 
-func str(o obj, dotted string) string {
+func str(o sink, dotted string) string {
 	s, _ := o.get(dotted).(string)
 	return s
 }

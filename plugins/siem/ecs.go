@@ -21,6 +21,12 @@ type Redaction struct {
 	Paths bool
 }
 
+// sink receives an event's fields by dotted path; get reads one back.
+type sink interface {
+	set(dotted string, v any)
+	get(dotted string) any
+}
+
 // obj is a JSON object under construction; set creates nested objects
 // along a dotted path, so the ECS mapping reads like the field list.
 type obj map[string]any
@@ -92,11 +98,16 @@ func categorize(typ string) (category, kind string) {
 
 // ECS maps an event to Elastic Common Schema fields; what ECS has no field
 // for goes under beyondtrust.*.
-func ECS(e *Event, r Redaction) map[string]any { return ecs(e, r) }
-
-func ecs(e *Event, r Redaction) obj {
-	s := e.Session
+func ECS(e *Event, r Redaction) map[string]any {
 	o := obj{}
+	ecs(o, e, r)
+	return o
+}
+
+// ecs writes an event's ECS fields into o: a nested map (ECS) or a flat
+// document written straight to JSON (Encode).
+func ecs(o sink, e *Event, r Redaction) {
+	s := e.Session
 	o.set("@timestamp", e.Time.UTC().Format(time.RFC3339Nano))
 	o.set("ecs.version", "8.17.0")
 	category, typ := categorize(e.Type)
@@ -152,12 +163,11 @@ func ecs(e *Event, r Redaction) obj {
 		ecsSummary(o, s, related)
 	}
 	related.put(o)
-	return o
 }
 
 // ecsSessionEvent maps one session_details entry: its parties, data
 // values, file, chat text and system information.
-func ecsSessionEvent(o obj, e *Event, r Redaction, rel *relatedSet) {
+func ecsSessionEvent(o sink, e *Event, r Redaction, rel *relatedSet) {
 	src := e.Source
 	by := resolve(e.Session, src.PerformedBy)
 	to := resolve(e.Session, src.Destination)
@@ -244,7 +254,7 @@ func ecsSessionEvent(o obj, e *Event, r Redaction, rel *relatedSet) {
 // actor applies Sekoia's rule for a performer's name: an IP address is
 // source.ip, a dotted name without spaces source.domain, anything else
 // user.name.
-func actor(o obj, name string) {
+func actor(o sink, name string) {
 	switch {
 	case name == "":
 	case net.ParseIP(name) != nil:
@@ -257,7 +267,7 @@ func actor(o obj, name string) {
 }
 
 // endpoint puts a customer's machine (the endpoint) under host.*.
-func endpoint(o obj, p *Party) {
+func endpoint(o sink, p *Party) {
 	o.set("host.name", known(p.Hostname))
 	o.set("host.os.full", known(p.OS))
 	if ip := net.ParseIP(known(p.PrivateIP)); ip != nil {
@@ -265,7 +275,7 @@ func endpoint(o obj, p *Party) {
 	}
 }
 
-func putParty(o obj, prefix string, p *Party) {
+func putParty(o sink, prefix string, p *Party) {
 	o.set(prefix+".type", p.Type)
 	o.set(prefix+".gsnumber", p.GSNumber)
 	o.set(prefix+".name", p.Name)
@@ -278,7 +288,7 @@ func putParty(o obj, prefix string, p *Party) {
 }
 
 // ecsData maps one data value as Sekoia's PRA Sessions format does.
-func ecsData(o obj, e *Event, name, v string, r Redaction) {
+func ecsData(o sink, e *Event, name, v string, r Redaction) {
 	switch name {
 	case "body":
 		if r.Chat {
@@ -344,7 +354,7 @@ func ecsData(o obj, e *Event, name, v string, r Redaction) {
 
 // putFile sets file.name, and for a name with a directory file.path and
 // file.directory (unless paths are redacted).
-func putFile(o obj, p string, r Redaction) {
+func putFile(o sink, p string, r Redaction) {
 	base := baseName(p)
 	o.set("file.name", base)
 	if base == p || r.Paths {
@@ -388,7 +398,7 @@ func systemInfo(cats []bt.SystemInfoCategory) []map[string]any {
 
 // ecsSummary maps the session as a whole: times, members, counts and the
 // recording and chat URLs.
-func ecsSummary(o obj, s *bt.Session, rel *relatedSet) {
+func ecsSummary(o sink, s *bt.Session, rel *relatedSet) {
 	o.set("event.start", s.StartTime.UTC().Format(time.RFC3339Nano))
 	if s.Ended() {
 		o.set("event.end", s.EndTime.UTC().Format(time.RFC3339Nano))
@@ -490,7 +500,7 @@ func (r *relatedSet) ip(v string) {
 
 func (r *relatedSet) host(v string) { r.hosts = appendNew(r.hosts, v) }
 
-func (r *relatedSet) put(o obj) {
+func (r *relatedSet) put(o sink) {
 	if len(r.users) > 0 {
 		o.set("related.user", r.users)
 	}

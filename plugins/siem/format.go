@@ -2,6 +2,7 @@ package siem
 
 import (
 	"fmt"
+	"slices"
 
 	"switchboard/engine"
 )
@@ -33,18 +34,16 @@ func Encode(format string, e *Event, r Redaction) (Encoded, error) {
 	case FormatCEF:
 		out.Body = []byte(engine.CleanText(CEF(e, r)))
 		return out, nil
-	case FormatRaw, FormatECS, "":
-		var doc map[string]any
-		if format == FormatRaw {
-			doc = Raw(e, r)
-		} else {
-			doc = ecs(e, r)
-		}
-		b, err := engine.MarshalClean(doc)
-		if err != nil {
-			return out, fmt.Errorf("siem: encode event %s: %w", e.ID, err)
-		}
-		out.JSON, out.Body = true, b
+	case FormatRaw:
+		doc := Raw(e, r)
+		out.JSON, out.Body = true, encodeJSON(nil, func(w *jsonWriter) { w.value(doc) })
+		return out, nil
+	case FormatECS, "":
+		d := getDoc()
+		ecs(d, e, r)
+		d.buf = encodeJSON(d.buf[:0], d.appendJSON)
+		out.JSON, out.Body = true, slices.Clone(d.buf)
+		putDoc(d)
 		return out, nil
 	}
 	return out, fmt.Errorf("siem: unknown format %q", format)

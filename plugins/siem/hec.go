@@ -1,7 +1,6 @@
 package siem
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -61,45 +60,53 @@ type hecAnswer struct {
 }
 
 // envelope writes one event as HEC's event protocol wants it; the event
-// id and session id also go into index-time fields.
-func (h *hec) envelope(b *bytes.Buffer, e Encoded) {
-	b.WriteString(`{"time":`)
-	b.WriteString(strconv.FormatFloat(float64(e.Event.Time.UnixMilli())/1000, 'f', 3, 64))
-	writeField := func(k, v string) {
+// id and session id also go into index-time fields (keys in the order
+// encoding/json would write them).
+func (h *hec) envelope(b []byte, e Encoded) []byte {
+	b = append(b, `{"time":`...)
+	b = strconv.AppendFloat(b, float64(e.Event.Time.UnixMilli())/1000, 'f', 3, 64)
+	field := func(k, v string) {
 		if v == "" {
 			return
 		}
-		b.WriteString(`,"` + k + `":`)
-		q, _ := json.Marshal(v)
-		b.Write(q)
+		b = append(b, `,"`...)
+		b = append(b, k...)
+		b = append(b, `":`...)
+		b, _ = appendJSONString(b, v, false)
 	}
-	writeField("host", e.Event.Host)
-	writeField("source", h.set.HECSource)
-	writeField("sourcetype", h.set.HECSourcetype)
-	writeField("index", h.set.HECIndex)
-	b.WriteString(`,"event":`)
+	field("host", e.Event.Host)
+	field("source", h.set.HECSource)
+	field("sourcetype", h.set.HECSourcetype)
+	field("index", h.set.HECIndex)
+	b = append(b, `,"event":`...)
 	if e.JSON {
-		b.Write(e.Body)
+		b = append(b, e.Body...)
 	} else {
-		q, _ := json.Marshal(string(e.Body))
-		b.Write(q)
+		b, _ = appendJSONString(b, string(e.Body), false)
 	}
-	fields := map[string]string{"event_id": e.ID, "kind": e.Kind}
+	b = append(b, `,"fields":{"event_id":`...)
+	b, _ = appendJSONString(b, e.ID, false)
+	b = append(b, `,"kind":`...)
+	b, _ = appendJSONString(b, e.Kind, false)
 	if s := e.Event.Session; s != nil {
-		fields["lsid"], fields["product"] = s.LSID, s.Product
+		b = append(b, `,"lsid":`...)
+		b, _ = appendJSONString(b, s.LSID, false)
+		b = append(b, `,"product":`...)
+		b, _ = appendJSONString(b, s.Product, false)
 	}
-	f, _ := json.Marshal(fields)
-	b.WriteString(`,"fields":`)
-	b.Write(f)
-	b.WriteString("}\n")
+	return append(b, "}}\n"...)
 }
 
 func (h *hec) send(ctx context.Context, batch []Encoded) outcome {
-	var body bytes.Buffer
+	n := 0
 	for _, e := range batch {
-		h.envelope(&body, e)
+		n += h.size(e)
 	}
-	a, err := post(ctx, h.hc, h.name(), h.url+"/services/collector/event", h.header(), body.Bytes())
+	body := make([]byte, 0, n)
+	for _, e := range batch {
+		body = h.envelope(body, e)
+	}
+	a, err := post(ctx, h.hc, h.name(), h.url+"/services/collector/event", h.header(), body)
 	if err != nil {
 		return outcome{err: err}
 	}

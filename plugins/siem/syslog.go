@@ -138,11 +138,11 @@ func (d *syslogDest) message(b []byte, e Encoded) []byte {
 	b = append(b, ">1 "...)
 	b = e.Event.Time.UTC().AppendFormat(b, "2006-01-02T15:04:05.000000Z07:00")
 	b = append(b, ' ')
-	b = append(b, headerField(e.Event.Host, 255)...)
+	b = appendHeaderField(b, e.Event.Host, 255)
 	b = append(b, " switchboard "...)
 	b = append(b, d.pid...)
 	b = append(b, ' ')
-	b = append(b, headerField(e.Kind, 32)...)
+	b = appendHeaderField(b, e.Kind, 32)
 	b = append(b, " ["...)
 	b = append(b, d.set.SyslogSDID...)
 	b = appendParam(b, "id", e.ID)
@@ -160,19 +160,20 @@ func (d *syslogDest) message(b []byte, e Encoded) []byte {
 	return append(b, e.Body...)
 }
 
-// headerField keeps a header field within RFC 5424's printable US-ASCII
-// and length rules; an empty one is the nil value "-".
-func headerField(s string, max int) string {
-	var out strings.Builder
-	for i := 0; i < len(s) && out.Len() < max; i++ {
+// appendHeaderField keeps a header field within RFC 5424's printable
+// US-ASCII and length rules; an empty one is the nil value "-".
+func appendHeaderField(b []byte, s string, max int) []byte {
+	n := 0
+	for i := 0; i < len(s) && n < max; i++ {
 		if c := s[i]; c > 32 && c < 127 {
-			out.WriteByte(c)
+			b = append(b, c)
+			n++
 		}
 	}
-	if out.Len() == 0 {
-		return "-"
+	if n == 0 {
+		b = append(b, '-')
 	}
-	return out.String()
+	return b
 }
 
 // appendParam writes ` name="value"` with '"', '\' and ']' escaped.
