@@ -121,10 +121,7 @@ func cef(o sink, e *Event, r Redaction) string {
 	return b.String()
 }
 
-func str(o sink, dotted string) string {
-	s, _ := o.get(dotted).(string)
-	return s
-}
+func str(o sink, dotted string) string { return o.getS(dotted) }
 
 func firstOf(vs ...string) string {
 	for _, v := range vs {

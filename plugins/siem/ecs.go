@@ -25,6 +25,9 @@ type Redaction struct {
 type sink interface {
 	set(dotted string, v any)
 	get(dotted string) any
+	// setS and getS are set and get for a string, without boxing it.
+	setS(dotted, v string)
+	getS(dotted string) string
 }
 
 // obj is a JSON object under construction; set creates nested objects
@@ -49,6 +52,13 @@ func (o obj) set(dotted string, v any) {
 		}
 		m, dotted = next, rest
 	}
+}
+
+func (o obj) setS(dotted, v string) { o.set(dotted, v) }
+
+func (o obj) getS(dotted string) string {
+	s, _ := o.get(dotted).(string)
+	return s
 }
 
 func (o obj) get(dotted string) any {
@@ -108,19 +118,19 @@ func ECS(e *Event, r Redaction) map[string]any {
 // document written straight to JSON (Encode).
 func ecs(o sink, e *Event, r Redaction) {
 	s := e.Session
-	o.set("@timestamp", e.Time.UTC().Format(time.RFC3339Nano))
-	o.set("ecs.version", "8.17.0")
+	o.setS("@timestamp", e.Time.UTC().Format(time.RFC3339Nano))
+	o.setS("ecs.version", "8.17.0")
 	category, typ := categorize(e.Type)
 	if e.Source == nil && e.Kind != KindSummary {
 		category, typ = "session", "info"
 	}
-	o.set("event.kind", "event")
+	o.setS("event.kind", "event")
 	o.set("event.category", []string{category})
 	o.set("event.type", []string{typ})
-	o.set("event.action", e.Kind)
-	o.set("event.code", e.Type)
-	o.set("event.id", e.ID)
-	o.set("event.provider", "switchboard")
+	o.setS("event.action", e.Kind)
+	o.setS("event.code", e.Type)
+	o.setS("event.id", e.ID)
+	o.setS("event.provider", "switchboard")
 	if e.Index >= 0 {
 		o.set("event.sequence", e.Index)
 	}
@@ -128,33 +138,33 @@ func ecs(o sink, e *Event, r Redaction) {
 	if s != nil && s.Product != "" {
 		product = s.Product
 	}
-	o.set("event.dataset", "beyondtrust."+product)
-	o.set("observer.vendor", "BeyondTrust")
-	o.set("observer.product", productName(product))
-	o.set("observer.hostname", e.Host)
-	o.set("beyondtrust.appliance_id", e.ApplianceID)
-	o.set("beyondtrust.product", product)
+	o.setS("event.dataset", "beyondtrust."+product)
+	o.setS("observer.vendor", "BeyondTrust")
+	o.setS("observer.product", productName(product))
+	o.setS("observer.hostname", e.Host)
+	o.setS("beyondtrust.appliance_id", e.ApplianceID)
+	o.setS("beyondtrust.product", product)
 	if e.Test {
 		o.set("tags", []string{"switchboard-test"})
-		o.set("message", "Switchboard test event: the destination is reachable and accepts events.")
+		o.setS("message", "Switchboard test event: the destination is reachable and accepts events.")
 	}
 	if s != nil {
-		o.set("beyondtrust.session.id", s.LSID)
+		o.setS("beyondtrust.session.id", s.LSID)
 		if s.LSeq != 0 {
 			o.set("beyondtrust.session.lseq", s.LSeq)
 		}
 		if s.JumpGroup.Name != "" || s.JumpGroup.ID != "" {
-			o.set("group.name", s.JumpGroup.Name)
-			o.set("group.id", s.JumpGroup.ID)
-			o.set("beyondtrust.jump_group.type", s.JumpGroup.Type)
+			o.setS("group.name", s.JumpGroup.Name)
+			o.setS("group.id", s.JumpGroup.ID)
+			o.setS("beyondtrust.jump_group.type", s.JumpGroup.Type)
 		}
-		o.set("beyondtrust.jumpoint.name", s.Jumpoint.Name)
-		o.set("beyondtrust.public_site.name", s.PublicSite.Name)
-		o.set("beyondtrust.public_site.id", s.PublicSite.ID)
+		o.setS("beyondtrust.jumpoint.name", s.Jumpoint.Name)
+		o.setS("beyondtrust.public_site.name", s.PublicSite.Name)
+		o.setS("beyondtrust.public_site.id", s.PublicSite.ID)
 	}
 	if len(e.Fields) > 0 {
 		o.set("beyondtrust.outbound", e.Fields)
-		o.set("message", e.Type+" (outbound event)")
+		o.setS("message", e.Type+" (outbound event)")
 	}
 	related := &relatedSet{}
 	if e.Source != nil {
@@ -175,9 +185,9 @@ func ecsSessionEvent(o sink, e *Event, r Redaction, rel *relatedSet) {
 		putParty(o, "beyondtrust.performed_by", by)
 		if by.Type != bt.ActorSystem {
 			actor(o, by.Name)
-			o.set("user.id", by.UserID)
+			o.setS("user.id", by.UserID)
 			if ip := net.ParseIP(known(by.PrivateIP)); ip != nil && o.get("source.ip") == nil {
-				o.set("source.ip", ip.String())
+				o.setS("source.ip", ip.String())
 			}
 			rel.user(by.Name, by.Username)
 			if by.Type == bt.ActorCustomer {
@@ -189,7 +199,7 @@ func ecsSessionEvent(o sink, e *Event, r Redaction, rel *relatedSet) {
 		putParty(o, "beyondtrust.destination", to)
 		if to.Type == bt.ActorCustomer {
 			endpoint(o, to)
-			o.set("user.target.name", known(to.Username))
+			o.setS("user.target.name", known(to.Username))
 		}
 		if to.Type != bt.ActorSystem && to.Type != "everyone" {
 			rel.user(to.Name, to.Username)
@@ -200,8 +210,8 @@ func ecsSessionEvent(o sink, e *Event, r Redaction, rel *relatedSet) {
 		if r.Chat {
 			body = Redacted
 		}
-		o.set("event.reason", body)
-		o.set("message", body)
+		o.setS("event.reason", body)
+		o.setS("message", body)
 	}
 	values := map[string]string{}
 	for _, nv := range src.Data {
@@ -258,33 +268,59 @@ func actor(o sink, name string) {
 	switch {
 	case name == "":
 	case net.ParseIP(name) != nil:
-		o.set("source.ip", name)
+		o.setS("source.ip", name)
 	case strings.Contains(name, ".") && !strings.Contains(name, " "):
-		o.set("source.domain", name)
+		o.setS("source.domain", name)
 	default:
-		o.set("user.name", name)
+		o.setS("user.name", name)
 	}
 }
 
 // endpoint puts a customer's machine (the endpoint) under host.*.
 func endpoint(o sink, p *Party) {
-	o.set("host.name", known(p.Hostname))
-	o.set("host.os.full", known(p.OS))
+	o.setS("host.name", known(p.Hostname))
+	o.setS("host.os.full", known(p.OS))
 	if ip := net.ParseIP(known(p.PrivateIP)); ip != nil {
 		o.set("host.ip", []string{ip.String()})
 	}
 }
 
 func putParty(o sink, prefix string, p *Party) {
-	o.set(prefix+".type", p.Type)
-	o.set(prefix+".gsnumber", p.GSNumber)
-	o.set(prefix+".name", p.Name)
-	o.set(prefix+".username", known(p.Username))
-	o.set(prefix+".id", p.UserID)
-	o.set(prefix+".public_ip", known(p.PublicIP))
-	o.set(prefix+".private_ip", known(p.PrivateIP))
-	o.set(prefix+".hostname", known(p.Hostname))
-	o.set(prefix+".os", known(p.OS))
+	k := partyKeys(prefix)
+	o.setS(k[0], p.Type)
+	o.setS(k[1], p.GSNumber)
+	o.setS(k[2], p.Name)
+	o.setS(k[3], known(p.Username))
+	o.setS(k[4], p.UserID)
+	o.setS(k[5], known(p.PublicIP))
+	o.setS(k[6], known(p.PrivateIP))
+	o.setS(k[7], known(p.Hostname))
+	o.setS(k[8], known(p.OS))
+}
+
+// partyKeys are a party's field paths under prefix, built once for the
+// prefixes every event uses.
+func partyKeys(prefix string) *[9]string {
+	for _, k := range []*[9]string{&performedByKeys, &destinationKeys, &bareKeys} {
+		if strings.HasPrefix(k[0], prefix) && len(k[0]) == len(prefix)+len(".type") {
+			return k
+		}
+	}
+	return newPartyKeys(prefix)
+}
+
+var (
+	performedByKeys = *newPartyKeys("beyondtrust.performed_by")
+	destinationKeys = *newPartyKeys("beyondtrust.destination")
+	bareKeys        = *newPartyKeys("p")
+)
+
+func newPartyKeys(prefix string) *[9]string {
+	var k [9]string
+	for i, name := range []string{"type", "gsnumber", "name", "username", "id", "public_ip", "private_ip", "hostname", "os"} {
+		k[i] = prefix + "." + name
+	}
+	return &k
 }
 
 // ecsData maps one data value as Sekoia's PRA Sessions format does.
@@ -294,25 +330,25 @@ func ecsData(o sink, e *Event, name, v string, r Redaction) {
 		if r.Chat {
 			v = Redacted
 		}
-		o.set("event.reason", v)
+		o.setS("event.reason", v)
 	case "failure_reason":
-		o.set("event.reason", v)
+		o.setS("event.reason", v)
 	case "hostname":
-		o.set("host.name", known(v))
+		o.setS("host.name", known(v))
 	case "os":
-		o.set("host.os.full", known(v))
+		o.setS("host.os.full", known(v))
 	case "user_id":
-		o.set("user.target.id", v)
+		o.setS("user.target.id", v)
 	case "username":
-		o.set("user.target.name", v)
+		o.setS("user.target.name", v)
 	case "exeName":
-		o.set("process.executable", v)
+		o.setS("process.executable", v)
 	case "windowName":
-		o.set("process.title", v)
+		o.setS("process.title", v)
 	case "action_name":
-		o.set("event.action", v)
+		o.setS("event.action", v)
 	case "download_url", "view_url":
-		o.set("url.original", v)
+		o.setS("url.original", v)
 	case "path":
 		putFile(o, v, r)
 	case "filename":
@@ -322,33 +358,33 @@ func ecsData(o sink, e *Event, name, v string, r Redaction) {
 			o.set("file.size", n)
 		}
 	case "sha256":
-		o.set("file.hash.sha256", strings.ToLower(v))
+		o.setS("file.hash.sha256", strings.ToLower(v))
 	case "key_name":
-		o.set("registry.key", v)
+		o.setS("registry.key", v)
 	case "value_name":
-		o.set("registry.value", v)
+		o.setS("registry.value", v)
 	case "value_data":
 		o.set("registry.data.strings", []string{v})
-		o.set("registry.data.type", "REG_SZ")
+		o.setS("registry.data.type", "REG_SZ")
 	case "text":
 		if e.Type == "Remote Shell Event" {
-			o.set("process.command_line", v)
+			o.setS("process.command_line", v)
 		}
 	case "private_ip":
 		if ip := net.ParseIP(v); ip != nil {
-			o.set("source.ip", ip.String())
+			o.setS("source.ip", ip.String())
 		}
 	case "public_ip":
 		if host, port, err := net.SplitHostPort(v); err == nil && net.ParseIP(host) != nil {
-			o.set("source.nat.ip", host)
+			o.setS("source.nat.ip", host)
 			if n, err := strconv.Atoi(port); err == nil {
 				o.set("source.nat.port", n)
 			}
 		}
 	case "state":
-		o.set("beyondtrust.state", v)
+		o.setS("beyondtrust.state", v)
 	case "owner":
-		o.set("beyondtrust.owner", v)
+		o.setS("beyondtrust.owner", v)
 	}
 }
 
@@ -356,12 +392,12 @@ func ecsData(o sink, e *Event, name, v string, r Redaction) {
 // file.directory (unless paths are redacted).
 func putFile(o sink, p string, r Redaction) {
 	base := baseName(p)
-	o.set("file.name", base)
+	o.setS("file.name", base)
 	if base == p || r.Paths {
 		return
 	}
-	o.set("file.path", p)
-	o.set("file.directory", strings.TrimRight(p[:len(p)-len(base)], `\/`))
+	o.setS("file.path", p)
+	o.setS("file.directory", strings.TrimRight(p[:len(p)-len(base)], `\/`))
 }
 
 // baseName is the last element of a Windows or POSIX path.
@@ -399,19 +435,19 @@ func systemInfo(cats []bt.SystemInfoCategory) []map[string]any {
 // ecsSummary maps the session as a whole: times, members, counts and the
 // recording and chat URLs.
 func ecsSummary(o sink, s *bt.Session, rel *relatedSet) {
-	o.set("event.start", s.StartTime.UTC().Format(time.RFC3339Nano))
+	o.setS("event.start", s.StartTime.UTC().Format(time.RFC3339Nano))
 	if s.Ended() {
-		o.set("event.end", s.EndTime.UTC().Format(time.RFC3339Nano))
+		o.setS("event.end", s.EndTime.UTC().Format(time.RFC3339Nano))
 		o.set("event.duration", s.EndTime.Sub(s.StartTime).Nanoseconds())
 	}
-	o.set("message", "Session "+s.LSID+" summary")
-	o.set("beyondtrust.session.type", s.Type)
-	o.set("beyondtrust.session.external_key", s.ExternalKey)
-	o.set("beyondtrust.session.chat_view_url", s.ChatViewURL)
-	o.set("beyondtrust.session.chat_download_url", s.ChatDownloadURL)
-	o.set("beyondtrust.session.recording_view_url", s.RecordingViewURL)
-	o.set("beyondtrust.session.recording_download_url", s.RecordingDownloadURL)
-	o.set("url.original", s.RecordingViewURL)
+	o.setS("message", "Session "+s.LSID+" summary")
+	o.setS("beyondtrust.session.type", s.Type)
+	o.setS("beyondtrust.session.external_key", s.ExternalKey)
+	o.setS("beyondtrust.session.chat_view_url", s.ChatViewURL)
+	o.setS("beyondtrust.session.chat_download_url", s.ChatDownloadURL)
+	o.setS("beyondtrust.session.recording_view_url", s.RecordingViewURL)
+	o.setS("beyondtrust.session.recording_download_url", s.RecordingDownloadURL)
+	o.setS("url.original", s.RecordingViewURL)
 	o.set("beyondtrust.session.file_transfer_count", s.FileTransferCount)
 	o.set("beyondtrust.session.file_move_count", s.FileMoveCount)
 	o.set("beyondtrust.session.file_delete_count", s.FileDeleteCount)
@@ -431,8 +467,8 @@ func ecsSummary(o sink, s *bt.Session, rel *relatedSet) {
 		o.set("beyondtrust.session.custom_attributes", attrs)
 	}
 	if s.PrimaryRep.Name != "" {
-		o.set("user.name", s.PrimaryRep.Name)
-		o.set("user.id", s.PrimaryRep.ID)
+		o.setS("user.name", s.PrimaryRep.Name)
+		o.setS("user.id", s.PrimaryRep.ID)
 	}
 	var customers, reps []map[string]any
 	for _, c := range s.Customers {

@@ -22,8 +22,11 @@ type doc struct {
 	buf []byte
 }
 
+// leaf is a value at a path: v, or the string s when v is nil (strings
+// are most of a document and are kept unboxed).
 type leaf struct {
 	path string
+	s    string
 	v    any
 }
 
@@ -41,14 +44,26 @@ func putDoc(d *doc) {
 // replaces an earlier one, and a leaf replaces an object at its path (and
 // the other way round).
 func (d *doc) set(dotted string, v any) {
-	if s, ok := v.(string); ok && s == "" {
+	if s, ok := v.(string); ok {
+		d.setS(dotted, s)
 		return
 	}
+	d.put(leaf{path: dotted, v: v})
+}
+
+func (d *doc) setS(dotted, s string) {
+	if s != "" {
+		d.put(leaf{path: dotted, s: s})
+	}
+}
+
+func (d *doc) put(l leaf) {
+	dotted := l.path
 	conflict := false
 	for i := range d.fields {
 		p := d.fields[i].path
 		if p == dotted {
-			d.fields[i].v = v
+			d.fields[i] = l
 			return
 		}
 		conflict = conflict || nested(p, dotted) || nested(dotted, p)
@@ -63,7 +78,7 @@ func (d *doc) set(dotted string, v any) {
 		clear(d.fields[len(out):])
 		d.fields = out
 	}
-	d.fields = append(d.fields, leaf{dotted, v})
+	d.fields = append(d.fields, l)
 }
 
 // nested reports whether a equals b or lies under it.
@@ -74,10 +89,22 @@ func nested(a, b string) bool {
 func (d *doc) get(dotted string) any {
 	for _, f := range d.fields {
 		if f.path == dotted {
+			if f.v == nil {
+				return f.s
+			}
 			return f.v
 		}
 	}
 	return nil
+}
+
+func (d *doc) getS(dotted string) string {
+	for _, f := range d.fields {
+		if f.path == dotted {
+			return f.s
+		}
+	}
+	return ""
 }
 
 // comparePaths orders dotted paths as encoding/json orders the keys of
@@ -187,7 +214,11 @@ func (d *doc) appendJSON(w *jsonWriter) {
 			fresh = true
 			rest = tail
 		}
-		w.value(f.v)
+		if f.v == nil {
+			w.str(f.s)
+		} else {
+			w.value(f.v)
+		}
 		fresh = false
 		prev = f.path
 	}
