@@ -153,6 +153,9 @@ func (c *Client) fetchToken(ctx context.Context, path string) (tokenAnswer, erro
 	if tok.ExpiresIn <= 0 {
 		tok.ExpiresIn = 3600 // the documented lifetime
 	}
+	// A lifetime past a day is not believed (nor may it overflow a
+	// Duration); a token that dies earlier is replaced on its 401.
+	tok.ExpiresIn = min(tok.ExpiresIn, 86400)
 	return tok, nil
 }
 

@@ -123,3 +123,19 @@ func TestAnEventFromTheFutureDoesNotSkipWhatFollows(t *testing.T) {
 	f.mustPoll()
 	f.checkAllOnce()
 }
+
+// A token answer with an absurd expires_in (overflowing a Duration) is
+// still reused, not fetched again before every request.
+func TestAHugeTokenLifetimeIsReused(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.sim.Fail(pmcloudtest.TokenPath, http.StatusOK, 1, `{"access_token":"forged-token-1","token_type":"Bearer","expires_in":10000000000}`)
+	first, err := f.tgt.Client.Token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := f.tgt.Client.Token(context.Background())
+	if err != nil || again != first {
+		t.Fatalf("second Token: %q %v, want the first one (%q) reused", again, err, first)
+	}
+}
