@@ -140,7 +140,7 @@ type commonFlags struct {
 func addCommon(fs *flag.FlagSet) *commonFlags {
 	return &commonFlags{
 		dataDir:    envFlag(fs, "data-dir", "SWITCHBOARD_DATA_DIR", "./data", "directory for the database, the secret key and template overrides"),
-		database:   envFlag(fs, "database", "SWITCHBOARD_DATABASE", "", "database: a SQLite file path (default <data-dir>/switchboard.db)"),
+		database:   envFlag(fs, "database", "SWITCHBOARD_DATABASE", "", "database: a SQLite file path (default <data-dir>/switchboard.db) or a postgres://user:password@host:5432/db URL shared by several engines"),
 		intakeAddr: envFlag(fs, "intake-addr", "SWITCHBOARD_INTAKE_ADDR", ":8180", "listen address for the appliance's outbound events"),
 		adminAddr:  envFlag(fs, "admin-addr", "SWITCHBOARD_ADMIN_ADDR", "127.0.0.1:53231", "listen address for the admin UI, JSON API and metrics (local only by default)"),
 		logLevel:   envFlag(fs, "log-level", "SWITCHBOARD_LOG_LEVEL", "info", "log level: debug, info, warn or error"),

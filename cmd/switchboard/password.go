@@ -21,7 +21,7 @@ func resetPassword(ctx context.Context, args []string, stdin io.Reader, stdout, 
 	fs := flag.NewFlagSet("reset-password", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dataDir := envFlag(fs, "data-dir", "SWITCHBOARD_DATA_DIR", "./data", "data directory")
-	database := envFlag(fs, "database", "SWITCHBOARD_DATABASE", "", "database: a SQLite file path (default <data-dir>/switchboard.db)")
+	database := envFlag(fs, "database", "SWITCHBOARD_DATABASE", "", "database: a SQLite file path (default <data-dir>/switchboard.db) or a postgres://user:password@host:5432/db URL shared by several engines")
 	user := fs.String("user", "admin", "the admin account")
 	if err := parse(fs, args); err != nil {
 		return err

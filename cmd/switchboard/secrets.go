@@ -32,7 +32,7 @@ func secretsCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 	flags := flag.NewFlagSet("secrets clear-unopenable", flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	dataDir := envFlag(flags, "data-dir", "SWITCHBOARD_DATA_DIR", "./data", "data directory")
-	database := envFlag(flags, "database", "SWITCHBOARD_DATABASE", "", "database: a SQLite file path (default <data-dir>/switchboard.db)")
+	database := envFlag(flags, "database", "SWITCHBOARD_DATABASE", "", "database: a SQLite file path (default <data-dir>/switchboard.db) or a postgres://user:password@host:5432/db URL shared by several engines")
 	yes := flags.Bool("yes", false, "clear them; without it the command only lists what it would clear")
 	if err := parse(flags, args[1:]); err != nil {
 		return err

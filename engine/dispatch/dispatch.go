@@ -9,9 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"runtime/debug"
-	"strconv"
 	"sync"
 	"time"
 
@@ -42,7 +40,9 @@ type Options struct {
 	Service *service.Service
 	Metrics *metrics.Metrics
 	Logger  *slog.Logger
-	// Owner names this process in leases; default host-pid.
+	// Owner names this engine in leases and must differ between engines
+	// sharing a database: Release at shutdown hands back every delivery
+	// the owner holds. Default store.NewOwner().
 	Owner string
 	// Retention is how long finished deliveries are kept.
 	Retention time.Duration
@@ -78,8 +78,7 @@ func New(opts Options) *Dispatcher {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.Owner == "" {
-		host, _ := os.Hostname()
-		opts.Owner = host + "-" + strconv.Itoa(os.Getpid())
+		opts.Owner = store.NewOwner()
 	}
 	if opts.Retention == 0 {
 		opts.Retention = DefaultRetention
@@ -188,6 +187,21 @@ func (d *Dispatcher) maintain(ctx context.Context) {
 	defer tick.Stop()
 	lastPurge := time.Time{}
 	for {
+		// One engine of a cluster maintains the queue at a time; the
+		// lease outlives a few rounds so a live leader keeps it.
+		leader, err := d.opts.Store.Leader(ctx, "maintenance", d.opts.Owner, time.Now(), 3*d.opts.MaintenanceInterval)
+		if err != nil && ctx.Err() == nil {
+			d.log.Error("take the maintenance lease", "err", err)
+		}
+		if !leader {
+			select {
+			case <-ctx.Done():
+				_ = d.opts.Store.Resign(context.WithoutCancel(ctx), "maintenance", d.opts.Owner)
+				return
+			case <-tick.C:
+			}
+			continue
+		}
 		if n, err := d.opts.Store.Rescue(ctx, time.Now(), d.opts.Backoff); err != nil && ctx.Err() == nil {
 			d.log.Error("rescue expired leases", "err", err)
 		} else if n > 0 {
@@ -204,6 +218,7 @@ func (d *Dispatcher) maintain(ctx context.Context) {
 		}
 		select {
 		case <-ctx.Done():
+			_ = d.opts.Store.Resign(context.WithoutCancel(ctx), "maintenance", d.opts.Owner)
 			return
 		case <-tick.C:
 		}

@@ -199,13 +199,20 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return fail(err)
 	}
-	disp = dispatch.New(dispatch.Options{Store: st, Service: s.Service, Metrics: s.Metrics, Logger: log, Retention: opts.Retention, Backoff: opts.Backoff})
+	// One name per engine process in every lease it takes: engines sharing
+	// a PostgreSQL database must never release or renew each other's.
+	owner := store.NewOwner()
+	disp = dispatch.New(dispatch.Options{Store: st, Service: s.Service, Metrics: s.Metrics, Logger: log, Retention: opts.Retention, Backoff: opts.Backoff, Owner: owner})
 	s.Dispatcher = disp
 	if s.Routes, err = service.NewRoutes(ctx, s.Service); err != nil {
 		return fail(err)
 	}
-	s.Poller = poll.New(poll.Options{Store: st, Targets: s.pollTargets, Wake: disp.Wake, Log: log})
+	s.Poller = poll.New(poll.Options{Store: st, Targets: s.pollTargets, Wake: disp.Wake, Log: log, Owner: owner})
 	s.Sources = s.newSources(disp.Wake)
+	// Work queued by another engine on the same PostgreSQL database wakes
+	// this one's workers (LISTEN/NOTIFY; nothing on SQLite). It stops when
+	// the store closes.
+	st.OnWork(context.WithoutCancel(ctx), disp.Wake)
 	s.intake = intake.New(intake.Options{
 		Store: st, Router: s.Routes, Metrics: s.Metrics, Logger: log, Wake: disp.Wake, MaxBody: opts.MaxBody,
 		Tokens: intakeTokens{s.Routes}, RequireToken: opts.IntakeRequireToken, Allow: allow,

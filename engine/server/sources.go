@@ -1,8 +1,6 @@
 package server
 
 import (
-	"fmt"
-	"os"
 	"time"
 
 	"switchboard/engine/sources/pmcloud"
@@ -14,10 +12,9 @@ import (
 // they are then, so that a configuration added or renamed later is picked
 // up without a restart.
 func (s *Server) newSources(wake func()) *pmcloud.Runner {
-	host, _ := os.Hostname()
 	started := time.Now()
 	clients := &pmcloud.Clients{HTTP: s.opts.SourcesHTTP}
-	p := &pmcloud.Poller{Store: s.Store, Owner: fmt.Sprintf("%s-%d", host, os.Getpid()), Log: s.log, Wake: wake}
+	p := &pmcloud.Poller{Store: s.Store, Owner: store.NewOwner(), Log: s.log, Wake: wake}
 	return &pmcloud.Runner{Poller: p, Targets: func() []pmcloud.Target {
 		out := make([]pmcloud.Target, 0, len(s.opts.Sources))
 		for _, set := range s.opts.Sources {

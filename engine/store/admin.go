@@ -87,6 +87,9 @@ func (s *Store) AdminUserByName(ctx context.Context, username string) (*AdminUse
 func (s *Store) CreateFirstAdmin(ctx context.Context, u *AdminUser, setupTokenHash string) error {
 	now := time.Now()
 	return s.writeTx(ctx, func(tx *gorm.DB) error {
+		if err := s.lockTable(tx, "admin_users"); err != nil {
+			return fmt.Errorf("store: lock admin users: %w", err)
+		}
 		if setupTokenHash != "" {
 			var t adminSetupToken
 			err := tx.Where("token_hash = ? AND expires_at > ?", setupTokenHash, ms(now)).First(&t).Error
@@ -119,6 +122,9 @@ func (s *Store) CreateFirstAdmin(ctx context.Context, u *AdminUser, setupTokenHa
 // expires and forgets every earlier one: only the link printed last works.
 func (s *Store) ReplaceSetupToken(ctx context.Context, tokenHash string, expires time.Time) error {
 	return s.writeTx(ctx, func(tx *gorm.DB) error {
+		if err := s.lockTable(tx, "admin_setup_tokens"); err != nil {
+			return fmt.Errorf("store: lock setup tokens: %w", err)
+		}
 		if err := tx.Where("1 = 1").Delete(&adminSetupToken{}).Error; err != nil {
 			return fmt.Errorf("store: forget setup tokens: %w", err)
 		}

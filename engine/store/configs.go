@@ -97,7 +97,7 @@ func (s *Store) UpdateConfig(ctx context.Context, c *Config, audit AuditEntry) e
 	now := ms(time.Now())
 	return s.writeTx(ctx, func(tx *gorm.DB) error {
 		var old Config
-		if err := tx.First(&old, c.ID).Error; err != nil {
+		if err := s.forUpdate(tx).First(&old, c.ID).Error; err != nil {
 			return notFound(err, "configuration", c.ID)
 		}
 		if c.Version != 0 && old.Version != c.Version {

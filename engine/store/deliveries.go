@@ -85,6 +85,10 @@ func (Attempt) TableName() string { return "delivery_attempts" }
 // Started is when the attempt began.
 func (a *Attempt) Started() time.Time { return fromMS(a.StartedAt) }
 
+// oneMoreAttempt grants a delivery whose attempts are spent one more (the
+// two-argument MAX of SQLite is GREATEST on PostgreSQL; CASE is both).
+const oneMoreAttempt = `CASE WHEN max_attempts > attempts THEN max_attempts ELSE attempts + 1 END`
+
 // ErrState means the delivery is in a state that does not allow the action.
 var ErrState = errors.New("not possible in its current state")
 
@@ -95,7 +99,7 @@ func (s *Store) RetryNow(ctx context.Context, id int64, audit AuditEntry) error 
 	now := ms(time.Now())
 	return s.writeTx(ctx, func(tx *gorm.DB) error {
 		var d Delivery
-		if err := tx.First(&d, id).Error; err != nil {
+		if err := s.forUpdate(tx).First(&d, id).Error; err != nil {
 			return notFound(err, "delivery", id)
 		}
 		if d.State == StateRunning {
@@ -105,7 +109,10 @@ func (s *Store) RetryNow(ctx context.Context, id int64, audit AuditEntry) error 
 			return fmt.Errorf("delivery %d already succeeded; replay its event to run it again: %w", id, ErrState)
 		}
 		if err := tx.Exec(`UPDATE deliveries SET state = 'pending', run_at = ?, finished_at = 0, updated_at = ?, snoozes = 0,
-			max_attempts = MAX(max_attempts, attempts + 1) WHERE id = ?`, now, now, id).Error; err != nil {
+			max_attempts = `+oneMoreAttempt+` WHERE id = ?`, now, now, id).Error; err != nil {
+			return err
+		}
+		if err := s.notifyWork(tx); err != nil {
 			return err
 		}
 		return insertAudit(tx, audit, now)
@@ -140,7 +147,7 @@ func (s *Store) Replay(ctx context.Context, eventID int64, lsid string, routes [
 		for _, r := range routes {
 			var rerun []int64
 			if err := tx.Raw(`UPDATE deliveries SET state = 'pending', run_at = ?, finished_at = 0, updated_at = ?, snoozes = 0,
-					max_attempts = MAX(max_attempts, attempts + 1)
+					max_attempts = `+oneMoreAttempt+`
 				WHERE event_id = ? AND config_id = ? AND state != 'running' RETURNING id`,
 				now, now, eventID, r.ConfigID).Scan(&rerun).Error; err != nil {
 				return err
@@ -167,6 +174,9 @@ func (s *Store) Replay(ctx context.Context, eventID int64, lsid string, routes [
 		}
 		if len(routes) > 0 {
 			if err := tx.Exec(`UPDATE events SET routing = ?, reason = '' WHERE id = ?`, Routed, eventID).Error; err != nil {
+				return err
+			}
+			if err := s.notifyWork(tx); err != nil {
 				return err
 			}
 		}

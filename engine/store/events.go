@@ -117,7 +117,7 @@ func (s *Store) insertEvents(ctx context.Context, batch []*NewEvent, after func(
 	// than two per event is most of what group commit buys.
 	ids := make(map[string]int64, len(batch))
 	for chunk := range slices.Chunk(batch, eventsPerStatement) {
-		if err := insertEventRows(ctx, tx, stmts.events, chunk, now, ids); err != nil {
+		if err := s.insertEventRows(ctx, tx, stmts.events, chunk, now, ids); err != nil {
 			return nil, err
 		}
 	}
@@ -135,7 +135,7 @@ func (s *Store) insertEvents(ctx context.Context, batch []*NewEvent, after func(
 		}
 	}
 	if len(missing) > 0 {
-		if err := existingEventIDs(ctx, tx, missing, ids); err != nil {
+		if err := s.existingEventIDs(ctx, tx, missing, ids); err != nil {
 			return nil, err
 		}
 	}
@@ -149,8 +149,13 @@ func (s *Store) insertEvents(ctx context.Context, batch []*NewEvent, after func(
 	}
 	added := make(map[int64]int, len(batch))
 	for chunk := range slices.Chunk(rows, deliveriesPerStatement) {
-		if err := insertDeliveryRows(ctx, tx, stmts.deliveries, chunk, now, added); err != nil {
+		if err := s.insertDeliveryRows(ctx, tx, stmts.deliveries, chunk, now, added); err != nil {
 			return nil, err
+		}
+	}
+	if s.pg && len(added) > 0 {
+		if _, err := tx.ExecContext(ctx, notifyWorkSQL); err != nil {
+			return nil, classify("notify other engines", err)
 		}
 	}
 	counted := make(map[int64]bool, len(batch))
@@ -169,7 +174,7 @@ func (s *Store) insertEvents(ctx context.Context, batch []*NewEvent, after func(
 	// routed from now on.
 	if len(rerouted) > 0 {
 		q := `UPDATE events SET routing = ?, reason = '' WHERE routing <> ? AND id IN (?` + strings.Repeat(",?", len(rerouted)-1) + `)`
-		if _, err := tx.ExecContext(ctx, q, append([]any{Routed, Routed}, rerouted...)...); err != nil {
+		if _, err := tx.ExecContext(ctx, s.rebind(q), append([]any{Routed, Routed}, rerouted...)...); err != nil {
 			return nil, classify("route stored events", err)
 		}
 	}
@@ -193,7 +198,7 @@ const (
 
 // insertEventRows inserts events, skipping stored dedupe keys, and records
 // the id of each one inserted.
-func insertEventRows(ctx context.Context, tx *sql.Tx, prepared map[int]*sql.Stmt, batch []*NewEvent, now int64, ids map[string]int64) error {
+func (s *Store) insertEventRows(ctx context.Context, tx *sql.Tx, prepared map[int]*sql.Stmt, batch []*NewEvent, now int64, ids map[string]int64) error {
 	args := make([]any, 0, len(batch)*11)
 	for _, ne := range batch {
 		e := &ne.Event
@@ -202,7 +207,7 @@ func insertEventRows(ctx context.Context, tx *sql.Tx, prepared map[int]*sql.Stmt
 		}
 		args = append(args, e.DedupeKey, e.ApplianceID, e.Name, e.Source, e.LSID, e.ExternalKey, e.OccurredAt, e.ReceivedAt, e.Fields, e.Routing, e.Reason)
 	}
-	rows, err := query(ctx, tx, prepared[len(batch)], insertEventsSQL(len(batch)), args)
+	rows, err := query(ctx, tx, prepared[len(batch)], s.rebind(insertEventsSQL(len(batch))), args)
 	if err != nil {
 		return classify("insert events", err)
 	}
@@ -240,6 +245,9 @@ type batchStatements struct {
 
 func (s *Store) batchStatements(ctx context.Context, db *sql.DB, batch []*NewEvent) (batchStatements, error) {
 	out := batchStatements{events: map[int]*sql.Stmt{}, deliveries: map[int]*sql.Stmt{}}
+	if s.pg {
+		return out, nil // pgx caches the statements it prepares itself
+	}
 	deliveries := 0
 	for _, ne := range batch {
 		deliveries += len(ne.Deliveries)
@@ -289,10 +297,10 @@ func (s *Store) prepared(ctx context.Context, db *sql.DB, kind string, rows int,
 }
 
 // existingEventIDs looks up the ids of events already stored.
-func existingEventIDs(ctx context.Context, tx *sql.Tx, keys []any, ids map[string]int64) error {
+func (s *Store) existingEventIDs(ctx context.Context, tx *sql.Tx, keys []any, ids map[string]int64) error {
 	for chunk := range slices.Chunk(keys, eventsPerStatement) {
 		q := `SELECT dedupe_key, id FROM events WHERE dedupe_key IN (?` + strings.Repeat(",?", len(chunk)-1) + `)`
-		rows, err := tx.QueryContext(ctx, q, chunk...)
+		rows, err := tx.QueryContext(ctx, s.rebind(q), chunk...)
 		if err != nil {
 			return classify("find stored events", err)
 		}
@@ -327,12 +335,12 @@ type deliveryRow struct {
 
 // insertDeliveryRows inserts deliveries an event does not have yet and
 // counts the ones added per event.
-func insertDeliveryRows(ctx context.Context, tx *sql.Tx, prepared map[int]*sql.Stmt, batch []deliveryRow, now int64, added map[int64]int) error {
+func (s *Store) insertDeliveryRows(ctx context.Context, tx *sql.Tx, prepared map[int]*sql.Stmt, batch []deliveryRow, now int64, added map[int64]int) error {
 	args := make([]any, 0, len(batch)*8)
 	for _, r := range batch {
 		args = append(args, r.eventID, r.d.ConfigID, r.d.Plugin, r.lsid, r.d.MaxAttempts, now, now, now)
 	}
-	rows, err := query(ctx, tx, prepared[len(batch)], insertDeliveriesSQL(len(batch)), args)
+	rows, err := query(ctx, tx, prepared[len(batch)], s.rebind(insertDeliveriesSQL(len(batch))), args)
 	if err != nil {
 		return classify("insert deliveries", err)
 	}

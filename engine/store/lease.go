@@ -52,21 +52,47 @@ func (s *Store) Claim(ctx context.Context, plugin string, n int, owner string, l
 	}
 	var out []Delivery
 	err := s.writeTx(ctx, func(tx *gorm.DB) error {
-		return tx.Raw(`UPDATE deliveries SET state = 'running', attempts = attempts + 1,
-				lease_owner = ?, lease_until = ?, lease_token = lower(hex(randomblob(16))), updated_at = ?
-			WHERE id IN (
-				SELECT d.id FROM deliveries d
-				WHERE d.plugin = ? AND d.state IN ('pending', 'retrying') AND d.run_at <= ?
-				AND NOT (`+blockedBySession+`)
-				ORDER BY d.run_at, d.id LIMIT ?)
-			RETURNING *`,
-			owner, ms(now.Add(lease)), ms(now), plugin, ms(now), n).Scan(&out).Error
+		if s.pg {
+			return tx.Raw(claimPostgres, plugin, ms(now), n, owner, ms(now.Add(lease)), ms(now)).Scan(&out).Error
+		}
+		return tx.Raw(claimSQLite, owner, ms(now.Add(lease)), ms(now), plugin, ms(now), n).Scan(&out).Error
 	})
 	if err != nil {
 		return nil, classify("claim deliveries", err)
 	}
 	return out, nil
 }
+
+// claimSQLite is Claim on SQLite, whose one writer makes the select and
+// the update one step.
+const claimSQLite = `UPDATE deliveries SET state = 'running', attempts = attempts + 1,
+		lease_owner = ?, lease_until = ?, lease_token = lower(hex(randomblob(16))), updated_at = ?
+	WHERE id IN (
+		SELECT d.id FROM deliveries d
+		WHERE d.plugin = ? AND d.state IN ('pending', 'retrying') AND d.run_at <= ?
+		AND NOT (` + blockedBySession + `)
+		ORDER BY d.run_at, d.id LIMIT ?)
+	RETURNING *`
+
+// claimPostgres is Claim on PostgreSQL, where engines claim at once: the
+// due rows are locked as they are chosen and rows another engine is
+// claiming are skipped, not waited for (FOR UPDATE SKIP LOCKED). A locked
+// row is then re-checked by PostgreSQL against its committed state, so a
+// row claimed meanwhile is not claimed twice. Session order holds across
+// engines as it does in one: a later delivery of a session is blocked while
+// an earlier one is pending in this statement's snapshot, even while
+// another engine holds that earlier one's row lock, and after its claim
+// commits it is running, which blocks as well.
+const claimPostgres = `WITH due AS (
+		SELECT d.id FROM deliveries d
+		WHERE d.plugin = ? AND d.state IN ('pending', 'retrying') AND d.run_at <= ?
+		AND NOT (` + blockedBySession + `)
+		ORDER BY d.run_at, d.id LIMIT ?
+		FOR UPDATE OF d SKIP LOCKED)
+	UPDATE deliveries SET state = 'running', attempts = attempts + 1,
+		lease_owner = ?, lease_until = ?, lease_token = replace(gen_random_uuid()::text, '-', ''), updated_at = ?
+	FROM due WHERE deliveries.id = due.id
+	RETURNING deliveries.*`
 
 // Heartbeat extends a running attempt's lease to until. It fails with
 // ErrLeaseLost when the attempt no longer holds its delivery.
@@ -137,8 +163,8 @@ func (s *Store) FinishAttempt(ctx context.Context, f Finish) error {
 	}
 	err := s.writeTx(ctx, func(tx *gorm.DB) error {
 		res := tx.Exec(`UPDATE deliveries SET state = ?, run_at = ?, lease_owner = '', lease_until = 0, lease_token = '',
-				last_error = ?, result = ?, records = CASE WHEN ? = '' THEN records ELSE ? END, updated_at = ?, finished_at = ?, attempts = attempts - ?,
-				snoozes = CASE WHEN ? = 1 THEN snoozes + 1 ELSE 0 END
+				last_error = ?, result = ?, records = CASE WHEN CAST(? AS TEXT) = '' THEN records ELSE ? END, updated_at = ?, finished_at = ?, attempts = attempts - ?,
+				snoozes = CASE WHEN CAST(? AS INTEGER) = 1 THEN snoozes + 1 ELSE 0 END
 			WHERE id = ? AND lease_token = ? AND lease_token != '' AND state = 'running'`,
 			f.State, ms(f.RunAt), f.Error, f.Result, f.Records, f.Records, now, finished, refund, refund, f.ID, f.Token)
 		if res.Error != nil {
@@ -148,7 +174,7 @@ func (s *Store) FinishAttempt(ctx context.Context, f Finish) error {
 			return ErrLeaseLost
 		}
 		return tx.Exec(`INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, outcome, error)
-			SELECT id, attempts + ?, ?, ?, ?, ? FROM deliveries WHERE id = ?`,
+			SELECT id, attempts + ?, CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT) FROM deliveries WHERE id = ?`,
 			refund, ms(f.Started), f.Duration.Milliseconds(), f.Outcome, f.Error, f.ID).Error
 	})
 	if err != nil {
@@ -200,30 +226,47 @@ func (s *Store) Rescue(ctx context.Context, now time.Time, backoff func(attempt 
 	}
 	n := 0
 	err := s.writeTx(ctx, func(tx *gorm.DB) error {
+		n = 0
 		var rows []struct {
 			ID          int64
 			Attempts    int
 			MaxAttempts int
+			UpdatedAt   int64
 		}
-		if err := tx.Raw(`SELECT id, attempts, max_attempts FROM deliveries WHERE state = 'running' AND lease_until < ?`, ms(now)).Scan(&rows).Error; err != nil {
+		// On PostgreSQL a row being finished or heartbeaten right now is
+		// skipped (its worker is alive after all) rather than waited for,
+		// and the update below checks the expiry again: a lease renewed
+		// since the select is not rescued.
+		q := `SELECT id, attempts, max_attempts, updated_at FROM deliveries WHERE state = 'running' AND lease_until < ?`
+		if s.pg {
+			q += ` FOR UPDATE SKIP LOCKED`
+		}
+		if err := tx.Raw(q, ms(now)).Scan(&rows).Error; err != nil {
 			return err
 		}
-		n = len(rows)
 		for _, r := range rows {
-			if err := tx.Exec(`INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, outcome, error)
-				SELECT id, attempts, updated_at, ? - updated_at, 'lease_expired', ? FROM deliveries WHERE id = ?`,
-				ms(now), LeaseExpiredError, r.ID).Error; err != nil {
-				return err
-			}
 			state, runAt, finished := StateRetrying, now.Add(backoff(r.Attempts)), int64(0)
 			if r.Attempts >= r.MaxAttempts {
 				state, runAt, finished = StateFailed, time.Time{}, ms(now)
 			}
-			if err := tx.Exec(`UPDATE deliveries SET state = ?, finished_at = ?, run_at = ?, last_error = ?,
+			res := tx.Exec(`UPDATE deliveries SET state = ?, finished_at = ?, run_at = ?, last_error = ?,
 					lease_owner = '', lease_until = 0, lease_token = '', snoozes = 0, updated_at = ?
-				WHERE id = ?`, state, finished, ms(runAt), LeaseExpiredError, ms(now), r.ID).Error; err != nil {
+				WHERE id = ? AND state = 'running' AND lease_until < ?`, state, finished, ms(runAt), LeaseExpiredError, ms(now), r.ID, ms(now))
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected == 0 {
+				continue
+			}
+			n++
+			if err := tx.Exec(`INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, outcome, error)
+				VALUES (?, ?, ?, ?, 'lease_expired', ?)`,
+				r.ID, r.Attempts, r.UpdatedAt, ms(now)-r.UpdatedAt, LeaseExpiredError).Error; err != nil {
 				return err
 			}
+		}
+		if n > 0 {
+			return s.notifyWork(tx)
 		}
 		return nil
 	})
@@ -245,7 +288,10 @@ func (s *Store) Release(ctx context.Context, owner string) (int, error) {
 			lease_until = 0, lease_token = '', run_at = ?, updated_at = ? WHERE state = 'running' AND lease_owner = ?`,
 			now, now, owner)
 		n = res.RowsAffected
-		return res.Error
+		if res.Error != nil || n == 0 {
+			return res.Error
+		}
+		return s.notifyWork(tx)
 	})
 	if err != nil {
 		return 0, classify("release deliveries", err)

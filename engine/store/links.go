@@ -55,9 +55,15 @@ func (l *AttemptLinks) Link(ctx context.Context, configID int64, lsid, kind stri
 func (l *AttemptLinks) SetLink(ctx context.Context, configID int64, lsid, kind, value string) error {
 	var n int64
 	err := l.s.writeTx(ctx, func(tx *gorm.DB) error {
+		// On PostgreSQL the delivery row is share-locked by the check, so a
+		// rescue cannot take the lease between the check and the insert.
+		lock := ""
+		if l.s.pg {
+			lock = " FOR SHARE"
+		}
 		res := tx.Exec(`INSERT INTO links (config_id, lsid, kind, value, created_at)
-			SELECT ?, ?, ?, ?, ? WHERE EXISTS (
-				SELECT 1 FROM deliveries WHERE id = ? AND lease_token = ? AND state = 'running')
+			SELECT CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT) WHERE EXISTS (
+				SELECT 1 FROM deliveries WHERE id = ? AND lease_token = ? AND state = 'running'`+lock+`)
 			ON CONFLICT (config_id, lsid, kind) DO UPDATE SET value = excluded.value`,
 			configID, lsid, kind, value, ms(time.Now()), l.f.DeliveryID, l.f.Token)
 		n = res.RowsAffected

@@ -96,8 +96,8 @@ type PollResult struct {
 // no longer holds the lease.
 func (s *Store) CommitPoll(ctx context.Context, r PollResult) ([]Inserted, error) {
 	return s.InsertEvents(ctx, r.Events, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE poll_cursors SET cursor_at = ?, last_poll_at = ?, last_success_at = ?, last_error = ''
-			WHERE config_id = ? AND lease_owner = ?`,
+		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE poll_cursors SET cursor_at = ?, last_poll_at = ?, last_success_at = ?, last_error = ''
+			WHERE config_id = ? AND lease_owner = ?`),
 			ms(r.Cursor), ms(r.PolledAt), ms(r.PolledAt), r.ConfigID, r.Owner)
 		if err != nil {
 			return classify("move poll cursor", err)

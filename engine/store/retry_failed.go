@@ -34,7 +34,7 @@ func (s *Store) RetryFailed(ctx context.Context, configID int64, audit AuditEntr
 	n := 0
 	err := s.writeTx(ctx, func(tx *gorm.DB) error {
 		res := tx.Exec(`UPDATE deliveries SET state = 'pending', run_at = ?, finished_at = 0, updated_at = ?, snoozes = 0,
-			max_attempts = MAX(max_attempts, attempts + 1) WHERE config_id = ? AND state = 'failed'`, now, now, configID)
+			max_attempts = `+oneMoreAttempt+` WHERE config_id = ? AND state = 'failed'`, now, now, configID)
 		if res.Error != nil {
 			return res.Error
 		}
@@ -43,6 +43,9 @@ func (s *Store) RetryFailed(ctx context.Context, configID int64, audit AuditEntr
 			return nil
 		}
 		audit.Summary = fmt.Sprintf(audit.Summary, n)
+		if err := s.notifyWork(tx); err != nil {
+			return err
+		}
 		return insertAudit(tx, audit, now)
 	})
 	if err != nil {

@@ -1,6 +1,8 @@
 // Package store keeps Switchboard's state: configurations, events and their
 // deliveries, links, poll cursors and the audit log. SQLite through gorm is
-// the embedded default; everything dialect-specific stays in this package.
+// the embedded default; PostgreSQL (pgx) lets several engines share one
+// database (see postgres.go). Everything dialect-specific stays in this
+// package.
 package store
 
 import (
@@ -42,6 +44,10 @@ type Store struct {
 	r    *gorm.DB
 	path string
 	log  *slog.Logger
+	// pg is true on PostgreSQL: w and r are then one pool, and there is no
+	// write-ahead log of ours to look after.
+	pg  bool
+	dsn string // the PostgreSQL URL, password and all: never logged
 
 	stmtMu sync.Mutex
 	stmts  map[stmtKey]*sql.Stmt // the intake's prepared inserts
@@ -74,6 +80,9 @@ type Options struct {
 	// WALLimit is the write-ahead log size past which it is checkpointed
 	// and truncated (default DefaultWALLimit); see wal.go.
 	WALLimit int64
+	// MaxConns is the PostgreSQL connection pool's size (default
+	// DefaultPostgresConns); SQLite ignores it.
+	MaxConns int
 }
 
 // Durability is what an acknowledged write survives.
@@ -116,10 +125,13 @@ func DefaultPath(dataDir string) string { return filepath.Join(dataDir, "switchb
 
 // Open opens (creating if needed) the database named by dsn and applies the
 // migrations. dsn is a SQLite file path, or "sqlite:" / "file:" followed by
-// one.
+// one, or a postgres:// URL.
 func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if IsPostgres(dsn) {
+		return openPostgres(ctx, dsn, opts)
 	}
 	if opts.BusyTimeout == 0 {
 		opts.BusyTimeout = 5 * time.Second
@@ -206,8 +218,8 @@ func sqlitePath(dsn string) (string, error) {
 	switch {
 	case dsn == "":
 		return "", errors.New("store: no database given")
-	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return "", errors.New("store: PostgreSQL is not supported by this build yet; use a SQLite file path")
+	case IsPostgres(dsn):
+		return "", errors.New("store: a PostgreSQL URL is not a SQLite file path")
 	case strings.HasPrefix(dsn, "sqlite:"):
 		dsn = strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "//")
 	case strings.HasPrefix(dsn, "file:"):
@@ -223,7 +235,11 @@ func sqlitePath(dsn string) (string, error) {
 }
 
 func openGorm(driver, dsn string, conns int) (*gorm.DB, error) {
-	db, err := gorm.Open(sqlite.New(sqlite.Config{DriverName: driver, DSN: dsn}), &gorm.Config{
+	return openDialector(sqlite.New(sqlite.Config{DriverName: driver, DSN: dsn}), conns)
+}
+
+func openDialector(d gorm.Dialector, conns int) (*gorm.DB, error) {
+	db, err := gorm.Open(d, &gorm.Config{
 		SkipDefaultTransaction: true,
 		Logger:                 logger.Discard,
 		NowFunc:                func() time.Time { return time.Now().UTC() },
@@ -253,6 +269,10 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.stop)
 		<-s.stopped
+		if s.pg {
+			s.closeErr = s.closeAll()
+			return
+		}
 		if _, err := s.cp.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
 			// Nothing is lost: the WAL is applied at the next start. A
 			// full disk must not turn a clean stop into a failure.
@@ -271,19 +291,33 @@ func (s *Store) closeAll() error {
 	}
 	s.stmts = nil
 	s.stmtMu.Unlock()
-	for _, db := range []*gorm.DB{s.r, s.w} {
+	dbs := []*gorm.DB{s.r, s.w}
+	if s.pg {
+		dbs = dbs[1:] // one pool
+	}
+	for _, db := range dbs {
 		sqlDB, err := db.DB()
 		if err == nil {
 			err = sqlDB.Close()
 		}
 		errs = append(errs, err)
 	}
-	errs = append(errs, s.cp.Close())
+	if s.cp != nil {
+		errs = append(errs, s.cp.Close())
+	}
 	return errors.Join(errs...)
 }
 
-// Path is the database file.
+// Path is the database file, or the PostgreSQL URL without its password.
 func (s *Store) Path() string { return s.path }
+
+// Dialect names the database: "sqlite" or "postgres".
+func (s *Store) Dialect() string {
+	if s.pg {
+		return "postgres"
+	}
+	return "sqlite"
+}
 
 // Migration is one schema version and whether it is applied.
 type Migration struct {
@@ -296,6 +330,9 @@ func (s *Store) provider() (*goose.Provider, error) {
 	sqlDB, err := s.w.DB()
 	if err != nil {
 		return nil, err
+	}
+	if s.pg {
+		return goose.NewProvider(goose.DialectPostgres, sqlDB, migrations.Postgres, goose.WithDisableGlobalRegistry(true))
 	}
 	return goose.NewProvider(goose.DialectSQLite3, sqlDB, migrations.FS, goose.WithDisableGlobalRegistry(true))
 }
@@ -358,6 +395,9 @@ func (s *Store) writeTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 // errors about the data.
 func isUnavailable(err error) bool {
 	if errors.Is(err, sql.ErrConnDone) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	if pgUnavailable(err) {
 		return true
 	}
 	msg := err.Error()

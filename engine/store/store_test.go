@@ -10,16 +10,47 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"switchboard/engine/store/pgtest"
 )
 
 func open(t *testing.T) *Store {
 	t.Helper()
-	st, err := Open(context.Background(), filepath.Join(t.TempDir(), "sb.db"), Options{})
+	return openDSN(t, filepath.Join(t.TempDir(), "sb.db"))
+}
+
+// openPG opens a store on a fresh PostgreSQL schema (see pgtest).
+func openPG(t *testing.T) *Store {
+	t.Helper()
+	return openDSN(t, pgtest.URL(t))
+}
+
+func openDSN(t *testing.T, dsn string) *Store {
+	t.Helper()
+	st, err := Open(context.Background(), dsn, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
 	return st
+}
+
+// dialects open a fresh store of each database Switchboard supports.
+var dialects = []struct {
+	name string
+	open func(t *testing.T) *Store
+}{{"sqlite", open}, {"postgres", openPG}}
+
+// eachDB runs fn against a fresh store of each dialect, in parallel: the
+// store's behaviour is the same on both (the conformance suite).
+func eachDB(t *testing.T, fn func(t *testing.T, st *Store)) {
+	t.Parallel()
+	for _, d := range dialects {
+		t.Run(d.name, func(t *testing.T) {
+			t.Parallel()
+			fn(t, d.open(t))
+		})
+	}
 }
 
 func TestMigrationsOnEmptyDatabaseAndRerun(t *testing.T) {
@@ -66,7 +97,7 @@ func TestMigrationsOnEmptyDatabaseAndRerun(t *testing.T) {
 
 func TestOpenRefusesWhatItCannotServe(t *testing.T) {
 	t.Parallel()
-	for _, dsn := range []string{"", ":memory:", "postgres://u@h/db", "data.db?_foreign_keys=off"} {
+	for _, dsn := range []string{"", ":memory:", "postgres:///no-host", "postgres://%zz", "data.db?_foreign_keys=off"} {
 		if _, err := Open(context.Background(), dsn, Options{}); err == nil {
 			t.Errorf("Open(%q) succeeded", dsn)
 		}
@@ -99,92 +130,92 @@ func newConfig(t *testing.T, st *Store) *Config {
 }
 
 func TestClaimFinishAndPurge(t *testing.T) {
-	t.Parallel()
-	st := open(t)
-	ctx := context.Background()
-	cfg := newConfig(t, st)
-	res, err := st.InsertEvents(ctx, []*NewEvent{newEvent("a", NewDelivery{ConfigID: cfg.ID, Plugin: "p", MaxAttempts: 2}), newEvent("a")}, nil)
-	if err != nil || res[0].Duplicate || !res[1].Duplicate {
-		t.Fatalf("insert: %+v %v", res, err)
-	}
-	now := time.Now()
-	ds, err := st.Claim(ctx, "p", 5, "w1", time.Minute, now)
-	if err != nil || len(ds) != 1 || ds[0].Attempts != 1 || ds[0].State != StateRunning {
-		t.Fatalf("claim: %+v %v", ds, err)
-	}
-	if again, _ := st.Claim(ctx, "p", 5, "w2", time.Minute, now); len(again) != 0 {
-		t.Fatal("a leased delivery was claimed twice")
-	}
-	if err := st.FinishAttempt(ctx, Finish{ID: ds[0].ID, Token: "forged", State: StateDone}); !errors.Is(err, ErrLeaseLost) {
-		t.Fatalf("finish by a non-owner: %v, want ErrLeaseLost", err)
-	}
-	if err := st.FinishAttempt(ctx, Finish{ID: ds[0].ID, Token: ds[0].LeaseToken, State: StateDone, Outcome: "done", Started: now}); err != nil {
-		t.Fatal(err)
-	}
-	d, _ := st.GetDelivery(ctx, ds[0].ID)
-	if d.State != StateDone || d.FinishedAt == 0 || d.LeaseOwner != "" {
-		t.Fatalf("after finish: %+v", d)
-	}
-	// Not yet past retention: nothing purged. Past it: delivery and event go.
-	if dn, en, err := st.Purge(ctx, now.Add(-time.Hour)); err != nil || dn+en != 0 {
-		t.Fatalf("early purge removed %d/%d (%v)", dn, en, err)
-	}
-	if dn, en, err := st.Purge(ctx, time.Now().Add(time.Hour)); err != nil || dn != 1 || en != 1 {
-		t.Fatalf("purge removed %d deliveries, %d events (%v); want 1, 1", dn, en, err)
-	}
+	eachDB(t, func(t *testing.T, st *Store) {
+		ctx := context.Background()
+		cfg := newConfig(t, st)
+		res, err := st.InsertEvents(ctx, []*NewEvent{newEvent("a", NewDelivery{ConfigID: cfg.ID, Plugin: "p", MaxAttempts: 2}), newEvent("a")}, nil)
+		if err != nil || res[0].Duplicate || !res[1].Duplicate {
+			t.Fatalf("insert: %+v %v", res, err)
+		}
+		now := time.Now()
+		ds, err := st.Claim(ctx, "p", 5, "w1", time.Minute, now)
+		if err != nil || len(ds) != 1 || ds[0].Attempts != 1 || ds[0].State != StateRunning {
+			t.Fatalf("claim: %+v %v", ds, err)
+		}
+		if again, _ := st.Claim(ctx, "p", 5, "w2", time.Minute, now); len(again) != 0 {
+			t.Fatal("a leased delivery was claimed twice")
+		}
+		if err := st.FinishAttempt(ctx, Finish{ID: ds[0].ID, Token: "forged", State: StateDone}); !errors.Is(err, ErrLeaseLost) {
+			t.Fatalf("finish by a non-owner: %v, want ErrLeaseLost", err)
+		}
+		if err := st.FinishAttempt(ctx, Finish{ID: ds[0].ID, Token: ds[0].LeaseToken, State: StateDone, Outcome: "done", Started: now}); err != nil {
+			t.Fatal(err)
+		}
+		d, _ := st.GetDelivery(ctx, ds[0].ID)
+		if d.State != StateDone || d.FinishedAt == 0 || d.LeaseOwner != "" {
+			t.Fatalf("after finish: %+v", d)
+		}
+		// Not yet past retention: nothing purged. Past it: delivery and event go.
+		if dn, en, err := st.Purge(ctx, now.Add(-time.Hour)); err != nil || dn+en != 0 {
+			t.Fatalf("early purge removed %d/%d (%v)", dn, en, err)
+		}
+		if dn, en, err := st.Purge(ctx, time.Now().Add(time.Hour)); err != nil || dn != 1 || en != 1 {
+			t.Fatalf("purge removed %d deliveries, %d events (%v); want 1, 1", dn, en, err)
+		}
+	})
 }
 
 // The poller commits its cursor in the same transaction as the events it
 // found: if the cursor cannot be written, the events are not stored either.
 func TestAfterFailureRollsBackTheEvents(t *testing.T) {
-	t.Parallel()
-	st := open(t)
-	ctx := context.Background()
-	_, err := st.InsertEvents(ctx, []*NewEvent{newEvent("x")}, func(tx *sql.Tx) error {
-		_, err := tx.Exec(`UPDATE no_such_table SET x = 1`)
-		return err
+	eachDB(t, func(t *testing.T, st *Store) {
+		ctx := context.Background()
+		_, err := st.InsertEvents(ctx, []*NewEvent{newEvent("x")}, func(tx *sql.Tx) error {
+			_, err := tx.Exec(`UPDATE no_such_table SET x = 1`)
+			return err
+		})
+		if err == nil {
+			t.Fatal("InsertEvents succeeded although after failed")
+		}
+		evs, _ := st.ListEvents(ctx, EventFilter{})
+		if len(evs) != 0 {
+			t.Fatalf("%d events stored after a failed transaction", len(evs))
+		}
 	})
-	if err == nil {
-		t.Fatal("InsertEvents succeeded although after failed")
-	}
-	evs, _ := st.ListEvents(ctx, EventFilter{})
-	if len(evs) != 0 {
-		t.Fatalf("%d events stored after a failed transaction", len(evs))
-	}
 }
 
 // A session end stored for one configuration (posted, or polled by it) and
 // then polled by another gives the second its own delivery, once.
 func TestDuplicateEventGainsMissingDeliveries(t *testing.T) {
-	t.Parallel()
-	st := open(t)
-	ctx := context.Background()
-	var ids []int64
-	for _, name := range []string{"a", "b"} {
-		c := &Config{Plugin: "p", Name: name, ApplianceID: "Default", Settings: "{}"}
-		if err := st.CreateConfig(ctx, c, AuditEntry{Actor: "t", Action: "create", Summary: "s"}, nil); err != nil {
-			t.Fatal(err)
+	eachDB(t, func(t *testing.T, st *Store) {
+		ctx := context.Background()
+		var ids []int64
+		for _, name := range []string{"a", "b"} {
+			c := &Config{Plugin: "p", Name: name, ApplianceID: "Default", Settings: "{}"}
+			if err := st.CreateConfig(ctx, c, AuditEntry{Actor: "t", Action: "create", Summary: "s"}, nil); err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, c.ID)
 		}
-		ids = append(ids, c.ID)
-	}
-	first, err := st.InsertEvents(ctx, []*NewEvent{newEvent("end", NewDelivery{ConfigID: ids[0], Plugin: "p", MaxAttempts: 1})}, nil)
-	if err != nil || first[0].Deliveries != 1 {
-		t.Fatalf("first: %+v %v", first, err)
-	}
-	for range 2 {
-		res, err := st.InsertEvents(ctx, []*NewEvent{newEvent("end", NewDelivery{ConfigID: ids[0], Plugin: "p", MaxAttempts: 1}, NewDelivery{ConfigID: ids[1], Plugin: "p", MaxAttempts: 1})}, nil)
-		if err != nil || !res[0].Duplicate || res[0].EventID != first[0].EventID {
-			t.Fatalf("again: %+v %v", res, err)
+		first, err := st.InsertEvents(ctx, []*NewEvent{newEvent("end", NewDelivery{ConfigID: ids[0], Plugin: "p", MaxAttempts: 1})}, nil)
+		if err != nil || first[0].Deliveries != 1 {
+			t.Fatalf("first: %+v %v", first, err)
 		}
-	}
-	ds, _ := st.ListDeliveries(ctx, DeliveryFilter{EventID: first[0].EventID})
-	if len(ds) != 2 {
-		t.Fatalf("deliveries = %d, want one per configuration", len(ds))
-	}
-	evs, _ := st.ListEvents(ctx, EventFilter{})
-	if len(evs) != 1 {
-		t.Fatalf("events = %d, want 1", len(evs))
-	}
+		for range 2 {
+			res, err := st.InsertEvents(ctx, []*NewEvent{newEvent("end", NewDelivery{ConfigID: ids[0], Plugin: "p", MaxAttempts: 1}, NewDelivery{ConfigID: ids[1], Plugin: "p", MaxAttempts: 1})}, nil)
+			if err != nil || !res[0].Duplicate || res[0].EventID != first[0].EventID {
+				t.Fatalf("again: %+v %v", res, err)
+			}
+		}
+		ds, _ := st.ListDeliveries(ctx, DeliveryFilter{EventID: first[0].EventID})
+		if len(ds) != 2 {
+			t.Fatalf("deliveries = %d, want one per configuration", len(ds))
+		}
+		evs, _ := st.ListEvents(ctx, EventFilter{})
+		if len(evs) != 1 {
+			t.Fatalf("events = %d, want 1", len(evs))
+		}
+	})
 }
 
 // The writer never checkpoints inside a commit; the background checkpointer
@@ -291,20 +322,20 @@ func TestWALStaysBounded(t *testing.T) {
 
 // A list asked for more than the cap gets the cap, not the default of 100.
 func TestListLimitCapsRatherThanResets(t *testing.T) {
-	t.Parallel()
-	st := open(t)
-	ctx := context.Background()
-	batch := make([]*NewEvent, maxListLimit+10)
-	for i := range batch {
-		batch[i] = newEvent(fmt.Sprintf("e%d", i))
-	}
-	if _, err := st.InsertEvents(ctx, batch, nil); err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct{ asked, want int }{{0, 100}, {250, 250}, {maxListLimit + 5, maxListLimit}} {
-		evs, err := st.ListEvents(ctx, EventFilter{Limit: tc.asked, WithoutFields: true})
-		if err != nil || len(evs) != tc.want {
-			t.Errorf("limit %d listed %d events (%v), want %d", tc.asked, len(evs), err, tc.want)
+	eachDB(t, func(t *testing.T, st *Store) {
+		ctx := context.Background()
+		batch := make([]*NewEvent, maxListLimit+10)
+		for i := range batch {
+			batch[i] = newEvent(fmt.Sprintf("e%d", i))
 		}
-	}
+		if _, err := st.InsertEvents(ctx, batch, nil); err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct{ asked, want int }{{0, 100}, {250, 250}, {maxListLimit + 5, maxListLimit}} {
+			evs, err := st.ListEvents(ctx, EventFilter{Limit: tc.asked, WithoutFields: true})
+			if err != nil || len(evs) != tc.want {
+				t.Errorf("limit %d listed %d events (%v), want %d", tc.asked, len(evs), err, tc.want)
+			}
+		}
+	})
 }

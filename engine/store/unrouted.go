@@ -19,7 +19,12 @@ const unroutedRows = `FROM events e WHERE e.routing = 'unrouted'
 	AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id)`
 
 // unroutedSize is the bytes one event holds, as counted against the cap.
-const unroutedSize = `length(CAST(e.fields AS BLOB)) + length(CAST(e.name AS BLOB)) + length(CAST(e.lsid AS BLOB)) + length(CAST(e.appliance_id AS BLOB))`
+func (s *Store) unroutedSize() string {
+	if s.pg {
+		return `CAST(octet_length(e.fields) + octet_length(e.name) + octet_length(e.lsid) + octet_length(e.appliance_id) AS BIGINT)`
+	}
+	return `length(CAST(e.fields AS BLOB)) + length(CAST(e.name AS BLOB)) + length(CAST(e.lsid AS BLOB)) + length(CAST(e.appliance_id AS BLOB))`
+}
 
 // TrimUnrouted deletes the oldest unrouted events beyond maxEvents or
 // beyond maxBytes in all, newest kept first, and reports how many it
@@ -32,14 +37,14 @@ func (s *Store) TrimUnrouted(ctx context.Context, maxEvents, maxBytes int64) (in
 			SELECT id FROM (
 				SELECT e.id,
 					ROW_NUMBER() OVER (ORDER BY e.id DESC) AS n,
-					SUM(`+unroutedSize+`) OVER (ORDER BY e.id DESC) AS b
+					SUM(`+s.unroutedSize()+`) OVER (ORDER BY e.id DESC) AS b
 				`+unroutedRows+`
-			) WHERE n > ? OR b > ?)`, maxEvents, maxBytes)
+			) AS ranked WHERE n > ? OR b > ?)`, maxEvents, maxBytes)
 		if res.Error != nil {
 			return res.Error
 		}
 		deleted = res.RowsAffected
-		return tx.Raw(`SELECT COUNT(*), COALESCE(SUM(`+unroutedSize+`), 0) `+unroutedRows).Row().Scan(&usage.Events, &usage.Bytes)
+		return tx.Raw(`SELECT COUNT(*), CAST(COALESCE(SUM(`+s.unroutedSize()+`), 0) AS BIGINT) `+unroutedRows).Row().Scan(&usage.Events, &usage.Bytes)
 	})
 	if err != nil {
 		return 0, UnroutedUsage{}, classify("trim unrouted events", err)
