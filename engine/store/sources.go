@@ -89,9 +89,9 @@ func (s *Store) CommitSource(ctx context.Context, r SourceResult) ([]Inserted, e
 				fresh++
 			}
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE source_cursors SET cursor_at = ?, last_poll_at = ?, last_success_at = ?, last_error = '',
+		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE source_cursors SET cursor_at = ?, last_poll_at = ?, last_success_at = ?, last_error = '',
 			last_fetched = ?, last_new = ?, total_new = total_new + ?
-			WHERE source_id = ? AND lease_owner = ?`,
+			WHERE source_id = ? AND lease_owner = ?`),
 			ms(r.Cursor), ms(r.PolledAt), ms(r.PolledAt), len(r.Records), fresh, fresh, r.SourceID, r.Owner)
 		if err != nil {
 			return classify("move source cursor", err)

@@ -1,5 +1,5 @@
 -- +goose Up
--- The PostgreSQL twin of ../00006_leader_leases.sql. One row per job that one engine of a cluster runs at a time (rescue of
+-- The PostgreSQL twin of ../00007_leader_leases.sql. One row per job that one engine of a cluster runs at a time (rescue of
 -- expired leases, purge, retention trims): whoever holds the unexpired row
 -- runs it, and renews it while it lives; a dead engine's row expires and
 -- another engine takes it over.
