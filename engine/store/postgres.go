@@ -245,7 +245,31 @@ func redactDSN(err error, dsn string) string {
 // now+ttl. It returns true while owner holds it; a lease another owner
 // holds and has not let expire is left alone. One conditional upsert, so
 // two engines asking at once cannot both win.
+//
+// A SQLite database belongs to one engine, which is always the leader
+// (and pays no write for it). On PostgreSQL a read comes first: a lease
+// held with more than half its time left, by owner or by another, costs
+// no write.
 func (s *Store) Leader(ctx context.Context, name, owner string, now time.Time, ttl time.Duration) (bool, error) {
+	if !s.pg {
+		return true, nil
+	}
+	var held []struct {
+		Owner      string
+		LeaseUntil int64
+	}
+	if err := s.r.WithContext(ctx).Raw(`SELECT owner, lease_until FROM leader_leases WHERE name = ?`, name).Scan(&held).Error; err != nil {
+		return false, classify("read leader lease "+name, err)
+	}
+	if len(held) == 1 {
+		h := held[0]
+		switch {
+		case h.Owner == owner && h.LeaseUntil-ms(now) > ttl.Milliseconds()/2:
+			return true, nil
+		case h.Owner != owner && h.LeaseUntil >= ms(now):
+			return false, nil
+		}
+	}
 	var got []string
 	err := s.writeTx(ctx, func(tx *gorm.DB) error {
 		return tx.Raw(`INSERT INTO leader_leases (name, owner, lease_until) VALUES (?, ?, ?)
