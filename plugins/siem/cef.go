@@ -7,13 +7,31 @@ import (
 	bt "switchboard/engine/beyondtrust"
 )
 
-// cefHeader escapes a CEF header field: backslash and pipe get a
-// backslash; a line break, which would end the record, becomes a space.
-var cefHeader = strings.NewReplacer(`\`, `\\`, `|`, `\|`, "\r\n", " ", "\n", " ", "\r", " ")
-
-// cefValue escapes a CEF extension value: backslash and equals sign get a
-// backslash, line breaks are written \n and \r. Pipes stay as they are.
-var cefValue = strings.NewReplacer(`\`, `\\`, `=`, `\=`, "\r\n", `\n`, "\n", `\n`, "\r", `\r`)
+// cefEscape writes a CEF header field (header) or extension value. In a
+// header field backslash and pipe get a backslash and a line break, which
+// would end the record, becomes a space. In a value backslash and equals
+// sign get a backslash, line breaks are written \n (CR LF and LF) and \r
+// (a lone CR), and pipes stay as they are.
+func cefEscape(b *strings.Builder, s string, header bool) {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '\\', header && c == '|', !header && c == '=':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c == '\r' && i+1 < len(s) && s[i+1] == '\n':
+			continue // the LF that follows is the line break
+		case header && (c == '\n' || c == '\r'):
+			b.WriteByte(' ')
+		case c == '\n':
+			b.WriteString(`\n`)
+		case c == '\r':
+			b.WriteString(`\r`)
+		default:
+			b.WriteByte(c)
+		}
+	}
+}
 
 // cefSeverity ranks event types 0–10: changes on the endpoint and commands
 // above plain activity.
@@ -46,11 +64,11 @@ func cef(o sink, e *Event, r Redaction) string {
 	var b strings.Builder
 	b.Grow(512)
 	b.WriteString("CEF:0|BeyondTrust|")
-	b.WriteString(cefHeader.Replace(product))
+	cefEscape(&b, product, true)
 	b.WriteString("||") // the appliance's version is not in its reports
-	b.WriteString(cefHeader.Replace(e.Kind))
+	cefEscape(&b, e.Kind, true)
 	b.WriteByte('|')
-	b.WriteString(cefHeader.Replace(name))
+	cefEscape(&b, name, true)
 	b.WriteByte('|')
 	b.WriteString(strconv.Itoa(cefSeverity(e.Type)))
 	b.WriteByte('|')
@@ -65,7 +83,7 @@ func cef(o sink, e *Event, r Redaction) string {
 		first = false
 		b.WriteString(k)
 		b.WriteByte('=')
-		b.WriteString(cefValue.Replace(v))
+		cefEscape(&b, v, false)
 	}
 	ext("rt", strconv.FormatInt(e.Time.UnixMilli(), 10))
 	ext("externalId", e.ID)

@@ -42,3 +42,19 @@ func TestCEFFileFields(t *testing.T) {
 		}
 	}
 }
+
+// TestCEFEscapeMatchesReplacer checks the hand-written escaping against
+// the replacers it took over from.
+func TestCEFEscapeMatchesReplacer(t *testing.T) {
+	t.Parallel()
+	header := strings.NewReplacer(`\`, `\\`, `|`, `\|`, "\r\n", " ", "\n", " ", "\r", " ")
+	value := strings.NewReplacer(`\`, `\\`, `=`, `\=`, "\r\n", `\n`, "\n", `\n`, "\r", `\r`)
+	for _, s := range []string{"", "plain", `a\b|c=d`, "x\r\ny\nz\rw", "\r", "\n\r", "\r\r\n", "=|\\\r\n", "ü😀=\r"} {
+		var h, v strings.Builder
+		cefEscape(&h, s, true)
+		cefEscape(&v, s, false)
+		if h.String() != header.Replace(s) || v.String() != value.Replace(s) {
+			t.Errorf("%q: header %q want %q, value %q want %q", s, h.String(), header.Replace(s), v.String(), value.Replace(s))
+		}
+	}
+}

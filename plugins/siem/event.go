@@ -58,9 +58,14 @@ type Origin struct {
 // order, then the session summary.
 func SessionEvents(s *bt.Session, o Origin) []Event {
 	out := make([]Event, 0, len(s.Events)+1)
+	slugs := map[string]string{} // a report has a handful of event types
 	for i := range s.Events {
 		e := &s.Events[i]
-		kind := Slug(e.Type)
+		kind, ok := slugs[e.Type]
+		if !ok {
+			kind = Slug(e.Type)
+			slugs[e.Type] = kind
+		}
 		out = append(out, Event{
 			ID: s.LSID + ":" + strconv.Itoa(i) + ":" + kind, Kind: kind, Index: i, Time: e.Timestamp, Type: e.Type,
 			ApplianceID: o.ApplianceID, Host: o.Host, Session: s, Source: e,
