@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"switchboard/engine/outbound"
 )
 
 // DefaultTimeout bounds one call to the appliance when Options.Timeout is 0.
@@ -54,6 +56,10 @@ type Client struct {
 	key    tokenKey
 	http   *http.Client
 	tls    *tls.Config
+	// red hides the client secret in every form it travels in (plain,
+	// Basic header Base64, URL- and JSON-escaped) in everything an error
+	// may quote; do adds the access token of its call.
+	red *outbound.Redactor
 }
 
 // NewClient returns a client for opts. Tokens come from the shared cache, or
@@ -68,7 +74,8 @@ func NewClient(opts Options, tokens *TokenCache) *Client {
 	if tokens == nil {
 		tokens = NewTokenCache()
 	}
-	c := &Client{opts: opts, tokens: tokens}
+	c := &Client{opts: opts, tokens: tokens,
+		red: outbound.NewRedactor(opts.ClientSecret).WithBasic(opts.ClientID, opts.ClientSecret)}
 	c.tls = &tls.Config{
 		ServerName:         hostOnly(opts.Host),
 		RootCAs:            opts.RootCAs,
@@ -146,7 +153,8 @@ func (c *Client) token(ctx context.Context) (string, error) {
 	if err := c.checkHost("token"); err != nil {
 		return "", err
 	}
-	return c.tokens.get(ctx, c.key, c.mint)
+	tok, err := c.tokens.get(ctx, c.key, c.mint)
+	return tok, scrub(c.red, err)
 }
 
 // tokenResponse is the OAuth token endpoint's JSON, success or failure.
@@ -191,11 +199,11 @@ func (c *Client) mint(ctx context.Context) (string, time.Duration, error) {
 		}
 		return tr.AccessToken, life, nil
 	case resp.StatusCode == http.StatusOK:
-		return "", 0, &Error{Kind: KindMalformed, Op: op, Status: resp.StatusCode, Detail: "no access_token in the answer: " + c.snippet(body)}
+		return "", 0, &Error{Kind: KindMalformed, Op: op, Status: resp.StatusCode, Detail: "no access_token in the answer: " + snippet(c.red, body)}
 	case resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
 		return "", 0, c.authError(op, resp.StatusCode, tr, body)
 	}
-	return "", 0, c.statusError(op, resp, body)
+	return "", 0, c.statusError(op, resp, snippet(c.red, body))
 }
 
 // authError reads the token endpoint's refusal. Telling an unknown client
@@ -203,9 +211,9 @@ func (c *Client) mint(ctx context.Context) (string, time.Duration, error) {
 func (c *Client) authError(op string, status int, tr tokenResponse, body []byte) error {
 	detail := strings.TrimSpace(strings.Join(nonEmpty(tr.Error, tr.ErrorDescription, tr.Message), ": "))
 	if detail == "" {
-		detail = c.snippet(body)
+		detail = snippet(c.red, body)
 	}
-	e := &Error{Kind: KindAuth, Op: op, Status: status, Detail: c.redact(detail)}
+	e := &Error{Kind: KindAuth, Op: op, Status: status, Detail: detail}
 	lower := strings.ToLower(tr.ErrorDescription + " " + tr.Message)
 	switch {
 	case strings.Contains(lower, "unknown client"):
@@ -226,9 +234,10 @@ func nonEmpty(ss ...string) []string {
 	return out
 }
 
-// statusError classifies an HTTP status other than 200 from any endpoint.
-func (c *Client) statusError(op string, resp *http.Response, body []byte) error {
-	e := &Error{Op: op, Status: resp.StatusCode, Detail: c.snippet(body)}
+// statusError classifies an HTTP status other than 200 from any endpoint;
+// detail is the answer's redacted snippet.
+func (c *Client) statusError(op string, resp *http.Response, detail string) error {
+	e := &Error{Op: op, Status: resp.StatusCode, Detail: detail}
 	switch {
 	case resp.StatusCode >= 500:
 		e.Kind = KindServer
@@ -288,21 +297,30 @@ func unwrapURLError(err error) error {
 	return err
 }
 
-// snippet quotes the start of a body for an error message.
-func (c *Client) snippet(body []byte) string {
-	s := strings.TrimSpace(string(body))
+// snippet quotes the start of a body for an error message, redacted
+// before it is cut so that the cut cannot split a secret.
+func snippet(red *outbound.Redactor, body []byte) string {
+	s := red.String(strings.TrimSpace(string(body)))
 	if len(s) > 200 {
 		s = s[:200] + "…"
 	}
-	return c.redact(s)
+	return s
 }
 
-// redact keeps the secret out of anything that echoes a request back.
-func (c *Client) redact(s string) string {
-	if c.opts.ClientSecret != "" {
-		s = strings.ReplaceAll(s, c.opts.ClientSecret, "[redacted]")
+// scrub masks every secret red knows in err's text: an *Error's Detail and
+// cause are redacted in place (Explain quotes Detail), anything else is
+// wrapped. errors.Is and errors.As still see the chain. Every error the
+// client returns passes here, so no answer that echoes the request (the
+// Basic header, the form, the bearer token) reaches a Test result, a
+// delivery error or a log.
+func scrub(red *outbound.Redactor, err error) error {
+	var e *Error
+	if !errors.As(err, &e) {
+		return red.Error(err)
 	}
-	return s
+	e.Detail = red.String(e.Detail)
+	e.Err = red.Error(e.Err)
+	return err
 }
 
 // call POSTs form to an API path with a token, retrying once with a fresh
@@ -331,7 +349,13 @@ func (c *Client) call(ctx context.Context, op, path string, form url.Values, par
 	}
 }
 
+// do makes one call with tok; its error never holds the secret or tok.
 func (c *Client) do(ctx context.Context, op, path string, form url.Values, tok string, parse func(io.Reader) error) error {
+	red := c.red.With(tok)
+	return scrub(red, c.send(ctx, op, path, form, tok, parse, red))
+}
+
+func (c *Client) send(ctx context.Context, op, path string, form url.Values, tok string, parse func(io.Reader) error, red *outbound.Redactor) error {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.baseURL()+path, strings.NewReader(form.Encode()))
@@ -350,21 +374,21 @@ func (c *Client) do(ctx context.Context, op, path string, form url.Values, tok s
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
-		return c.statusError(op, resp, body)
+		return c.statusError(op, resp, snippet(red, body))
 	}
 	if err := parse(io.LimitReader(resp.Body, maxResponse)); err != nil {
-		return c.bodyError(op, err)
+		return c.bodyError(op, err, red)
 	}
 	return nil
 }
 
 // bodyError classifies what went wrong reading a 200 answer.
-func (c *Client) bodyError(op string, err error) error {
+func (c *Client) bodyError(op string, err error, red *outbound.Redactor) error {
 	var re *ResponseError
 	var pe *ParseError
 	switch {
 	case errors.As(err, &re):
-		e := &Error{Kind: KindRejected, Op: op, Status: http.StatusOK, Detail: c.redact(re.Message), Err: err}
+		e := &Error{Kind: KindRejected, Op: op, Status: http.StatusOK, Detail: re.Message, Err: err}
 		msg := strings.ToLower(re.Message)
 		switch {
 		case strings.Contains(msg, "xml api") && strings.Contains(msg, "not enabled"):
@@ -376,6 +400,7 @@ func (c *Client) bodyError(op string, err error) error {
 		}
 		return e
 	case errors.As(err, &pe):
+		pe.Head = red.Cut(pe.Head) // the answer's first bytes: the cut may split a secret
 		return &Error{Kind: KindMalformed, Op: op, Status: http.StatusOK, Err: err}
 	}
 	return c.transportError(op, err)
@@ -540,6 +565,10 @@ func (c *Client) SetSessionAttributes(ctx context.Context, lsid string, external
 // CheckTLS resolves the host, opens a TCP connection and, unless the client
 // uses plain HTTP, completes a TLS handshake that verifies the certificate.
 func (c *Client) CheckTLS(ctx context.Context) error {
+	return scrub(c.red, c.checkTLS(ctx))
+}
+
+func (c *Client) checkTLS(ctx context.Context) error {
 	const op = "tls"
 	if err := c.checkHost(op); err != nil {
 		return err

@@ -55,6 +55,20 @@ func (r *Redactor) WithBasic(user, password string) *Redactor {
 	return out
 }
 
+// With returns a copy that also hides secrets: a credential known only
+// per call, such as an OAuth access token.
+func (r *Redactor) With(secrets ...string) *Redactor {
+	out := &Redactor{}
+	if r != nil {
+		out.forms = slices.Clone(r.forms)
+	}
+	for _, s := range secrets {
+		out.add(s)
+	}
+	out.sort()
+	return out
+}
+
 func (r *Redactor) add(s string) {
 	if len(s) < minSecret {
 		return
@@ -115,6 +129,24 @@ func (r *Redactor) String(s string) string {
 	}
 	for _, f := range r.forms {
 		s = strings.ReplaceAll(s, f, Mask)
+	}
+	return s
+}
+
+// Cut is String for a text that was cut from a longer one (the first bytes
+// of an answer): besides every whole form, it masks the beginning of a
+// form left at the end of s, where the cut may have split a secret.
+func (r *Redactor) Cut(s string) string {
+	if r == nil {
+		return s
+	}
+	s = r.String(s)
+	for _, f := range r.forms {
+		for k := len(f) - 1; k >= minSecret; k-- {
+			if strings.HasSuffix(s, f[:k]) {
+				return s[:len(s)-k] + Mask
+			}
+		}
 	}
 	return s
 }

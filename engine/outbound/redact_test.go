@@ -55,3 +55,23 @@ func TestRedactorErrorKeepsTheChain(t *testing.T) {
 		t.Fatalf("redacted error %q lost its text or its cause", err)
 	}
 }
+
+func TestRedactorCutMasksASplitSecret(t *testing.T) {
+	t.Parallel()
+	r := NewRedactor("token-0123456789").With("other-secret-value")
+	for in, want := range map[string]string{
+		"begins token-01234":           "begins " + Mask,
+		"a token-0123456789 b":         "a " + Mask + " b",
+		"other-secret-value then tok":  Mask + " then tok",
+		"ends with other-secre":        "ends with " + Mask,
+		"nothing secret here at all x": "nothing secret here at all x",
+	} {
+		if got := r.Cut(in); got != want {
+			t.Errorf("Cut(%q) = %q, want %q", in, got, want)
+		}
+	}
+	var none *Redactor
+	if none.Cut("token-01") != "token-01" || none.With("abcd").String("abcd") != Mask {
+		t.Error("a nil redactor's Cut or With is wrong")
+	}
+}
