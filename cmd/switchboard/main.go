@@ -38,8 +38,8 @@ Usage:
   switchboard simulate [flags]   run the simulated appliance and Autotask for a separate engine
   switchboard migrate  [flags]   apply database migrations and show their status
   switchboard plugins  [flags]   list compiled-in plugins and their settings
-  switchboard reset-password [--user admin]   set an admin's password (read from stdin
-                                 or SWITCHBOARD_ADMIN_PASSWORD)
+  switchboard reset-password [--user admin]   set an admin's password (typed without
+                                 echo, piped on stdin, or SWITCHBOARD_ADMIN_PASSWORD)
   switchboard config export|import [flags]   configurations as files
   switchboard secrets clear-unopenable [--yes]   after losing the secret key: clear
                                  the stored secrets it sealed, to type them again
