@@ -112,6 +112,9 @@ func newBrowserLogging(t *testing.T, log *slog.Logger) *browser {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
+		// Names that resolve to this machine, as a DNS-rebinding attacker's
+		// would (TestBrowserDNSRebinding).
+		chromedp.Flag("host-resolver-rules", "MAP *."+rebindDomain+" 127.0.0.1"),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 900),
 	)
