@@ -45,7 +45,8 @@ func TestTimedOutRequestHoldsItsSlot(t *testing.T) {
 	// An answered request gives its slot back at once.
 	fast := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(`{}`)) }))
 	defer fast.Close()
-	if _, err := c.Do(context.Background(), Request{Method: http.MethodGet, URL: fast.URL, Budgets: []Budget{b}}); err != nil {
+	patient := New(Options{Governor: g, Timeout: 30 * time.Second})
+	if _, err := patient.Do(context.Background(), Request{Method: http.MethodGet, URL: fast.URL, Budgets: []Budget{b}}); err != nil {
 		t.Fatal(err)
 	}
 	if got := freeOf(g, b.Key); got != 2 {

@@ -146,7 +146,7 @@ func (s *Service) decode(row *store.Config) (*Loaded, error) {
 
 // templateSet returns the template set a plugin's settings name, if any.
 func templateSet(settings any) string {
-	if ts, ok := settings.(interface{ TemplateSet() string }); ok {
+	if ts, ok := settings.(engine.TemplateSetter); ok {
 		return ts.TemplateSet()
 	}
 	return ""

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"switchboard/engine"
 	"switchboard/engine/render"
 )
 
@@ -33,7 +34,7 @@ func (s *Service) PreviewTemplate(ctx context.Context, configID int64, name, lsi
 			return render.Preview{}, err
 		}
 		set = templateSet(l.Settings)
-		if tz, ok := l.Settings.(interface{ Location() *time.Location }); ok && tz.Location() != nil {
+		if tz, ok := l.Settings.(engine.ReportZoner); ok && tz.Location() != nil {
 			loc = tz.Location()
 		}
 	}

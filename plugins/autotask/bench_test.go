@@ -11,6 +11,7 @@ import (
 
 	"switchboard/engine"
 	"switchboard/engine/beyondtrust/bttest"
+	"switchboard/engine/connector"
 	"switchboard/plugins/autotask/autotasktest"
 )
 
@@ -70,7 +71,7 @@ func benchJobs(b *testing.B, h *harness) []*engine.Job {
 
 // runBench runs jobs with as many in flight as the plugin asks for; app,
 // when set, replaces the appliance client.
-func runBench(b *testing.B, h *harness, jobs []*engine.Job, app appliance) {
+func runBench(b *testing.B, h *harness, jobs []*engine.Job, app connector.Appliance) {
 	workers := h.plugin.Info().Concurrency
 	latencies := make([]time.Duration, b.N)
 	next := make(chan int)
@@ -109,7 +110,7 @@ func runBench(b *testing.B, h *harness, jobs []*engine.Job, app appliance) {
 
 // deliver runs one delivery, through app instead of the job's appliance
 // client when app is set.
-func deliver(h *harness, job *engine.Job, app appliance) error {
+func deliver(h *harness, job *engine.Job, app connector.Appliance) error {
 	if app == nil {
 		return h.plugin.Handle(context.Background(), job)
 	}

@@ -26,32 +26,6 @@ func simOptions(sim *autotasktest.Server) Options {
 	}
 }
 
-// TestRetryTable runs the shared conformance table plus what Autotask adds.
-func TestRetryTable(t *testing.T) {
-	t.Parallel()
-	errorsBody := func(msg string) string { return `{"errors":["` + msg + `"]}` }
-	answers := append(plugintest.RetryTable(),
-		plugintest.Answer{Name: "500 validation", Status: 500, Body: errorsBody("Value does not reference an existing entity for queueID . "), Want: engine.OutcomePermanent},
-		plugintest.Answer{Name: "500 unknown username", Status: 500, Body: errorsBody("Unable to find a user with the UserName provided."), Want: engine.OutcomePermanent},
-		plugintest.Answer{Name: "500 bad integration code", Status: 500, Body: errorsBody("IntegrationCode is invalid."), Want: engine.OutcomePermanent},
-		plugintest.Answer{Name: "500 permission", Status: 500, Body: errorsBody("The logged in Resource does not have the adequate permissions"), Want: engine.OutcomePermanent},
-		plugintest.Answer{Name: "500 thread limit", Status: 500, Body: errorsBody(autotasktest.ThreadLimitMessage), Want: engine.OutcomeRetryAfter, WantAfter: defaultRetryAfter},
-		plugintest.Answer{Name: "400 thread limit", Status: 400, Header: http.Header{"Retry-After": {"2"}}, Body: errorsBody(autotasktest.ThreadLimitMessage), Want: engine.OutcomeRetryAfter, WantAfter: 2 * time.Second},
-		plugintest.Answer{Name: "500 web server error", Status: 500, Body: `{"Message":"An error has occurred."}`, Want: engine.OutcomeRetry},
-		plugintest.Answer{Name: "500 server failure in an errors list", Status: 500, Body: errorsBody("Internal Server Error"), Want: engine.OutcomeRetry},
-		plugintest.Answer{Name: "500 missing field", Status: 500, Body: errorsBody("Missing Required Field: title"), Want: engine.OutcomePermanent},
-		plugintest.Answer{Name: "404 route", Status: 404, Body: `{"Message":"No HTTP resource was found"}`, Want: engine.OutcomePermanent},
-	)
-	plugintest.RunRetryTable(t, answers, func(ctx context.Context, base string) error {
-		c, err := NewClient(Options{ServicesURL: base + "/ATServicesRest", Username: "u", Secret: "secret-value", IntegrationCode: "code-value"})
-		if err != nil {
-			return err
-		}
-		_, err = c.EntityInfo(ctx, "Tickets")
-		return Classify(err)
-	})
-}
-
 func TestClassifyNamesTheSetting(t *testing.T) {
 	t.Parallel()
 	sim := autotasktest.New(autotasktest.Options{})

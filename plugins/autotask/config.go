@@ -106,6 +106,11 @@ func (s *Settings) ValidateSettings() engine.FieldErrors {
 // templateSetName is the rule engine/render applies to template set names.
 var templateSetName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 
+var (
+	_ engine.TemplateSetter = (*Settings)(nil)
+	_ engine.ReportZoner    = (*Settings)(nil)
+)
+
 // TemplateSet names the configuration's own template set ("" for none);
 // the engine hands the plugin that set's templates.
 func (s *Settings) TemplateSet() string { return s.Templates }

@@ -1,6 +1,7 @@
 package autotask
 
 import (
+	"context"
 	"net/http"
 	"testing"
 	"time"
@@ -12,49 +13,92 @@ import (
 	"switchboard/plugins/autotask/autotasktest"
 )
 
-// TestIdempotence runs the conformance kit's idempotence cases against the
-// simulator: every external write the plugin makes (the ticket, the report
-// note, the time entry, a survey note) is made exactly once however its
-// answers are lost, its process crashes or its lease runs out.
-func TestIdempotence(t *testing.T) {
+// TestConformance runs the whole conformance kit: the settings, the retry
+// table with what Autotask adds, the Test button never writing, and the
+// idempotence cases against the simulator: every external write the plugin
+// makes (the ticket, the report note, the time entry, a survey note) is
+// made exactly once however its answers are lost, its process crashes or
+// its lease runs out.
+func TestConformance(t *testing.T) {
 	t.Parallel()
-	plugintest.RunIdempotence(t, []plugintest.IdempotenceCase{
-		{Name: "session end: report note and time entry", New: func(t *testing.T, hc *http.Client) plugintest.Scenario {
-			h := conformanceHarness(t)
+	errorsBody := func(msg string) string { return `{"errors":["` + msg + `"]}` }
+	plugintest.Conformance(t, plugintest.Suite{
+		Plugin: New(),
+		Answers: []plugintest.Answer{
+			{Name: "500 validation", Status: 500, Body: errorsBody("Value does not reference an existing entity for queueID . "), Want: engine.OutcomePermanent},
+			{Name: "500 unknown username", Status: 500, Body: errorsBody("Unable to find a user with the UserName provided."), Want: engine.OutcomePermanent},
+			{Name: "500 bad integration code", Status: 500, Body: errorsBody("IntegrationCode is invalid."), Want: engine.OutcomePermanent},
+			{Name: "500 permission", Status: 500, Body: errorsBody("The logged in Resource does not have the adequate permissions"), Want: engine.OutcomePermanent},
+			{Name: "500 thread limit", Status: 500, Body: errorsBody(autotasktest.ThreadLimitMessage), Want: engine.OutcomeRetryAfter, WantAfter: defaultRetryAfter},
+			{Name: "400 thread limit", Status: 400, Header: http.Header{"Retry-After": {"2"}}, Body: errorsBody(autotasktest.ThreadLimitMessage), Want: engine.OutcomeRetryAfter, WantAfter: 2 * time.Second},
+			{Name: "500 web server error", Status: 500, Body: `{"Message":"An error has occurred."}`, Want: engine.OutcomeRetry},
+			{Name: "500 server failure in an errors list", Status: 500, Body: errorsBody("Internal Server Error"), Want: engine.OutcomeRetry},
+			{Name: "500 missing field", Status: 500, Body: errorsBody("Missing Required Field: title"), Want: engine.OutcomePermanent},
+			{Name: "404 route", Status: 404, Body: `{"Message":"No HTTP resource was found"}`, Want: engine.OutcomePermanent},
+		},
+		Call: func(ctx context.Context, base string) error {
+			c, err := NewClient(Options{ServicesURL: base + "/ATServicesRest", Username: "u", Secret: "secret-value", IntegrationCode: "code-value"})
+			if err != nil {
+				return err
+			}
+			_, err = c.EntityInfo(ctx, "Tickets")
+			return Classify(err)
+		},
+		Secrets: []string{"secret-value", "code-value"},
+		TestButton: func(t *testing.T) (*engine.TestConfig, func() map[string]int) {
+			h := newHarness(t, autotasktest.Options{})
+			// The suite's plugin knows no simulator: the settings point at it.
+			h.set.ServicesURL = h.sim.RESTRoot()
 			h.set.UpdateTimeEntry = true
-			h.set.TimeEntryDefaults = `{"defaultDomain": "msp.example", "roleName": "Technician", "summaryNotes": "Remote support session"}`
-			s := h.ended(autotasktest.TicketOpenNumber)
-			return h.scenario(hc, func() *engine.Job { return h.job(engine.EventSessionEnd, s, nil) }, func() map[string]int {
-				return writes("note", len(h.sim.Notes(autotasktest.TicketOpen)), "time entry", len(h.sim.TimeEntries(autotasktest.TicketOpen)))
-			})
-		}},
-		{Name: "customer exit survey: note", New: func(t *testing.T, hc *http.Client) plugintest.Scenario {
-			h := conformanceHarness(t)
-			s := h.ended(autotasktest.TicketOpenNumber).CustomerSurvey(bt.SurveyAnswer{Name: "rating", Label: "How satisfied were you?", Value: "5"})
-			return h.scenario(hc, func() *engine.Job { return h.job(engine.EventCustomerSurveyDone, s, nil) }, func() map[string]int {
-				return writes("note", len(h.sim.Notes(autotasktest.TicketOpen)))
-			})
-		}},
-		{Name: "representative joins: ticket", New: func(t *testing.T, hc *http.Client) plugintest.Scenario {
-			h := conformanceHarness(t)
+			h.set.TimeEntryDefaults = `{"defaultDomain": "msp.example", "roleName": "Technician", "summaryNotes": "Remote support"}`
 			autoTicket(h.set)
-			live := h.app.Begin(bttest.SessionSpec{
-				Customer: &bttest.Customer{Name: "Jane Doe", Issue: "Printer", Details: "Offline since Monday."},
-				Rep:      bttest.Rep{Username: "alice", DisplayName: "Alice Tech"},
-				Custom:   []bt.CustomAttribute{{CodeName: "customer_email", Value: "jane.doe@contoso.example"}},
-			})
-			// The event as posted: the session had no external key yet.
-			job := h.job(engine.EventMemberAdded, live, repJoined)
-			return h.scenario(hc, func() *engine.Job { j := *job; return &j }, func() map[string]int {
-				n := 0
-				for _, tk := range h.sim.Tickets() {
-					if tk.ExternalID == "bt:"+live.LSID() {
-						n++
+			opts := h.app.Options()
+			cfg := &engine.TestConfig{
+				Appliance: engine.ApplianceSettings{Host: opts.Host, ClientID: opts.ClientID, ClientSecret: engine.NewSecret(opts.ClientSecret), Product: "rs"},
+				Settings:  h.set, Client: h.btc, Templates: h.tpl,
+			}
+			return cfg, func() map[string]int {
+				return writes("ticket", len(h.sim.Tickets()), "note", len(h.sim.Notes(autotasktest.TicketOpen)), "time entry", len(h.sim.TimeEntries(0)))
+			}
+		},
+		Idempotence: []plugintest.IdempotenceCase{
+			{Name: "session end: report note and time entry", New: func(t *testing.T, hc *http.Client) plugintest.Scenario {
+				h := conformanceHarness(t)
+				h.set.UpdateTimeEntry = true
+				h.set.TimeEntryDefaults = `{"defaultDomain": "msp.example", "roleName": "Technician", "summaryNotes": "Remote support session"}`
+				s := h.ended(autotasktest.TicketOpenNumber)
+				return h.scenario(hc, func() *engine.Job { return h.job(engine.EventSessionEnd, s, nil) }, func() map[string]int {
+					return writes("note", len(h.sim.Notes(autotasktest.TicketOpen)), "time entry", len(h.sim.TimeEntries(autotasktest.TicketOpen)))
+				})
+			}},
+			{Name: "customer exit survey: note", New: func(t *testing.T, hc *http.Client) plugintest.Scenario {
+				h := conformanceHarness(t)
+				s := h.ended(autotasktest.TicketOpenNumber).CustomerSurvey(bt.SurveyAnswer{Name: "rating", Label: "How satisfied were you?", Value: "5"})
+				return h.scenario(hc, func() *engine.Job { return h.job(engine.EventCustomerSurveyDone, s, nil) }, func() map[string]int {
+					return writes("note", len(h.sim.Notes(autotasktest.TicketOpen)))
+				})
+			}},
+			{Name: "representative joins: ticket", New: func(t *testing.T, hc *http.Client) plugintest.Scenario {
+				h := conformanceHarness(t)
+				autoTicket(h.set)
+				live := h.app.Begin(bttest.SessionSpec{
+					Customer: &bttest.Customer{Name: "Jane Doe", Issue: "Printer", Details: "Offline since Monday."},
+					Rep:      bttest.Rep{Username: "alice", DisplayName: "Alice Tech"},
+					Custom:   []bt.CustomAttribute{{CodeName: "customer_email", Value: "jane.doe@contoso.example"}},
+				})
+				// The event as posted: the session had no external key yet.
+				job := h.job(engine.EventMemberAdded, live, repJoined)
+				return h.scenario(hc, func() *engine.Job { j := *job; return &j }, func() map[string]int {
+					n := 0
+					for _, tk := range h.sim.Tickets() {
+						if tk.ExternalID == "bt:"+live.LSID() {
+							n++
+						}
 					}
-				}
-				return writes("ticket", n)
-			})
-		}},
+					return writes("ticket", n)
+				})
+			}},
+		},
 	})
 }
 

@@ -6,18 +6,15 @@ package autotask
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"switchboard/engine"
 	bt "switchboard/engine/beyondtrust"
+	"switchboard/engine/connector"
 )
 
 // ID is the plugin's id in configurations and URLs.
@@ -41,9 +38,10 @@ type Plugin struct {
 	// holds a timed-out request's thread (default 30s); tests shorten them.
 	RequestTimeout, TimeoutGrace time.Duration
 
-	mu      sync.Mutex
-	clients map[string]*Client
-	locks   keyedMutex
+	clients connector.Clients[*Client]
+	// locks serialise ticket creation per (configuration, session), so
+	// two representatives joining at once do not both create one.
+	locks connector.KeyedMutex
 }
 
 var (
@@ -52,7 +50,7 @@ var (
 )
 
 // New returns the plugin.
-func New() *Plugin { return &Plugin{clients: map[string]*Client{}} }
+func New() *Plugin { return &Plugin{} }
 
 // Info describes the plugin.
 func (p *Plugin) Info() engine.Info {
@@ -69,49 +67,32 @@ func (p *Plugin) Info() engine.Info {
 	}
 }
 
-// appliance is what the flows need from the appliance client.
-type appliance interface {
-	Session(ctx context.Context, lsid string) (*bt.Session, error)
-	SetSessionAttributes(ctx context.Context, lsid string, externalKey *string, custom map[string]string) error
-}
-
 // run is one delivery: its job, settings and clients together.
 type run struct {
 	p   *Plugin
 	job *engine.Job
 	set *Settings
 	at  *Client
-	app appliance
+	app connector.Appliance
 	log *slog.Logger
 }
 
 // Handle delivers one event to one configuration.
 func (p *Plugin) Handle(ctx context.Context, job *engine.Job) error {
-	set, ok := job.Settings.(*Settings)
-	if !ok {
-		return engine.Permanent(fmt.Errorf("autotask: settings are %T, not *autotask.Settings", job.Settings))
-	}
-	if job.Client == nil {
-		return engine.Permanent(errors.New("autotask: the configuration has no appliance client"))
+	set, err := connector.Settings[Settings](ID, job)
+	if err != nil {
+		return err
 	}
 	return p.handle(ctx, job, set, job.Client)
 }
 
 // handle delivers a job through app, the appliance's client.
-func (p *Plugin) handle(ctx context.Context, job *engine.Job, set *Settings, app appliance) error {
-	at, err := p.client(set)
+func (p *Plugin) handle(ctx context.Context, job *engine.Job, set *Settings, app connector.Appliance) error {
+	at, err := p.client(job.ConfigID, set)
 	if err != nil {
 		return engine.Permanent(err)
 	}
-	log := job.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	if job.Checkpoint == nil {
-		// Without a store behind it (a one-off run), writes are still
-		// found again by their markers.
-		job.Checkpoint = engine.NewCheckpoint(nil, nil)
-	}
+	log := connector.Logger(job)
 	r := &run{p: p, job: job, set: set, at: at, app: app, log: log}
 	switch job.Event.Name {
 	case engine.EventSessionEnd:
@@ -126,32 +107,14 @@ func (p *Plugin) handle(ctx context.Context, job *engine.Job, set *Settings, app
 	return engine.Skip(fmt.Sprintf("the Autotask plugin does not handle %s events", job.Event.Name))
 }
 
-// client returns the cached client for a configuration's credentials, so
-// that the zone and picklists are looked up once, not per delivery.
-func (p *Plugin) client(s *Settings) (*Client, error) {
+// client returns the configuration's client, provisioned again when its
+// connection settings change, so that the zone and picklists are looked
+// up once, not per delivery.
+func (p *Plugin) client(configID int64, s *Settings) (*Client, error) {
 	opts := p.options(s)
-	h := sha256.New()
-	for _, part := range []string{opts.ServicesURL, opts.ZoneInformationURL, opts.Username, opts.Secret, opts.IntegrationCode, strconv.FormatInt(opts.ImpersonationResourceID, 10)} {
-		h.Write([]byte(part))
-		h.Write([]byte{0})
-	}
-	key := hex.EncodeToString(h.Sum(nil))
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if c, ok := p.clients[key]; ok {
-		return c, nil
-	}
-	c, err := NewClient(opts)
-	if err != nil {
-		return nil, err
-	}
-	// Configurations are few; a bound keeps edited-away credentials from
-	// piling up.
-	if len(p.clients) >= 64 {
-		clear(p.clients)
-	}
-	p.clients[key] = c
-	return c, nil
+	key := connector.Fingerprint(opts.ServicesURL, opts.ZoneInformationURL, opts.Username, opts.Secret, opts.IntegrationCode,
+		strconv.FormatInt(opts.ImpersonationResourceID, 10))
+	return p.clients.Get(configID, key, func() (*Client, error) { return NewClient(opts) })
 }
 
 func (p *Plugin) options(s *Settings) Options {
@@ -168,21 +131,9 @@ func (p *Plugin) options(s *Settings) Options {
 	}
 }
 
-// session fetches the session report. The report can lag the event, so a
-// session the appliance does not know yet is retried.
+// session fetches the session report the event names.
 func (r *run) session(ctx context.Context) (*bt.Session, error) {
-	lsid := r.job.Event.LSID
-	if lsid == "" {
-		return nil, engine.Permanent(errors.New("autotask: the event names no session (lsid is empty)"))
-	}
-	s, err := r.app.Session(ctx, lsid)
-	if errors.Is(err, bt.ErrNotFound) {
-		return nil, fmt.Errorf("autotask: session %s is not in the appliance's reports yet: %w", lsid, err)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("autotask: fetch session %s: %w", lsid, err)
-	}
-	return s, nil
+	return connector.FetchSession(ctx, ID, r.app, r.job)
 }
 
 // checkpointed runs write unless the checkpoint already records key, and
@@ -199,39 +150,4 @@ func (r *run) checkpointed(ctx context.Context, key string, write func() (string
 		return "", err
 	}
 	return v, nil
-}
-
-// keyedMutex serialises work per key, here per (configuration, session), so
-// two representatives joining at once do not both create a ticket.
-type keyedMutex struct {
-	mu    sync.Mutex
-	locks map[string]*keyedLock
-}
-
-type keyedLock struct {
-	mu   sync.Mutex
-	refs int
-}
-
-func (k *keyedMutex) lock(key string) func() {
-	k.mu.Lock()
-	if k.locks == nil {
-		k.locks = map[string]*keyedLock{}
-	}
-	l := k.locks[key]
-	if l == nil {
-		l = &keyedLock{}
-		k.locks[key] = l
-	}
-	l.refs++
-	k.mu.Unlock()
-	l.mu.Lock()
-	return func() {
-		l.mu.Unlock()
-		k.mu.Lock()
-		if l.refs--; l.refs == 0 {
-			delete(k.locks, key)
-		}
-		k.mu.Unlock()
-	}
 }

@@ -2,22 +2,19 @@ package autotask
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"maps"
-	"net"
 	"slices"
 	"strings"
 	"time"
 
 	"switchboard/engine"
-	"switchboard/engine/render"
+	"switchboard/engine/connector"
 )
 
 // checkTimeout bounds each Test check; the admin is waiting.
-const checkTimeout = 10 * time.Second
+const checkTimeout = connector.CheckTimeout
 
 // tester runs the Autotask half of the Test button on unsaved settings.
 type tester struct {
@@ -68,23 +65,9 @@ func (p *Plugin) Test(ctx context.Context, cfg *engine.TestConfig) []engine.Chec
 	return out
 }
 
-func timed(ctx context.Context, id, label string, run func(ctx context.Context) (string, string, string)) engine.Check {
-	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
-	defer cancel()
-	start := time.Now()
-	status, msg, detail := run(ctx)
-	return engine.Check{ID: id, Label: label, Status: status, Message: msg, Detail: detail, Duration: time.Since(start)}
-}
+var timed = connector.TimedCheck
 
-func (t *tester) settingsCheck() engine.Check {
-	c := engine.Check{ID: "settings", Label: "Settings"}
-	if len(t.cfg.Errors) == 0 {
-		c.Status, c.Message = engine.CheckOK, "The settings are valid."
-		return c
-	}
-	c.Status, c.Message, c.Detail = engine.CheckFail, "Some settings are not valid; see the fields marked in the form.", t.cfg.Errors.Error()
-	return c
-}
+func (t *tester) settingsCheck() engine.Check { return connector.SettingsCheck(t.cfg) }
 
 func (t *tester) skipped() (string, string, string) {
 	return engine.CheckSkipped, "Skipped: " + t.down + ".", ""
@@ -272,20 +255,11 @@ func (t *tester) contactExpression(ctx context.Context) (string, string, string)
 // templates renders every template the plugin uses against the sample
 // session.
 func (t *tester) templates(context.Context) (string, string, string) {
-	if t.cfg.Templates == nil {
-		return engine.CheckSkipped, "No templates are configured.", ""
-	}
-	loc := time.UTC
+	var loc *time.Location
 	if t.set != nil {
 		loc = t.set.Location()
 	}
-	data := render.NewData(render.SampleSession(), loc)
-	for _, name := range []string{render.SessionReport, render.CustomerSurvey, render.RepSurvey} {
-		if _, err := t.cfg.Templates.Render(name, data); err != nil {
-			return engine.CheckFail, "The template " + name + " does not render: fix it in Templates.", err.Error()
-		}
-	}
-	return engine.CheckOK, "The session report and survey templates render.", ""
+	return connector.TemplatesCheck(t.cfg, loc)
 }
 
 // explain turns a client error into the line an admin reads, in the words
@@ -315,24 +289,9 @@ func explain(err error, s *Settings) (message, detail string) {
 		}
 		return "Autotask refused the request: " + strings.Join(ae.Messages, "; "), detail
 	}
-	var dnsErr *net.DNSError
-	var certErr *tls.CertificateVerificationError
-	var unknownAuthority x509.UnknownAuthorityError
-	var opErr *net.OpError
-	switch {
-	case errors.As(err, &dnsErr):
-		return "Cannot resolve " + dnsErr.Name + " — check DNS from this server.", detail
-	case errors.As(err, &certErr), errors.As(err, &unknownAuthority):
-		return "Certificate problem — the Autotask certificate is not trusted by this server; check for a TLS-inspecting proxy.", detail
-	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
-		return "Connection timeout — check HTTPS 443 from this server to Autotask.", detail
-	case errors.As(err, &opErr):
-		return "Connection refused — check HTTPS 443 from this server to Autotask.", detail
+	if msg, ok := connector.ExplainNetwork(err, connector.Reach{DNS: "DNS", Cert: "the Autotask certificate",
+		Timeout: "Autotask", Refused: "HTTPS 443 from this server to Autotask"}); ok {
+		return msg, detail
 	}
 	return "Autotask cannot be reached: " + detail, detail
-}
-
-func isTimeout(err error) bool {
-	var te interface{ Timeout() bool }
-	return errors.As(err, &te) && te.Timeout()
 }

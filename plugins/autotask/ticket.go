@@ -142,7 +142,7 @@ func (r *run) memberAdded(ctx context.Context) error {
 		return engine.Skip(fmt.Sprintf("a %s joined; tickets are created when a representative joins", t))
 	}
 	lsid := r.job.Event.LSID
-	unlock := r.p.locks.lock(strconv.FormatInt(r.job.ConfigID, 10) + "|" + lsid)
+	unlock := r.p.locks.Lock(strconv.FormatInt(r.job.ConfigID, 10) + "|" + lsid)
 	defer unlock()
 	if _, done := r.job.Checkpoint.Get("ticket"); !done {
 		if ref, ok, err := r.linkedTicket(ctx, lsid); err != nil {

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"switchboard/engine"
+	"switchboard/engine/connector"
 	"switchboard/engine/outbound"
 )
 
@@ -54,7 +55,7 @@ type Client struct {
 	base    string // scheme://host of the site
 	fixed   string // API root given in the site, "" to discover
 	auth    string
-	account string // limiter key: site, company and public key
+	account string // budget key: a digest of site, company and public key
 	group   singleflight.Group
 
 	mu         sync.Mutex
@@ -75,7 +76,7 @@ func NewClient(opts Options) (*Client, error) {
 	c := &Client{
 		opts: opts, base: base, fixed: fixed,
 		auth:       "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+opts.PrivateKey)),
-		account:    base + "|" + strings.ToLower(opts.Company) + "|" + opts.PublicKey,
+		account:    "connectwise|" + connector.Fingerprint(base, strings.ToLower(opts.Company), opts.PublicKey)[:16],
 		noContains: map[string]bool{},
 	}
 	c.out = outbound.New(outbound.Options{
@@ -165,11 +166,6 @@ func (c *Client) do(ctx context.Context, r call, out any) (*outbound.Response, e
 			return nil, fmt.Errorf("connectwise: encode %s: %w", r.op, err)
 		}
 	}
-	release, err := acquire(ctx, c.account, c.opts.MaxInFlight)
-	if err != nil {
-		return nil, fmt.Errorf("connectwise: %s: waiting for a free request slot: %w", r.op, err)
-	}
-	defer release()
 	for attempt := 0; ; attempt++ {
 		root, err := c.Root(ctx)
 		if err != nil {
@@ -186,7 +182,13 @@ func (c *Client) do(ctx context.Context, r call, out any) (*outbound.Response, e
 		for k, v := range r.header {
 			h[k] = v
 		}
-		req := outbound.Request{Method: r.method, URL: u, Op: r.op, Header: h, Out: out}
+		req := outbound.Request{Method: r.method, URL: u, Op: r.op, Header: h, Out: out,
+			// One budget per API member, shared by every configuration
+			// and Test run with the same keys; reads are sent again after
+			// a timeout, a create is looked for first (engine.Job.Once).
+			Budgets:    []outbound.Budget{{Key: c.account, Limit: c.opts.MaxInFlight}},
+			Idempotent: r.method == http.MethodGet,
+		}
 		if payload != nil {
 			req.Body, req.ContentType = payload, "application/json"
 		}
@@ -332,22 +334,3 @@ func problemOf(err error) (Problem, bool) {
 // flight at once unless the settings say otherwise. ConnectWise publishes
 // no limit (reference §6); its edge throttles with 429.
 const DefaultMaxInFlight = 4
-
-// slots holds one semaphore per account for the whole process, so every
-// configuration and Test run with the same keys shares one budget.
-var slots sync.Map // account|limit → chan struct{}
-
-func acquire(ctx context.Context, account string, limit int) (func(), error) {
-	key := account + "|" + strconv.Itoa(limit)
-	v, ok := slots.Load(key)
-	if !ok {
-		v, _ = slots.LoadOrStore(key, make(chan struct{}, limit))
-	}
-	sem := v.(chan struct{})
-	select {
-	case sem <- struct{}{}:
-		return func() { <-sem }, nil
-	case <-ctx.Done():
-		return nil, context.Cause(ctx)
-	}
-}

@@ -161,6 +161,11 @@ func (s *Settings) ValidateSettings() engine.FieldErrors {
 	return out
 }
 
+var (
+	_ engine.TemplateSetter = (*Settings)(nil)
+	_ engine.ReportZoner    = (*Settings)(nil)
+)
+
 // TemplateSet names the configuration's own template set ("" for none).
 func (s *Settings) TemplateSet() string { return s.Templates }
 

@@ -7,19 +7,15 @@ package connectwise
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"switchboard/engine"
 	bt "switchboard/engine/beyondtrust"
+	"switchboard/engine/connector"
 )
 
 // ID is the plugin's id in configurations and URLs.
@@ -38,11 +34,10 @@ type Plugin struct {
 	// HTTPClient overrides the shared HTTP client (tests, the kit).
 	HTTPClient *http.Client
 
-	mu      sync.Mutex
-	clients map[string]*Client
-	// stripes serialise ticket creation per (configuration, session), so
+	clients connector.Clients[*Client]
+	// locks serialise ticket creation per (configuration, session), so
 	// two representatives joining at once do not both create one.
-	stripes [64]sync.Mutex
+	locks connector.KeyedMutex
 }
 
 var (
@@ -51,7 +46,7 @@ var (
 )
 
 // New returns the plugin.
-func New() *Plugin { return &Plugin{clients: map[string]*Client{}} }
+func New() *Plugin { return &Plugin{} }
 
 // Info describes the plugin.
 func (p *Plugin) Info() engine.Info {
@@ -66,46 +61,31 @@ func (p *Plugin) Info() engine.Info {
 	}
 }
 
-// appliance is what the flows need from the appliance client.
-type appliance interface {
-	Session(ctx context.Context, lsid string) (*bt.Session, error)
-	SetSessionAttributes(ctx context.Context, lsid string, externalKey *string, custom map[string]string) error
-}
-
 // run is one delivery: its job, settings and clients together.
 type run struct {
 	p   *Plugin
 	job *engine.Job
 	set *Settings
 	cw  *Client
-	app appliance
+	app connector.Appliance
 	log *slog.Logger
 }
 
 // Handle delivers one event to one configuration.
 func (p *Plugin) Handle(ctx context.Context, job *engine.Job) error {
-	set, ok := job.Settings.(*Settings)
-	if !ok {
-		return engine.Permanent(fmt.Errorf("connectwise: settings are %T, not *connectwise.Settings", job.Settings))
-	}
-	if job.Client == nil {
-		return engine.Permanent(errors.New("connectwise: the configuration has no appliance client"))
+	set, err := connector.Settings[Settings](ID, job)
+	if err != nil {
+		return err
 	}
 	return p.handle(ctx, job, set, job.Client)
 }
 
-func (p *Plugin) handle(ctx context.Context, job *engine.Job, set *Settings, app appliance) error {
-	cw, err := p.client(set)
+func (p *Plugin) handle(ctx context.Context, job *engine.Job, set *Settings, app connector.Appliance) error {
+	cw, err := p.client(job.ConfigID, set)
 	if err != nil {
 		return engine.Permanent(err)
 	}
-	log := job.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	if job.Checkpoint == nil {
-		job.Checkpoint = engine.NewCheckpoint(nil, nil)
-	}
+	log := connector.Logger(job)
 	r := &run{p: p, job: job, set: set, cw: cw, app: app, log: log}
 	switch job.Event.Name {
 	case engine.EventSessionEnd:
@@ -128,78 +108,29 @@ func (p *Plugin) options(s *Settings) Options {
 	}
 }
 
-// client returns the cached client for a configuration's connection
-// settings, so the codebase is looked up once, not per delivery.
-func (p *Plugin) client(s *Settings) (*Client, error) {
+// client returns the configuration's client, provisioned again when its
+// connection settings change, so the codebase is looked up once, not per
+// delivery.
+func (p *Plugin) client(configID int64, s *Settings) (*Client, error) {
 	o := p.options(s)
-	h := sha256.New()
-	for _, part := range []string{o.Site, o.Company, o.PublicKey, o.PrivateKey, o.ClientID, o.APIVersion, strconv.Itoa(o.MaxInFlight)} {
-		h.Write([]byte(part))
-		h.Write([]byte{0})
-	}
-	key := hex.EncodeToString(h.Sum(nil))
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if c := p.clients[key]; c != nil {
-		return c, nil
-	}
-	c, err := NewClient(o)
-	if err != nil {
-		return nil, err
-	}
-	// Configurations are few; the bound drops edited-away keys.
-	if len(p.clients) >= 64 {
-		clear(p.clients)
-	}
-	p.clients[key] = c
-	return c, nil
+	key := connector.Fingerprint(o.Site, o.Company, o.PublicKey, o.PrivateKey, o.ClientID, o.APIVersion, strconv.Itoa(o.MaxInFlight))
+	return p.clients.Get(configID, key, func() (*Client, error) { return NewClient(o) })
 }
 
 // lock serialises work on one (configuration, session).
 func (p *Plugin) lock(configID int64, lsid string) func() {
-	h := fnv.New32a()
-	h.Write([]byte(strconv.FormatInt(configID, 10) + "|" + lsid))
-	m := &p.stripes[h.Sum32()%uint32(len(p.stripes))]
-	m.Lock()
-	return m.Unlock
+	return p.locks.Lock(strconv.FormatInt(configID, 10) + "|" + lsid)
 }
 
-// session fetches the session report. The report can lag the event, so a
-// session the appliance does not know yet is retried.
+// session fetches the session report the event names.
 func (r *run) session(ctx context.Context) (*bt.Session, error) {
-	lsid := r.job.Event.LSID
-	if lsid == "" {
-		return nil, engine.Permanent(errors.New("connectwise: the event names no session (lsid is empty)"))
-	}
-	s, err := r.app.Session(ctx, lsid)
-	if errors.Is(err, bt.ErrNotFound) {
-		return nil, fmt.Errorf("connectwise: session %s is not in the appliance's reports yet: %w", lsid, err)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("connectwise: fetch session %s: %w", lsid, err)
-	}
-	return s, nil
+	return connector.FetchSession(ctx, ID, r.app, r.job)
 }
 
-// once makes one external write at most once: the checkpoint first, then
-// find (a write of an earlier attempt whose checkpoint was lost, found by
-// its marker), then create; what either returns is checkpointed. existing
-// is true when the write was there before this attempt.
+// once makes one external write at most once, through the kit's
+// Job.Once (checkpoint, marker, lease, create).
 func (r *run) once(ctx context.Context, key string, find func() (string, bool, error), create func() (string, error)) (v string, existing bool, err error) {
-	if v, ok := r.job.Checkpoint.Get(key); ok {
-		return v, true, nil
-	}
-	v, found, err := find()
-	if err != nil {
-		return "", false, err
-	}
-	if found {
-		r.log.Info("connectwise: found the write of an earlier attempt", "write", key, "id", v)
-	} else if v, err = create(); err != nil {
-		return "", false, err
-	}
-	if err := r.job.Checkpoint.Set(ctx, key, v); err != nil {
-		return "", false, err
-	}
-	return v, found, nil
+	return r.job.Once(ctx, key,
+		func(context.Context) (string, bool, error) { return find() },
+		func(context.Context) (string, error) { return create() })
 }

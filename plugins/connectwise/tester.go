@@ -2,25 +2,21 @@ package connectwise
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"switchboard/engine"
+	"switchboard/engine/connector"
 	"switchboard/engine/outbound"
-	"switchboard/engine/render"
 )
 
 // checkTimeout bounds each Test check; the admin is waiting.
-const checkTimeout = 10 * time.Second
+const checkTimeout = connector.CheckTimeout
 
 // tester runs the ConnectWise half of the Test button. It only reads.
 type tester struct {
@@ -72,23 +68,9 @@ func (p *Plugin) Test(ctx context.Context, cfg *engine.TestConfig) []engine.Chec
 	return append(out, timed(ctx, "templates", "Report templates", t.templates))
 }
 
-func timed(ctx context.Context, id, label string, run func(ctx context.Context) (string, string, string)) engine.Check {
-	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
-	defer cancel()
-	start := time.Now()
-	status, msg, detail := run(ctx)
-	return engine.Check{ID: id, Label: label, Status: status, Message: msg, Detail: detail, Duration: time.Since(start)}
-}
+var timed = connector.TimedCheck
 
-func (t *tester) settingsCheck() engine.Check {
-	c := engine.Check{ID: "settings", Label: "Settings"}
-	if len(t.cfg.Errors) == 0 {
-		c.Status, c.Message = engine.CheckOK, "The settings are valid."
-		return c
-	}
-	c.Status, c.Message, c.Detail = engine.CheckFail, "Some settings are not valid; see the fields marked in the form.", t.cfg.Errors.Error()
-	return c
-}
+func (t *tester) settingsCheck() engine.Check { return connector.SettingsCheck(t.cfg) }
 
 // ready reports whether the ConnectWise checks can run, and if not the
 // skipped check's values.
@@ -279,16 +261,7 @@ func firstTableUser(table string) string {
 // templates renders every template the plugin uses against the sample
 // session.
 func (t *tester) templates(context.Context) (string, string, string) {
-	if t.cfg.Templates == nil {
-		return engine.CheckSkipped, "No templates are configured.", ""
-	}
-	data := render.NewData(render.SampleSession(), t.set.Location())
-	for _, name := range []string{render.SessionReport, render.CustomerSurvey, render.RepSurvey} {
-		if _, err := t.cfg.Templates.Render(name, data); err != nil {
-			return engine.CheckFail, "The template " + name + " does not render: fix it in Templates.", err.Error()
-		}
-	}
-	return engine.CheckOK, "The session report and survey templates render.", ""
+	return connector.TemplatesCheck(t.cfg, t.set.Location())
 }
 
 // explain turns a client error into the line an admin reads, and the
@@ -315,19 +288,9 @@ func explain(err error) (message, detail string) {
 	if s := outbound.StatusOf(err); s >= 500 {
 		return fmt.Sprintf("ConnectWise had a server error (%d) — try again later.", s), detail
 	}
-	var dnsErr *net.DNSError
-	var certErr *tls.CertificateVerificationError
-	var unknownAuthority x509.UnknownAuthorityError
-	var opErr *net.OpError
-	switch {
-	case errors.As(err, &dnsErr):
-		return "Cannot resolve " + dnsErr.Name + " — check Site and DNS from this server.", detail
-	case errors.As(err, &certErr), errors.As(err, &unknownAuthority):
-		return "Certificate problem — the site's certificate is not trusted by this server; check for a TLS-inspecting proxy.", detail
-	case outbound.TimedOut(err) || errors.Is(err, context.DeadlineExceeded):
-		return "Connection timeout — check HTTPS 443 from this server to the site.", detail
-	case errors.As(err, &opErr):
-		return "Connection refused — check Site and HTTPS 443 from this server.", detail
+	if msg, ok := connector.ExplainNetwork(err, connector.Reach{DNS: "Site and DNS", Cert: "the site's certificate",
+		Timeout: "the site", Refused: "Site and HTTPS 443 from this server"}); ok {
+		return msg, detail
 	}
 	return strings.TrimPrefix(detail, "connectwise: "), detail
 }

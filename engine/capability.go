@@ -1,0 +1,20 @@
+package engine
+
+import "time"
+
+// Optional capabilities of a plugin's settings struct. The engine looks
+// for them by these names, so a plugin declares them with a guard
+// (var _ engine.TemplateSetter = (*Settings)(nil)) rather than having a
+// method that happens to match.
+
+// TemplateSetter is a settings struct that names the template set its
+// configuration renders with ("" for the admin's overrides and defaults).
+type TemplateSetter interface {
+	TemplateSet() string
+}
+
+// ReportZoner is a settings struct that names the time zone reports are
+// rendered in (nil for UTC).
+type ReportZoner interface {
+	Location() *time.Location
+}
