@@ -22,13 +22,9 @@ func (brokenTemplates) Render(name string, _ any) (string, error) {
 
 func TestTester(t *testing.T) {
 	t.Parallel()
-	// A port nothing listens on, for the unreachable case.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	deadAddr := ln.Addr().String()
-	ln.Close()
+	// A port nothing listens on, for the unreachable case. Port 1 rather
+	// than a freed ephemeral port, which a parallel test's server could take.
+	const deadAddr = "127.0.0.1:1"
 
 	full := func(s *Settings) {
 		s.UpdateTimeEntry = true
