@@ -351,6 +351,11 @@ func TestRescuesLeaseOfADeadWorker(t *testing.T) {
 func TestPerPluginConcurrencyLimit(t *testing.T) {
 	t.Parallel()
 	var cur, peak atomic.Int32
+	// The first deliveries wait until three run at once (or 10 s pass), so
+	// reaching the limit does not depend on how fast a loaded machine
+	// starts them; the rest still overlap, so a fourth would be seen.
+	full := make(chan struct{})
+	var fullOnce sync.Once
 	r := newRig(t, &testPlugin{id: "t", concurrency: 3, handle: func(context.Context, *engine.Job) error {
 		n := cur.Add(1)
 		for {
@@ -358,6 +363,13 @@ func TestPerPluginConcurrencyLimit(t *testing.T) {
 			if n <= p || peak.CompareAndSwap(p, n) {
 				break
 			}
+		}
+		if n >= 3 {
+			fullOnce.Do(func() { close(full) })
+		}
+		select {
+		case <-full:
+		case <-time.After(10 * time.Second):
 		}
 		time.Sleep(20 * time.Millisecond)
 		cur.Add(-1)
