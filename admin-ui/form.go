@@ -223,11 +223,15 @@ func decodeSection(fields []engine.Field, section string, form url.Values) (json
 			switch {
 			case v == "":
 				obj[f.Name] = nil
-			case json.Valid([]byte(v)):
-				obj[f.Name] = json.RawMessage(v)
-			default:
+			case !json.Valid([]byte(v)):
 				errs = append(errs, engine.FieldError{Field: f.Name, Message: "is not valid JSON: " + jsonProblem(v)})
 				obj[f.Name] = v
+			case f.Text:
+				// Sent as typed: a setting that keeps the text keeps the
+				// admin's layout and characters (< stays <).
+				obj[f.Name] = v
+			default:
+				obj[f.Name] = json.RawMessage(v)
 			}
 		case engine.KindTextarea:
 			obj[f.Name] = form.Get(name)

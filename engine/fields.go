@@ -56,10 +56,17 @@ type Field struct {
 	Section     string   `json:"section,omitempty"`
 	// Binds are, for a secret, the fields naming where it is sent.
 	Binds []string `json:"binds,omitempty"`
+	// Text is set on a JSON field whose Go type keeps the text (a string
+	// type such as JSONText): a form sends it as a JSON string, as typed,
+	// rather than as JSON that encoding would compact.
+	Text  bool `json:"-"`
 	index []int
 }
 
-var secretType = reflect.TypeFor[Secret]()
+var (
+	secretType   = reflect.TypeFor[Secret]()
+	jsonTextType = reflect.TypeFor[JSONText]()
+)
 
 // Fields lists the settings fields of a settings struct (or pointer to one),
 // in declaration order. events fills "@events" options.
@@ -130,6 +137,7 @@ func fieldsOf(t reflect.Type) []taggedField {
 			Placeholder: sf.Tag.Get("placeholder"),
 			Example:     sf.Tag.Get("example"),
 			Section:     sf.Tag.Get("section"),
+			Text:        sf.Type.Kind() == reflect.String,
 			index:       sf.Index,
 		}
 		if f.Label == "" {
@@ -157,6 +165,8 @@ func kindOf(t reflect.Type) string {
 	switch {
 	case t == secretType:
 		return KindSecret
+	case t == jsonTextType:
+		return KindJSON
 	case t.Kind() == reflect.Bool:
 		return KindBool
 	case t.Kind() >= reflect.Int && t.Kind() <= reflect.Float64:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 
 	"switchboard/engine"
 )
@@ -82,7 +83,7 @@ func diffFields(oldV, newV any) []Change {
 		if oldV == nil && empty(ns) {
 			continue
 		}
-		if os != ns {
+		if os != ns && !(empty(os) && empty(ns)) {
 			out = append(out, Change{Field: f.Name, Label: f.Label, Old: os, New: ns})
 		}
 	}
@@ -122,7 +123,10 @@ func show(v any) string {
 	case fmt.Stringer:
 		return x.String()
 	}
-	b, err := json.Marshal(v)
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.String {
+		return rv.String() // a named string type, such as JSON as typed
+	}
+	b, err := engine.MarshalPlain(v)
 	if err != nil {
 		return fmt.Sprint(v)
 	}

@@ -3,6 +3,8 @@ package service
 import (
 	"context"
 	"testing"
+
+	"switchboard/engine"
 )
 
 // TestAuditRecordsRealChangesWithLabels checks that the audit log names
@@ -43,5 +45,35 @@ func TestAuditRecordsRealChangesWithLabels(t *testing.T) {
 	audit, _ = svc.Audit(ctx, 10)
 	if len(audit) != 2 || len(audit[0].Changes) != 1 || audit[0].Changes[0].Label != "Note" || audit[0].Changes[0].New != "hello" {
 		t.Errorf("audit after one change = %+v", audit[0])
+	}
+}
+
+// TestAuditShowsJSONAsTyped: a JSON setting's change reads as the admin's
+// text, and other values are JSON without \u003c escapes.
+func TestAuditShowsJSONAsTyped(t *testing.T) {
+	t.Parallel()
+	typed := "{\n  \"contactID\": \"<<emailAddress|customer_email>>\"\n}"
+	for _, tt := range []struct {
+		v    any
+		want string
+	}{
+		{engine.JSONText(typed), typed},
+		{[]string{"a<b", "c&d"}, `["a<b","c&d"]`},
+		{map[string]string{"k": "<v>"}, `{"k":"<v>"}`},
+		{3, "3"},
+	} {
+		if got := show(tt.v); got != tt.want {
+			t.Errorf("show(%#v) = %q, want %q", tt.v, got, tt.want)
+		}
+	}
+}
+
+// TestAuditIgnoresEmptyToEmpty: a list that was absent and is now empty
+// (a form posts no option as []) is no change.
+func TestAuditIgnoresEmptyToEmpty(t *testing.T) {
+	t.Parallel()
+	a, b := engine.ApplianceSettings{Name: "x"}, engine.ApplianceSettings{Name: "x", PollingEvents: []string{}}
+	if got := diffFields(&a, &b); len(got) != 0 {
+		t.Errorf("changes = %+v, want none", got)
 	}
 }

@@ -1,7 +1,6 @@
 package autotask
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -154,46 +153,9 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// JSONObject is a setting that holds a JSON object as the admin typed it.
-// It reads either a JSON object or a JSON string holding one (a form's
-// textarea), and keeps the text, so that a mistake is reported by
-// ValidateSettings next to the field instead of failing the whole decode.
-type JSONObject string
-
-// UnmarshalJSON keeps an object's text, or a string's content.
-func (o *JSONObject) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	switch {
-	case bytes.Equal(b, []byte("null")):
-		*o = ""
-	case len(b) > 0 && b[0] == '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*o = JSONObject(s)
-	default:
-		*o = JSONObject(b)
-	}
-	return nil
-}
-
-// MarshalJSON writes a valid object as an object and anything else as a
-// string, so that a stored mistake survives a round trip to be fixed.
-func (o JSONObject) MarshalJSON() ([]byte, error) {
-	t := strings.TrimSpace(string(o))
-	if t == "" {
-		return []byte("{}"), nil
-	}
-	if strings.HasPrefix(t, "{") && json.Valid([]byte(t)) {
-		var buf bytes.Buffer
-		if err := json.Compact(&buf, []byte(t)); err != nil {
-			return nil, err
-		}
-		return buf.Bytes(), nil
-	}
-	return json.Marshal(string(o))
-}
+// JSONObject is a setting that holds a JSON object as the admin typed it
+// (see engine.JSONText).
+type JSONObject = engine.JSONText
 
 // decodeObject reads a JSON object keeping numbers exact. Duplicate keys
 // differing only in case are refused: Autotask field names are not case

@@ -112,8 +112,9 @@ func TestSettingsDecodeAndLeakNoSecret(t *testing.T) {
 			t.Errorf("marshalled settings leak %q: %s", secret, out)
 		}
 	}
-	if !strings.Contains(string(out), `"ticket_defaults":{"status":1,"title":"{{Issue}}"}`) {
-		t.Errorf("ticket_defaults not written back as an object: %s", out)
+	// JSON settings are written back as the admin's text, not re-encoded.
+	if !strings.Contains(string(out), `"ticket_defaults":"{\"status\": 1, \"title\": \"{{Issue}}\"}"`) {
+		t.Errorf("ticket_defaults not written back as typed: %s", out)
 	}
 }
 
