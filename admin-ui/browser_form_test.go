@@ -46,3 +46,42 @@ func TestBrowserJSONAsTyped(t *testing.T) {
 		t.Errorf("audit shows %q", got)
 	}
 }
+
+// TestBrowserTestMarksFields: Test with a note type the tenant does not
+// have and a wrong Autotask password marks those fields in the form, with
+// links from the results; a later passing Test clears the marks.
+func TestBrowserTestMarksFields(t *testing.T) {
+	b := newBrowser(t)
+	b.signInThroughSetup()
+	id := b.configure("Contoso", nil)
+	b.open(fmt.Sprintf("/configs/%d", id), "#f-note_type")
+	b.do("test with a wrong note type",
+		chromedp.SetValue(chromedp.CSS("#f-note_type"), "No Such Note Type"),
+		chromedp.Click(chromedp.CSS("button[data-test]")),
+		chromedp.WaitVisible(chromedp.CSS("#test-results .checks")),
+		chromedp.WaitVisible(chromedp.CSS("#f-note_type-error")),
+	)
+	if msg := b.text("#f-note_type-error"); !strings.Contains(msg, "No Such Note Type") {
+		t.Errorf("note type error = %q", msg)
+	}
+	if b.attr("#f-note_type", "aria-invalid") != "true" {
+		t.Error("the note type input is not marked invalid")
+	}
+	if got := b.text("#test-results [data-blamed]"); !strings.Contains(got, "Note Type") {
+		t.Errorf("results say %q, want a link to the note type", got)
+	}
+	if n := b.count(".field.invalid"); n != 1 {
+		t.Errorf("%d fields marked, want only the note type", n)
+	}
+	b.shot("test-marks", "#f-note_type")
+
+	b.do("fix it and test again",
+		chromedp.SetValue(chromedp.CSS("#f-note_type"), "1"),
+		chromedp.Click(chromedp.CSS("button[data-test]")),
+		chromedp.WaitNotPresent(chromedp.CSS("#test-results [data-blamed]")),
+		chromedp.WaitVisible(chromedp.CSS("#test-results .checks")),
+	)
+	if n := b.count(".field.invalid"); n != 0 {
+		t.Errorf("%d fields still marked after a passing test", n)
+	}
+}

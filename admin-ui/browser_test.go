@@ -348,6 +348,10 @@ func TestBrowser(t *testing.T) {
 	// Copy, then disable and enable the original.
 	b.open("/", fmt.Sprintf(`form[action="/configs/%d/copy"] button`, id))
 	b.do("copy", chromedp.Click(chromedp.CSS(fmt.Sprintf(`form[action="/configs/%d/copy"] button`, id))), chromedp.WaitVisible(chromedp.CSS(".flash")))
+	if h := b.text("h1"); h != "Edit Copy of Contoso" {
+		t.Errorf("after Copy the page is %q, want the copy's form", h)
+	}
+	b.open("/", fmt.Sprintf(`form[action="/configs/%d/disable"] button`, id))
 	if n := b.count(`tbody tr .badge.off`); n != 1 {
 		t.Errorf("%d disabled configurations after copy, want the copy", n)
 	}

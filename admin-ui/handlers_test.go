@@ -361,8 +361,17 @@ func TestConfigActions(t *testing.T) {
 	}
 	for _, s := range steps {
 		rec := h.post(s.target, nil)
-		if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/?done="+s.done {
-			t.Fatalf("POST %s: %d to %q", s.target, rec.Code, rec.Header().Get("Location"))
+		want := "/?done=" + s.done
+		if s.done == "copied" {
+			// Copy opens the copy's form: it needs pointing somewhere.
+			cfgs, _ := h.srv.Service.Configs(ctx, "")
+			want = fmt.Sprintf("/configs/%d?done=copied", cfgs[len(cfgs)-1].ID)
+			if cfgs[len(cfgs)-1].ID == id {
+				t.Fatalf("no copy after POST %s", s.target)
+			}
+		}
+		if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != want {
+			t.Fatalf("POST %s: %d to %q, want %q", s.target, rec.Code, rec.Header().Get("Location"), want)
 		}
 		if err := s.check(); err != nil {
 			t.Errorf("POST %s: %v", s.target, err)

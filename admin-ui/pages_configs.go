@@ -311,7 +311,7 @@ func (ui *UI) testConfig(c echo.Context) error {
 		checks = append([]engine.Check{{
 			ID: "form", Label: "Form values", Status: engine.CheckFail,
 			Message: fmt.Sprintf("%d value(s) could not be read: %s", len(sub.Errors), sub.Errors[0].Field+" "+sub.Errors[0].Message),
-			Detail:  sub.Errors.Error(),
+			Detail:  sub.Errors.Error(), Errors: sub.Errors,
 		}}, checks...)
 	}
 	return ui.showChecks(c, testData{Name: sub.form.Get(inputName(applianceSection, "name")), ConfigID: sub.ConfigID, Checks: checks})
@@ -323,7 +323,7 @@ func (ui *UI) showChecks(c echo.Context, data testData) error {
 		if err != nil {
 			return err
 		}
-		return c.JSON(http.StatusOK, map[string]any{"checks": data.Checks, "html": html})
+		return c.JSON(http.StatusOK, map[string]any{"checks": data.Checks, "html": html, "errors": blamed(data.Checks)})
 	}
 	if data.Name == "" {
 		data.Name = "the new configuration"
@@ -363,11 +363,18 @@ func savedInput(cfg service.Config) (service.ConfigInput, error) {
 	return service.ConfigInput{Plugin: cfg.Plugin, Appliance: app, Settings: settings}, nil
 }
 
+// copyConfig stores a disabled copy and opens its form: a copy is made to
+// be pointed at another appliance or tenant before it is enabled.
 func (ui *UI) copyConfig(c echo.Context) error {
-	return ui.configAction(c, "copied", func(ctx context.Context, actor string, id int64) error {
-		_, err := ui.svc.CopyConfig(ctx, actor, id)
+	id, err := pathID(c)
+	if err != nil {
 		return err
-	})
+	}
+	cp, err := ui.svc.CopyConfig(c.Request().Context(), auth.Actor(c), id)
+	if err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/configs/"+strconv.FormatInt(cp.ID, 10)+"?done=copied")
 }
 
 func (ui *UI) disableConfig(c echo.Context) error {
@@ -405,4 +412,18 @@ func (ui *UI) confirmDelete(c echo.Context) error {
 		return err
 	}
 	return ui.render(c, http.StatusOK, "delete", "Delete "+cfg.Name, "home", cfg)
+}
+
+// blamed gathers the fields the failed checks blame, for the form to mark:
+// the first message per field, nested JSON keys on their setting.
+func blamed(checks []engine.Check) engine.FieldErrors {
+	var lists []engine.FieldErrors
+	for _, c := range checks {
+		lists = append(lists, rootErrors(c.Errors))
+	}
+	out := mergeErrors(lists...)
+	if out == nil {
+		out = engine.FieldErrors{}
+	}
+	return out
 }

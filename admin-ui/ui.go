@@ -252,7 +252,7 @@ func (ui *UI) fragment(page, name string, data any) (string, error) {
 var flashes = map[string]string{
 	"created":        "The configuration was created. It is enabled unless you disabled it.",
 	"saved":          "Your changes were saved.",
-	"copied":         "A disabled copy was created. Point it at its appliance, then enable it.",
+	"copied":         "This is a disabled copy. Point it at its appliance or tenant and save, then enable it.",
 	"disabled":       "The configuration was disabled: it receives no deliveries and is not polled.",
 	"enabled":        "The configuration was enabled.",
 	"deleted":        "The configuration and its delivery history were deleted.",

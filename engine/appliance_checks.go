@@ -54,18 +54,18 @@ func ApplianceChecks(ctx context.Context, cfg *TestConfig, needCommand bool) []C
 	checks := []Check{
 		runCheck(ctx, CheckApplianceTLS, "Appliance reachable (DNS, TCP, TLS)", func(ctx context.Context) (string, string, error) {
 			return checkTLS(ctx, client, &cfg.Appliance)
-		}),
+		}).Blame("host"),
 	}
 	if cfg.Appliance.ClientID == "" {
 		checks = append(checks, Check{ID: CheckApplianceOAuth, Label: "API authentication (OAuth)", Status: CheckFail,
-			Message: "No OAuth Client ID is set — create an API account in /login > Management > API Configuration"})
+			Message: "No OAuth Client ID is set — create an API account in /login > Management > API Configuration"}.Blame("client_id"))
 	} else {
 		checks = append(checks, dependent(ctx, checks, CheckApplianceOAuth, "API authentication (OAuth)", func(ctx context.Context) (string, string, error) {
 			if err := client.Token(ctx); err != nil {
 				return "", "", err
 			}
 			return CheckOK, "Token obtained for client id " + cfg.Appliance.ClientID, nil
-		}))
+		}).Blame("client_id", "client_secret"))
 	}
 	checks = append(checks, dependent(ctx, checks, CheckAppliancePermissions, "API permissions", func(ctx context.Context) (string, string, error) {
 		return checkPermissions(ctx, client, needCommand)

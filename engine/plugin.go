@@ -144,6 +144,21 @@ type Check struct {
 	Message  string        `json:"message"`
 	Detail   string        `json:"detail,omitempty"`
 	Duration time.Duration `json:"duration_ns"`
+	// Errors name the settings a failed check blames, each with what to
+	// fix; the admin form marks those fields.
+	Errors FieldErrors `json:"errors,omitempty"`
+}
+
+// Blame names the settings a check's failure is about, with the check's
+// message. A check that did not fail blames nothing.
+func (c Check) Blame(fields ...string) Check {
+	if c.Status != CheckFail {
+		return c
+	}
+	for _, f := range fields {
+		c.Errors = append(c.Errors, FieldError{Field: f, Message: c.Message})
+	}
+	return c
 }
 
 // Checkpoint records the external writes a delivery has made, persisted the

@@ -1,5 +1,6 @@
 // Switchboard admin UI. Every page works without this script; it adds:
-// - the Test button's results in place, without leaving the form;
+// - the Test button's results in place, without leaving the form, with the
+//   fields a failed check blames marked;
 // - saving through fetch, so a refused save keeps everything typed
 //   (secrets included) and shows the errors next to their fields;
 // - a syntax check of JSON fields while typing;
@@ -97,6 +98,45 @@
     }
   }
 
+  // markBlamed puts the Test's field errors next to their fields (clearing
+  // earlier marks, and the box of an earlier refused save, which they
+  // replace) and returns links to them for the Test results.
+  function markBlamed(form, errors) {
+    const byField = new Map();
+    (errors || []).forEach(function (e) {
+      if (e.field && !byField.has(e.field)) {
+        byField.set(e.field, e.message);
+      }
+    });
+    const box = document.getElementById("form-errors");
+    if (box) {
+      box.hidden = true;
+    }
+    const links = [];
+    form.querySelectorAll(".field[data-field]").forEach(function (field) {
+      const input = document.getElementById("f-" + field.dataset.field);
+      const msg = byField.get(field.dataset.field) || "";
+      if (!input || !setFieldError(input, msg) || !msg) {
+        return;
+      }
+      const a = document.createElement("a");
+      a.href = "#" + input.id;
+      a.textContent = labelOf(input);
+      links.push(a);
+    });
+    if (links.length === 0) {
+      return null;
+    }
+    const p = document.createElement("p");
+    p.className = "blamed";
+    p.setAttribute("data-blamed", "");
+    p.append("Marked in the form: ");
+    links.forEach(function (a, i) {
+      p.append(i ? ", " : "", a);
+    });
+    return p;
+  }
+
   // Saving ------------------------------------------------------------------
 
   function enhanceSave(form) {
@@ -147,6 +187,10 @@
         if (resp.ok && typeof body.html === "string") {
           // The fragment is rendered and escaped by the server's templates.
           output.innerHTML = body.html;
+          const blamed = markBlamed(form, body.errors);
+          if (blamed) {
+            output.prepend(blamed);
+          }
         } else {
           output.replaceChildren(document.createTextNode(body.error || "The test could not run."));
         }

@@ -34,6 +34,7 @@ func SettingsCheck(cfg *engine.TestConfig) engine.Check {
 		return c
 	}
 	c.Status, c.Message, c.Detail = engine.CheckFail, "Some settings are not valid; see the fields marked in the form.", cfg.Errors.Error()
+	c.Errors = cfg.Errors
 	return c
 }
 

@@ -77,6 +77,7 @@ func settingsCheck(errs engine.FieldErrors) engine.Check {
 		c.Status = engine.CheckFail
 		c.Message = fmt.Sprintf("%d setting(s) need fixing: %s", len(errs), errs[0].Field+" "+errs[0].Message)
 		c.Detail = errs.Error()
+		c.Errors = errs
 	}
 	return c
 }

@@ -47,21 +47,23 @@ func (p *Plugin) Test(ctx context.Context, cfg *engine.TestConfig) []engine.Chec
 			t.down = "fix the Autotask settings above first"
 		}
 	}
+	// blames are the settings a step's failure points the admin to.
 	steps := []struct {
 		id, label string
 		run       func(ctx context.Context) (status, message, detail string)
+		blames    []string
 	}{
-		{"autotask_zone", "Autotask zone", t.zone},
-		{"autotask_auth", "Autotask authentication", t.auth},
-		{"autotask_note", "Note type and publish", t.noteValues},
-		{"autotask_role", "Time entry role", t.role},
-		{"autotask_ticket_defaults", "Ticket Default Data", t.ticketDefaults},
-		{"autotask_contact", "Contact expression", t.contactExpression},
+		{"autotask_zone", "Autotask zone", t.zone, []string{"username", "services_url"}},
+		{"autotask_auth", "Autotask authentication", t.auth, []string{"username", "password", "integration_code"}},
+		{"autotask_note", "Note type and publish", t.noteValues, []string{"note_type"}},
+		{"autotask_role", "Time entry role", t.role, []string{"time_entry_defaults"}},
+		{"autotask_ticket_defaults", "Ticket Default Data", t.ticketDefaults, []string{"ticket_defaults"}},
+		{"autotask_contact", "Contact expression", t.contactExpression, []string{"ticket_defaults"}},
 	}
 	for _, s := range steps {
-		out = append(out, timed(ctx, s.id, s.label, s.run))
+		out = append(out, timed(ctx, s.id, s.label, s.run).Blame(s.blames...))
 	}
-	out = append(out, timed(ctx, "templates", "Report templates", t.templates))
+	out = append(out, timed(ctx, "templates", "Report templates", t.templates).Blame("template_set"))
 	return out
 }
 
