@@ -2,11 +2,14 @@ package adminui
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"switchboard/engine"
+	"switchboard/plugins/autotask/autotasktest"
 )
 
 // TestTestBlamesFields: the Test button's answer names the fields each
@@ -51,5 +54,36 @@ func TestTestBlamesFields(t *testing.T) {
 	_ = json.Unmarshal(rec.Body.Bytes(), &got)
 	if len(got.Errors) != 0 {
 		t.Errorf("a passing test blames %+v", got.Errors)
+	}
+}
+
+// TestCopyWarnsOfDuplicates: the copy's form, which Copy opens, warns that
+// it points at the same appliance and tenant as the original; once pointed
+// elsewhere, the warning goes.
+func TestCopyWarnsOfDuplicates(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	id := h.createConfig("Contoso")
+	rec := h.post(fmt.Sprintf("/configs/%d/copy", id), nil)
+	loc := rec.Header().Get("Location")
+	page := h.get(loc).Body.String()
+	if !strings.Contains(page, "data-duplicates") || !strings.Contains(page, fmt.Sprintf(`href="/configs/%d"`, id)) || !strings.Contains(page, "twice") {
+		t.Fatalf("the copy's form has no duplicate warning naming Contoso:\n%s", page)
+	}
+	if page := h.get(fmt.Sprintf("/configs/%d", id)).Body.String(); strings.Contains(page, "data-duplicates") {
+		t.Error("the original warns of a disabled copy")
+	}
+	// Pointed at another tenant: no warning.
+	copyID := strings.TrimSuffix(strings.TrimPrefix(loc, "/configs/"), "?done=copied")
+	form := h.validForm("Copy of Contoso")
+	form.Set("settings.username", "other@tenant.example")
+	form.Set("settings.password", autotasktest.DefaultSecret)
+	form.Set("settings.integration_code", autotasktest.DefaultIntegrationCode)
+	form.Set("version", "1")
+	if rec := h.post("/configs/"+copyID, form); rec.Code != http.StatusSeeOther {
+		t.Fatalf("save the copy: %d\n%s", rec.Code, rec.Body)
+	}
+	if page := h.get("/configs/" + copyID).Body.String(); strings.Contains(page, "data-duplicates") {
+		t.Error("a copy for another tenant still warns")
 	}
 }

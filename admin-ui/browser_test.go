@@ -351,6 +351,11 @@ func TestBrowser(t *testing.T) {
 	if h := b.text("h1"); h != "Edit Copy of Contoso" {
 		t.Errorf("after Copy the page is %q, want the copy's form", h)
 	}
+	if got := b.text("[data-duplicates]"); !strings.Contains(got, "Contoso") || !strings.Contains(got, "written twice") {
+		t.Errorf("the copy's duplicate warning = %q", got)
+	}
+	b.check("copy's form")
+	b.shot("config-duplicate", "")
 	b.open("/", fmt.Sprintf(`form[action="/configs/%d/disable"] button`, id))
 	if n := b.count(`tbody tr .badge.off`); n != 1 {
 		t.Errorf("%d disabled configurations after copy, want the copy", n)

@@ -63,6 +63,11 @@ type configForm struct {
 	// with the Outbound Event Token when one is set (RecipientToken).
 	RecipientURL   string
 	RecipientToken bool
+	// Duplicates are the enabled configurations that deliver the same
+	// appliance's sessions to the same destination; Disabled says whether
+	// this one is (the warning then says "if you enable it").
+	Duplicates []service.Config
+	Disabled   bool
 }
 
 // errorSummary is the box above a refused form.
@@ -119,6 +124,10 @@ func (ui *UI) editConfig(c echo.Context) error {
 	}
 	f := ui.formFor(info, cfg.ID, cfg.Version, valuesOf(info.ApplianceFields, &cfg.Appliance), valuesOf(info.SettingsFields, cfg.Settings), cfg.SecretsSet, nil, nil)
 	f.Heading = "Edit " + cfg.Name
+	f.Disabled = cfg.Disabled
+	if f.Duplicates, err = ui.svc.Duplicates(c.Request().Context(), cfg.ID); err != nil {
+		return err
+	}
 	if ui.recipientURL != nil {
 		// The token is shown here, to the signed-in admin, on a no-store
 		// page: the appliance needs it in its URL and cannot be given it
