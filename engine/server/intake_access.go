@@ -55,12 +55,17 @@ func parseAllowList(list []string) ([]netip.Prefix, error) {
 }
 
 // IntakeBaseURL is where the appliance reaches the intake: the configured
-// public URL, or else this listener's own address.
+// public URL, or else this listener's address, with this host's name or
+// outward address when it listens on every interface.
 func (s *Server) IntakeBaseURL() string {
 	if s.opts.IntakePublicURL != "" {
 		return strings.TrimSuffix(s.opts.IntakePublicURL, "/")
 	}
-	return s.IntakeURL()
+	scheme := "http"
+	if s.certs != nil {
+		scheme = "https"
+	}
+	return listenURL(scheme, s.intakeLn)
 }
 
 // IntakeRecipientURL is the URL to paste into the appliance's HTTP

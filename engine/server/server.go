@@ -318,7 +318,8 @@ func (s *Server) Start(ctx context.Context) error {
 		})
 	}
 	// The recipient URL without its parameters: they may hold a token.
-	s.log.Info("switchboard started", "intake", s.IntakeURL()+intake.Path, "admin", s.AdminURL(), "database", s.Store.Path())
+	// intake is what an appliance posts to; listen is the socket.
+	s.log.Info("switchboard started", "intake", s.IntakeBaseURL()+intake.Path, "listen", s.intakeLn.Addr().String(), "admin", s.AdminURL(), "database", s.Store.Path())
 	s.announceSetup()
 	return nil
 }
