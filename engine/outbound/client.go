@@ -53,6 +53,9 @@ const (
 	DefaultMaxBody        = 16 << 20
 	DefaultTimeoutGrace   = 30 * time.Second
 	DefaultTimeoutRetries = 2
+	// DefaultServerErrorPause is the first pause before an Idempotent
+	// request answered 5xx is sent again (Options.ServerErrorRetries).
+	DefaultServerErrorPause = time.Second
 )
 
 // ErrRedirect is the cause of an *Error for a redirect that was refused
@@ -96,6 +99,15 @@ type Options struct {
 	// DefaultTimeoutRetries; negative: never), so that one slow answer
 	// costs a request, not a whole delivery attempt.
 	TimeoutRetries int
+	// ServerErrorRetries is how many times an Idempotent request answered
+	// 500, 502, 503 or 504 (without Retry-After) is sent again within the
+	// same Do, after ServerErrorPause, then twice that, … (default 0:
+	// never). A read that a flaky remote fails one time in five then costs
+	// a second, not a whole delivery attempt and its backoff.
+	ServerErrorRetries int
+	// ServerErrorPause is the first of those pauses (default
+	// DefaultServerErrorPause).
+	ServerErrorPause time.Duration
 }
 
 // Client sends requests to one remote. It is safe for concurrent use.
@@ -131,6 +143,9 @@ func New(opts Options) *Client {
 	}
 	if opts.TimeoutRetries == 0 {
 		opts.TimeoutRetries = DefaultTimeoutRetries
+	}
+	if opts.ServerErrorPause <= 0 {
+		opts.ServerErrorPause = DefaultServerErrorPause
 	}
 	base := opts.HTTP
 	if base == nil {
@@ -189,16 +204,59 @@ type Response struct {
 // did not classify OK; the answer is returned with the error when there
 // was one. A cancelled ctx gives an *Error wrapping context.Cause(ctx).
 // An Idempotent request that timed out is sent again, at most
-// Options.TimeoutRetries times.
+// Options.TimeoutRetries times; one answered 5xx, at most
+// Options.ServerErrorRetries times.
 func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 	if r.Op == "" {
 		r.Op = r.Method + " " + pathOf(r.URL)
 	}
-	for try := 0; ; try++ {
+	timeouts, serverErrors := 0, 0
+	for {
 		resp, err := c.governed(ctx, r)
-		if err == nil || !r.Idempotent || try >= c.opts.TimeoutRetries || !TimedOut(err) || ctx.Err() != nil {
+		if err == nil || !r.Idempotent || ctx.Err() != nil {
 			return resp, err
 		}
+		switch {
+		case TimedOut(err) && timeouts < c.opts.TimeoutRetries:
+			timeouts++
+		case serverError(err) && serverErrors < c.opts.ServerErrorRetries:
+			serverErrors++
+			if !Sleep(ctx, time.Duration(serverErrors)*c.opts.ServerErrorPause) {
+				return resp, err
+			}
+		default:
+			return resp, err
+		}
+	}
+}
+
+// serverError tells a 5xx that may pass on its own (500, 502, 503, 504
+// classified Retry, without a Retry-After asking to wait longer) from every
+// other failure.
+func serverError(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) || e.Verdict.Class != Retry || e.Header.Get("Retry-After") != "" {
+		return false
+	}
+	switch e.Status {
+	case http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+// Sleep waits d unless ctx ends first (false); d <= 0 returns true at once.
+func Sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
 

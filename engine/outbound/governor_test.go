@@ -148,3 +148,81 @@ func TestTimeoutRetriedInsideDoOnlyWhenIdempotent(t *testing.T) {
 		t.Fatalf("a create is sent once: %v, %d requests", err, n.Load())
 	}
 }
+
+func TestServerErrorRetriedInsideDoOnlyWhenIdempotent(t *testing.T) {
+	t.Parallel()
+	var n atomic.Int32
+	status := atomic.Int32{}
+	status.Store(http.StatusInternalServerError)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 1 {
+			if st := int(status.Load()); st == http.StatusServiceUnavailable {
+				w.Header().Set("Retry-After", "5")
+				w.WriteHeader(st)
+				return
+			} else {
+				w.WriteHeader(st)
+				return
+			}
+		}
+		_, _ = w.Write([]byte(`{"ok":true}`))
+	}))
+	defer srv.Close()
+	c := New(Options{ServerErrorRetries: 2, ServerErrorPause: time.Millisecond})
+	var out struct{ OK bool }
+	if _, err := c.Do(context.Background(), Request{Method: http.MethodGet, URL: srv.URL, Idempotent: true, Out: &out}); err != nil || !out.OK || n.Load() != 2 {
+		t.Fatalf("a read answered 500 once: %v, %+v, %d requests", err, out, n.Load())
+	}
+	n.Store(0)
+	if _, err := c.Do(context.Background(), Request{Method: http.MethodPost, URL: srv.URL}); StatusOf(err) != 500 || n.Load() != 1 {
+		t.Fatalf("a create is sent once: %v, %d requests", err, n.Load())
+	}
+	// A 503 with Retry-After is the dispatcher's to honour, not Do's.
+	n.Store(0)
+	status.Store(http.StatusServiceUnavailable)
+	if _, err := c.Do(context.Background(), Request{Method: http.MethodGet, URL: srv.URL, Idempotent: true}); StatusOf(err) != 503 || n.Load() != 1 {
+		t.Fatalf("503 with Retry-After: %v, %d requests", err, n.Load())
+	}
+	// Without the option nothing is sent twice.
+	n.Store(0)
+	status.Store(http.StatusInternalServerError)
+	if _, err := New(Options{}).Do(context.Background(), Request{Method: http.MethodGet, URL: srv.URL, Idempotent: true}); StatusOf(err) != 500 || n.Load() != 1 {
+		t.Fatalf("default: %v, %d requests", err, n.Load())
+	}
+}
+
+func TestServerErrorRetriesEndAndStopOnCancel(t *testing.T) {
+	t.Parallel()
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		w.WriteHeader(http.StatusBadGateway)
+	}))
+	defer srv.Close()
+	c := New(Options{ServerErrorRetries: 2, ServerErrorPause: time.Millisecond})
+	if _, err := c.Do(context.Background(), Request{Method: http.MethodGet, URL: srv.URL, Idempotent: true}); StatusOf(err) != 502 || n.Load() != 3 {
+		t.Fatalf("always 502: %v, %d requests, want 3", err, n.Load())
+	}
+	n.Store(0)
+	ctx, cancel := context.WithCancel(context.Background())
+	slow := New(Options{ServerErrorRetries: 2, ServerErrorPause: time.Hour})
+	done := make(chan error, 1)
+	go func() {
+		_, err := slow.Do(ctx, Request{Method: http.MethodGet, URL: srv.URL, Idempotent: true})
+		done <- err
+	}()
+	for n.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		// The cancel may land before the answer is read (a cancellation)
+		// or during the pause (the 502): either way one request, at once.
+		if (StatusOf(err) != 502 && !errors.Is(err, context.Canceled)) || n.Load() != 1 {
+			t.Fatalf("cancelled during the pause: %v, %d requests", err, n.Load())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Do did not return when its context ended during the pause")
+	}
+}

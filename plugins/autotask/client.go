@@ -101,6 +101,9 @@ func NewClient(opts Options) (*Client, error) {
 		CredentialHeaders: []string{"Secret", "ApiIntegrationCode"},
 		RetryAfter:        defaultRetryAfter,
 		TimeoutGrace:      opts.TimeoutGrace,
+		// Reads and queries answered 5xx are asked again twice (1 s, 2 s)
+		// before the attempt fails: a delivery makes five to ten of them.
+		ServerErrorRetries: 2,
 	})
 	return c, nil
 }

@@ -413,3 +413,24 @@ func TestImpersonation(t *testing.T) {
 		})
 	}
 }
+
+// TestReadAnswered5xxIsAskedAgainInTheAttempt: a query a flaky tenant
+// answers 500 or 502 costs a second, not the attempt and its backoff; a
+// create answered 500 is never sent again blindly (Job.Once looks first).
+func TestReadAnswered5xxIsAskedAgainInTheAttempt(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, autotasktest.Options{})
+	s := h.ended(autotasktest.TicketOpenNumber)
+	h.sim.Inject(autotasktest.Fault{Method: "POST", Endpoint: "Tickets", Status: 500})
+	h.sim.Inject(autotasktest.Fault{Method: "POST", Endpoint: "TicketNotes", Status: 502})
+	before := h.sim.Stats("Tickets").Requests
+	if out, err := h.handle(h.job(engine.EventSessionEnd, s, nil)); out != engine.OutcomeDone {
+		t.Fatalf("outcome %v (%v), want done in the first attempt", out, err)
+	}
+	if got := h.sim.Stats("Tickets").Requests - before; got < 2 {
+		t.Fatalf("ticket query sent %d times, want it asked again after the 500", got)
+	}
+	if n := len(h.sim.Notes(autotasktest.TicketOpen)); n != 1 {
+		t.Fatalf("%d notes on the ticket, want 1", n)
+	}
+}

@@ -83,6 +83,9 @@ func NewClient(opts Options) (*Client, error) {
 		Name: "connectwise", HTTP: opts.HTTPClient, Timeout: opts.Timeout,
 		Redactor:          outbound.NewRedactor(opts.PrivateKey).WithBasic(user, opts.PrivateKey),
 		CredentialHeaders: []string{"clientId"},
+		// GETs answered 5xx are asked again twice (1 s, 2 s) before the
+		// attempt fails, as Autotask's reads are.
+		ServerErrorRetries: 2,
 	})
 	return c, nil
 }

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"switchboard/engine/outbound"
 )
 
 // The simulated tenant's credentials, unless Options say otherwise.
@@ -246,7 +248,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	latency := s.latency
 	s.mu.Unlock()
-	if !sleep(r.Context(), latency) {
+	if !outbound.Sleep(r.Context(), latency) {
 		return
 	}
 	fault := s.takeFault(r.Method, endpoint, isWrite(r.Method, rest))
@@ -255,7 +257,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		wait = context.WithoutCancel(wait)
 	}
 	if fault != nil && !fault.AfterWrite {
-		if sleep(wait, fault.Delay) {
+		if outbound.Sleep(wait, fault.Delay) {
 			writeFault(w, fault)
 		}
 		return
@@ -265,7 +267,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if fault != nil {
 		// The write is done; the client waits (a timeout, if Delay is
 		// long) or gets an error, and cannot know it succeeded.
-		if sleep(wait, fault.Delay) {
+		if outbound.Sleep(wait, fault.Delay) {
 			writeFault(w, fault)
 		}
 		return
@@ -289,20 +291,6 @@ func isWrite(method string, rest []string) bool {
 		}
 	}
 	return true
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
 
 func writeFault(w http.ResponseWriter, f *Fault) {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"switchboard/engine/outbound"
 )
 
 // RandomFaults fails a share of API requests, drawn from a seeded source,
@@ -77,7 +79,7 @@ func (d *roller) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			f.Status, f.RetryAfter = http.StatusTooManyRequests, rf.RetryAfter
 			d.s.Inject(f)
 		case roll < rf.ServerError+rf.TooMany+rf.Slow:
-			if !sleep(r.Context(), rf.SlowDelay) {
+			if !outbound.Sleep(r.Context(), rf.SlowDelay) {
 				return
 			}
 		}

@@ -20,6 +20,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"switchboard/engine/outbound"
 )
 
 // Credentials of the default tenant.
@@ -233,13 +235,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	latency := s.latency
 	s.mu.Unlock()
-	if !sleep(r.Context(), latency) {
+	if !outbound.Sleep(r.Context(), latency) {
 		return
 	}
 	rest = strings.Trim(rest, "/")
 	fault := s.takeFault(r.Method, rest)
 	if fault != nil && !fault.AfterWrite {
-		if sleep(r.Context(), fault.Delay) {
+		if outbound.Sleep(r.Context(), fault.Delay) {
 			writeFault(w, fault)
 		}
 		return
@@ -247,7 +249,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := httptest.NewRecorder()
 	s.route(rec, r, rest)
 	if fault != nil {
-		if sleep(r.Context(), fault.Delay) {
+		if outbound.Sleep(r.Context(), fault.Delay) {
 			writeFault(w, fault)
 		}
 		return
@@ -303,20 +305,6 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) bool {
 	}
 	writeError(w, http.StatusUnauthorized, "Unauthorized", "UserNotAuthenticated")
 	return false
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
 
 func writeFault(w http.ResponseWriter, f *Fault) {
