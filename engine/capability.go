@@ -18,3 +18,10 @@ type TemplateSetter interface {
 type ReportZoner interface {
 	Location() *time.Location
 }
+
+// ConfigForgetter is a plugin that keeps something per configuration (a
+// connector's cached client, see connector.Clients): the engine tells it
+// when a configuration is deleted, so nothing of it outlives the deletion.
+type ConfigForgetter interface {
+	ForgetConfig(configID int64)
+}

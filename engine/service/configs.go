@@ -468,6 +468,9 @@ func (s *Service) DeleteConfig(ctx context.Context, actor string, id int64) erro
 		return err
 	}
 	s.log.Info("configuration deleted", "config", id, "actor", actor)
+	if f, ok := l.Plugin.(engine.ConfigForgetter); ok {
+		f.ForgetConfig(id)
+	}
 	s.changed(id)
 	return nil
 }

@@ -151,3 +151,8 @@ func (r *run) checkpointed(ctx context.Context, key string, write func() (string
 	}
 	return v, nil
 }
+
+var _ engine.ConfigForgetter = (*Plugin)(nil)
+
+// ForgetConfig drops the deleted configuration's cached client.
+func (p *Plugin) ForgetConfig(configID int64) { p.clients.Forget(configID) }

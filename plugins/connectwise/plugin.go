@@ -134,3 +134,8 @@ func (r *run) once(ctx context.Context, key string, find func() (string, bool, e
 		func(context.Context) (string, bool, error) { return find() },
 		func(context.Context) (string, error) { return create() })
 }
+
+var _ engine.ConfigForgetter = (*Plugin)(nil)
+
+// ForgetConfig drops the deleted configuration's cached client.
+func (p *Plugin) ForgetConfig(configID int64) { p.clients.Forget(configID) }
