@@ -2,6 +2,8 @@ package siem
 
 import (
 	"encoding/json"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -172,5 +174,22 @@ func TestHECEnvelopeCEF(t *testing.T) {
 	b, _ := json.Marshal(rec.Events()[0].Envelope["time"])
 	if string(b) != "1733239944" {
 		t.Errorf("time %s", b)
+	}
+}
+
+// TestHECReceiverRefusesQueryStringToken: the receiver's token has no
+// query-string authorization, so ?token= alone is code 16, as the
+// reference says of such a token (siem-forwarding.md, HEC auth).
+func TestHECReceiverRefusesQueryStringToken(t *testing.T) {
+	t.Parallel()
+	rec := startHEC(t, siemtest.HECOptions{})
+	resp, err := http.Post(rec.URL+"/services/collector/event?token="+hecToken, "application/json", strings.NewReader(`{"event":"x"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 400 || !strings.Contains(string(body), `"code":16`) {
+		t.Fatalf("?token= without the header: %d %s, want 400 code 16", resp.StatusCode, body)
 	}
 }

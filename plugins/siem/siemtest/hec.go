@@ -76,10 +76,16 @@ func hecReply(w http.ResponseWriter, status, code int, text string, extra ...any
 
 // auth checks "Authorization: Splunk <token>" or Basic with the token as
 // password: code 2 without one, 3 for a malformed header, 4 for a wrong token.
+// The receiver's token does not have query-string authorization enabled, so
+// a ?token= without the header is code 16 (reference: siem-forwarding.md,
+// HEC auth and codes).
 func (h *HEC) auth(w http.ResponseWriter, r *http.Request) bool {
 	v := r.Header.Get("Authorization")
 	var tok string
 	switch {
+	case v == "" && r.URL.Query().Has("token"):
+		hecReply(w, 400, 16, "Query string authorization is not enabled")
+		return false
 	case v == "":
 		hecReply(w, 401, 2, "Token is required")
 		return false

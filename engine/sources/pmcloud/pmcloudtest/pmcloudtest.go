@@ -251,9 +251,12 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, now time.Time) {
 	writeJSON(w, http.StatusOK, map[string]any{"access_token": tok, "token_type": "Bearer", "expires_in": 3600, "scope": "urn:management:api"})
 }
 
-// startDate is what the endpoint accepted until EPM 26.2.1734: at most
-// three fractional digits (more gave 400 "Invalid Start date format.").
-var startDate = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d{1,3})?(Z|[+-]\d{2}:\d{2})?)?$`)
+// startDate models the endpoint before EPM 26.2.1734 and nothing newer
+// (reference: pm-cloud-api.md, "Date precision"): more than three
+// fractional digits gave 400 "Invalid Start date format.", and date-only
+// values and offsets were only accepted by that fix, so they are refused
+// too. What the reference says is safe, yyyy-MM-ddTHH:mm:ss.fffZ, passes.
+var startDate = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$`)
 
 func (s *Server) eventsFrom(w http.ResponseWriter, r *http.Request, now time.Time) {
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
@@ -300,12 +303,7 @@ func parseStart(v string) (time.Time, error) {
 	if !startDate.MatchString(v) {
 		return time.Time{}, fmt.Errorf("invalid start date %q", v)
 	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999", "2006-01-02T15:04:05", "2006-01-02"} {
-		if t, err := time.Parse(layout, v); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("invalid start date %q", v)
+	return time.Parse(time.RFC3339Nano, v)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
