@@ -59,6 +59,23 @@
     return label ? label.firstChild.textContent.trim() : input.id;
   }
 
+  // markFields sets or clears each field's message from byField, in the
+  // order of the form, and hands each marked field's link and message to
+  // each.
+  function markFields(form, byField, each) {
+    form.querySelectorAll(".field[data-field]").forEach(function (field) {
+      const input = document.getElementById("f-" + field.dataset.field);
+      const msg = byField.get(field.dataset.field) || "";
+      if (!input || !setFieldError(input, msg) || !msg) {
+        return;
+      }
+      const a = document.createElement("a");
+      a.href = "#" + input.id;
+      a.textContent = labelOf(input);
+      each(a, msg);
+    });
+  }
+
   // showErrors puts each message under its field and lists them all, in
   // the order of the form, in the box above it.
   function showErrors(form, errors, message) {
@@ -79,15 +96,7 @@
       li.textContent = text;
       list.append(li);
     });
-    form.querySelectorAll(".field[data-field]").forEach(function (field) {
-      const input = document.getElementById("f-" + field.dataset.field);
-      const msg = byField.get(field.dataset.field) || "";
-      if (!input || !setFieldError(input, msg) || !msg) {
-        return;
-      }
-      const a = document.createElement("a");
-      a.href = "#" + input.id;
-      a.textContent = labelOf(input);
+    markFields(form, byField, function (a, msg) {
       const li = document.createElement("li");
       li.append(a, ": " + msg);
       list.append(li);
@@ -113,15 +122,7 @@
       box.hidden = true;
     }
     const links = [];
-    form.querySelectorAll(".field[data-field]").forEach(function (field) {
-      const input = document.getElementById("f-" + field.dataset.field);
-      const msg = byField.get(field.dataset.field) || "";
-      if (!input || !setFieldError(input, msg) || !msg) {
-        return;
-      }
-      const a = document.createElement("a");
-      a.href = "#" + input.id;
-      a.textContent = labelOf(input);
+    markFields(form, byField, function (a) {
       links.push(a);
     });
     if (links.length === 0) {
