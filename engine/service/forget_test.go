@@ -2,15 +2,9 @@ package service
 
 import (
 	"context"
-	"log/slog"
 	"slices"
 	"sync"
 	"testing"
-
-	"switchboard/engine"
-	"switchboard/engine/render"
-	"switchboard/engine/secretbox"
-	"switchboard/engine/storetest"
 )
 
 // forgetPlugin records the configurations it was told to forget.
@@ -31,24 +25,8 @@ func (p *forgetPlugin) ForgetConfig(id int64) {
 func TestDeleteTellsThePluginToForget(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st := storetest.Open(t)
-	box, err := secretbox.Load(ctx, t.TempDir(), "", st)
-	if err != nil {
-		t.Fatal(err)
-	}
 	p := &forgetPlugin{}
-	reg, err := engine.NewRegistry(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rd, err := render.New(render.Options{OverrideDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := New(Options{Store: st, Registry: reg, Box: box, Renderer: rd, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc, _ := newServiceWith(t, nil, p)
 	keep, err := svc.CreateConfig(ctx, "admin", input(validApp(), map[string]any{"username": "a"}))
 	if err != nil {
 		t.Fatal(err)

@@ -34,12 +34,21 @@ func (secretPlugin) Handle(context.Context, *engine.Job) error { return nil }
 
 func newService(t *testing.T, logs *bytes.Buffer) (*Service, *store.Store) {
 	t.Helper()
+	return newServiceWith(t, logs, secretPlugin{})
+}
+
+// newServiceWith is newService with plugin p registered instead.
+func newServiceWith(t *testing.T, logs *bytes.Buffer, p engine.Plugin) (*Service, *store.Store) {
+	t.Helper()
 	st := storetest.Open(t)
 	box, err := secretbox.Load(context.Background(), t.TempDir(), "", st)
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg, _ := engine.NewRegistry(secretPlugin{})
+	reg, err := engine.NewRegistry(p)
+	if err != nil {
+		t.Fatal(err)
+	}
 	rd, err := render.New(render.Options{OverrideDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
