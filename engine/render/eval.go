@@ -607,7 +607,7 @@ func structFields(t reflect.Type) *fieldSet {
 }
 
 // field returns the member name of v: a struct field, a map entry, a list
-// item by number, or a list's length.
+// item (or a text's UTF-16 code unit) by number, or a list's length.
 func field(v reflect.Value, name string) reflect.Value {
 	v = indirect(v)
 	if !v.IsValid() {
@@ -636,7 +636,19 @@ func field(v reflect.Value, name string) reflect.Value {
 			}
 			return reflect.ValueOf(v.Len())
 		}
-		if i, err := strconv.Atoi(name); err == nil && i >= 0 && i < v.Len() && v.Kind() != reflect.String {
+		i, err := strconv.Atoi(name)
+		if err != nil || i < 0 {
+			break
+		}
+		if v.Kind() == reflect.String {
+			// As JavaScript indexes a string: one UTF-16 code unit (half
+			// of a surrogate pair prints as U+FFFD).
+			if units := utf16.Encode([]rune(v.String())); i < len(units) {
+				return reflect.ValueOf(string(utf16.Decode(units[i : i+1])))
+			}
+			break
+		}
+		if i < v.Len() {
 			return v.Index(i)
 		}
 	}
