@@ -11,7 +11,9 @@ import (
 // header field backslash and pipe get a backslash and a line break, which
 // would end the record, becomes a space. In a value backslash and equals
 // sign get a backslash, line breaks are written \n (CR LF and LF) and \r
-// (a lone CR), and pipes stay as they are.
+// (a lone CR), and pipes stay as they are. Other control bytes but TAB (NUL,
+// ESC, DEL…) become a space everywhere: CEF has no escape for them, and a
+// syslog receiver that frames with NUL would cut the record there.
 func cefEscape(b *strings.Builder, s string, header bool) {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -27,6 +29,8 @@ func cefEscape(b *strings.Builder, s string, header bool) {
 			b.WriteString(`\n`)
 		case c == '\r':
 			b.WriteString(`\r`)
+		case c < 0x20 && c != '\t', c == 0x7f:
+			b.WriteByte(' ')
 		default:
 			b.WriteByte(c)
 		}

@@ -58,3 +58,16 @@ func TestCEFEscapeMatchesReplacer(t *testing.T) {
 		}
 	}
 }
+
+// TestCEFControlCharacters: NUL ends a record for syslog receivers that frame
+// with it, and other control bytes upset CEF parsers; none may pass through.
+func TestCEFControlCharacters(t *testing.T) {
+	t.Parallel()
+	for _, header := range []bool{true, false} {
+		var b strings.Builder
+		cefEscape(&b, "a\x00b\x01c\x1bd\x7fe\tf", header)
+		if got := b.String(); got != "a b c d e\tf" {
+			t.Errorf("header=%v: %q", header, got)
+		}
+	}
+}
