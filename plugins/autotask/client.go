@@ -48,6 +48,12 @@ type Options struct {
 	ImpersonationResourceID int64
 	// HTTPClient defaults to the outbound kit's shared client.
 	HTTPClient *http.Client
+	// Governor holds the thread and hourly budgets (default the process's
+	// outbound.DefaultGovernor, shared by every configuration).
+	Governor *outbound.Governor
+	// HourlyRequests caps the requests per hour per database (default
+	// HourlyLimit).
+	HourlyRequests int
 	// Timeout bounds one request (default 30s).
 	Timeout time.Duration
 	// TimeoutGrace is how long a timed-out request's thread stays counted
@@ -68,6 +74,9 @@ type Client struct {
 	zone   string
 	zoneAt time.Time
 	web    string // the zone's web UI address, from the lookup
+	// db names the hourly budget: the database's id (ci) once a zone
+	// lookup gave one, else the username, which belongs to one database.
+	db     string
 	fields map[string]fieldsEntry
 	// noContains holds the entities whose contains filter the tenant
 	// refused (see findMarked).
@@ -91,8 +100,12 @@ func NewClient(opts Options) (*Client, error) {
 	if opts.ZoneInformationURL == "" {
 		opts.ZoneInformationURL = ZoneInformationURL
 	}
+	if opts.HourlyRequests <= 0 {
+		opts.HourlyRequests = HourlyLimit
+	}
 	sum := sha256.Sum256([]byte(opts.IntegrationCode))
-	c := &Client{opts: opts, limits: hex.EncodeToString(sum[:8]), fields: map[string]fieldsEntry{}, noContains: map[string]bool{}}
+	c := &Client{opts: opts, limits: hex.EncodeToString(sum[:8]), db: budgetName("user", opts.Username),
+		fields: map[string]fieldsEntry{}, noContains: map[string]bool{}}
 	// The credentials travel in custom headers, which net/http would
 	// re-send to wherever a redirect points: the kit refuses to follow.
 	c.out = outbound.New(outbound.Options{
@@ -101,6 +114,7 @@ func NewClient(opts Options) (*Client, error) {
 		CredentialHeaders: []string{"Secret", "ApiIntegrationCode"},
 		RetryAfter:        defaultRetryAfter,
 		TimeoutGrace:      opts.TimeoutGrace,
+		Governor:          opts.Governor,
 		// Reads and queries answered 5xx are asked again twice (1 s, 2 s)
 		// before the attempt fails: a delivery makes five to ten of them.
 		ServerErrorRetries: 2,
@@ -139,6 +153,12 @@ func (c *Client) forgetZone(zone string) bool {
 	return true
 }
 
+// budgetName hashes what names a budget: budget keys are metric labels.
+func budgetName(kind, id string) string {
+	sum := sha256.Sum256([]byte(kind + "|" + id))
+	return kind + "-" + hex.EncodeToString(sum[:8])
+}
+
 // ZoneInfo is zoneInformation's answer.
 type ZoneInfo struct {
 	ZoneName string `json:"zoneName"`
@@ -168,6 +188,9 @@ func (c *Client) discover(ctx context.Context) (string, error) {
 	}
 	c.mu.Lock()
 	c.zone, c.zoneAt, c.web = root, time.Now(), webURL(zi.WebURL)
+	if zi.CI != 0 {
+		c.db = budgetName("ci", strconv.FormatInt(zi.CI, 10))
+	}
 	c.mu.Unlock()
 	return root, nil
 }
@@ -239,10 +262,17 @@ func (c *Client) send(ctx context.Context, zone string, r request, payload []byt
 		h.Set("ImpersonationResourceId", strconv.FormatInt(c.opts.ImpersonationResourceID, 10))
 	}
 	path := "/" + apiVersion + "/" + r.path
+	c.mu.Lock()
+	db := c.db
+	c.mu.Unlock()
 	req := outbound.Request{
 		Method: r.method, URL: full, Op: r.method + " " + path, Header: h, Out: out,
-		// Autotask counts threads per integration code and endpoint.
-		Budgets: []outbound.Budget{{Key: "autotask|" + c.limits + "|" + endpointOf(r.path), Limit: ThreadLimit}},
+		Budgets: []outbound.Budget{
+			// Autotask counts threads per integration code and endpoint,
+			{Key: "autotask|" + c.limits + "|" + endpointOf(r.path), Limit: ThreadLimit},
+			// and requests per hour per database.
+			{Key: "autotask-hour|" + db, PerWindow: c.opts.HourlyRequests, Window: time.Hour},
+		},
 		// Reads and queries are sent again after a timeout; a create is
 		// looked for first (engine.Job.Once).
 		Idempotent: !r.write,

@@ -9,6 +9,12 @@ import "strings"
 // integration code shares its budget, as Autotask counts it.
 const ThreadLimit = 3
 
+// HourlyLimit is how many requests Autotask lets one database (tenant)
+// make in an hour, all integrations together; at 100 % it suspends the
+// tenant's API access until the hour clears. Switchboard holds its own
+// requests to it per database; what other integrations spend it cannot see.
+const HourlyLimit = 10000
+
 // childEntities names the entity behind a child URL (parent/{id}/child).
 var childEntities = map[string]string{
 	"tickets/notes":       "TicketNotes",
