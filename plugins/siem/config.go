@@ -35,14 +35,14 @@ const (
 // EventTypes are the event types the Event Types setting offers: the
 // session_details types of the reference, the summary, and the outbound
 // events (forwarded as they arrive when that is on), and the PM Cloud
-// events a source delivers.
+// events and activity audits a source delivers.
 var EventTypes = []string{
 	bt.EventSessionStart, bt.EventSessionEnd, bt.EventChatMessage, bt.EventNoteAdded, bt.EventSystemInfo,
 	"Conference Member Added", "Conference Member Departed", "Conference Member State Changed", "Conference Owner Changed",
 	"Directory Created", bt.EventFileDeleted, bt.EventFileDownload, bt.EventFileUpload, "File Transfer Complete",
 	"Session Foreground Window Changed", "Session Mouse Left Clicked", "Session Window Closed",
 	"Special Action Executed", "Remote Shell Event", "Registry", "Jump Item Authorization Request Utilized", SummaryType,
-	pmcloudType,
+	pmcloudType, pmcloudAuditType,
 }
 
 // Settings is a SIEM configuration's own section. Its tags drive
@@ -71,7 +71,7 @@ type Settings struct {
 	TLSClientKey    engine.Secret `json:"tls_client_key" binds:"destination,url,syslog_address,tls_client_cert" section:"TLS" label:"Client Key (PEM)"`
 	TLSInsecure     bool          `json:"tls_insecure" section:"TLS" label:"Allow Invalid Destination Certificates" help:"Accept a self-signed or expired certificate. Only for test receivers."`
 
-	EventTypes     []string `json:"event_types" options:"Session Start,Session End,Chat Message,Session Note Added,System Information Retrieved,Conference Member Added,Conference Member Departed,Conference Member State Changed,Conference Owner Changed,Directory Created,File Deleted,File Download,File Upload,File Transfer Complete,Session Foreground Window Changed,Session Mouse Left Clicked,Session Window Closed,Special Action Executed,Remote Shell Event,Registry,Jump Item Authorization Request Utilized,Session Summary,PM Cloud Event" section:"Events" label:"Event Types" help:"Forward only these event types of the session report. None selected: all. Outbound events forwarded as they arrive are chosen under Outbound Event Types instead."`
+	EventTypes     []string `json:"event_types" options:"Session Start,Session End,Chat Message,Session Note Added,System Information Retrieved,Conference Member Added,Conference Member Departed,Conference Member State Changed,Conference Owner Changed,Directory Created,File Deleted,File Download,File Upload,File Transfer Complete,Session Foreground Window Changed,Session Mouse Left Clicked,Session Window Closed,Special Action Executed,Remote Shell Event,Registry,Jump Item Authorization Request Utilized,Session Summary,PM Cloud Event,PM Cloud Activity Audit" section:"Events" label:"Event Types" help:"Forward only these event types of the session report. None selected: all. Outbound events forwarded as they arrive are chosen under Outbound Event Types instead."`
 	RedactChat     bool     `json:"redact_chat" section:"Events" label:"Redact Chat and Note Text" help:"Chat messages and notes are forwarded with their text replaced by [redacted]."`
 	RedactPaths    bool     `json:"redact_paths" section:"Events" label:"Redact File Paths" help:"File events keep the file's name and drop its folder."`
 	ForwardLive    bool     `json:"forward_outbound" section:"Events" label:"Forward Outbound Events as They Arrive" help:"Also forward each outbound event (member added or departed, owner changed, surveys) as a lightweight event, before the session ends. Select them under Outbound Event Types."`

@@ -126,8 +126,11 @@ func (p *Plugin) handle(ctx context.Context, job *engine.Job, set *Settings, app
 
 // events builds and encodes what one delivery forwards.
 func (p *Plugin) events(ctx context.Context, job *engine.Job, set *Settings, app appliance) ([]Encoded, error) {
-	if job.Event.Name == pmcloud.EventName {
+	switch job.Event.Name {
+	case pmcloud.EventName:
 		return pmcloudRecord(job, set)
+	case pmcloud.AuditEventName:
+		return pmcloudAuditRecord(job, set)
 	}
 	origin := Origin{ApplianceID: job.Event.ApplianceID, Host: job.Appliance.Host}
 	var list []Event

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -40,6 +41,9 @@ type Client struct {
 	http   *outbound.Client
 	budget *Budget
 	now    func() time.Time
+	// maxBody is the largest answer read; one byte more is fetched to
+	// tell a page over it.
+	maxBody int64
 
 	mu        sync.Mutex
 	token     string
@@ -53,6 +57,9 @@ type ClientOptions struct {
 	Budget  *Budget      // shared request budget (default: one of its own)
 	Timeout time.Duration
 	Now     func() time.Time
+	// MaxBody caps the bytes read of one answer (default 16 MiB); a page
+	// over it is asked again smaller.
+	MaxBody int64
 }
 
 // NewClient returns a client for the services URL
@@ -68,10 +75,13 @@ func NewClient(servicesURL, clientID, clientSecret string, o ClientOptions) (*Cl
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.MaxBody <= 0 {
+		o.MaxBody = outbound.DefaultMaxBody
+	}
 	return &Client{
-		base: base, id: clientID, secret: clientSecret, budget: o.Budget, now: o.Now,
+		base: base, id: clientID, secret: clientSecret, budget: o.Budget, now: o.Now, maxBody: o.MaxBody,
 		http: outbound.New(outbound.Options{
-			Name: "pmcloud", HTTP: o.HTTP, Timeout: o.Timeout, NoRedirects: true, RetryAfter: noRetryAfter,
+			Name: "pmcloud", HTTP: o.HTTP, Timeout: o.Timeout, NoRedirects: true, RetryAfter: noRetryAfter, MaxBody: o.MaxBody + 1,
 			Redactor: outbound.NewRedactor(clientSecret).WithBasic(clientID, clientSecret),
 		}),
 	}, nil
@@ -196,6 +206,22 @@ var ErrShape = errors.New("the answer is not in the documented shape")
 func (c *Client) Events(ctx context.Context, start time.Time, size int) ([]Record, error) {
 	size = min(max(size, 1), MaxRecordSize)
 	q := url.Values{"StartDate": {FormatStart(start)}, "RecordSize": {fmt.Sprint(size)}}
+	body, err := c.get(ctx, eventsPath, "GET Events/FromStartDate", q)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEvents(body)
+}
+
+// ErrPageTooLarge is wrapped by the error of an answer larger than the
+// client's body cap: the poller asks again for a smaller page.
+var ErrPageTooLarge = errors.New("the answer is larger than the body cap")
+
+// get makes one authenticated GET and returns the answer's body. A 401
+// (the token died early: the secret was regenerated) gets a new token once.
+// The body is read raw: Events declares text/plain, and each answer is
+// parsed here whatever its content type says.
+func (c *Client) get(ctx context.Context, path, op string, q url.Values) ([]byte, error) {
 	for attempt := 0; ; attempt++ {
 		tok, err := c.Token(ctx)
 		if err != nil {
@@ -204,21 +230,28 @@ func (c *Client) Events(ctx context.Context, start time.Time, size int) ([]Recor
 		if err := c.budget.Take(ctx); err != nil {
 			return nil, err
 		}
-		// The body is read raw (no Out): its content type is declared
-		// text/plain, and it is parsed here whatever the header says.
-		resp, err := c.http.Do(ctx, outbound.Request{
-			Method: http.MethodGet, URL: c.base + eventsPath + "?" + q.Encode(), Op: "GET Events/FromStartDate",
+		var body []byte
+		_, err = c.http.Do(ctx, outbound.Request{
+			Method: http.MethodGet, URL: c.base + path + "?" + q.Encode(), Op: op,
 			Header: http.Header{"Authorization": {"Bearer " + tok}, "Accept": {"application/json, text/plain"}},
+			Stream: func(r io.Reader) error {
+				var rerr error
+				body, rerr = io.ReadAll(r)
+				return rerr
+			},
 		})
 		if outbound.StatusOf(err) == http.StatusUnauthorized && attempt == 0 {
-			c.dropToken(tok) // the token died early: one more try with a new one
+			c.dropToken(tok) // one more try with a new token
 			continue
 		}
 		if err != nil {
 			c.noteLimit(err)
 			return nil, tokenHidden{err: err, mask: outbound.NewRedactor(tok)}
 		}
-		return ParseEvents(resp.Body)
+		if int64(len(body)) > c.maxBody {
+			return nil, fmt.Errorf("pmcloud: %s: %w (%d bytes)", op, ErrPageTooLarge, c.maxBody)
+		}
+		return body, nil
 	}
 }
 
@@ -288,14 +321,23 @@ func parseRecord(doc json.RawMessage) (Record, error) {
 		}
 	}
 	if rec.ID == "" {
-		var compact bytes.Buffer
-		if err := json.Compact(&compact, trimmed); err != nil {
+		var err error
+		if rec.ID, err = docKey(trimmed); err != nil {
 			return Record{}, err
 		}
-		sum := sha256.Sum256(compact.Bytes())
-		rec.ID = "sha256:" + hex.EncodeToString(sum[:])
 	}
 	return rec, nil
+}
+
+// docKey is the key of a document without an id: "sha256:<hex>" of its
+// compacted JSON.
+func docKey(doc []byte) (string, error) {
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, doc); err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(compact.Bytes())
+	return "sha256:" + hex.EncodeToString(sum[:]), nil
 }
 
 func head(b []byte) string {

@@ -39,16 +39,18 @@ func (r *Runner) Run(ctx context.Context) error {
 	}()
 	for {
 		for _, target := range r.due() {
-			_, err := r.Poller.Poll(ctx, target)
-			switch {
-			case ctx.Err() != nil:
-				return nil
-			case errors.Is(err, errNotOwner):
-				delete(held, target.Settings.ID())
-			default:
-				held[target.Settings.ID()] = true
-				if err != nil {
-					r.Poller.log().Warn("pmcloud: poll failed; the cursor stays after what was stored", "source", target.Settings.Name, "err", err)
+			for _, s := range r.Poller.streams(target) {
+				_, err := s.poll(ctx, target)
+				switch {
+				case ctx.Err() != nil:
+					return nil
+				case errors.Is(err, errNotOwner):
+					delete(held, s.id)
+				default:
+					held[s.id] = true
+					if err != nil {
+						r.Poller.log().Warn("pmcloud: poll failed; the cursor stays after what was stored", "source", target.Settings.Name, "stream", s.name, "err", err)
+					}
 				}
 			}
 			// A pause (429) puts the next cycle after it.
@@ -66,6 +68,24 @@ func (r *Runner) Run(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
+}
+
+// stream is one stream a source reads, with its cursor id.
+type stream struct {
+	name, id string
+	poll     func(context.Context, Target) (Cycle, error)
+}
+
+// streams are the streams a source reads.
+func (p *Poller) streams(t Target) []stream {
+	var out []stream
+	if t.Settings.Reads(StreamEvents) {
+		out = append(out, stream{StreamEvents, t.Settings.ID(), p.Poll})
+	}
+	if t.Settings.Reads(StreamAudits) {
+		out = append(out, stream{StreamAudits, t.Settings.AuditsID(), p.PollAudits})
+	}
+	return out
 }
 
 func (r *Runner) due() []Target {

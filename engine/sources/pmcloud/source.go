@@ -1,9 +1,9 @@
-// Package pmcloud is the Privilege Management Cloud events source: it polls
-// a tenant's Events/FromStartDate with an API account and stores each event
-// document as a record, delivered like an event to the configurations the
-// source names. A poll follows full pages until a short one (or the
-// per-cycle cap), and commits its records with the cursor in one
-// transaction; records are deduplicated by event.id.
+// Package pmcloud is the Privilege Management Cloud source: it polls a
+// tenant's Events/FromStartDate and ActivityAudits/Details with an API
+// account and stores each event or audit document as a record, delivered
+// like an event to the configurations the source names. A poll commits its
+// records with the stream's cursor in one transaction; records are
+// deduplicated by event.id or audit id.
 package pmcloud
 
 import (
@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,6 +35,13 @@ const (
 	DefaultInterval    = 300 // seconds; the Sentinel connector's default
 	DefaultFirstFetch  = 60  // minutes
 	DefaultMaxPerCycle = 6000
+	DefaultOverlap     = 5 // minutes
+)
+
+// Streams of a source.
+const (
+	StreamEvents = "events"
+	StreamAudits = "audits"
 )
 
 // Settings configure one PM Cloud events source.
@@ -45,13 +53,23 @@ type Settings struct {
 	Interval     int           `json:"interval" validate:"gte=30,lte=86400" default:"300" label:"Polling Interval (seconds)"`
 	FirstFetch   int           `json:"first_fetch_minutes" validate:"gte=0,lte=43200" default:"60" label:"First Fetch (minutes)" help:"How far back the first poll starts."`
 	MaxPerCycle  int           `json:"max_per_cycle" validate:"gte=1,lte=100000" default:"6000" label:"Events per Poll" help:"At most this many events in one poll; the rest come with the next one."`
+	Streams      []string      `json:"streams" validate:"dive,oneof=events audits" options:"events=Events,audits=Activity Audits" label:"Streams" help:"What to read: events (Reporting permission) and activity audits (Audit permission). None selected: events."`
+	AuditOverlap int           `json:"audit_overlap_minutes" validate:"gte=0,lte=1440" default:"5" label:"Audit Window Overlap (minutes)" help:"Each audit poll starts this long before the last window ended, so that an audit recorded late is still read; repeats are dropped by audit id."`
 	DeliverTo    []string      `json:"deliver_to" label:"Deliver To" help:"Names of the configurations (a SIEM forwarder, say) that receive each event."`
 	Disabled     bool          `json:"disabled" label:"Disabled"`
 }
 
 // NewSettings returns the defaults.
 func NewSettings() *Settings {
-	return &Settings{Interval: DefaultInterval, FirstFetch: DefaultFirstFetch, MaxPerCycle: DefaultMaxPerCycle}
+	return &Settings{Interval: DefaultInterval, FirstFetch: DefaultFirstFetch, MaxPerCycle: DefaultMaxPerCycle, AuditOverlap: DefaultOverlap}
+}
+
+// Reads says whether the source reads a stream (events when none is named).
+func (s *Settings) Reads(stream string) bool {
+	if len(s.Streams) == 0 {
+		return stream == StreamEvents
+	}
+	return slices.Contains(s.Streams, stream)
 }
 
 // ValidateSettings checks what tags cannot.
@@ -66,8 +84,11 @@ func (s *Settings) ValidateSettings() engine.FieldErrors {
 	return out
 }
 
-// ID is the source's stable id in the store (its cursor row).
+// ID is the source's stable id in the store (its events cursor row).
 func (s *Settings) ID() string { return Source + "/" + s.Name }
+
+// AuditsID is the id of the source's activity audits cursor row.
+func (s *Settings) AuditsID() string { return Source + "-audits/" + s.Name }
 
 // Target is one source to poll, as configured now.
 type Target struct {
@@ -102,15 +123,26 @@ type Cycle struct {
 // errNotOwner means another process polls this source.
 var errNotOwner = errors.New("pmcloud: another process holds this source's poll lease")
 
-// Poll runs one cycle: from the cursor, read pages until a short page or
-// the cap, and commit the records with the new cursor. A failed request
-// commits the pages read before it (with the cursor just past them) and
-// records the error; a failure before any page leaves the cursor alone.
+// Poll runs one cycle of the events stream: from the cursor, read pages
+// until a short page or the cap, and commit the records with the new
+// cursor. A failed request commits the pages read before it (with the
+// cursor just past them) and records the error; a failure before any page
+// leaves the cursor alone.
 func (p *Poller) Poll(ctx context.Context, t Target) (Cycle, error) {
+	return p.cycle(ctx, t, t.Settings.ID(), "events", p.read)
+}
+
+// reader reads one stream from start: the records, the cursor that follows
+// them, what it did, and the error that stopped it.
+type reader func(ctx context.Context, t Target, start time.Time) ([]*store.NewEvent, time.Time, Cycle, error)
+
+// cycle takes the stream's lease, reads it from its cursor (or the first
+// fetch window), and commits what was read with the new cursor.
+func (p *Poller) cycle(ctx context.Context, t Target, id, stream string, read reader) (Cycle, error) {
 	now := p.now()
 	set := t.Settings
 	interval := time.Duration(max(set.Interval, 30)) * time.Second
-	cur, ok, err := p.Store.AcquireSourceLease(ctx, set.ID(), p.Owner, now, now.Add(3*interval))
+	cur, ok, err := p.Store.AcquireSourceLease(ctx, id, p.Owner, now, now.Add(3*interval))
 	if err != nil {
 		return Cycle{}, err
 	}
@@ -125,12 +157,12 @@ func (p *Poller) Poll(ctx context.Context, t Target) (Cycle, error) {
 		}
 		start = enabled.Add(-time.Duration(set.FirstFetch) * time.Minute)
 	}
-	records, next, cyc, readErr := p.read(ctx, t, start)
+	records, next, cyc, readErr := read(ctx, t, start)
 	cyc.Cursor = start
 	if len(records) > 0 || readErr == nil {
-		ins, err := p.Store.CommitSource(ctx, store.SourceResult{SourceID: set.ID(), Owner: p.Owner, Records: records, Cursor: next, PolledAt: now})
+		ins, err := p.Store.CommitSource(ctx, store.SourceResult{SourceID: id, Owner: p.Owner, Records: records, Cursor: next, PolledAt: now})
 		if err != nil {
-			return cyc, fmt.Errorf("pmcloud: source %s: commit: %w", set.Name, errors.Join(err, readErr))
+			return cyc, fmt.Errorf("pmcloud: source %s: commit %s: %w", set.Name, stream, errors.Join(err, readErr))
 		}
 		cyc.Cursor = next
 		for _, in := range ins {
@@ -143,12 +175,12 @@ func (p *Poller) Poll(ctx context.Context, t Target) (Cycle, error) {
 		}
 	}
 	if readErr != nil {
-		if rerr := p.Store.RecordSourceError(context.WithoutCancel(ctx), set.ID(), p.Owner, now, readErr.Error()); rerr != nil {
+		if rerr := p.Store.RecordSourceError(context.WithoutCancel(ctx), id, p.Owner, now, readErr.Error()); rerr != nil {
 			return cyc, errors.Join(readErr, rerr)
 		}
 		return cyc, readErr
 	}
-	p.log().Info("pmcloud: polled", "source", set.Name, "fetched", cyc.Fetched, "new", cyc.New, "pages", cyc.Pages, "cursor", FormatStart(next))
+	p.log().Info("pmcloud: polled", "source", set.Name, "stream", stream, "fetched", cyc.Fetched, "new", cyc.New, "pages", cyc.Pages, "cursor", FormatStart(next))
 	return cyc, nil
 }
 
@@ -241,30 +273,34 @@ func (p *Poller) record(t Target, host string, rec Record) *store.NewEvent {
 	if at.IsZero() {
 		at = rec.Ingested
 	}
-	if at.IsZero() {
-		at = p.now()
-	}
-	fields := url.Values{
-		DocumentField: {string(rec.Doc)},
-		"event_id":    {rec.ID},
-		"source":      {t.Settings.Name},
-	}
+	fields := url.Values{"event_id": {rec.ID}}
 	if !rec.Ingested.IsZero() {
 		fields.Set("ingested", rec.Ingested.UTC().Format(time.RFC3339Nano))
 	}
+	// Keyed by tenant and event id: two sources reading one tenant store
+	// each event once.
+	return p.stored(t, EventName, strings.Join([]string{Source, host, rec.ID}, "\x1f"), rec.ID, at, rec.Doc, fields)
+}
+
+// stored makes the stored event of one record of a stream: its document
+// and fields, routed to the source's deliveries.
+func (p *Poller) stored(t Target, name, key, id string, at time.Time, doc []byte, fields url.Values) *store.NewEvent {
+	if at.IsZero() {
+		at = p.now()
+	}
+	fields.Set(DocumentField, string(doc))
+	fields.Set("source", t.Settings.Name)
 	routing, reason := store.Routed, ""
 	if len(t.Deliveries) == 0 {
 		routing, reason = store.Unrouted, "no configuration is named under Deliver To"
 	}
 	return &store.NewEvent{
 		Event: store.Event{
-			// Keyed by tenant and event id: two sources reading one tenant
-			// store each event once.
-			DedupeKey:   strings.Join([]string{Source, host, rec.ID}, "\x1f"),
+			DedupeKey:   key,
 			ApplianceID: t.Settings.Name,
-			Name:        EventName,
+			Name:        name,
 			Source:      Source,
-			ExternalKey: rec.ID,
+			ExternalKey: id,
 			OccurredAt:  at.UnixMilli(),
 			Fields:      fields.Encode(),
 			Routing:     routing,

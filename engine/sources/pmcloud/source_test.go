@@ -96,7 +96,11 @@ func (f *fixture) poll() (Cycle, error) {
 
 func (f *fixture) mustPoll() Cycle {
 	f.t.Helper()
-	c, err := f.poll()
+	return f.must(f.poll())
+}
+
+func (f *fixture) must(c Cycle, err error) Cycle {
+	f.t.Helper()
 	if err != nil {
 		f.t.Fatalf("poll: %v", err)
 	}
@@ -117,47 +121,58 @@ func (f *fixture) cursor() *store.SourceCursor {
 func (f *fixture) stored() (map[string]int, int) {
 	f.t.Helper()
 	ctx := context.Background()
-	ids := map[string]int{}
-	before := int64(0)
-	for {
-		list, err := f.st.ListEvents(ctx, store.EventFilter{Name: EventName, BeforeID: before, Limit: 500})
-		if err != nil {
-			f.t.Fatal(err)
-		}
-		if len(list) == 0 {
-			break
-		}
-		for _, e := range list {
-			ids[e.Values().Get("event_id")]++
-			before = e.ID
-		}
-	}
+	ids := f.storedIDs(EventName, "event_id")
 	deliveries := 0
-	before = 0
-	for {
+	for before := int64(0); ; {
 		list, err := f.st.ListDeliveries(ctx, store.DeliveryFilter{ConfigID: f.cfg, BeforeID: before, Limit: 500})
 		if err != nil {
 			f.t.Fatal(err)
 		}
 		if len(list) == 0 {
-			break
+			return ids, deliveries
 		}
 		deliveries += len(list)
 		before = list[len(list)-1].ID
 	}
-	return ids, deliveries
+}
+
+// storedIDs returns the value of field in each stored event of name, with
+// how often it is stored.
+func (f *fixture) storedIDs(name, field string) map[string]int {
+	f.t.Helper()
+	ids := map[string]int{}
+	for before := int64(0); ; {
+		list, err := f.st.ListEvents(context.Background(), store.EventFilter{Name: name, BeforeID: before, Limit: 500})
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		if len(list) == 0 {
+			return ids
+		}
+		for _, e := range list {
+			ids[e.Values().Get(field)]++
+			before = e.ID
+		}
+	}
 }
 
 // checkAllOnce fails unless every added event is stored once and delivered once.
 func (f *fixture) checkAllOnce() {
 	f.t.Helper()
 	ids, deliveries := f.stored()
+	f.checkOnce("event", ids, deliveries)
+}
+
+// checkOnce fails unless ids holds every added record once, with one
+// delivery each.
+func (f *fixture) checkOnce(what string, ids map[string]int, deliveries int) {
+	f.t.Helper()
 	if len(ids) != f.added || deliveries != f.added {
-		f.t.Fatalf("stored %d distinct events with %d deliveries, want %d each", len(ids), deliveries, f.added)
+		f.t.Fatalf("stored %d distinct %ss with %d deliveries, want %d each", len(ids), what, deliveries, f.added)
 	}
 	for id, n := range ids {
 		if n != 1 {
-			f.t.Fatalf("event %s stored %d times", id, n)
+			f.t.Fatalf("%s %s stored %d times", what, id, n)
 		}
 	}
 }

@@ -55,6 +55,9 @@ type Server struct {
 	faults   []fault
 	calls    []time.Time
 	requests []Request
+
+	audits        []audit
+	auditRequests []AuditRequest
 }
 
 // Request is one Events call as the simulator received it.
@@ -137,8 +140,8 @@ func Event(id string, ingested time.Time) json.RawMessage {
 	return b
 }
 
-// Fail makes the next n requests to path (TokenPath, AltTokenPath or
-// EventsPath; "" for any) answer status with body (which may be "").
+// Fail makes the next n requests to path (TokenPath, AltTokenPath,
+// EventsPath or AuditsPath; "" for any) answer status with body (which may be "").
 func (s *Server) Fail(path string, status, n int, body string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -186,6 +189,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.token(w, r, now)
 	case r.URL.Path == EventsPath && r.Method == http.MethodGet:
 		s.eventsFrom(w, r, now)
+	case r.URL.Path == AuditsPath && r.Method == http.MethodGet:
+		s.auditsDetails(w, r, now)
 	default:
 		http.NotFound(w, r)
 	}
@@ -258,9 +263,15 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, now time.Time) {
 // too. What the reference says is safe, yyyy-MM-ddTHH:mm:ss.fffZ, passes.
 var startDate = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$`)
 
-func (s *Server) eventsFrom(w http.ResponseWriter, r *http.Request, now time.Time) {
+// authorized says whether the request bears a live token.
+func (s *Server) authorized(r *http.Request, now time.Time) bool {
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if exp, known := s.tokens[tok]; !ok || !known || !now.Before(exp) {
+	exp, known := s.tokens[tok]
+	return ok && known && now.Before(exp)
+}
+
+func (s *Server) eventsFrom(w http.ResponseWriter, r *http.Request, now time.Time) {
+	if !s.authorized(r, now) {
 		s.note(r, http.StatusUnauthorized)
 		w.WriteHeader(http.StatusUnauthorized)
 		return

@@ -1,0 +1,94 @@
+package pmcloud
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"switchboard/engine/store"
+)
+
+// minAuditWindow is the narrowest window the cap may shrink an audit
+// window to; a window this narrow is read whole, cap or not.
+const minAuditWindow = time.Second
+
+// PollAudits runs one cycle of the activity audits stream. The stream
+// reads windows: from the cursor less the overlap to the time of the poll,
+// every page of it. Only a window read whole moves the cursor (to its end);
+// a failed window is read again from its start next time, and the audits
+// read twice are dropped by their id. A window holding more audits than
+// the per-cycle cap is halved (its first page says how many) until it
+// holds no more.
+func (p *Poller) PollAudits(ctx context.Context, t Target) (Cycle, error) {
+	return p.cycle(ctx, t, t.Settings.AuditsID(), "audits", p.readAudits)
+}
+
+func (p *Poller) readAudits(ctx context.Context, t Target, start time.Time) ([]*store.NewEvent, time.Time, Cycle, error) {
+	var (
+		cyc   Cycle
+		out   []*store.NewEvent
+		seen  = map[string]bool{}
+		set   = t.Settings
+		limit = set.MaxPerCycle
+		from  = start.Add(-time.Duration(set.AuditOverlap) * time.Minute)
+		end   = p.now().Truncate(time.Millisecond)
+	)
+	if limit <= 0 {
+		limit = DefaultMaxPerCycle
+	}
+	if !end.After(start) {
+		return nil, start, cyc, nil // a clock gone back: nothing to ask for
+	}
+	fail := func(err error) ([]*store.NewEvent, time.Time, Cycle, error) {
+		return out, start, cyc, fmt.Errorf("pmcloud: source %s: read audits from %s to %s: %w", set.Name, FormatStart(from), FormatStart(end), err)
+	}
+	size := MaxAuditPageSize
+	page, err := t.Client.Audits(ctx, from, end, 1, size)
+	for err == nil && page.Total > limit && end.Sub(start) > minAuditWindow {
+		cyc.Pages++
+		cyc.Capped = true
+		end = start.Add(end.Sub(start) / 2).Truncate(time.Millisecond)
+		page, err = t.Client.Audits(ctx, from, end, 1, size)
+	}
+	host := hostOf(set.ServicesURL)
+	for n := 1; ; n++ {
+		if err != nil {
+			return fail(err)
+		}
+		cyc.Pages++
+		fresh := 0
+		for _, a := range page.Audits {
+			if seen[a.ID] {
+				continue
+			}
+			seen[a.ID] = true
+			fresh++
+			cyc.Fetched++
+			out = append(out, p.audit(t, host, a))
+		}
+		last := len(page.Audits) < size || (page.PageCount >= 0 && n >= page.PageCount)
+		if last {
+			break
+		}
+		if fresh == 0 {
+			// A full page of audits read already: a remote ignoring the
+			// page number would answer it forever.
+			return fail(fmt.Errorf("page %d holds only audits read already: %w", n, ErrShape))
+		}
+		page, err = t.Client.Audits(ctx, from, end, n+1, size)
+	}
+	return out, end, cyc, nil
+}
+
+// audit makes the stored event of one activity audit.
+func (p *Poller) audit(t Target, host string, a Audit) *store.NewEvent {
+	fields := url.Values{"audit_id": {a.ID}}
+	if !a.Created.IsZero() {
+		fields.Set("created", a.Created.UTC().Format(time.RFC3339Nano))
+	}
+	// Keyed apart from events: audit ids are integers and may equal an
+	// event's id.
+	return p.stored(t, AuditEventName, strings.Join([]string{Source + "-audit", host, a.ID}, "\x1f"), a.ID, a.Created, a.Doc, fields)
+}
