@@ -2,6 +2,7 @@ package pmcloud
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -54,6 +55,15 @@ func (p *Poller) readAudits(ctx context.Context, t Target, start time.Time) ([]*
 	}
 	host := hostOf(set.ServicesURL)
 	for n := 1; ; n++ {
+		for errors.Is(err, ErrPageTooLarge) && size > 1 {
+			// Ask for smaller pages: a divisor of the size, so that the
+			// pages read so far end on a page boundary of the new size.
+			smaller := divisorBelow(size)
+			n = (n-1)*size/smaller + 1
+			size = smaller
+			p.log().Warn("pmcloud: an audit page is over the body cap; asking for smaller ones", "source", set.Name, "page_size", size)
+			page, err = t.Client.Audits(ctx, from, end, n, size)
+		}
 		if err != nil {
 			return fail(err)
 		}
@@ -91,4 +101,14 @@ func (p *Poller) audit(t Target, host string, a Audit) *store.NewEvent {
 	// Keyed apart from events: audit ids are integers and may equal an
 	// event's id.
 	return p.stored(t, AuditEventName, strings.Join([]string{Source + "-audit", host, a.ID}, "\x1f"), a.ID, a.Created, a.Doc, fields)
+}
+
+// divisorBelow is the largest divisor of n no larger than n/2 (1 for n < 4).
+func divisorBelow(n int) int {
+	for d := n / 2; d > 1; d-- {
+		if n%d == 0 {
+			return d
+		}
+	}
+	return 1
 }

@@ -204,11 +204,19 @@ func (p *Poller) read(ctx context.Context, t Target, start time.Time) ([]*store.
 		max = DefaultMaxPerCycle
 	}
 	host := hostOf(t.Settings.ServicesURL)
+	// pageMax is the largest page asked for: halved while a page is over
+	// the body cap, for the rest of the cycle.
+	pageMax := MaxRecordSize
 	for cyc.Fetched < max {
-		size := min(MaxRecordSize, max-cyc.Fetched)
+		size := min(pageMax, max-cyc.Fetched)
 		page, err := t.Client.Events(ctx, from, size)
+		if errors.Is(err, ErrPageTooLarge) && size > 1 {
+			pageMax = size / 2
+			p.log().Warn("pmcloud: a page is over the body cap; asking for a smaller one", "source", t.Settings.Name, "record_size", pageMax)
+			continue
+		}
 		if err != nil {
-			return out, from, cyc, fmt.Errorf("pmcloud: source %s: read events from %s: %w", t.Settings.Name, FormatStart(from), err)
+			return out, from, cyc, fmt.Errorf("pmcloud: source %s: read events from %s (RecordSize %d): %w", t.Settings.Name, FormatStart(from), size, err)
 		}
 		cyc.Pages++
 		last := time.Time{}
