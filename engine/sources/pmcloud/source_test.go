@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"regexp"
 	"strings"
@@ -371,10 +374,29 @@ func TestEventsWithoutAnIDAreKeyedByTheirDocument(t *testing.T) {
 	}
 }
 
+// The client moves to /oauth/token (the path BeyondTrust's PowerShell
+// sample posts to, which the simulator serves as the reference says) when
+// the documented path is not found. Here a gateway in front of the tenant
+// forwards everything but /oauth/connect/token; its 404 is plain HTTP for
+// a path it does not serve (RFC 9110 §15.5.5), not a claim about PM Cloud.
 func TestBothTokenPathsAndARevokedToken(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	f.sim.TokenPaths = []string{pmcloudtest.AltTokenPath}
+	var mu sync.Mutex
+	var tokenPaths []string
+	proxy := httputil.NewSingleHostReverseProxy(mustURL(t, f.sim.ServicesURL()))
+	proxy.Transport = f.sim.Client().Transport
+	front := httptest.NewTLSServer(&gateway{next: proxy, note: func(path string) {
+		mu.Lock()
+		defer mu.Unlock()
+		tokenPaths = append(tokenPaths, path)
+	}})
+	t.Cleanup(front.Close)
+	c, err := NewClient(front.URL, clientID, secret, ClientOptions{HTTP: front.Client(), Budget: f.budget, Now: f.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.tgt.Client = c
 	f.add(10, f.clock.Now().Add(-5*time.Minute), time.Second)
 	f.mustPoll()
 	f.sim.RevokeTokens() // the secret was regenerated: a 401, a new token, on
@@ -383,6 +405,91 @@ func TestBothTokenPathsAndARevokedToken(t *testing.T) {
 		t.Fatalf("after revocation %+v", c)
 	}
 	f.checkAllOnce()
+	mu.Lock()
+	defer mu.Unlock()
+	// The documented path once; then the alternate one, kept.
+	if want := []string{pmcloudtest.TokenPath, pmcloudtest.AltTokenPath, pmcloudtest.AltTokenPath}; strings.Join(tokenPaths, " ") != strings.Join(want, " ") {
+		t.Errorf("token paths asked %v, want %v", tokenPaths, want)
+	}
+}
+
+// gateway answers 404 for the documented token path and forwards the rest,
+// noting each token path asked for.
+type gateway struct {
+	next http.Handler
+	note func(string)
+}
+
+func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/oauth/") {
+		g.note(r.URL.Path)
+	}
+	if r.URL.Path == pmcloudtest.TokenPath {
+		http.NotFound(w, r)
+		return
+	}
+	g.next.ServeHTTP(w, r)
+}
+
+func mustURL(t *testing.T, raw string) *url.URL {
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// What the reference does not show is not invented by the simulator: a
+// token path asked with GET or another grant type, and a RecordSize out of
+// range, get a 501 naming it; bad credentials get a bodiless 401.
+func TestSimulatorDoesNotInventAnswers(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	tok, err := f.tgt.Client.Token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	do := func(method, path, body string, bearer bool) (int, string) {
+		req, _ := http.NewRequest(method, f.sim.ServicesURL()+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if bearer {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		resp, err := f.sim.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, c := range []struct {
+		method, path, body string
+		want               int
+	}{
+		{http.MethodGet, pmcloudtest.TokenPath, "", 501},
+		{http.MethodPost, pmcloudtest.AltTokenPath, "grant_type=password&client_id=" + clientID, 501},
+		{http.MethodGet, pmcloudtest.EventsPath + "?StartDate=2026-03-02T08:00:00.000Z&RecordSize=1001", "", 501},
+		{http.MethodGet, pmcloudtest.EventsPath + "?StartDate=2026-03-02T08:00:00.000Z&RecordSize=0", "", 501},
+		{http.MethodPost, pmcloudtest.TokenPath, "grant_type=client_credentials&client_id=" + clientID + "&client_secret=wrong", 401},
+	} {
+		status, body := do(c.method, c.path, c.body, true)
+		if status != c.want || (c.want == 401) != (body == "") || (c.want == 501 && !strings.Contains(body, "not modelled")) {
+			t.Errorf("%s %s: %d %q, want %d", c.method, c.path, status, body, c.want)
+		}
+	}
+}
+
+// Bad credentials answered 400 (the reference allows 400 or 401) are as
+// clear and as secret-free as a 401.
+func TestBadCredentialsAnswered400(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.sim.Fail(pmcloudtest.TokenPath, http.StatusBadRequest, 1, `{"error":"invalid_client","client_secret":"`+secret+`"}`)
+	_, err := f.poll()
+	if err == nil || !strings.Contains(err.Error(), "400") || strings.Contains(err.Error(), secret) || strings.Contains(f.cursor().LastError, secret) {
+		t.Fatalf("error %v", err)
+	}
 }
 
 func TestBadCredentialsAreClearAndSecretFree(t *testing.T) {

@@ -1,8 +1,10 @@
 // Package pmcloudtest is a BeyondTrust Privilege Management Cloud simulator
 // for tests and the demo, built only from shared/reference/pm-cloud-api.md:
 // the OAuth client-credentials token at both paths clients use, and
-// Events/FromStartDate ordered by event.ingested with RecordSize. Where the
-// reference is silent (error bodies, Retry-After) it stays silent too.
+// Events/FromStartDate ordered by event.ingested with RecordSize, and
+// ActivityAudits/Details with its dotted parameters. Where the reference is
+// silent (error bodies, Retry-After) it stays silent too; a request it
+// does not show how PM Cloud answers gets a 501 "not modelled".
 package pmcloudtest
 
 import (
@@ -41,8 +43,6 @@ type Server struct {
 
 	ClientID     string
 	ClientSecret string
-	// TokenPaths are the token paths answered (default both).
-	TokenPaths []string
 	// Now is the tenant's clock (rate window, token expiry).
 	Now func() time.Time
 	// RateLimit requests per RateWindow are answered; more get 429.
@@ -180,12 +180,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusTooManyRequests)
 		return
 	}
-	paths := s.TokenPaths
-	if paths == nil {
-		paths = []string{TokenPath, AltTokenPath}
-	}
 	switch {
-	case slices.Contains(paths, r.URL.Path):
+	case r.URL.Path == TokenPath || r.URL.Path == AltTokenPath:
 		s.token(w, r, now)
 	case r.URL.Path == EventsPath && r.Method == http.MethodGet:
 		s.eventsFrom(w, r, now)
@@ -230,15 +226,18 @@ func (s *Server) note(r *http.Request, status int) {
 	}
 }
 
-// token answers a client-credentials request: the id and secret in the form
-// body, or in Basic auth (the Splunk add-on's way).
+// token answers a client-credentials request: a form POST with the id and
+// secret in the body, or in Basic auth (the Splunk add-on's way). Bad
+// credentials get a 401 without a body: the reference says 400 or 401 and
+// does not document the body. Another method or grant type is not
+// modelled.
 func (s *Server) token(w http.ResponseWriter, r *http.Request, now time.Time) {
 	if r.Method != http.MethodPost {
-		w.WriteHeader(http.StatusMethodNotAllowed)
+		notModelled(w, r.Method+" to a token path")
 		return
 	}
 	if err := r.ParseForm(); err != nil || r.PostForm.Get("grant_type") != "client_credentials" {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "unsupported_grant_type"})
+		notModelled(w, "a token request other than a client_credentials form")
 		return
 	}
 	id, secret, basic := r.BasicAuth()
@@ -246,7 +245,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request, now time.Time) {
 		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
 	}
 	if id != s.ClientID || secret != s.ClientSecret || id == "" {
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client"})
+		w.WriteHeader(http.StatusUnauthorized)
 		return
 	}
 	buf := make([]byte, 24)
@@ -286,8 +285,9 @@ func (s *Server) eventsFrom(w http.ResponseWriter, r *http.Request, now time.Tim
 	size := 1000
 	if v := q.Get("RecordSize"); v != "" {
 		if size, err = strconv.Atoi(v); err != nil || size < 1 || size > 1000 {
-			s.note(r, http.StatusBadRequest)
-			w.WriteHeader(http.StatusBadRequest)
+			// The reference gives the range, not the answer outside it.
+			s.note(r, http.StatusNotImplemented)
+			notModelled(w, "RecordSize outside 1–1000")
 			return
 		}
 	}
