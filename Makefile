@@ -2,7 +2,7 @@
 
 GO ?= go
 
-.PHONY: test compat deps build run demo bench load chaos settings-doc check-unit
+.PHONY: test compat deps build run demo bench load compare chaos settings-doc check-unit
 
 COMPAT := engine/render/testdata/compat
 
@@ -48,9 +48,19 @@ demo:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-# The intake load test against a real switchboard process.
+# The intake load test against a real switchboard process. LOAD_FLAGS adds
+# flags, e.g. LOAD_FLAGS=-routed (posts a configuration subscribes to).
 load: build
-	bin/switchboard-load -engine bin/switchboard
+	bin/switchboard-load -engine bin/switchboard $(LOAD_FLAGS)
+
+# Switchboard (routed posts) beside goqite, River, gorm and a bare handler,
+# one load generator, interleaved rounds (docs/performance.md). bench/ is its
+# own module, so the peers' dependencies stay out of go.mod.
+# DURABILITY=process compares at the other durability.
+compare: build
+	cd bench && $(GO) build -o ../bin/peers ./peers
+	bin/switchboard-load -engine bin/switchboard -peers bin/peers -routed \
+		-rounds $(or $(ROUNDS),3) -duration $(or $(DURATION),5s) -durability $(or $(DURABILITY),power)
 
 # The crash harness: SIGKILLs a real switchboard process while an appliance
 # posts to it, then checks nothing was lost or written twice (docs/performance.md).

@@ -45,7 +45,7 @@ func startPeer(bin, kind, dir, durability string) (*target, error) {
 // handler with the same load generator, each started fresh in every round,
 // the order rotating from round to round so that a slow minute of a shared
 // machine does not fall on one target only.
-func compare(engineBin, peersBin, durability string, rounds, workers, rate int, d time.Duration) error {
+func compare(engineBin, peersBin, durability string, routed bool, rounds, workers, rate int, d time.Duration) error {
 	names := []string{"switchboard", "goqite", "river", "gorm", "bare"}
 	got := map[string][]compareRound{}
 	for r := range rounds {
@@ -58,7 +58,7 @@ func compare(engineBin, peersBin, durability string, rounds, workers, rate int, 
 			var t *target
 			switch name {
 			case "switchboard":
-				t, _, err = startEngineIn(engineBin, dir, durability)
+				t, _, err = startEngineIn(engineBin, dir, durability, routed)
 			case "bare":
 				t, err = startCeiling()
 			default:
@@ -84,7 +84,11 @@ func compare(engineBin, peersBin, durability string, rounds, workers, rate int, 
 				rate, cr.steady.percentile(0.99).Round(time.Microsecond), float64(cr.rss)/(1<<20), cr.seq.failed+cr.conc.failed+cr.steady.failed)
 		}
 	}
-	fmt.Printf("\nmedian of %d interleaved rounds, durability %s, %s per measurement:\n", rounds, durability, d)
+	what := "unrouted (an event row per post)"
+	if routed {
+		what = "routed (an event and a delivery row per post, delivered meanwhile to a local webhook sink)"
+	}
+	fmt.Printf("\nmedian of %d interleaved rounds, durability %s, %s per measurement, Switchboard's posts %s:\n", rounds, durability, d, what)
 	fmt.Printf("| | %s |\n|---|", joinNames(names))
 	for range names {
 		fmt.Print("---|")

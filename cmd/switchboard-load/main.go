@@ -39,7 +39,11 @@ func main() {
 	peers := flag.String("peers", "", "path of the bench/peers binary: compare Switchboard with goqite, River, gorm and the bare handler")
 	rounds := flag.Int("rounds", 3, "interleaved rounds of the -peers comparison")
 	durability := flag.String("durability", "power", "durability of every store in the -peers comparison: power or process")
+	routed := flag.Bool("routed", false, "post events a configuration subscribes to (an event and a delivery per post, delivered to a local webhook sink), not unrouted ones")
 	flag.Parse()
+	if *routed {
+		postEvent = routedEvent
+	}
 	if *ceilingMode {
 		if err := serveCeiling(*addr); err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -48,13 +52,13 @@ func main() {
 		return
 	}
 	if *peers != "" {
-		if err := compare(*engine, *peers, *durability, *rounds, *workers, *rate, *duration); err != nil {
+		if err := compare(*engine, *peers, *durability, *routed, *rounds, *workers, *rate, *duration); err != nil {
 			fmt.Fprintln(os.Stderr, "switchboard-load:", err)
 			os.Exit(1)
 		}
 		return
 	}
-	if err := run(*engine, *workers, *duration, *rate); err != nil {
+	if err := run(*engine, *routed, *workers, *duration, *rate); err != nil {
 		fmt.Fprintln(os.Stderr, "switchboard-load:", err)
 		os.Exit(1)
 	}
@@ -81,6 +85,8 @@ type target struct {
 	name string
 	url  string
 	cmd  *exec.Cmd
+	// sink receives the deliveries of a routed engine (nil otherwise).
+	sink *sink
 }
 
 func freeAddr() (string, error) {
@@ -92,17 +98,18 @@ func freeAddr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
-func startEngine(bin string) (*target, string, error) {
+func startEngine(bin string, routed bool) (*target, string, error) {
 	dir, err := os.MkdirTemp("", "switchboard-load-")
 	if err != nil {
 		return nil, "", err
 	}
-	return startEngineIn(bin, dir, "")
+	return startEngineIn(bin, dir, "", routed)
 }
 
 // startEngineIn starts `switchboard serve` on dir, at durability unless
-// it is "" (then SWITCHBOARD_DURABILITY or the default decides).
-func startEngineIn(bin, dir, durability string) (*target, string, error) {
+// it is "" (then SWITCHBOARD_DURABILITY or the default decides); routed
+// adds the configuration that routes the posts and its sink.
+func startEngineIn(bin, dir, durability string, routed bool) (*target, string, error) {
 	intakeAddr, err := freeAddr()
 	if err != nil {
 		return nil, dir, err
@@ -112,7 +119,7 @@ func startEngineIn(bin, dir, durability string) (*target, string, error) {
 		return nil, dir, err
 	}
 	cmd := exec.Command(bin, "serve", "--data-dir", dir, "--intake-addr", intakeAddr, "--admin-addr", adminAddr, "--log-level", "warn")
-	cmd.Env = append(os.Environ(), "SWITCHBOARD_ADMIN_PASSWORD=load-test-password-1")
+	cmd.Env = append(os.Environ(), "SWITCHBOARD_ADMIN_PASSWORD="+adminPassword)
 	if durability != "" {
 		cmd.Env = append(cmd.Env, "SWITCHBOARD_DURABILITY="+durability)
 	}
@@ -121,7 +128,13 @@ func startEngineIn(bin, dir, durability string) (*target, string, error) {
 		return nil, dir, fmt.Errorf("start %s: %w", bin, err)
 	}
 	t := &target{name: "switchboard", url: "http://" + intakeAddr, cmd: cmd}
-	return t, dir, waitHealthy(t.url + "/healthz")
+	if err := waitHealthy(t.url + "/healthz"); err != nil || !routed {
+		return t, dir, err
+	}
+	if t.sink, err = startSink(); err != nil {
+		return t, dir, err
+	}
+	return t, dir, routeTo("http://"+adminAddr, t.sink)
 }
 
 func startCeiling() (*target, error) {
@@ -162,6 +175,9 @@ func waitHealthy(u string) error {
 }
 
 func (t *target) stop() {
+	if t.sink != nil {
+		defer t.sink.close()
+	}
 	if t.cmd.Process != nil {
 		_ = t.cmd.Process.Signal(os.Interrupt)
 		done := make(chan struct{})
@@ -208,6 +224,10 @@ func (r result) percentile(p float64) time.Duration {
 
 var seq atomic.Int64
 
+// postEvent is the event every post names: unrouted by default (the load
+// tool's Appliance Id has no configuration), routedEvent with -routed.
+var postEvent = unroutedEvent
+
 // poster sends form posts over one keep-alive HTTP/1.1 connection. It
 // writes each request in one call and reads the answer with a minimal
 // parser: net/http's client costs several times the engine's own work per
@@ -244,7 +264,7 @@ func (p *poster) post() (time.Duration, error) {
 		p.conn, p.r = c, bufio.NewReaderSize(c, 4096)
 	}
 	n := seq.Add(1)
-	body := "event=support_conference_end&version=3&timestamp=" + strconv.FormatInt(time.Now().Unix(), 10) +
+	body := "event=" + postEvent + "&version=3&timestamp=" + strconv.FormatInt(time.Now().Unix(), 10) +
 		"&lsid=load" + strconv.FormatInt(n, 16) + "&external_key=T20240101.0001&appliance_id=LoadTest"
 	p.buf = append(p.buf[:0], "POST /ERSPost?appliance=LoadTest HTTP/1.1\r\nHost: "...)
 	p.buf = append(p.buf, p.addr...)
@@ -383,12 +403,12 @@ func steady(base string, rate int, d time.Duration) result {
 	return result{acked: acked.Load(), failed: failed.Load(), elapsed: time.Since(start), latencies: ok}
 }
 
-func run(bin string, workers int, d time.Duration, rate int) error {
+func run(bin string, routed bool, workers int, d time.Duration, rate int) error {
 	host, _ := os.Hostname()
 	cpus, _ := os.ReadFile("/proc/cpuinfo")
 	fmt.Printf("switchboard-load on %s (%d logical CPUs), %d workers, %s per run\n", host, strings.Count(string(cpus), "processor\t:"), workers, d)
 
-	eng, dir, err := startEngine(bin)
+	eng, dir, err := startEngine(bin, routed)
 	if dir != "" {
 		defer os.RemoveAll(dir)
 	}
@@ -401,6 +421,7 @@ func run(bin string, workers int, d time.Duration, rate int) error {
 	tp := throughput(eng.url, workers, d)
 	st := steady(eng.url, rate, d)
 	rss, rssErr := peakRSS(eng.cmd.Process.Pid)
+	delivered := eng.delivered()
 	eng.stop()
 
 	ceil, err := startCeiling()
@@ -416,6 +437,9 @@ func run(bin string, workers int, d time.Duration, rate int) error {
 	fmt.Printf("  ratio:        %8.1f %% of the ceiling\n", 100*tp.perSecond()/ctp.perSecond())
 	fmt.Printf("\nsteady %d events/s for %s:\n", rate, d)
 	fmt.Printf("  acknowledged %d, failed %d, p50 %v, p99 %v, max %v\n", st.acked, st.failed, st.percentile(0.50), st.percentile(0.99), st.percentile(1))
+	if routed {
+		fmt.Printf("\nrouted: %d of %d acknowledged events delivered to the webhook sink by the end of the runs\n", delivered, tp.acked+st.acked)
+	}
 	if rssErr != nil {
 		fmt.Printf("\npeak RSS of the engine: unknown (%v)\n", rssErr)
 	} else {
