@@ -6,28 +6,58 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"switchboard/engine/store/pgtest"
 	"switchboard/plugins/autotask/autotasktest"
 )
 
-// buildEngine compiles cmd/switchboard for the harness to run, without
-// the race detector even under go test -race: the engine hashes with bcrypt
-// at every start and on every API call, which the detector slows from a
-// quarter of a second to twenty.
+// binDir holds the engine the tests build, once for all of them.
+var binDir string
+
+func TestMain(m *testing.M) {
+	d, err := os.MkdirTemp("", "switchboard-chaos-bin-")
+	if err != nil {
+		panic(err)
+	}
+	binDir = d
+	code := m.Run()
+	os.RemoveAll(d)
+	os.Exit(code)
+}
+
+var build struct {
+	sync.Mutex
+	bin string
+	out []byte
+	err error
+}
+
+// buildEngine compiles cmd/switchboard for the harness to run, once per
+// test binary, without the race detector even under go test -race: the
+// engine hashes with bcrypt at every start and on every API call, which the
+// detector slows from a quarter of a second to twenty.
 func buildEngine(t *testing.T) string {
 	t.Helper()
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("the harness builds the engine with the go command: %v", err)
+	build.Lock()
+	defer build.Unlock()
+	if build.bin == "" && build.err == nil {
+		goBin, err := exec.LookPath("go")
+		if err != nil {
+			t.Fatalf("the harness builds the engine with the go command: %v", err)
+		}
+		bin := filepath.Join(binDir, "switchboard")
+		build.out, build.err = exec.Command(goBin, "build", "-o", bin, "switchboard/cmd/switchboard").CombinedOutput()
+		if build.err == nil {
+			build.bin = bin
+		}
 	}
-	bin := filepath.Join(t.TempDir(), "switchboard")
-	cmd := exec.Command(goBin, "build", "-o", bin, "switchboard/cmd/switchboard")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build the engine: %v\n%s", err, out)
+	if build.err != nil {
+		t.Fatalf("build the engine: %v\n%s", build.err, build.out)
 	}
-	return bin
+	return build.bin
 }
 
 // TestCrashHarness is the short version of the crash harness that CI runs:
@@ -40,6 +70,29 @@ func TestCrashHarness(t *testing.T) {
 	o.sessions, o.kills = 60, 5
 	o.faults = autotasktest.RandomFaults{ServerError: 0.03, AfterWrite: 1}
 	o.drain = 5 * time.Minute
+	playHarness(t, o)
+}
+
+// TestClusterCrashHarness is the short cluster version: three engines on
+// one PostgreSQL database (a fresh schema), the appliance posting to each
+// in turn, an engine picked at random SIGKILLed 6 times. Without
+// PostgreSQL it skips, or fails when CI=true.
+func TestClusterCrashHarness(t *testing.T) {
+	o := defaultOptions()
+	o.database = pgtest.Server(t)
+	o.engine = buildEngine(t)
+	o.dataDir = t.TempDir()
+	o.engines, o.sessions, o.kills = 3, 45, 6
+	o.seed = 3
+	o.faults = autotasktest.RandomFaults{ServerError: 0.03, AfterWrite: 1}
+	o.drain = 5 * time.Minute
+	playHarness(t, o)
+}
+
+// playHarness runs the harness and fails t with its report, its progress
+// and the end of each engine's log when a check fails.
+func playHarness(t *testing.T, o options) {
+	t.Helper()
 	var progress strings.Builder
 	o.progress = &progress
 	r, err := run(context.Background(), o)
@@ -50,8 +103,12 @@ func TestCrashHarness(t *testing.T) {
 	t.Log("\n" + out.String())
 	if err != nil {
 		t.Log(progress.String())
-		if log, rerr := os.ReadFile(filepath.Join(o.dataDir, "engine.log")); rerr == nil {
-			t.Logf("engine.log (last 4 kB):\n%s", tail(string(log), 4096))
+		logs, _ := filepath.Glob(filepath.Join(o.dataDir, "engine.log"))
+		more, _ := filepath.Glob(filepath.Join(o.dataDir, "engine-*", "engine.log"))
+		for _, l := range append(logs, more...) {
+			if log, rerr := os.ReadFile(l); rerr == nil {
+				t.Logf("%s (last 4 kB):\n%s", l, tail(string(log), 4096))
+			}
 		}
 		t.Fatal(err)
 	}
@@ -62,4 +119,24 @@ func tail(s string, n int) string {
 		return s
 	}
 	return s[len(s)-n:]
+}
+
+// Bad cluster options are refused before anything starts, and a bad
+// -database URL is not echoed (it may hold a password).
+func TestClusterOptionsRefused(t *testing.T) {
+	o := defaultOptions()
+	o.engines = 2
+	if err := o.validate(); err == nil || !strings.Contains(err.Error(), "-database") {
+		t.Fatalf("two engines on SQLite: %v", err)
+	}
+	for _, bad := range []string{"mysql://u:hunter2@h/db", "postgres://u:hunter2@/db", "postgres://u:hunter2@%zz/db"} {
+		_, err := newPGSchema(context.Background(), bad)
+		if err == nil || strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("%s: %v", bad, err)
+		}
+	}
+	o.engines = 0
+	if err := o.validate(); err == nil {
+		t.Fatal("zero engines accepted")
+	}
 }

@@ -20,6 +20,7 @@ import (
 type report struct {
 	opts    options
 	dataDir string
+	schema  *pgSchema // the PostgreSQL schema the engines shared
 	started time.Time
 
 	elapsed, killPhase, drain time.Duration
@@ -42,31 +43,12 @@ func (r *report) fail(format string, args ...any) {
 }
 
 // checkEvents: every event the engine acknowledged is stored, once, and
-// the appliance dropped none. The stored events are read from the database
-// the engine left (the API's event list leaves fields out), by the key the
-// intake deduplicates with.
-func (r *report) checkEvents(sent, dropped []url.Values, dbPath string) {
-	db, err := sql.Open("sqlite3", "file:"+dbPath+"?_busy_timeout=5000")
-	if err != nil {
-		r.fail("open the database: %v", err)
-		return
-	}
-	defer db.Close()
-	rows, err := db.Query("SELECT dedupe_key FROM events")
-	if err != nil {
-		r.fail("read the stored events: %v", err)
-		return
-	}
-	defer rows.Close()
-	count := map[string]int{}
-	for rows.Next() {
-		var key string
-		if err := rows.Scan(&key); err != nil {
-			r.fail("read the stored events: %v", err)
-			return
-		}
-		count[key]++
-		r.storedEvents++
+// the appliance dropped none. The stored events are counted from the
+// database the engines left (the API's event list leaves fields out), by
+// the key the intake deduplicates with.
+func (r *report) checkEvents(sent, dropped []url.Values, count map[string]int) {
+	for _, n := range count {
+		r.storedEvents += n
 	}
 	for _, f := range sent {
 		switch n := count[engine.DedupeKey(engine.DefaultApplianceID, f.Get("event"), f.Get("lsid"), f.Get("timestamp"), f)]; {
@@ -79,6 +61,35 @@ func (r *report) checkEvents(sent, dropped []url.Values, dbPath string) {
 	if len(dropped) > 0 {
 		r.fail("the appliance dropped %d events after its retry duration", len(dropped))
 	}
+}
+
+// sqliteDedupeKeys counts the events of a SQLite database by
+// deduplication key.
+func sqliteDedupeKeys(dbPath string) (map[string]int, error) {
+	db, err := sql.Open("sqlite3", "file:"+dbPath+"?_busy_timeout=5000")
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	return countDedupeKeys(db)
+}
+
+// countDedupeKeys counts a database's events by deduplication key.
+func countDedupeKeys(db *sql.DB) (map[string]int, error) {
+	rows, err := db.Query("SELECT dedupe_key FROM events")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	count := map[string]int{}
+	for rows.Next() {
+		var key string
+		if err := rows.Scan(&key); err != nil {
+			return nil, err
+		}
+		count[key]++
+	}
+	return count, rows.Err()
 }
 
 // checkDeliveries: every delivery finished, none failed.
@@ -175,7 +186,12 @@ func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
 func (r *report) print(w io.Writer) {
 	o := r.opts
 	f := o.faults
-	fmt.Fprintf(w, "switchboard-chaos: %d sessions, %d kills every %s–%s, seed %d, Autotask faults %.0f%% 500 (%.0f%% of them after the write), %.0f%% 429, %.0f%% timeouts\n",
+	db := "SQLite"
+	if r.schema != nil {
+		db = "PostgreSQL (schema " + r.schema.name + ")"
+	}
+	fmt.Fprintf(w, "switchboard-chaos: %d engine(s) on %s\n", o.engines, db)
+	fmt.Fprintf(w, "  %d sessions, %d kills every %s–%s, seed %d, Autotask faults %.0f%% 500 (%.0f%% of them after the write), %.0f%% 429, %.0f%% timeouts\n",
 		o.sessions, o.kills, o.minGap, o.maxGap, o.seed, 100*f.ServerError, 100*f.AfterWrite, 100*f.TooMany, 100*f.Timeout)
 	fmt.Fprintf(w, "  elapsed          %s (kills over the first %s; drained %s after the last restart)\n", r.elapsed.Round(time.Millisecond), r.killPhase.Round(time.Millisecond), r.drain.Round(time.Millisecond))
 	fmt.Fprintf(w, "  outbound events  %d acknowledged, %d dropped, %d posts (%d refused or cut off), %d stored\n", r.acked, r.dropped, r.posts, r.posts-r.acked, r.storedEvents)
@@ -192,14 +208,17 @@ func (r *report) print(w io.Writer) {
 	}
 	slices.Sort(states)
 	fmt.Fprintf(w, "  deliveries       %d: %s; %d attempts\n", total, strings.Join(states, ", "), r.attempts)
-	reqs, refused := 0, 0
+	reqs, refused, most := 0, 0, 0
 	for _, s := range r.autotask {
 		reqs += s.Requests
 		refused += s.ThreadRejected
+		most = max(most, s.MaxConcurrent)
 	}
-	fmt.Fprintf(w, "  Autotask         %d tickets, %d notes, %d time entries for %d sessions; %d requests, %d refused by the thread limit\n", r.tickets, r.notes, r.entries, r.sessions, reqs, refused)
-	fmt.Fprintf(w, "  WAL              peak %s (bound %s), %s after shutdown\n", mib(r.walPeak), mib(o.walBound), mib(r.walAfter))
-	fmt.Fprintf(w, "  integrity_check  %s\n", r.integrity)
+	fmt.Fprintf(w, "  Autotask         %d tickets, %d notes, %d time entries for %d sessions; %d requests, %d refused by the thread limit, at most %d at once on one endpoint\n", r.tickets, r.notes, r.entries, r.sessions, reqs, refused, most)
+	if r.schema == nil {
+		fmt.Fprintf(w, "  WAL              peak %s (bound %s), %s after shutdown\n", mib(r.walPeak), mib(o.walBound), mib(r.walAfter))
+		fmt.Fprintf(w, "  integrity_check  %s\n", r.integrity)
+	}
 	if len(r.problems) == 0 {
 		fmt.Fprintf(w, "  result           PASS\n")
 		return

@@ -22,6 +22,9 @@ type engineProc struct {
 	intakeAddr, adminURL string
 	password             string
 	logPath              string
+	// database is the --database URL (empty: SQLite in dataDir) and
+	// secretKey the SWITCHBOARD_SECRET_KEY that engines sharing it need.
+	database, secretKey string
 
 	mu  sync.Mutex
 	cmd *exec.Cmd
@@ -67,6 +70,10 @@ func (e *engineProc) start() error {
 	cmd := exec.Command(e.bin, "serve", "--data-dir", e.dataDir,
 		"--intake-addr", e.intakeAddr, "--admin-addr", e.adminURL[len("http://"):], "--log-level", "info")
 	cmd.Env = append(os.Environ(), "SWITCHBOARD_ADMIN_PASSWORD="+e.password)
+	if e.database != "" {
+		// Through the environment, not argv: ps shows arguments.
+		cmd.Env = append(cmd.Env, "SWITCHBOARD_DATABASE="+e.database, "SWITCHBOARD_SECRET_KEY="+e.secretKey)
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		logf.Close()
@@ -113,6 +120,13 @@ func (e *engineProc) stop(grace time.Duration) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.err
+}
+
+// started reports whether start ever ran the engine.
+func (e *engineProc) started() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.cmd != nil
 }
 
 // running reports whether the current process is still alive.

@@ -4,18 +4,22 @@
 // support sessions the way an appliance does (in order, each retried until
 // it gets a 200), SIGKILLs the engine K times at random moments and starts
 // it again on the same data directory, then waits for everything to be
-// delivered and checks that nothing was lost or written twice:
+// delivered and checks that nothing was lost or written twice. With
+// -database postgres://… it runs -engines engines (default 3) on a fresh
+// schema of that server, the appliance posting to each in turn through a
+// load balancer, and each kill hits one engine picked at random:
 //
 //   - every event that got a 200 is stored, once;
 //   - the WAL stayed under its bound;
 //   - every session has exactly one ticket, one report note and one time
 //     entry in the simulated Autotask;
 //   - no delivery is left unfinished or failed;
-//   - PRAGMA integrity_check is ok after a clean shutdown.
+//   - PRAGMA integrity_check is ok after a clean shutdown (SQLite).
 //
 // It prints its figures and exits 1 if any check fails.
 //
 //	go build -o bin/ ./cmd/... && bin/switchboard-chaos -engine bin/switchboard -sessions 300 -kills 20 -autotask-5xx 0.2 -autotask-429 0.08 -autotask-timeout 0.02
+//	bin/switchboard-chaos -engine bin/switchboard -database postgres://postgres@127.0.0.1:5432/test -engines 3
 package main
 
 import (
@@ -33,7 +37,11 @@ import (
 
 // options shape one harness run.
 type options struct {
-	engine   string // the switchboard binary
+	engine string // the switchboard binary
+	// database, when set, is a postgres:// URL: the run's engines share a
+	// fresh schema on that server. Empty: one engine on SQLite.
+	database string
+	engines  int // how many engines share the database (1 on SQLite)
 	sessions int
 	kills    int
 	// Kills come at random moments between minGap and maxGap after the
@@ -52,7 +60,7 @@ type options struct {
 
 func defaultOptions() options {
 	return options{
-		engine: "bin/switchboard", sessions: 60, kills: 5,
+		engine: "bin/switchboard", engines: 1, sessions: 60, kills: 5,
 		minGap: time.Second, maxGap: 4 * time.Second, seed: 1,
 		walBound: 64 << 20, drain: 10 * time.Minute, progress: io.Discard,
 	}
@@ -61,6 +69,8 @@ func defaultOptions() options {
 func main() {
 	o := defaultOptions()
 	flag.StringVar(&o.engine, "engine", o.engine, "path of the switchboard binary")
+	flag.StringVar(&o.database, "database", "", "a postgres:// URL: the engines share a fresh schema on that server (default: one engine on SQLite)")
+	flag.IntVar(&o.engines, "engines", 0, "how many engines share -database, behind a round-robin load balancer (default 3 with -database, 1 on SQLite)")
 	flag.IntVar(&o.sessions, "sessions", o.sessions, "support sessions to play")
 	flag.IntVar(&o.kills, "kills", o.kills, "how many times to SIGKILL the engine")
 	flag.DurationVar(&o.minGap, "min-gap", o.minGap, "shortest time between a start and the next kill")
@@ -77,6 +87,12 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the data directory (its engine.log holds every run's log)")
 	flag.IntVar(&o.attempts, "attempts", 0, "the configuration's Retry Attempt Limit (0: its default)")
 	flag.Parse()
+	if o.engines == 0 {
+		o.engines = 1
+		if o.database != "" {
+			o.engines = 3
+		}
+	}
 	o.progress = os.Stderr
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -24,6 +24,10 @@ const clientID = "switchboard-chaos"
 
 func (o options) validate() error {
 	switch {
+	case o.engines < 1:
+		return errors.New("-engines must be at least 1")
+	case o.engines > 1 && o.database == "":
+		return errors.New("several -engines need a shared -database postgres://…; SQLite serves one engine")
 	case o.sessions < 1:
 		return errors.New("-sessions must be at least 1")
 	case o.kills < 0:
@@ -55,8 +59,16 @@ func run(ctx context.Context, o options) (*report, error) {
 	}
 	r := &report{opts: o, dataDir: dir, started: time.Now(), states: map[string]int{}}
 	defer func() {
-		if o.dataDir == "" && !o.keep && len(r.problems) == 0 {
+		if o.keep || len(r.problems) > 0 {
+			return
+		}
+		if o.dataDir == "" {
 			os.RemoveAll(dir)
+		}
+		if r.schema != nil {
+			if err := r.schema.drop(); err != nil {
+				fmt.Fprintf(o.progress, "drop schema %s: %v\n", r.schema.name, err)
+			}
 		}
 	}()
 	err := r.play(ctx, o, dir)
@@ -65,7 +77,11 @@ func run(ctx context.Context, o options) (*report, error) {
 		r.problems = append(r.problems, err.Error())
 	}
 	if len(r.problems) > 0 {
-		return r, fmt.Errorf("%d checks failed (data directory and engine.log kept in %s)", len(r.problems), dir)
+		kept := ""
+		if r.schema != nil {
+			kept = ", schema " + r.schema.name + " kept"
+		}
+		return r, fmt.Errorf("%d checks failed (data directory and engine.log kept in %s%s)", len(r.problems), dir, kept)
 	}
 	return r, nil
 }
@@ -86,33 +102,34 @@ func (r *report) play(ctx context.Context, o options, dir string) error {
 	}
 	defer psa.Close()
 
-	eng, err := newEngine(o.engine, dir, randomHex(12))
+	c, err := r.startCluster(ctx, o, dir)
+	if c != nil {
+		defer c.killAll()
+	}
 	if err != nil {
 		return err
 	}
-	if err := eng.start(); err != nil {
-		return err
+	var wal *walWatch
+	if c.schema == nil {
+		wal = watchWAL(filepath.Join(dir, "switchboard.db"), 20*time.Millisecond)
+		defer func() {
+			if wal != nil {
+				wal.peak()
+			}
+		}()
 	}
-	defer func() {
-		if eng.running() {
-			eng.kill()
-		}
-	}()
-	if err := eng.waitReady(ctx, time.Minute); err != nil {
-		return err
-	}
-	wal := watchWAL(filepath.Join(dir, "switchboard.db"), 20*time.Millisecond)
-	walStopped := false
-	defer func() {
-		if !walStopped {
-			wal.peak()
-		}
-	}()
-	api := &apiClient{base: eng.adminURL, password: eng.password}
+	api := c.api()
 	if err := api.createConfig(ctx, configFor(appliance.Host(), secret, psa.RESTRoot(), o.attempts)); err != nil {
 		return err
 	}
-	sender := appliance.SendOutbound(eng.intakeURL()+"/ERSPost?appliance="+engine.DefaultApplianceID,
+	if err := c.startOthers(ctx); err != nil {
+		return err
+	}
+	intake, err := c.intakeURL()
+	if err != nil {
+		return err
+	}
+	sender := appliance.SendOutbound(intake+"/ERSPost?appliance="+engine.DefaultApplianceID,
 		bttest.RetryInterval(100*time.Millisecond), bttest.RetryDuration(24*time.Hour),
 		bttest.WithHTTPClient(&http.Client{Timeout: 10 * time.Second}))
 
@@ -126,15 +143,18 @@ func (r *report) play(ctx context.Context, o options, dir string) error {
 	played := make(chan []string, 1)
 	go func() { played <- playSessions(ctx, appliance, o.sessions, rate) }()
 
-	// The kills: each at a random moment after the engine's last start,
-	// whatever it is doing (starting, taking posts, delivering).
+	// The kills: each at a random moment after the last restart, of an
+	// engine picked at random, whatever it is doing (starting, taking
+	// posts, delivering); the others keep running.
 	for k := 0; k < o.kills && ctx.Err() == nil; k++ {
 		startedAt := time.Now()
 		gap := o.minGap + time.Duration(rng.Int64N(int64(o.maxGap-o.minGap)+1))
 		if !sleep(ctx, gap) {
 			break
 		}
-		fmt.Fprintf(o.progress, "kill %d/%d after %s (%d events acknowledged, %d waiting)\n", k+1, o.kills, time.Since(startedAt).Round(time.Millisecond), len(sender.Sent()), sender.Pending())
+		i := rng.IntN(len(c.engines))
+		eng := c.engines[i]
+		fmt.Fprintf(o.progress, "kill %d/%d: engine %d after %s (%d events acknowledged, %d waiting)\n", k+1, o.kills, i+1, time.Since(startedAt).Round(time.Millisecond), len(sender.Sent()), sender.Pending())
 		eng.kill()
 		killedAt := time.Now()
 		r.kills++
@@ -167,17 +187,27 @@ func (r *report) play(ctx context.Context, o options, dir string) error {
 		return err
 	}
 
-	if err := eng.stop(time.Minute); err != nil {
-		r.problems = append(r.problems, fmt.Sprintf("the engine did not shut down cleanly: %v (see %s)", err, eng.logPath))
+	for i, eng := range c.engines {
+		if err := eng.stop(time.Minute); err != nil {
+			r.problems = append(r.problems, fmt.Sprintf("engine %d did not shut down cleanly: %v (see %s)", i+1, err, eng.logPath))
+		}
 	}
-	r.walPeak = wal.peak()
-	walStopped = true
+	if wal != nil {
+		r.walPeak = wal.peak()
+		wal = nil
+	}
 
-	db := filepath.Join(dir, "switchboard.db")
-	r.checkEvents(sent, dropped, db)
+	stored, err := c.storedEvents(dir)
+	if err != nil {
+		r.fail("read the stored events: %v", err)
+	} else {
+		r.checkEvents(sent, dropped, stored)
+	}
 	r.checkDeliveries(deliveries)
 	r.checkTickets(psa, lsids)
-	r.checkStore(db)
+	if c.schema == nil {
+		r.checkStore(filepath.Join(dir, "switchboard.db"))
+	}
 	r.autotask = psa.AllStats()
 	return nil
 }

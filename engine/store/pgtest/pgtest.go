@@ -31,6 +31,21 @@ func BaseURL() string {
 	return DefaultURL
 }
 
+// Server returns BaseURL once the test server answers; a harness that
+// makes its own schemas (cmd/switchboard-chaos) needs only that. It skips
+// or fails t as Unavailable does.
+func Server(t testing.TB) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, BaseURL())
+	if err != nil {
+		Unavailable(t, err)
+	}
+	_ = conn.Close(context.Background())
+	return BaseURL()
+}
+
 // URL creates an empty schema for t and returns a URL whose connections
 // use it (search_path), for store.Open. The schema is dropped at cleanup.
 func URL(t testing.TB) string {
