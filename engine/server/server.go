@@ -292,6 +292,10 @@ func (s *Server) Start(ctx context.Context) error {
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
 	s.wg.Go(func() { s.intake.Run(runCtx) })
+	if s.Store.Dialect() == "postgres" {
+		// Other engines on the same database edit configurations too.
+		s.wg.Go(func() { s.Service.WatchConfigs(runCtx, service.ConfigWatchInterval) })
+	}
 	s.wg.Go(func() {
 		if err := s.Dispatcher.Run(runCtx); err != nil {
 			s.errs <- err

@@ -53,7 +53,9 @@ type Service struct {
 	// generation counts configuration changes, so that a Load that read a
 	// row before a change does not cache it after the change.
 	generation uint64
-	watchers   []func()
+	// stamp is the store's configuration stamp RefreshConfigs saw last.
+	stamp    string
+	watchers []func()
 	// afterConfigRead runs between reading a configuration row and caching
 	// its decode; tests set it to hold a fill while a change commits.
 	afterConfigRead func()

@@ -200,3 +200,17 @@ func notFound(err error, what string, id int64) error {
 	}
 	return fmt.Errorf("store: get %s %d: %w", what, id, err)
 }
+
+// ConfigStamp changes whenever a configuration is created, changed or
+// deleted: creating raises the largest id (PostgreSQL never hands an id
+// out twice), every change raises a version, deleting lowers the count.
+// Engines sharing a database compare it to learn of each other's edits.
+func (s *Store) ConfigStamp(ctx context.Context) (string, error) {
+	var st struct{ N, MaxID, Versions, Updated int64 }
+	err := s.r.WithContext(ctx).Raw("SELECT COUNT(*) AS n, COALESCE(MAX(id), 0) AS max_id, " +
+		"COALESCE(SUM(version), 0) AS versions, COALESCE(MAX(updated_at), 0) AS updated FROM configurations").Scan(&st).Error
+	if err != nil {
+		return "", fmt.Errorf("store: configuration stamp: %w", err)
+	}
+	return fmt.Sprintf("%d/%d/%d/%d", st.N, st.MaxID, st.Versions, st.Updated), nil
+}
