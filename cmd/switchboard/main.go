@@ -6,6 +6,7 @@
 //	switchboard demo      run the engine against built-in simulators
 //	switchboard simulate  run the appliance and Autotask simulators standalone
 //	switchboard migrate   apply database migrations and show their status
+//	switchboard migrate-store   copy a SQLite installation into PostgreSQL
 //	switchboard plugins   list compiled-in plugins and their settings
 //	switchboard reset-password   set an admin account's password
 //	switchboard config    export or import configurations as files
@@ -37,6 +38,8 @@ Usage:
   switchboard demo     [flags]   run the engine with simulated appliance and Autotask
   switchboard simulate [flags]   run the simulated appliance and Autotask for a separate engine
   switchboard migrate  [flags]   apply database migrations and show their status
+  switchboard migrate-store --from sqlite:PATH --to postgres://…   copy a SQLite
+                                 installation into an empty PostgreSQL database
   switchboard plugins  [flags]   list compiled-in plugins and their settings
   switchboard reset-password [--user admin]   set an admin's password (typed without
                                  echo, piped on stdin, or SWITCHBOARD_ADMIN_PASSWORD)
@@ -91,6 +94,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return simulate(ctx, rest, stdout, stderr)
 	case "migrate":
 		return migrate(ctx, rest, stdout, stderr)
+	case "migrate-store":
+		return migrateStore(ctx, rest, stdout, stderr)
 	case "plugins":
 		return listPlugins(rest, stdout, stderr)
 	case "reset-password":
