@@ -17,16 +17,18 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx", for countDedupeKeys
+
+	"switchboard/engine/store/pgtest"
 )
 
 // pgSchema is the fresh schema one run's engines share on the PostgreSQL
 // server of -database, so that runs (and tests) in parallel never see each
 // other's rows.
 type pgSchema struct {
-	base, name string
-	url        string // base with search_path set to the schema
+	name string
+	url  string // the server's URL with search_path set to the schema
+	drop func() error
 }
 
 // newPGSchema creates an empty schema on the server of base.
@@ -38,32 +40,12 @@ func newPGSchema(ctx context.Context, base string) (*pgSchema, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, base)
+	su, drop, err := pgtest.NewSchema(ctx, base, "chaos_")
 	if err != nil {
-		return nil, fmt.Errorf("-database: connect to PostgreSQL at %s: %w", u.Host, err)
+		return nil, fmt.Errorf("-database: %w", err)
 	}
-	defer conn.Close(context.Background())
-	name := "chaos_" + randomHex(8)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+name); err != nil {
-		return nil, fmt.Errorf("create schema %s: %w", name, err)
-	}
-	q := u.Query()
-	q.Set("search_path", name)
-	u.RawQuery = q.Encode()
-	return &pgSchema{base: base, name: name, url: u.String()}, nil
-}
-
-// drop removes the schema and everything in it.
-func (s *pgSchema) drop() error {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, s.base)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.Background())
-	_, err = conn.Exec(ctx, "DROP SCHEMA "+s.name+" CASCADE")
-	return err
+	parsed, _ := url.Parse(su)
+	return &pgSchema{name: parsed.Query().Get("search_path"), url: su, drop: drop}, nil
 }
 
 // dedupeKeys counts the stored events by the intake's deduplication key.

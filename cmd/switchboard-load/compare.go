@@ -58,7 +58,7 @@ func compare(engineBin, peersBin, durability string, routed bool, rounds, worker
 			var t *target
 			switch name {
 			case "switchboard":
-				t, _, err = startEngineIn(engineBin, dir, durability, routed)
+				t, _, err = startEngineIn(engineBin, dir, durability, routed, nil)
 			case "bare":
 				t, err = startCeiling()
 			default:
@@ -72,9 +72,9 @@ func compare(engineBin, peersBin, durability string, routed bool, rounds, worker
 				return fmt.Errorf("%s: %w", name, err)
 			}
 			var cr compareRound
-			cr.seq = throughput(t.url, 1, d)
-			cr.conc = throughput(t.url, workers, d)
-			cr.steady = steady(t.url, rate, d)
+			cr.seq = throughput([]string{t.url}, 1, d)
+			cr.conc = throughput([]string{t.url}, workers, d)
+			cr.steady = steady([]string{t.url}, rate, d)
 			cr.rss, _ = peakRSS(t.cmd.Process.Pid)
 			t.stop()
 			os.RemoveAll(dir)

@@ -6,6 +6,7 @@
 // answers 200 without storing anything, as the ceiling, and prints the ratio.
 //
 //	go build -o bin/ ./cmd/... && bin/switchboard-load -engine bin/switchboard
+//	bin/switchboard-load -engine bin/switchboard -database postgres://postgres@127.0.0.1:5432/test -engines 3 -rate 300
 package main
 
 import (
@@ -39,6 +40,8 @@ func main() {
 	peers := flag.String("peers", "", "path of the bench/peers binary: compare Switchboard with goqite, River, gorm and the bare handler")
 	rounds := flag.Int("rounds", 3, "interleaved rounds of the -peers comparison")
 	durability := flag.String("durability", "power", "durability of every store in the -peers comparison: power or process")
+	database := flag.String("database", "", "a postgres:// URL: measure SQLite, then 1 to -engines engines sharing a fresh schema on that server (routed posts)")
+	engines := flag.Int("engines", 3, "with -database: the most engines to measure")
 	routed := flag.Bool("routed", false, "post events a configuration subscribes to (an event and a delivery per post, delivered to a local webhook sink), not unrouted ones")
 	flag.Parse()
 	if *routed {
@@ -47,6 +50,14 @@ func main() {
 	if *ceilingMode {
 		if err := serveCeiling(*addr); err != nil {
 			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *database != "" {
+		postEvent = routedEvent
+		if err := runCluster(*engine, *database, *engines, *workers, *duration, *rate); err != nil {
+			fmt.Fprintln(os.Stderr, "switchboard-load:", err)
 			os.Exit(1)
 		}
 		return
@@ -103,13 +114,14 @@ func startEngine(bin string, routed bool) (*target, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	return startEngineIn(bin, dir, "", routed)
+	return startEngineIn(bin, dir, "", routed, nil)
 }
 
 // startEngineIn starts `switchboard serve` on dir, at durability unless
-// it is "" (then SWITCHBOARD_DURABILITY or the default decides); routed
-// adds the configuration that routes the posts and its sink.
-func startEngineIn(bin, dir, durability string, routed bool) (*target, string, error) {
+// it is "" (then SWITCHBOARD_DURABILITY or the default decides), with env
+// added to its environment; routed adds the configuration that routes the
+// posts and its sink.
+func startEngineIn(bin, dir, durability string, routed bool, env []string) (*target, string, error) {
 	intakeAddr, err := freeAddr()
 	if err != nil {
 		return nil, dir, err
@@ -123,6 +135,7 @@ func startEngineIn(bin, dir, durability string, routed bool) (*target, string, e
 	if durability != "" {
 		cmd.Env = append(cmd.Env, "SWITCHBOARD_DURABILITY="+durability)
 	}
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		return nil, dir, fmt.Errorf("start %s: %w", bin, err)
@@ -321,8 +334,9 @@ func (p *poster) readResponse() (int, error) {
 	return status, nil
 }
 
-// throughput posts as fast as workers connections allow for d.
-func throughput(base string, workers int, d time.Duration) result {
+// throughput posts as fast as workers connections allow for d, the
+// connections spread over the engines at bases in turn.
+func throughput(bases []string, workers int, d time.Duration) result {
 	var acked, failed atomic.Int64
 	var mu sync.Mutex
 	var lat []time.Duration
@@ -330,9 +344,9 @@ func throughput(base string, workers int, d time.Duration) result {
 	defer cancel()
 	start := time.Now()
 	var wg sync.WaitGroup
-	for range workers {
+	for w := range workers {
 		wg.Go(func() {
-			p, err := newPoster(base)
+			p, err := newPoster(bases[w%len(bases)])
 			if err != nil {
 				failed.Add(1)
 				return
@@ -359,8 +373,9 @@ func throughput(base string, workers int, d time.Duration) result {
 
 // steady posts at a fixed rate (open loop: a slow answer does not delay
 // the next send; a pool of connections carries the posts) and records each
-// acknowledgement's latency, measured from when the post was due.
-func steady(base string, rate int, d time.Duration) result {
+// acknowledgement's latency, measured from when the post was due. The
+// connections are spread over the engines at bases in turn.
+func steady(bases []string, rate int, d time.Duration) result {
 	interval := time.Second / time.Duration(rate)
 	total := int(d / interval)
 	var acked, failed atomic.Int64
@@ -368,9 +383,9 @@ func steady(base string, rate int, d time.Duration) result {
 	due := make(chan int, total)
 	start := time.Now()
 	var wg sync.WaitGroup
-	for range 128 {
+	for w := range 128 {
 		wg.Go(func() {
-			p, err := newPoster(base)
+			p, err := newPoster(bases[w%len(bases)])
 			if err != nil {
 				return
 			}
@@ -418,8 +433,8 @@ func run(bin string, routed bool, workers int, d time.Duration, rate int) error 
 		}
 		return err
 	}
-	tp := throughput(eng.url, workers, d)
-	st := steady(eng.url, rate, d)
+	tp := throughput([]string{eng.url}, workers, d)
+	st := steady([]string{eng.url}, rate, d)
 	rss, rssErr := peakRSS(eng.cmd.Process.Pid)
 	delivered := eng.delivered()
 	eng.stop()
@@ -428,7 +443,7 @@ func run(bin string, routed bool, workers int, d time.Duration, rate int) error 
 	if err != nil {
 		return err
 	}
-	ctp := throughput(ceil.url, workers, d)
+	ctp := throughput([]string{ceil.url}, workers, d)
 	ceil.stop()
 
 	fmt.Printf("\nthroughput (%d concurrent posters):\n", workers)

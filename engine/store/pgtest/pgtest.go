@@ -12,6 +12,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"net/url"
 	"os"
 	"testing"
@@ -50,41 +52,63 @@ func Server(t testing.TB) string {
 // use it (search_path), for store.Open. The schema is dropped at cleanup.
 func URL(t testing.TB) string {
 	t.Helper()
-	base := BaseURL()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	u, drop, err := NewSchema(ctx, BaseURL(), "t_")
+	if errors.Is(err, errConnect) {
+		Unavailable(t, err)
+	}
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := drop(); err != nil {
+			t.Logf("pgtest: %v", err)
+		}
+	})
+	return u
+}
+
+var errConnect = errors.New("connect")
+
+// NewSchema creates an empty schema named prefix and random hex on the
+// server of base and returns a URL whose connections use it (search_path)
+// and the function that drops it with everything in it. Harnesses that run
+// engines as processes (cmd/switchboard-chaos, cmd/switchboard-load) use it
+// too, so that runs in parallel never share rows.
+func NewSchema(ctx context.Context, base, prefix string) (string, func() error, error) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", nil, errors.New("the PostgreSQL URL does not parse") // not echoed: it may hold a password
+	}
 	conn, err := pgx.Connect(ctx, base)
 	if err != nil {
-		Unavailable(t, err)
+		return "", nil, fmt.Errorf("%w to PostgreSQL at %s: %w", errConnect, u.Host, err)
 	}
 	defer conn.Close(context.Background())
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
-	schema := "t_" + hex.EncodeToString(b)
+	schema := prefix + hex.EncodeToString(b)
 	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("pgtest: create schema: %v", err)
+		return "", nil, fmt.Errorf("create schema %s: %w", schema, err)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	drop := func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		c, err := pgx.Connect(ctx, base)
 		if err != nil {
-			t.Logf("pgtest: drop schema %s: %v", schema, err)
-			return
+			return fmt.Errorf("drop schema %s: %w", schema, err)
 		}
 		defer c.Close(context.Background())
 		if _, err := c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Logf("pgtest: drop schema %s: %v", schema, err)
+			return fmt.Errorf("drop schema %s: %w", schema, err)
 		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("pgtest: %v", err)
+		return nil
 	}
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-	return u.String()
+	return u.String(), drop, nil
 }
 
 // Unavailable skips t because the test server does not answer, or fails
