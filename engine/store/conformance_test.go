@@ -316,3 +316,44 @@ func TestReleaseIsPerOwner(t *testing.T) {
 		}
 	})
 }
+
+// The configuration stamp changes with every create, update and delete,
+// and only then, so that engines reload exactly when something changed.
+func TestConfigStampFollowsEveryChange(t *testing.T) {
+	eachDB(t, func(t *testing.T, st *Store) {
+		ctx := context.Background()
+		seen := map[string]bool{}
+		stamp := func(what string, changed bool) {
+			t.Helper()
+			s, err := st.ConfigStamp(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if seen[s] == changed {
+				t.Fatalf("%s: stamp %s (seen before: %v)", what, s, seen[s])
+			}
+			seen[s] = true
+		}
+		stamp("empty", true)
+		stamp("nothing changed", false)
+		a := &Config{Plugin: "p", Name: "a", ApplianceID: "Default", Settings: "{}"}
+		b := &Config{Plugin: "p", Name: "b", ApplianceID: "Default", Settings: "{}"}
+		for _, c := range []*Config{a, b} {
+			if err := st.CreateConfig(ctx, c, AuditEntry{Actor: "t", Action: "create", Summary: "s"}, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		stamp("created", true)
+		upd := *a
+		upd.Name = "a2"
+		if err := st.UpdateConfig(ctx, &upd, AuditEntry{Actor: "t", Action: "update", Summary: "s"}); err != nil {
+			t.Fatal(err)
+		}
+		stamp("updated", true)
+		if err := st.DeleteConfig(ctx, b.ID, AuditEntry{Actor: "t", Action: "delete", Summary: "s"}); err != nil {
+			t.Fatal(err)
+		}
+		stamp("deleted", true)
+		stamp("nothing changed after the delete", false)
+	})
+}
