@@ -70,6 +70,8 @@ func (a *API) Register(e *echo.Echo, mw ...echo.MiddlewareFunc) {
 	g.GET("/deliveries/:id", a.delivery)
 	g.POST("/deliveries/:id/retry", a.retry)
 	g.GET("/polling", a.polling)
+	g.GET("/sources", a.sources)
+	g.POST("/sources/:name/test", a.testSource)
 	g.GET("/audit", a.audit)
 }
 

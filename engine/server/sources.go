@@ -14,6 +14,7 @@ import (
 func (s *Server) newSources(wake func()) *pmcloud.Runner {
 	started := time.Now()
 	clients := &pmcloud.Clients{HTTP: s.opts.SourcesHTTP}
+	s.Service.SetSources(&pmcloud.Catalog{Settings: s.opts.Sources, Clients: clients})
 	p := &pmcloud.Poller{Store: s.Store, Owner: store.NewOwner(), Log: s.log, Wake: wake}
 	return &pmcloud.Runner{Poller: p, Targets: func() []pmcloud.Target {
 		out := make([]pmcloud.Target, 0, len(s.opts.Sources))

@@ -56,6 +56,8 @@ type Service struct {
 	// stamp is the store's configuration stamp RefreshConfigs saw last.
 	stamp    string
 	watchers []func()
+	// sources are the configured sources (serve --sources), by kind.
+	sources []engine.SourceCatalog
 	// afterConfigRead runs between reading a configuration row and caching
 	// its decode; tests set it to hold a fill while a change commits.
 	afterConfigRead func()

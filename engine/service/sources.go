@@ -2,7 +2,11 @@ package service
 
 import (
 	"context"
+	"fmt"
 	"time"
+
+	"switchboard/engine"
+	"switchboard/engine/store"
 )
 
 // SourceState is the polling state of a source (PM Cloud events, say).
@@ -32,4 +36,76 @@ func (s *Service) SourceStates(ctx context.Context) ([]SourceState, error) {
 		})
 	}
 	return out, nil
+}
+
+// ErrNoSource is returned for a source name no catalog knows.
+var ErrNoSource = fmt.Errorf("no source of that name: %w", store.ErrNotFound)
+
+// SetSources gives the service the configured sources, one catalog per kind.
+func (s *Service) SetSources(cats ...engine.SourceCatalog) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sources = append(s.sources, cats...)
+}
+
+func (s *Service) catalogs() []engine.SourceCatalog {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]engine.SourceCatalog(nil), s.sources...)
+}
+
+// ConfiguredSource is a configured source with the polling state of each
+// of its streams.
+type ConfiguredSource struct {
+	engine.SourceView
+	States []SourceState `json:"states"`
+}
+
+// Sources lists the configured sources (secrets left out) with their
+// streams' polling state.
+func (s *Service) Sources(ctx context.Context) ([]ConfiguredSource, error) {
+	states, err := s.SourceStates(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string]SourceState{}
+	for _, st := range states {
+		byID[st.ID] = st
+	}
+	out := []ConfiguredSource{}
+	for _, cat := range s.catalogs() {
+		for _, v := range cat.Sources() {
+			cs := ConfiguredSource{SourceView: v, States: []SourceState{}}
+			for _, id := range v.StreamIDs {
+				st, ok := byID[id]
+				if !ok {
+					st = SourceState{ID: id} // not polled yet
+				}
+				cs.States = append(cs.States, st)
+			}
+			out = append(out, cs)
+		}
+	}
+	return out, nil
+}
+
+// TestSource tests a configured source: a token and one read of each of
+// its streams, nothing written but the audit line.
+func (s *Service) TestSource(ctx context.Context, actor, name string) (engine.SourceTest, error) {
+	for _, cat := range s.catalogs() {
+		res, ok := cat.TestSource(ctx, name)
+		if !ok {
+			continue
+		}
+		verdict := "passed"
+		if !res.OK {
+			verdict = "failed"
+		}
+		s.log.Info("source tested", "source", name, "ok", res.OK, "actor", actor)
+		if err := s.st.AddAudit(ctx, store.AuditEntry{Actor: actor, Action: "test", Summary: fmt.Sprintf("tested source %s: %s", name, verdict)}); err != nil {
+			s.log.Error("record a source Test in the audit log", "source", name, "err", err)
+		}
+		return res, nil
+	}
+	return engine.SourceTest{}, ErrNoSource
 }

@@ -136,9 +136,6 @@ type clientFor struct {
 func (cs *Clients) For(s *Settings) (*Client, error) {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	if cs.clients == nil {
-		cs.clients, cs.budgets = map[string]clientFor{}, map[string]*Budget{}
-	}
 	base, err := ServicesBase(s.ServicesURL)
 	if err != nil {
 		return nil, err
@@ -147,16 +144,36 @@ func (cs *Clients) For(s *Settings) (*Client, error) {
 	if c, ok := cs.clients[s.ID()]; ok && c.key == key {
 		return c.c, nil
 	}
+	c, err := cs.newClient(base, s)
+	if err != nil {
+		return nil, err
+	}
+	cs.clients[s.ID()] = clientFor{key: key, c: c}
+	return c, nil
+}
+
+// Fresh returns a new client of a source's settings, holding no token,
+// on the tenant's shared budget (a Test's).
+func (cs *Clients) Fresh(s *Settings) (*Client, error) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	base, err := ServicesBase(s.ServicesURL)
+	if err != nil {
+		return nil, err
+	}
+	return cs.newClient(base, s)
+}
+
+// newClient builds a client on the tenant's budget; cs.mu is held.
+func (cs *Clients) newClient(base string, s *Settings) (*Client, error) {
+	if cs.clients == nil {
+		cs.clients, cs.budgets = map[string]clientFor{}, map[string]*Budget{}
+	}
 	host := hostOf(base)
 	b := cs.budgets[host]
 	if b == nil {
 		b = NewBudget(DefaultBudget, DefaultBudgetWindow)
 		cs.budgets[host] = b
 	}
-	c, err := NewClient(base, s.ClientID, s.ClientSecret.Reveal(), ClientOptions{HTTP: cs.HTTP, Budget: b})
-	if err != nil {
-		return nil, err
-	}
-	cs.clients[s.ID()] = clientFor{key: key, c: c}
-	return c, nil
+	return NewClient(base, s.ClientID, s.ClientSecret.Reveal(), ClientOptions{HTTP: cs.HTTP, Budget: b})
 }
