@@ -70,10 +70,16 @@ func newBrowser(t *testing.T) *browser {
 // newBrowserLogging is newBrowser with the server logging to log.
 func newBrowserLogging(t *testing.T, log *slog.Logger) *browser {
 	t.Helper()
+	return newBrowserWith(t, log, func(*server.Options) {})
+}
+
+// newBrowserWith is newBrowserLogging with more server options set by more.
+func newBrowserWith(t *testing.T, log *slog.Logger, more func(*server.Options)) *browser {
+	t.Helper()
 	exe := findChromium(t)
 	app, sim, p := simulators(t)
 
-	srv, err := server.New(context.Background(), server.Options{
+	opts := server.Options{
 		DataDir: t.TempDir(), IntakeAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
 		Plugins: []engine.Plugin{p},
 		Logger:  log,
@@ -85,7 +91,9 @@ func newBrowserLogging(t *testing.T, log *slog.Logger) *browser {
 			ui.Register(e)
 			return nil
 		}},
-	})
+	}
+	more(&opts)
+	srv, err := server.New(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}

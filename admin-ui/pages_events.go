@@ -10,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"switchboard/engine"
 	"switchboard/engine/auth"
 	"switchboard/engine/service"
 )
@@ -166,7 +167,19 @@ type pollRow struct {
 	Poll   *service.PollState
 }
 
-func (ui *UI) polling(c echo.Context) error {
+func (ui *UI) polling(c echo.Context) error { return ui.pollingPage(c, nil) }
+
+// testSource runs a source's Test (a token, one read of each stream;
+// nothing stored) and shows its steps on the Polling page.
+func (ui *UI) testSource(c echo.Context) error {
+	res, err := ui.svc.TestSource(c.Request().Context(), auth.Actor(c), c.FormValue("name"))
+	if err != nil {
+		return err
+	}
+	return ui.pollingPage(c, &res)
+}
+
+func (ui *UI) pollingPage(c echo.Context, tested *engine.SourceTest) error {
 	ctx := c.Request().Context()
 	cfgs, err := ui.svc.Configs(ctx, "")
 	if err != nil {
@@ -190,5 +203,9 @@ func (ui *UI) polling(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return ui.render(c, http.StatusOK, "polling", "Polling", "polling", map[string]any{"Rows": rows, "Sources": sources})
+	configured, err := ui.svc.Sources(ctx)
+	if err != nil {
+		return err
+	}
+	return ui.render(c, http.StatusOK, "polling", "Polling", "polling", map[string]any{"Rows": rows, "Sources": sources, "Configured": configured, "Tested": tested})
 }

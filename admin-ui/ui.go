@@ -162,6 +162,7 @@ func (ui *UI) Register(e *echo.Echo) {
 	g.GET("/configs/:id/retry-failed", ui.confirmRetryFailed)
 	g.POST("/configs/:id/retry-failed", ui.retryFailed)
 	g.GET("/polling", ui.polling)
+	g.POST("/polling/sources/test", ui.testSource)
 
 	g.GET("/templates", ui.templates)
 	g.GET("/audit", ui.audit)

@@ -10,8 +10,12 @@ type SourceView struct {
 	Kind string `json:"kind"`
 	// Settings are the source's settings, secrets left out.
 	Settings any `json:"settings"`
-	// StreamIDs are the ids of the streams' cursor rows (the states).
+	// Streams are the streams it reads, and StreamIDs the ids of their
+	// cursor rows (the states).
+	Streams   []string `json:"streams"`
 	StreamIDs []string `json:"stream_ids"`
+	DeliverTo []string `json:"deliver_to"`
+	Disabled  bool     `json:"disabled"`
 }
 
 // SourceTestStep is one check of a source's Test.

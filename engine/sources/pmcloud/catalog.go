@@ -49,7 +49,7 @@ func (c *Catalog) Sources() []engine.SourceView {
 				ids = append(ids, map[string]string{StreamEvents: s.ID(), StreamAudits: s.AuditsID()}[st])
 			}
 		}
-		out = append(out, engine.SourceView{Name: s.Name, Kind: Source, Settings: v, StreamIDs: ids})
+		out = append(out, engine.SourceView{Name: s.Name, Kind: Source, Settings: v, Streams: v.Streams, StreamIDs: ids, DeliverTo: v.DeliverTo, Disabled: s.Disabled})
 	}
 	return out
 }
