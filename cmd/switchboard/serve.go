@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"switchboard/engine/server"
+	"switchboard/engine/sources/appliance"
 	"switchboard/engine/sources/pmcloud"
 	"switchboard/engine/store"
 	"switchboard/plugins"
@@ -33,7 +34,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	intakeCert := envFlag(fs, "intake-tls-cert", "SWITCHBOARD_INTAKE_TLS_CERT", "", "serve the intake over HTTPS with this PEM certificate (chain); reloaded when the file changes")
 	intakeKey := envFlag(fs, "intake-tls-key", "SWITCHBOARD_INTAKE_TLS_KEY", "", "the PEM private key of --intake-tls-cert; reloaded when the file changes")
 	intakePublicURL := envFlag(fs, "intake-public-url", "SWITCHBOARD_INTAKE_PUBLIC_URL", "", "base URL the appliance reaches the intake at (e.g. https://switchboard.example.com:8180), used in the recipient URL the configuration page shows")
-	sourcesFile := envFlag(fs, "sources", "SWITCHBOARD_SOURCES", "", "JSON file of Privilege Management Cloud event sources to poll (see docs/sources.md); none when empty")
+	sourcesFile := envFlag(fs, "sources", "SWITCHBOARD_SOURCES", "", "JSON file of sources to poll: PM Cloud events, appliance Team/Vault/Syslog activity (see docs/sources.md); none when empty")
 	pprofAddr := envFlag(fs, "pprof-addr", "SWITCHBOARD_PPROF_ADDR", "", "serve Go profiling (net/http/pprof) on this address, e.g. 127.0.0.1:6060; off when empty")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -51,9 +52,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("--%w", err)
 	}
 	var sources []*pmcloud.Settings
+	var applianceSources []*appliance.Settings
 	if *sourcesFile != "" {
 		if sources, err = pmcloud.LoadFile(*sourcesFile, os.LookupEnv); err != nil {
 			return err
+		}
+		if applianceSources, err = appliance.LoadFile(*sourcesFile, os.LookupEnv); err != nil {
+			return err
+		}
+		if len(sources)+len(applianceSources) == 0 {
+			return fmt.Errorf("sources file %s names no source", *sourcesFile)
 		}
 	}
 	if *pprofAddr != "" {
@@ -72,7 +80,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		TrustedProxies: splitList(*trustedProxies), AdminPublicNames: splitList(*publicNames),
 		IntakeAllow: splitList(*intakeAllow), IntakeRequireToken: *intakeRequireToken,
 		IntakeTLSCert: *intakeCert, IntakeTLSKey: *intakeKey, IntakePublicURL: *intakePublicURL,
-		Sources: sources,
+		Sources: sources, ApplianceSources: applianceSources,
 	})
 	if err != nil {
 		return err

@@ -1,6 +1,9 @@
 package beyondtrust
 
 import (
+	"context"
+	"io"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -101,4 +104,16 @@ func (i *APIInfo) HasReporting() bool {
 // state, such as set_session_attributes (perm_command "full").
 func (i *APIInfo) HasFullCommand() bool {
 	return strings.EqualFold(strings.TrimSpace(i.Permissions[PermCommand]), "full")
+}
+
+// Report runs one generate_report call with form and hands a 200 answer's
+// body (at most 256 MiB) to parse, with the client's token, retry-once-on-401
+// and error rules. parse may return a *ResponseError or *ParseError to have
+// the answer classified as the appliance's refusal or as malformed. Sources
+// of appliance activity (engine/sources/appliance) read their reports here.
+func (c *Client) Report(ctx context.Context, name string, form url.Values, parse func(io.Reader) error) error {
+	if form == nil {
+		form = url.Values{}
+	}
+	return c.report(ctx, name, form, parse)
 }

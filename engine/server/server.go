@@ -32,6 +32,7 @@ import (
 	"switchboard/engine/render"
 	"switchboard/engine/secretbox"
 	"switchboard/engine/service"
+	"switchboard/engine/sources/appliance"
 	"switchboard/engine/sources/pmcloud"
 	"switchboard/engine/store"
 )
@@ -91,6 +92,9 @@ type Options struct {
 	IntakePublicURL string
 	// Sources are the PM Cloud event sources to poll (serve --sources).
 	Sources []*pmcloud.Settings
+	// ApplianceSources are the appliance activity sources to poll (Team,
+	// VaultAccountActivity, Syslog; serve --sources).
+	ApplianceSources []*appliance.Settings
 	// SourcesHTTP, when set, is the HTTP client of the sources (tests:
 	// the simulator's TLS client).
 	SourcesHTTP *http.Client
@@ -107,6 +111,7 @@ type Server struct {
 	Dispatcher *dispatch.Dispatcher
 	Poller     *poll.Poller
 	Sources    *pmcloud.Runner
+	Activity   *appliance.Runner
 	Renderer   *render.Renderer
 	Routes     *service.Routes
 	intake     *intake.Handler
@@ -177,7 +182,12 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		_ = st.Close()
 		return nil, err
 	}
-	s := &Server{opts: opts, log: log, Store: st, errs: make(chan error, 4), ipx: ipx, certs: certs}
+	if opts.Tokens == nil {
+		// One cache for the configurations and the appliance sources: an
+		// API account holds at most 30 tokens.
+		opts.Tokens = beyondtrust.NewTokenCache()
+	}
+	s := &Server{opts: opts, log: log, Store: st, errs: make(chan error, 8), ipx: ipx, certs: certs}
 	fail := func(err error) (*Server, error) {
 		_ = st.Close()
 		return nil, err
@@ -209,6 +219,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	s.Poller = poll.New(poll.Options{Store: st, Targets: s.pollTargets, Wake: disp.Wake, Log: log, Owner: owner})
 	s.Sources = s.newSources(disp.Wake)
+	s.Activity = s.newApplianceSources(disp.Wake, owner)
 	// Work queued by another engine on the same PostgreSQL database wakes
 	// this one's workers (LISTEN/NOTIFY; nothing on SQLite). It stops when
 	// the store closes.
@@ -308,6 +319,11 @@ func (s *Server) Start(ctx context.Context) error {
 	})
 	s.wg.Go(func() {
 		if err := s.Sources.Run(runCtx); err != nil {
+			s.errs <- err
+		}
+	})
+	s.wg.Go(func() {
+		if err := s.Activity.Run(runCtx); err != nil {
 			s.errs <- err
 		}
 	})

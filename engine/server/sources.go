@@ -3,6 +3,7 @@ package server
 import (
 	"time"
 
+	"switchboard/engine/sources/appliance"
 	"switchboard/engine/sources/pmcloud"
 	"switchboard/engine/store"
 )
@@ -24,7 +25,7 @@ func (s *Server) newSources(wake func()) *pmcloud.Runner {
 				s.log.Warn("pmcloud: source not polled", "source", set.Name, "err", err)
 				continue
 			}
-			out = append(out, pmcloud.Target{Settings: set, Client: c, EnabledAt: started, Deliveries: s.sourceDeliveries(set)})
+			out = append(out, pmcloud.Target{Settings: set, Client: c, EnabledAt: started, Deliveries: s.sourceDeliveries(set.DeliverTo)})
 		}
 		return out
 	}}
@@ -33,9 +34,9 @@ func (s *Server) newSources(wake func()) *pmcloud.Runner {
 // sourceDeliveries are the enabled configurations a source's Deliver To
 // names; a name that matches none is left out (its records are stored
 // unrouted, visible in the event log).
-func (s *Server) sourceDeliveries(set *pmcloud.Settings) []store.NewDelivery {
+func (s *Server) sourceDeliveries(deliverTo []string) []store.NewDelivery {
 	var out []store.NewDelivery
-	for _, name := range set.DeliverTo {
+	for _, name := range deliverTo {
 		for _, c := range s.Routes.Configs() {
 			if c.Name == name && !c.Appliance.Disabled {
 				out = append(out, store.NewDelivery{ConfigID: c.ID, Plugin: c.Plugin.Info().ID, MaxAttempts: 1 + c.Appliance.RetryAttemptLimit})
@@ -43,4 +44,20 @@ func (s *Server) sourceDeliveries(set *pmcloud.Settings) []store.NewDelivery {
 		}
 	}
 	return out
+}
+
+// newApplianceSources builds the runner of the configured appliance
+// activity sources (Team, VaultAccountActivity, Syslog), whose clients share
+// the process's token cache and trust what the configurations' clients do.
+func (s *Server) newApplianceSources(wake func(), owner string) *appliance.Runner {
+	started := time.Now()
+	clients := &appliance.Clients{Tokens: s.opts.Tokens, RootCAs: s.opts.ApplianceRootCAs}
+	p := &appliance.Poller{Store: s.Store, Owner: owner, Log: s.log, Wake: wake}
+	return &appliance.Runner{Poller: p, Targets: func() []appliance.Target {
+		out := make([]appliance.Target, 0, len(s.opts.ApplianceSources))
+		for _, set := range s.opts.ApplianceSources {
+			out = append(out, appliance.Target{Settings: set, Client: clients.For(set), EnabledAt: started, Deliveries: s.sourceDeliveries(set.DeliverTo)})
+		}
+		return out
+	}}
 }

@@ -59,6 +59,9 @@ type Appliance struct {
 	tokens      map[string][]issuedToken // by client id, oldest first
 	sessions    map[string]*beyondtrust.Session
 	surveys     []submittedSurvey
+	team        []TeamEvent
+	vault       []VaultActivity
+	syslog      []string
 	lseq        int64
 	faults      []*Fault
 	calls       map[string]int

@@ -184,6 +184,11 @@ func (a *Appliance) serveAPI(path, opParam string, fn func(req request) (int, st
 			return
 		}
 		status, body := fn(request{op: op, form: r.Form, locale: locale, account: acc})
+		if status == http.StatusOK && strings.HasPrefix(body, "PK") {
+			// The Syslog report is a ZIP archive (Sekoia's fixture,
+			// BeyondTrust/tests/test_connector_pra_syslog.py).
+			w.Header().Set("Content-Type", "application/zip")
+		}
 		w.WriteHeader(status)
 		_, _ = w.Write([]byte(body))
 	}

@@ -83,6 +83,10 @@ func (a *Appliance) report(req request) (int, string) {
 			}
 			x.end("session_list")
 		})
+	case "Team", "SupportTeam", "VaultAccountActivity", "Syslog":
+		if status, body, ok := a.activity(req, now); ok {
+			return status, body
+		}
 	case "SupportCustExitSurvey", "SupportRepExitSurvey":
 		if a.product != beyondtrust.ProductRS {
 			break
