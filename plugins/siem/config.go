@@ -34,15 +34,15 @@ const (
 
 // EventTypes are the event types the Event Types setting offers: the
 // session_details types of the reference, the summary, and the outbound
-// events (forwarded as they arrive when that is on), and the PM Cloud
-// events and activity audits a source delivers.
+// events (forwarded as they arrive when that is on), the PM Cloud
+// events and activity audits a source delivers, and appliance activity.
 var EventTypes = []string{
 	bt.EventSessionStart, bt.EventSessionEnd, bt.EventChatMessage, bt.EventNoteAdded, bt.EventSystemInfo,
 	"Conference Member Added", "Conference Member Departed", "Conference Member State Changed", "Conference Owner Changed",
 	"Directory Created", bt.EventFileDeleted, bt.EventFileDownload, bt.EventFileUpload, "File Transfer Complete",
 	"Session Foreground Window Changed", "Session Mouse Left Clicked", "Session Window Closed",
 	"Special Action Executed", "Remote Shell Event", "Registry", "Jump Item Authorization Request Utilized", SummaryType,
-	pmcloudType, pmcloudAuditType,
+	pmcloudType, pmcloudAuditType, applianceTeamType, applianceVaultType, applianceSyslogType,
 }
 
 // Settings is a SIEM configuration's own section. Its tags drive

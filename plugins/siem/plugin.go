@@ -132,6 +132,9 @@ func (p *Plugin) events(ctx context.Context, job *engine.Job, set *Settings, app
 	case pmcloud.AuditEventName:
 		return pmcloudAuditRecord(job, set)
 	}
+	if _, ok := applianceTypes[job.Event.Name]; ok {
+		return applianceRecord(job, set)
+	}
 	origin := Origin{ApplianceID: job.Event.ApplianceID, Host: job.Appliance.Host}
 	var list []Event
 	switch {
