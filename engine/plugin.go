@@ -75,6 +75,14 @@ type Templates interface {
 	Render(name string, data any) (string, error)
 }
 
+// RefusedTemplates is implemented by Templates that can tell which of their
+// templates are refused (a file or saved version that does not parse, while
+// an older version or the next layer serves instead). The Test button
+// reports each as a failed check: what serves is not what the admin wrote.
+type RefusedTemplates interface {
+	Refused() []string
+}
+
 // Links remembers what a configuration created for a session (a ticket, say),
 // so later events of the same session find it.
 type Links interface {

@@ -5,7 +5,9 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	"switchboard/engine"
@@ -51,6 +53,11 @@ func TemplatesCheck(cfg *engine.TestConfig, loc *time.Location) (status, message
 	for _, name := range []string{render.SessionReport, render.CustomerSurvey, render.RepSurvey} {
 		if _, err := cfg.Templates.Render(name, data); err != nil {
 			return engine.CheckFail, "The template " + name + " does not render: fix it in Templates.", err.Error()
+		}
+	}
+	if rt, ok := cfg.Templates.(engine.RefusedTemplates); ok {
+		if refused := rt.Refused(); len(refused) > 0 {
+			return engine.CheckFail, fmt.Sprintf("%d template(s) you saved are refused, so an older version serves: fix them in Templates.", len(refused)), strings.Join(refused, "\n")
 		}
 	}
 	return engine.CheckOK, "The session report and survey templates render.", ""

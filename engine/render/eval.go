@@ -32,6 +32,19 @@ const maxPooledScratch = 64 << 10
 // includes itself is an error rather than a stack overflow.
 const maxPartialDepth = 32
 
+// A render that runs more blocks than maxRuns, or writes more than
+// maxOutput bytes, is a template error: nested {{#each}} or partials that
+// include each other twice multiply, and a template must not hold a worker
+// (or the admin's preview) for minutes or fill its memory. The default
+// report of a large session runs a few thousand blocks.
+const (
+	maxRuns   = 2_000_000
+	maxOutput = 4 << 20
+)
+
+// errTooBig tells the admin why such a render stopped.
+var errTooBig = errors.New("the template does too much work")
+
 // evalError is a template error found while rendering; execute turns it
 // into the returned error.
 type evalError struct{ err error }
@@ -61,6 +74,7 @@ type evaluator struct {
 	vals     []reflect.Value    // helper arguments being evaluated
 	partials map[string]*program
 	depth    int
+	runs     int // blocks run so far, bounded by maxRuns
 	lint     *lintRun
 	file     string
 
@@ -78,7 +92,7 @@ func execute(name string, prog *program, partials map[string]*program, data any,
 	b := newOutput(int(prog.sizeHint.Load()))
 	root := reflect.ValueOf(data)
 	e := evaluators.Get().(*evaluator)
-	e.out, e.partials, e.lint, e.file, e.depth = b, partials, lint, name, 0
+	e.out, e.partials, e.lint, e.file, e.depth, e.runs = b, partials, lint, name, 0, 0
 	e.ctx = append(e.ctx[:0], root)
 	e.scopes, e.vals = e.scopes[:0], e.vals[:0]
 	e.root = frame{root: root}
@@ -123,6 +137,9 @@ func execute(name string, prog *program, partials map[string]*program, data any,
 func (e *evaluator) run(p *program, ctx, param0, param1 reflect.Value, f *frame) {
 	if p == nil {
 		return
+	}
+	if e.runs++; e.runs > maxRuns || e.out.Len() > maxOutput {
+		fail("%w: it ran %d blocks and wrote %d bytes before it was stopped (at most %d blocks and %d MiB); look for nested {{#each}} or partials that include each other", errTooBig, e.runs, e.out.Len(), maxRuns, maxOutput>>20)
 	}
 	// No defers restore the stacks: a panic ends the whole render.
 	nctx, nscopes, savedFrame := len(e.ctx), len(e.scopes), e.frame

@@ -20,6 +20,12 @@ type Preview struct {
 	// helper argument that named no field of the data. raymond has no
 	// strict mode, so this is how typos show.
 	Missing []string `json:"missing"`
+	// Serving says which version of a saved template rendered (Preview
+	// only): a saved version, a file, or the built-in default.
+	Serving string `json:"serving,omitempty"`
+	// Refused says why a newer version the admin saved or wrote does not
+	// serve (Preview only): its line, column and message.
+	Refused string `json:"refused,omitempty"`
 }
 
 // Preview renders the template serving name in set against data (the
@@ -29,7 +35,24 @@ func (r *Renderer) Preview(set, name string, data any) (Preview, error) {
 	if err != nil {
 		return Preview{}, err
 	}
-	return r.PreviewText(set, name, text, data)
+	p, err := r.PreviewText(set, name, text, data)
+	if err != nil {
+		return Preview{}, err
+	}
+	if info, ok := r.Info(set, name); ok {
+		p.Serving, p.Refused = info.Serving(), info.Error
+	}
+	return p, nil
+}
+
+// Info describes the template serving name in a set.
+func (r *Renderer) Info(set, name string) (TemplateInfo, bool) {
+	for _, info := range r.List(set) {
+		if info.Name == name {
+			return info, true
+		}
+	}
+	return TemplateInfo{}, false
 }
 
 // PreviewText is Preview for text not saved yet, as the editor shows it

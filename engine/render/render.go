@@ -71,6 +71,8 @@ type TemplateInfo struct {
 	Source  string    `json:"source"` // embedded | override | set
 	Path    string    `json:"path"`   // on disk, or templates/<file> when embedded
 	ModTime time.Time `json:"modTime"`
+	// Version is the saved version serving (0: a file serves).
+	Version int64 `json:"version,omitempty"`
 	// Error says why a file above this one is refused; the admin should fix it.
 	Error string `json:"error,omitempty"`
 }
@@ -85,6 +87,7 @@ type Renderer struct {
 	mu     sync.Mutex
 	sets   map[string]*set
 	parsed map[string]*file // disk files by path, so a set reparses only what changed
+	stored *storedLayer     // templates saved in the database (UseStored)
 }
 
 // file is one template file, checked and parsed.
@@ -97,6 +100,7 @@ type file struct {
 	text    string
 	prog    *program // nil when err is set
 	err     error
+	version int64 // the saved version; 0 for a file
 }
 
 // New parses the embedded default templates and prepares the override
@@ -172,8 +176,9 @@ func (r *Renderer) Set(name string) engine.Templates {
 }
 
 var (
-	_ engine.Templates = (*set)(nil)
-	_ engine.Templates = errTemplates{}
+	_ engine.Templates        = (*set)(nil)
+	_ engine.RefusedTemplates = (*set)(nil)
+	_ engine.Templates        = errTemplates{}
 )
 
 type errTemplates struct{ err error }
@@ -188,12 +193,14 @@ func (r *Renderer) set(name string) (*set, error) {
 	s := r.sets[name]
 	if s == nil {
 		s = &set{r: r, name: name}
+		setDir, overrideDir := "", ""
 		if r.dir != "" {
-			if name != "" {
-				s.layers = append(s.layers, layer{SourceSet, filepath.Join(r.dir, name)})
-			}
-			s.layers = append(s.layers, layer{SourceOverride, r.dir})
+			setDir, overrideDir = filepath.Join(r.dir, name), r.dir
 		}
+		if name != "" {
+			s.layers = append(s.layers, layer{SourceSet, name, setDir})
+		}
+		s.layers = append(s.layers, layer{SourceOverride, "", overrideDir})
 		r.sets[name] = s
 	}
 	r.mu.Unlock()
@@ -233,12 +240,7 @@ func (r *Renderer) Save(set, name, text string) error {
 	if err != nil {
 		return err
 	}
-	c := s.current()
-	hasPartial := func(p string) bool {
-		full := path.Join(partialDir, p)
-		return c.files[full] != nil || full == name
-	}
-	if _, err := check(name, text, hasPartial); err != nil {
+	if err := r.Check(set, name, text); err != nil {
 		return err
 	}
 	if err := writeAtomic(target, text); err != nil {
@@ -343,10 +345,12 @@ func (r *Renderer) diskFile(name, source, p string, info fs.FileInfo) *file {
 	return f
 }
 
-// layer is one folder of template files.
+// layer is one folder of template files, under the templates saved in the
+// database for it.
 type layer struct {
 	source string
-	dir    string
+	set    string // the saved templates' set: "" for the overrides
+	dir    string // "" when no override folder is configured
 }
 
 // set is a template set: its layers, top first, then the embedded defaults.
@@ -408,6 +412,7 @@ type candidate struct {
 	source string
 	path   string
 	info   fs.FileInfo
+	stored *file // a saved template, already parsed; nil for a file
 }
 
 // load looks at the set's files and rebuilds its templates if any changed.
@@ -417,6 +422,18 @@ func (s *set) load() {
 	cands := map[string][]candidate{}
 	var stamp strings.Builder
 	for _, l := range s.layers {
+		// A template saved in the database hides the layer's file of the
+		// same name; a revert hides it too, so the next layer serves.
+		saved, savedStamp := s.r.storedFor(l.set)
+		fmt.Fprintf(&stamp, "saved %d\n", savedStamp)
+		for name, f := range saved {
+			if f != nil {
+				cands[name] = append(cands[name], candidate{source: l.source, path: f.path, stored: f})
+			}
+		}
+		if l.dir == "" {
+			continue
+		}
 		for _, sub := range []string{".", partialDir} {
 			entries, err := os.ReadDir(filepath.Join(l.dir, sub))
 			if err != nil {
@@ -424,7 +441,7 @@ func (s *set) load() {
 			}
 			for _, e := range entries {
 				name, ok := templateName(sub, e)
-				if !ok {
+				if _, hidden := saved[name]; !ok || hidden {
 					continue
 				}
 				info, err := e.Info()
@@ -432,7 +449,7 @@ func (s *set) load() {
 					continue // removed since the listing
 				}
 				p := filepath.Join(l.dir, sub, e.Name())
-				cands[name] = append(cands[name], candidate{l.source, p, info})
+				cands[name] = append(cands[name], candidate{source: l.source, path: p, info: info})
 				fmt.Fprintf(&stamp, "%s|%d|%d\n", p, info.ModTime().UnixNano(), info.Size())
 			}
 		}
@@ -458,7 +475,7 @@ func (s *set) load() {
 		if p, ok := strings.CutPrefix(name, partialDir+"/"); ok {
 			c.partials[p] = f.prog
 		}
-		info := TemplateInfo{Name: name, Partial: strings.HasPrefix(name, partialDir+"/"), Source: f.source, Path: f.path, ModTime: f.modTime}
+		info := TemplateInfo{Name: name, Partial: strings.HasPrefix(name, partialDir+"/"), Source: f.source, Path: f.path, ModTime: f.modTime, Version: f.version}
 		if refused != nil {
 			info.Error = refused.Error()
 		}
@@ -472,7 +489,10 @@ func (s *set) load() {
 // version keeps serving, so a broken save never takes a report down.
 func (s *set) pick(name string, cands []candidate, old *compiled) (serving *file, refused error) {
 	for _, cand := range cands {
-		f := s.r.diskFile(name, cand.source, cand.path, cand.info)
+		f := cand.stored
+		if f == nil {
+			f = s.r.diskFile(name, cand.source, cand.path, cand.info)
+		}
 		if f.err == nil {
 			return f, refused
 		}

@@ -100,6 +100,10 @@ type Options struct {
 	SourcesHTTP *http.Client
 }
 
+// templateWatchInterval is how soon an engine serves a template another
+// engine sharing its database saved (the one that saved serves it at once).
+const templateWatchInterval = 5 * time.Second
+
 // Server is a running Switchboard.
 type Server struct {
 	opts       Options
@@ -209,6 +213,10 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return fail(err)
 	}
+	// Templates saved in the admin UI live in the database.
+	if err := s.Service.SyncTemplates(ctx); err != nil {
+		return fail(err)
+	}
 	// One name per engine process in every lease it takes: engines sharing
 	// a PostgreSQL database must never release or renew each other's.
 	owner := store.NewOwner()
@@ -304,8 +312,10 @@ func (s *Server) Start(ctx context.Context) error {
 	s.cancel = cancel
 	s.wg.Go(func() { s.intake.Run(runCtx) })
 	if s.Store.Dialect() == "postgres" {
-		// Other engines on the same database edit configurations too.
+		// Other engines on the same database edit configurations and
+		// save templates too.
 		s.wg.Go(func() { s.Service.WatchConfigs(runCtx, service.ConfigWatchInterval) })
+		s.wg.Go(func() { s.Service.WatchTemplates(runCtx, templateWatchInterval) })
 	}
 	s.wg.Go(func() {
 		if err := s.Dispatcher.Run(runCtx); err != nil {

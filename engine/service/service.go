@@ -58,6 +58,11 @@ type Service struct {
 	watchers []func()
 	// sources are the configured sources (serve --sources), by kind.
 	sources []engine.SourceCatalog
+	// templatesMu serialises SyncTemplates; templatesStamp is the
+	// database's template stamp the renderer has.
+	templatesMu     sync.Mutex
+	templatesStamp  int64
+	templatesSynced bool
 	// afterConfigRead runs between reading a configuration row and caching
 	// its decode; tests set it to hold a fill while a change commits.
 	afterConfigRead func()

@@ -54,16 +54,15 @@ func (s *Store) ServingTemplates(ctx context.Context) ([]TemplateVersion, error)
 }
 
 // TemplatesStamp changes whenever a template is saved or reverted: engines
-// sharing a database compare it to learn that another one saved.
+// sharing a database compare it to learn that another one saved. It
+// counts the rows (none is ever deleted), which, unlike the newest id,
+// also moves when a transaction with a lower id commits last.
 func (s *Store) TemplatesStamp(ctx context.Context) (int64, error) {
-	var stamp *int64
-	if err := s.r.WithContext(ctx).Model(&TemplateVersion{}).Select("MAX(id)").Scan(&stamp).Error; err != nil {
+	var n int64
+	if err := s.r.WithContext(ctx).Model(&TemplateVersion{}).Count(&n).Error; err != nil {
 		return 0, unavailable(fmt.Errorf("store: saved templates: %w", err))
 	}
-	if stamp == nil {
-		return 0, nil
-	}
-	return *stamp, nil
+	return n, nil
 }
 
 // TemplateHistory returns the newest versions of one template first, at

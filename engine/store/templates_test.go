@@ -42,8 +42,8 @@ func TestTemplateVersions(t *testing.T) {
 		if len(got) != 3 || got["/session_report"].Body != "two" || got["acme/session_report"].Body != "acme" || !got["acme/partials/sig"].Reverted {
 			t.Fatalf("serving %+v", serving)
 		}
-		if stamp, err := st.TemplatesStamp(ctx); err != nil || stamp != last {
-			t.Fatalf("stamp %d %v, want %d", stamp, err, last)
+		if stamp, err := st.TemplatesStamp(ctx); err != nil || stamp != 5 {
+			t.Fatalf("stamp %d %v, want 5", stamp, err)
 		}
 		hist, err := st.TemplateHistory(ctx, "", "session_report", 10)
 		if err != nil || len(hist) != 2 || hist[0].Body != "two" || hist[1].ID != first {
