@@ -15,6 +15,7 @@ import (
 
 type templatesData struct {
 	ConfigID     int64
+	Set          string // the configuration's template set
 	Configs      []service.Config
 	Templates    []render.TemplateInfo
 	Name         string
@@ -35,7 +36,10 @@ func (ui *UI) templates(c echo.Context) error {
 	if data.Configs, err = ui.svc.Configs(ctx, ""); err != nil {
 		return err
 	}
-	if data.Templates, err = ui.svc.Templates(ctx, data.ConfigID); err != nil {
+	if data.Set, err = ui.svc.TemplateSetOf(ctx, data.ConfigID); err != nil {
+		return err
+	}
+	if data.Templates, err = ui.svc.TemplatesOfSet(ctx, data.Set); err != nil {
 		return err
 	}
 	if data.Name == "" {

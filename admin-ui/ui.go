@@ -165,6 +165,7 @@ func (ui *UI) Register(e *echo.Echo) {
 	g.POST("/polling/sources/test", ui.testSource)
 
 	g.GET("/templates", ui.templates)
+	ui.registerTemplateEditor(e)
 	g.GET("/audit", ui.audit)
 }
 
