@@ -63,6 +63,8 @@ func (a *API) Register(e *echo.Echo, mw ...echo.MiddlewareFunc) {
 	g.GET("/configurations/:id/status", a.configStatus)
 	g.GET("/configurations/:id/templates", a.templates)
 	g.POST("/configurations/:id/templates/preview", a.preview)
+	g.POST("/templates/save", a.saveTemplate)
+	g.POST("/templates/revert", a.revertTemplate)
 	g.GET("/events", a.events)
 	g.GET("/events/:id", a.event)
 	g.POST("/events/:id/replay", a.replay)

@@ -126,6 +126,12 @@ func TestAPI(t *testing.T) {
 		{"import env reference", "POST", "/configurations/import", exportDoc("E", "env:SWITCHBOARD_SECRET_KEY"), 422, "only by the switchboard config import command"},
 		{"import other format", "POST", "/configurations/import", map[string]any{"format": "x", "configurations": []any{}}, 400, "not a Switchboard configuration file"},
 		{"audit", "GET", "/audit?limit=5", nil, 200, `"action":"delete"`},
+		{"template save", "POST", "/templates/save", map[string]any{"set": "acme", "name": "session_report", "text": "Mine {{lsid}}"}, 200, `"version":1`},
+		{"template save refused", "POST", "/templates/save", map[string]any{"name": "session_report", "text": "a\n{{#if x}}"}, 422, `"line":2`},
+		{"template save bad name", "POST", "/templates/save", map[string]any{"set": "../x", "name": "session_report", "text": "x"}, 400, "not a template set name"},
+		{"template revert", "POST", "/templates/revert", map[string]any{"set": "acme", "name": "session_report"}, 204, ""},
+		{"template revert with text", "POST", "/templates/revert", map[string]any{"name": "session_report", "text": "x"}, 400, "takes no text"},
+		{"template audit", "GET", "/audit?limit=1", nil, 200, `"action":"template revert"`},
 	}
 	req, _ := http.NewRequest("GET", c.base+"/configurations", nil)
 	req.SetBasicAuth("admin", "a long admin password")
