@@ -16,7 +16,10 @@ func TestTemplateEditorRefusesForgeriesAndBadInput(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	ctx := t.Context()
+	// The harness fills in the CSRF token of each request's own cookies, so
+	// every request gets a fresh copy.
 	good := url.Values{"name": {render.SessionReport}, "text": {"forged {{lsid}}"}}
+	fresh := func() url.Values { return with(good, "text", good.Get("text")) }
 	stamp := func() int64 {
 		n, err := h.srv.Store.TemplatesStamp(ctx)
 		if err != nil {
@@ -28,10 +31,10 @@ func TestTemplateEditorRefusesForgeriesAndBadInput(t *testing.T) {
 	otherOrigin := func(r *http.Request) { r.Header.Set("Origin", "http://evil.example") }
 	for name, rec := range map[string]func() int{
 		"no CSRF token":       func() int { return h.post("/templates/edit/save", with(good, "_csrf", ""), noCSRF).Code },
-		"same-site save":      func() int { return h.post("/templates/edit/save", good, crossSite).Code },
-		"cross-origin save":   func() int { return h.post("/templates/edit/save", good, otherOrigin).Code },
-		"cross-origin revert": func() int { return h.post("/templates/edit/revert", good, otherOrigin).Code },
-		"signed out":          func() int { return h.post("/templates/edit/save", good, anonymous).Code },
+		"same-site save":      func() int { return h.post("/templates/edit/save", fresh(), crossSite).Code },
+		"cross-origin save":   func() int { return h.post("/templates/edit/save", fresh(), otherOrigin).Code },
+		"cross-origin revert": func() int { return h.post("/templates/edit/revert", fresh(), otherOrigin).Code },
+		"signed out":          func() int { return h.post("/templates/edit/save", fresh(), anonymous).Code },
 	} {
 		if code := rec(); code != http.StatusForbidden && code != http.StatusSeeOther && code != http.StatusUnauthorized {
 			t.Errorf("%s: %d", name, code)
@@ -76,6 +79,11 @@ func TestTemplateEditorRefusesForgeriesAndBadInput(t *testing.T) {
 	rec = h.post("/templates/edit/preview", script)
 	if rec.Code != http.StatusOK || strings.Contains(rec.Body.String(), "<script>alert") || !strings.Contains(rec.Body.String(), "&lt;script&gt;alert(1)&lt;/script&gt;Dana") {
 		t.Errorf("script preview: %d %s", rec.Code, rec.Body.String())
+	}
+
+	// The genuine save, through the same guards, is taken.
+	if rec := h.post("/templates/edit/save", fresh()); rec.Code != http.StatusSeeOther || stamp() != 1 {
+		t.Errorf("genuine save: %d, %d versions stored", rec.Code, stamp())
 	}
 }
 
