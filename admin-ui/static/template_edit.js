@@ -1,7 +1,7 @@
 // Switchboard template editor. The page works without this script (Preview
 // and Save post the form); it adds:
 // - a live preview while typing, against the chosen session;
-// - the caret's line and column, and the caret put on a refused line;
+// - the caret's line and column, and the caret put on a refused line.
 // Every text from the server goes in with textContent, never as markup.
 "use strict";
 
@@ -105,7 +105,6 @@
       }
       if (mine === seq) {
         show(answer);
-        form.dataset.previewed = String(mine);
       }
     } catch (e) {
       if (e.name !== "AbortError" && mine === seq) {
