@@ -110,19 +110,32 @@ func parseAudit(doc json.RawMessage) (Audit, error) {
 	// still stored.
 	_ = json.Unmarshal(trimmed, &d)
 	a := Audit{Doc: append(json.RawMessage(nil), trimmed...), Created: auditTime(d.Created)}
-	var s string
-	switch id := strings.TrimSpace(string(d.ID)); {
-	case json.Unmarshal(d.ID, &s) == nil && s != "":
-		a.ID = s
-	case id != "" && id != "null" && id[0] != '{' && id[0] != '[' && id[0] != '"':
-		a.ID = id // a number, as the reference shows
-	default:
+	if a.ID = scalarID(d.ID); a.ID == "" {
 		var err error
 		if a.ID, err = docKey(trimmed); err != nil {
 			return Audit{}, err
 		}
 	}
 	return a, nil
+}
+
+// scalarID is an id that can key a record: a string not blank, or a
+// number as written (the reference shows integers). Anything else (true,
+// false, null, an object, an array) is "": distinct records carrying such
+// an id must not share a key, or all but the first would be dropped.
+func scalarID(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		if strings.TrimSpace(s) == "" {
+			return ""
+		}
+		return s
+	}
+	var n json.Number
+	if json.Unmarshal(raw, &n) == nil {
+		return strings.TrimSpace(string(raw))
+	}
+	return ""
 }
 
 // auditTime reads created: RFC 3339, or the documented filter formats

@@ -313,11 +313,12 @@ func parseRecord(doc json.RawMessage) (Record, error) {
 	rec.At, _ = time.Parse(time.RFC3339Nano, d.Timestamp)
 	if d.Event != nil {
 		rec.Ingested, _ = time.Parse(time.RFC3339Nano, d.Event.Ingested)
-		var id string
-		if json.Unmarshal(d.Event.ID, &id) == nil {
-			rec.ID = id
-		} else if len(d.Event.ID) > 0 && string(d.Event.ID) != "null" {
-			rec.ID = string(d.Event.ID)
+		// A number or a string keys the event; true, false or a blank
+		// string would key every event carrying it alike, so those are
+		// hashed. An object or array is kept as written, as before.
+		raw := strings.TrimSpace(string(d.Event.ID))
+		if rec.ID = scalarID(d.Event.ID); rec.ID == "" && raw != "" && (raw[0] == '{' || raw[0] == '[') {
+			rec.ID = raw
 		}
 	}
 	if rec.ID == "" {
