@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"switchboard/engine/outbound"
 )
 
 const auditsPath = "/management-api/v3/ActivityAudits/Details"
@@ -55,11 +57,15 @@ func (c *Client) Audits(ctx context.Context, from, to time.Time, page, size int)
 		"Pagination.PageNumber":        {strconv.Itoa(max(page, 1))},
 		"Pagination.PageSize":          {strconv.Itoa(size)},
 	}
-	body, err := c.get(ctx, auditsPath, "GET ActivityAudits/Details", q)
+	body, tok, err := c.get(ctx, auditsPath, "GET ActivityAudits/Details", q)
 	if err != nil {
 		return AuditPage{}, err
 	}
-	return ParseAudits(body)
+	out, err := ParseAudits(body)
+	if err != nil {
+		return AuditPage{}, tokenHidden{err: err, mask: outbound.NewRedactor(tok)}
+	}
+	return out, nil
 }
 
 // ParseAudits reads an ActivityAudits/Details answer: {"pageNumber",

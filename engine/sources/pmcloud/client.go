@@ -206,11 +206,16 @@ var ErrShape = errors.New("the answer is not in the documented shape")
 func (c *Client) Events(ctx context.Context, start time.Time, size int) ([]Record, error) {
 	size = min(max(size, 1), MaxRecordSize)
 	q := url.Values{"StartDate": {FormatStart(start)}, "RecordSize": {fmt.Sprint(size)}}
-	body, err := c.get(ctx, eventsPath, "GET Events/FromStartDate", q)
+	body, tok, err := c.get(ctx, eventsPath, "GET Events/FromStartDate", q)
 	if err != nil {
 		return nil, err
 	}
-	return ParseEvents(body)
+	recs, err := ParseEvents(body)
+	if err != nil {
+		// The error quotes the answer, which may echo the token.
+		return nil, tokenHidden{err: err, mask: outbound.NewRedactor(tok)}
+	}
+	return recs, nil
 }
 
 // ErrPageTooLarge is wrapped by the error of an answer larger than the
@@ -220,15 +225,16 @@ var ErrPageTooLarge = errors.New("the answer is larger than the body cap")
 // get makes one authenticated GET and returns the answer's body. A 401
 // (the token died early: the secret was regenerated) gets a new token once.
 // The body is read raw: Events declares text/plain, and each answer is
-// parsed here whatever its content type says.
-func (c *Client) get(ctx context.Context, path, op string, q url.Values) ([]byte, error) {
+// parsed here whatever its content type says. The token used comes back
+// too, for masking in the errors of the parse.
+func (c *Client) get(ctx context.Context, path, op string, q url.Values) ([]byte, string, error) {
 	for attempt := 0; ; attempt++ {
 		tok, err := c.Token(ctx)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		if err := c.budget.Take(ctx); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		var body []byte
 		_, err = c.http.Do(ctx, outbound.Request{
@@ -246,16 +252,16 @@ func (c *Client) get(ctx context.Context, path, op string, q url.Values) ([]byte
 		}
 		if err != nil {
 			c.noteLimit(err)
-			return nil, tokenHidden{err: err, mask: outbound.NewRedactor(tok)}
+			return nil, "", tokenHidden{err: err, mask: outbound.NewRedactor(tok)}
 		}
 		if int64(len(body)) > c.maxBody {
-			return nil, fmt.Errorf("pmcloud: %s: %w (%d bytes)", op, ErrPageTooLarge, c.maxBody)
+			return nil, "", fmt.Errorf("pmcloud: %s: %w (%d bytes)", op, ErrPageTooLarge, c.maxBody)
 		}
-		return body, nil
+		return body, tok, nil
 	}
 }
 
-// tokenHidden is an Events error with the bearer token masked in its text
+// tokenHidden is a read's error with the bearer token masked in its text
 // (an answer may echo the Authorization header); it unwraps to the error
 // as received, status and wait included.
 type tokenHidden struct {

@@ -139,3 +139,28 @@ func TestAHugeTokenLifetimeIsReused(t *testing.T) {
 		t.Fatalf("second Token: %q %v, want the first one (%q) reused", again, err, first)
 	}
 }
+
+// A 200 answer that is not in the documented shape but echoes the bearer
+// token (an echoing proxy) leaves no token in the shape error, for events
+// and for audits.
+func TestEchoedTokenInA200AnswerStaysOutOfShapeErrors(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	tok, err := f.tgt.Client.Token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := f.clock.Now()
+	f.sim.Fail(pmcloudtest.EventsPath, http.StatusOK, 1, "Bearer "+tok)
+	_, eerr := f.tgt.Client.Events(context.Background(), now.Add(-time.Hour), 1)
+	f.sim.Fail(pmcloudtest.AuditsPath, http.StatusOK, 1, "Bearer "+tok)
+	_, aerr := f.tgt.Client.Audits(context.Background(), now.Add(-time.Hour), now, 1, 1)
+	for _, e := range []error{eerr, aerr} {
+		if e == nil || !errors.Is(e, ErrShape) {
+			t.Fatalf("error %v, want ErrShape", e)
+		}
+		if strings.Contains(e.Error(), tok) {
+			t.Errorf("error %q holds the bearer token", e)
+		}
+	}
+}
