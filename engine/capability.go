@@ -25,3 +25,14 @@ type ReportZoner interface {
 type ConfigForgetter interface {
 	ForgetConfig(configID int64)
 }
+
+// Previewer is a plugin whose Handle can run as a dry run (Job.Plan):
+// "Preview delivery" shows what a delivery would write without writing
+// it. Its writes go through Job.Once and engine/outbound clients, its
+// appliance writes through Job.Client, and it explains its decisions
+// with Job.Explain (docs/connector-kit.md).
+type Previewer interface {
+	// PreviewEvents lists the events a preview can plan, in the order the
+	// admin picks from.
+	PreviewEvents() []string
+}

@@ -45,7 +45,7 @@ func (j *Job) Once(ctx context.Context, key string, find func(context.Context) (
 			if err := j.CheckLease(ctx); err != nil {
 				return "", false, err
 			}
-			v, err = create(ctx)
+			v, err = j.create(ctx, key, create)
 			if err != nil {
 				if try < onceTimeoutRetries && outbound.TimedOut(err) && ctx.Err() == nil && !errors.Is(err, ErrLeaseLost) {
 					continue
@@ -53,9 +53,26 @@ func (j *Job) Once(ctx context.Context, key string, find func(context.Context) (
 				return "", false, err
 			}
 		}
+		if found {
+			j.Explain("write", "%s is already there (id %s, found by its marker): it would not be written again", key, v)
+		}
 		if err := j.Checkpoint.Set(ctx, key, v); err != nil {
 			return "", false, err
 		}
 		return v, found, nil
 	}
+}
+
+// create runs create; in a dry run the write it attempts is planned, not
+// sent, and counts as done with an empty value.
+func (j *Job) create(ctx context.Context, key string, create func(context.Context) (string, error)) (string, error) {
+	if j.Plan == nil {
+		return create(ctx)
+	}
+	defer j.Plan.under(key)()
+	v, err := create(ctx)
+	if errors.Is(err, outbound.ErrNotSent) {
+		return "", nil
+	}
+	return v, err
 }

@@ -69,6 +69,18 @@ type Event struct {
 	Fields url.Values
 }
 
+// Appliance is what a delivery may ask of the appliance: its host, a
+// session's report, and writing into a session (the ticket into its
+// external key). *beyondtrust.Client has it; a dry run passes a
+// *PlanAppliance, which records the write instead.
+type Appliance interface {
+	Host() string
+	Session(ctx context.Context, lsid string) (*beyondtrust.Session, error)
+	SetSessionAttributes(ctx context.Context, lsid string, externalKey *string, custom map[string]string) error
+}
+
+var _ Appliance = (*beyondtrust.Client)(nil)
+
 // Templates renders report templates for one configuration: its own set if
 // it names one, else the admin's overrides, else the embedded defaults.
 type Templates interface {
@@ -99,9 +111,12 @@ type Job struct {
 	ConfigID    int64
 	ConfigName  string
 	Appliance   ApplianceSettings
-	// Settings is the plugin's settings struct pointer, decoded and validated.
-	Settings  any
-	Client    *beyondtrust.Client
+	// Settings is the plugin's settings struct pointer, decoded and
+	// validated. It is shared with other deliveries of the configuration:
+	// a plugin only reads it.
+	Settings any
+	// Client is the appliance (nil when the configuration has none).
+	Client    Appliance
 	Templates Templates
 	// Checkpoint and Links write on behalf of this attempt only: once its
 	// lease is lost they fail with an error wrapping ErrLeaseLost.
@@ -111,6 +126,9 @@ type Job struct {
 	// dispatcher); see CheckLease.
 	Lease Lease
 	Log   *slog.Logger
+	// Plan, when set, makes the attempt a dry run that writes nothing
+	// (see Plan and DryRun).
+	Plan *Plan
 
 	result  string
 	records []Record

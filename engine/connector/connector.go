@@ -30,13 +30,14 @@ import (
 
 // Appliance is what a ticketing connector needs of the appliance client:
 // the session report, and writing the ticket back into the session.
-// *beyondtrust.Client has it; tests pass the simulator's client.
+// Job.Client (an engine.Appliance: the real client, or a dry run's
+// *engine.PlanAppliance) has it; tests pass the simulator's client.
 type Appliance interface {
 	Session(ctx context.Context, lsid string) (*bt.Session, error)
 	SetSessionAttributes(ctx context.Context, lsid string, externalKey *string, custom map[string]string) error
 }
 
-var _ Appliance = (*bt.Client)(nil)
+var _ Appliance = engine.Appliance(nil)
 
 // Settings returns the job's settings as the plugin's own type and checks
 // the job has an appliance client; the error is permanent.

@@ -210,6 +210,9 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 	if r.Op == "" {
 		r.Op = r.Method + " " + pathOf(r.URL)
 	}
+	if p, ok := PlannerFrom(ctx); ok && !reads(r) {
+		return nil, c.plan(p, r)
+	}
 	timeouts, serverErrors := 0, 0
 	for {
 		resp, err := c.governed(ctx, r)

@@ -37,9 +37,9 @@ type harness struct {
 	set    *Settings
 }
 
-func newHarness(t testing.TB, opts autotasktest.Options) *harness {
+func newHarness(t testing.TB, opts autotasktest.Options, appOpts ...bttest.Option) *harness {
 	t.Helper()
-	app := bttest.New(bttest.WithClock(func() time.Time { return sessionStart }))
+	app := bttest.New(append([]bttest.Option{bttest.WithClock(func() time.Time { return sessionStart })}, appOpts...)...)
 	t.Cleanup(app.Close)
 	sim := autotasktest.New(opts)
 	t.Cleanup(sim.Close)

@@ -54,6 +54,7 @@ func (r *run) sessionEnd(ctx context.Context) error {
 	if r.set.UpdateTimeEntry {
 		return r.addTimeEntry(ctx, ticket, sess)
 	}
+	r.job.Explain("time entry", "no time entry: Update Time Entry is off")
 	return nil
 }
 

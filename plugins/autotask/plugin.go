@@ -156,3 +156,8 @@ var _ engine.ConfigForgetter = (*Plugin)(nil)
 
 // ForgetConfig drops the deleted configuration's cached client.
 func (p *Plugin) ForgetConfig(configID int64) { p.clients.Forget(configID) }
+
+var _ engine.Previewer = (*Plugin)(nil)
+
+// PreviewEvents are the events a delivery preview can plan: all of them.
+func (p *Plugin) PreviewEvents() []string { return Events }

@@ -17,6 +17,10 @@ import (
 // linkTicket is the kind of the (configuration, session) → ticket link.
 const linkTicket = "autotask.ticket"
 
+// plannedTicket stands for the number of the ticket a dry run would have
+// created.
+const plannedTicket = "(the new ticket's number)"
+
 // ticketNumberRE matches Autotask ticket numbers such as T20240101.0001.
 var ticketNumberRE = regexp.MustCompile(`^(?i)T\d{8}\.\d{4,}$`)
 
@@ -57,6 +61,7 @@ func (r *run) findTicket(ctx context.Context, sess *bt.Session) (ticketRef, erro
 		if len(found) == 0 {
 			return ticketRef{}, engine.Skip(fmt.Sprintf("no Autotask ticket has the number %s (the session's external key)", key))
 		}
+		r.job.Explain("ticket", "the session's external key %q is a ticket number; Autotask ticket %s (id %d) has it", key, found[0].TicketNumber, found[0].ID)
 		return ticketRef{ID: found[0].ID, Number: found[0].TicketNumber}, nil
 	case isDigits(key):
 		id, err := strconv.ParseInt(key, 10, 64)
@@ -71,9 +76,13 @@ func (r *run) findTicket(ctx context.Context, sess *bt.Session) (ticketRef, erro
 		} else if err != nil {
 			return ticketRef{}, Classify(fmt.Errorf("read ticket %d: %w", id, err))
 		}
+		r.job.Explain("ticket", "the session's external key %q is a ticket id; Autotask ticket %s has it", key, ticketRef{ID: id, Number: t.TicketNumber})
 		return ticketRef{ID: id, Number: t.TicketNumber}, nil
 	}
 	if ref, ok, err := r.linkedTicket(ctx, sess.LSID); err != nil || ok {
+		if ok {
+			r.job.Explain("ticket", "this configuration created ticket %s for the session when a representative joined", ref)
+		}
 		return ref, err
 	}
 	if key == "" {
@@ -233,6 +242,12 @@ func (r *run) createTicket(ctx context.Context, sess *bt.Session, data TicketDat
 	if err != nil {
 		return ticketRef{}, err
 	}
+	if r.job.Planning() && !existing {
+		// A dry run made no ticket, so there is no number to read.
+		ref := ticketRef{Number: plannedTicket}
+		r.job.Record(engine.Record{Kind: recordTicket, Title: plannedTicket})
+		return ref, nil
+	}
 	id, _ := strconv.ParseInt(idText, 10, 64)
 	number, err := r.checkpointed(ctx, "ticket_number", func() (string, error) {
 		var t struct {
@@ -296,6 +311,11 @@ func (r *run) ticketFields(ctx context.Context, sess *bt.Session, data TicketDat
 // expression found a contact, its company (else -1).
 func (r *run) resolveContact(ctx context.Context, sess *bt.Session, data TicketData) (contact, company int64, err error) {
 	if data.Contact == nil {
+		if data.ContactID != 0 {
+			r.job.Explain("contact", "Ticket Default Data names contact %d", data.ContactID)
+		} else {
+			r.job.Explain("contact", "Ticket Default Data names no contact; the ticket gets none")
+		}
 		return data.ContactID, -1, nil
 	}
 	expr := *data.Contact
@@ -305,6 +325,7 @@ func (r *run) resolveContact(ctx context.Context, sess *bt.Session, data TicketD
 	value = strings.TrimSpace(value)
 	if value == "" {
 		r.log.Info("autotask: contact expression has no value; using the default contact", "expression", expr.String())
+		r.job.Explain("contact", "%s: the session's custom field %s is empty; using the default contact %s", expr, expr.CustomField, contactText(data.DefaultContactID))
 		return data.DefaultContactID, -1, nil
 	}
 	var found []struct {
@@ -318,8 +339,10 @@ func (r *run) resolveContact(ctx context.Context, sess *bt.Session, data TicketD
 	}
 	if len(found) == 0 {
 		r.log.Info("autotask: no contact matches; using the default contact", "expression", expr.String())
+		r.job.Explain("contact", "%s: the session's %s is %q; no active Autotask contact has %s %q, so the default contact %s is used", expr, expr.CustomField, value, expr.Field, value, contactText(data.DefaultContactID))
 		return data.DefaultContactID, -1, nil
 	}
+	r.job.Explain("contact", "%s: the session's %s is %q; Autotask contact %d (company %d) has %s %q", expr, expr.CustomField, value, found[0].ID, found[0].CompanyID, expr.Field, value)
 	return found[0].ID, found[0].CompanyID, nil
 }
 
@@ -345,4 +368,12 @@ func (r *run) setExternalKey(ctx context.Context, lsid string, ticket ticketRef)
 		return "", fmt.Errorf("autotask: write ticket %s into session %s: %w", number, lsid, err)
 	})
 	return err
+}
+
+// contactText names a default contact for an explanation.
+func contactText(id int64) string {
+	if id == 0 {
+		return "(none set: the ticket gets no contact)"
+	}
+	return strconv.FormatInt(id, 10)
 }

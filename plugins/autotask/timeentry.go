@@ -31,6 +31,7 @@ func (r *run) addTimeEntry(ctx context.Context, ticket ticketRef, sess *bt.Sessi
 	rep, ok := sess.PrimaryRepresentative()
 	if !ok || rep.Username == "" {
 		r.log.Warn("autotask: no time entry: the session has no primary representative", "lsid", sess.LSID)
+		r.job.Explain("time entry", "no time entry: the session has no primary representative")
 		return nil
 	}
 	var resourceID int64
@@ -114,6 +115,7 @@ func (r *run) resource(ctx context.Context, username, domain string) (int64, err
 	if !ok {
 		return 0, engine.Permanent(fmt.Errorf("autotask: no active Autotask resource has the e-mail %s (BeyondTrust username %q + defaultDomain); check defaultDomain in Time Entry Default Data", email, username))
 	}
+	r.job.Explain("time entry", "the primary representative %q is Autotask resource %d (e-mail %s)", username, id, email)
 	return id, nil
 }
 

@@ -103,8 +103,10 @@ type foundContact struct {
 func (r *run) resolveContact(ctx context.Context, sess *bt.Session, spec contactSpec) (*foundContact, error) {
 	if spec.Field == "" {
 		if spec.ID == 0 {
+			r.job.Explain("contact", "the Contact setting is empty; using the default contact %s", r.defaultContactText())
 			return r.defaultContact(), nil
 		}
+		r.job.Explain("contact", "the Contact setting names contact %d", spec.ID)
 		return &foundContact{ID: spec.ID}, nil
 	}
 	value, _ := sess.Attribute(spec.Custom)
@@ -112,6 +114,11 @@ func (r *run) resolveContact(ctx context.Context, sess *bt.Session, spec contact
 	q, ok := spec.query(value)
 	if value == "" || !ok {
 		r.log.Info("connectwise: the contact expression has no usable value; using the default contact", "expression", spec.String())
+		why := "is empty"
+		if value != "" {
+			why = fmt.Sprintf("is %q, which holds a quote and cannot be searched", value)
+		}
+		r.job.Explain("contact", "%s: the session's custom field %s %s; using the default contact %s", spec, spec.Custom, why, r.defaultContactText())
 		return r.defaultContact(), nil
 	}
 	found, err := Find[foundContact](ctx, r.cw, "company/contacts", q, 1)
@@ -120,8 +127,10 @@ func (r *run) resolveContact(ctx context.Context, sess *bt.Session, spec contact
 	}
 	if len(found) == 0 {
 		r.log.Info("connectwise: no contact matches; using the default contact", "expression", spec.String())
+		r.job.Explain("contact", "%s: the session's %s is %q; no active ConnectWise contact has %s %q, so the default contact %s is used", spec, spec.Custom, value, spec.Field, value, r.defaultContactText())
 		return r.defaultContact(), nil
 	}
+	r.job.Explain("contact", "%s: the session's %s is %q; ConnectWise contact %d (company %s) has %s %q", spec, spec.Custom, value, found[0].ID, found[0].Company.Identifier, spec.Field, value)
 	return &found[0], nil
 }
 
@@ -130,4 +139,12 @@ func (r *run) defaultContact() *foundContact {
 		return nil
 	}
 	return &foundContact{ID: r.set.DefaultContactID}
+}
+
+// defaultContactText names the default contact for an explanation.
+func (r *run) defaultContactText() string {
+	if r.set.DefaultContactID == 0 {
+		return "(none set: the ticket gets no contact)"
+	}
+	return strconv.FormatInt(r.set.DefaultContactID, 10)
 }

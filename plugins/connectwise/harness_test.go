@@ -32,9 +32,9 @@ type harness struct {
 	set    *Settings
 }
 
-func newHarness(t testing.TB, opts connectwisetest.Options) *harness {
+func newHarness(t testing.TB, opts connectwisetest.Options, appOpts ...bttest.Option) *harness {
 	t.Helper()
-	app := bttest.New(bttest.WithClock(func() time.Time { return sessionStart }))
+	app := bttest.New(append([]bttest.Option{bttest.WithClock(func() time.Time { return sessionStart })}, appOpts...)...)
 	t.Cleanup(app.Close)
 	sim := connectwisetest.New(opts)
 	t.Cleanup(sim.Close)

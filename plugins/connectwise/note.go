@@ -49,6 +49,7 @@ func (r *run) sessionEnd(ctx context.Context) error {
 	if r.set.TimeEntry {
 		return r.addTimeEntry(ctx, ticket, sess)
 	}
+	r.job.Explain("time entry", "no time entry: Time Entry is off")
 	return nil
 }
 

@@ -24,6 +24,10 @@ const (
 	placeholderDetails = "{{Details}}"
 )
 
+// plannedTicket stands for the id of the ticket a dry run would have
+// created.
+const plannedTicket = "(the new ticket's id)"
+
 // maxSummary is ConnectWise's limit on a ticket summary (reference §5.3).
 const maxSummary = 100
 
@@ -56,6 +60,7 @@ func (r *run) findTicket(ctx context.Context, sess *bt.Session) (int64, error) {
 			return 0, fmt.Errorf("connectwise: read ticket #%d: %w", id, err)
 		}
 		r.recordTicket(id, true)
+		r.job.Explain("ticket", "the session's external key %q names ConnectWise ticket #%d", key, id)
 		return id, nil
 	}
 	if r.job.Links != nil {
@@ -65,6 +70,7 @@ func (r *run) findTicket(ctx context.Context, sess *bt.Session) (int64, error) {
 		}
 		if id, valid := ticketID(v); ok && valid {
 			r.recordTicket(id, true)
+			r.job.Explain("ticket", "this configuration created ticket #%d for the session when a representative joined", id)
 			return id, nil
 		}
 	}
@@ -191,6 +197,10 @@ func (r *run) memberAdded(ctx context.Context) error {
 	}
 	if id, ok := ticketID(idText); ok {
 		r.recordTicket(id, existing)
+	} else if r.job.Planning() && !existing {
+		// A dry run made no ticket: name the one it would have made.
+		idText = plannedTicket
+		r.job.Record(engine.Record{Kind: recordTicket, Title: plannedTicket})
 	}
 	if r.job.Links != nil {
 		if err := r.job.Links.SetLink(ctx, r.job.ConfigID, lsid, linkTicket, idText); err != nil {

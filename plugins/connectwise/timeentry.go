@@ -21,6 +21,7 @@ func (r *run) addTimeEntry(ctx context.Context, ticket int64, sess *bt.Session) 
 	rep, ok := sess.PrimaryRepresentative()
 	if !ok || rep.Username == "" {
 		r.log.Warn("connectwise: no time entry: the session has no primary representative", "lsid", sess.LSID)
+		r.job.Explain("time entry", "no time entry: the session has no primary representative")
 		return nil
 	}
 	mark := marker(sess.LSID, "time")
@@ -135,5 +136,6 @@ func (r *run) member(ctx context.Context, username string) (string, error) {
 		}
 		return "", engine.Permanent(fmt.Errorf("connectwise: no member for representative %s: %s; check Member Mapping", username, how))
 	}
+	r.job.Explain("time entry", "the primary representative %q is ConnectWise member %s (found by %s)", username, found[0].Identifier, strings.TrimPrefix(cond, "("))
 	return found[0].Identifier, nil
 }

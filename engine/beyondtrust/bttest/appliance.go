@@ -67,6 +67,7 @@ type Appliance struct {
 	calls       map[string]int
 	minted      int
 	senders     []*Sender
+	refuse      func(op string)
 }
 
 type issuedToken struct {
@@ -99,6 +100,13 @@ func WithTokenLifetime(d time.Duration) Option { return func(a *Appliance) { a.t
 
 // WithLatency delays every answer by d.
 func WithLatency(d time.Duration) Option { return func(a *Appliance) { a.latency = d } }
+
+// WithRefuseWrites makes every command that changes a session
+// (set_session_attributes) call refuse and fail with 500 without being
+// carried out: a dry run's test fails in refuse.
+func WithRefuseWrites(refuse func(op string)) Option {
+	return func(a *Appliance) { a.refuse = refuse }
+}
 
 // WithApplianceID sets the appliance_id that outbound events carry.
 func WithApplianceID(id string) Option { return func(a *Appliance) { a.applianceID = id } }

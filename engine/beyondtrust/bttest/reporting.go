@@ -195,6 +195,10 @@ func (a *Appliance) command(req request) (int, string) {
 	case "get_api_info":
 		return http.StatusOK, a.apiInfo(req.account)
 	case "set_session_attributes":
+		if a.refuse != nil {
+			a.refuse(req.op)
+			return http.StatusInternalServerError, errorDoc(ns, "This simulator refuses writes.")
+		}
 		if req.account.Command != "full" {
 			return http.StatusForbidden, errorDoc(ns, "You do not have permission to perform this action: the API account needs full command API access.")
 		}

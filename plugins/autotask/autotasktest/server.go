@@ -55,6 +55,10 @@ type Options struct {
 	// operator, not the fields it works on). The refusal has the shape of
 	// any refused query: 500 with an errors list (§5, "Error body").
 	RefuseContains bool
+	// RefuseWrites, when set, is called for every create or update (not
+	// for a query), which then fails with 500 without being carried out:
+	// a dry run's test fails in it.
+	RefuseWrites func(method, path string)
 }
 
 // Server is a running simulator.
@@ -249,6 +253,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	latency := s.latency
 	s.mu.Unlock()
 	if !outbound.Sleep(r.Context(), latency) {
+		return
+	}
+	if s.opts.RefuseWrites != nil && isWrite(r.Method, rest) {
+		s.opts.RefuseWrites(r.Method, r.URL.Path)
+		writeJSON(w, http.StatusInternalServerError, map[string]any{"errors": []string{"this simulator refuses writes"}})
 		return
 	}
 	fault := s.takeFault(r.Method, endpoint, isWrite(r.Method, rest))

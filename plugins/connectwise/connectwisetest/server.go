@@ -52,6 +52,10 @@ type Options struct {
 	RefuseContains bool
 	// Now is the clock for dateCreated (default time.Now).
 	Now func() time.Time
+	// RefuseWrites, when set, is called for every request but a GET, which
+	// then fails with 500 without being carried out: a dry run's test
+	// fails in it.
+	RefuseWrites func(method, path string)
 }
 
 // Server is a running simulator.
@@ -239,6 +243,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rest = strings.Trim(rest, "/")
+	if s.opts.RefuseWrites != nil && r.Method != http.MethodGet {
+		s.opts.RefuseWrites(r.Method, r.URL.Path)
+		writeError(w, http.StatusInternalServerError, "Refused", "This simulator refuses writes.")
+		return
+	}
 	fault := s.takeFault(r.Method, rest)
 	if fault != nil && !fault.AfterWrite {
 		if outbound.Sleep(r.Context(), fault.Delay) {
