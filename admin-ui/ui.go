@@ -149,6 +149,8 @@ func (ui *UI) Register(e *echo.Echo) {
 	g.GET("/configs/:id", ui.editConfig)
 	g.POST("/configs/:id", ui.updateConfig)
 	g.POST("/configs/:id/test", ui.testSavedConfig)
+	g.GET("/configs/:id/preview", ui.previewForm)
+	g.POST("/configs/:id/preview", ui.previewDelivery)
 	g.POST("/configs/:id/copy", ui.copyConfig)
 	g.POST("/configs/:id/disable", ui.disableConfig)
 	g.POST("/configs/:id/enable", ui.enableConfig)

@@ -65,6 +65,7 @@ func (a *API) Register(e *echo.Echo, mw ...echo.MiddlewareFunc) {
 	g.POST("/configurations/:id/templates/preview", a.preview)
 	g.POST("/templates/save", a.saveTemplate)
 	g.POST("/templates/revert", a.revertTemplate)
+	g.POST("/configurations/:id/preview-delivery", a.previewDelivery)
 	g.GET("/events", a.events)
 	g.GET("/events/:id", a.event)
 	g.POST("/events/:id/replay", a.replay)
@@ -92,6 +93,7 @@ func noStore(next echo.HandlerFunc) echo.HandlerFunc {
 func (a *API) problem(c echo.Context, err error) error {
 	var fe engine.FieldErrors
 	var appliance *beyondtrust.Error
+	var refused *service.ErrPreviewRefused
 	switch {
 	case errors.As(err, &fe):
 		return c.JSON(http.StatusUnprocessableEntity, map[string]any{"error": "the settings are not valid", "fields": fe})
@@ -103,6 +105,8 @@ func (a *API) problem(c echo.Context, err error) error {
 		return c.JSON(http.StatusServiceUnavailable, map[string]string{"error": "the database is unavailable; try again"})
 	case errors.Is(err, render.ErrNoTemplate):
 		return c.JSON(http.StatusNotFound, map[string]string{"error": "no template of that name; GET the configuration's templates for the list"})
+	case errors.As(err, &refused):
+		return c.JSON(http.StatusBadRequest, map[string]string{"error": refused.Reason})
 	case errors.Is(err, beyondtrust.ErrNotFound):
 		return c.JSON(http.StatusNotFound, map[string]string{"error": "the appliance has no session with that lsid"})
 	case errors.As(err, &appliance):
@@ -275,6 +279,26 @@ func (a *API) preview(c echo.Context) error {
 			return badRequest(c, `the body must be {"name": "<template>", "lsid": "<optional session>"}`)
 		}
 		p, err := a.svc.PreviewTemplate(c.Request().Context(), id, req.Name, req.LSID)
+		if err != nil {
+			return a.problem(c, err)
+		}
+		return c.JSON(http.StatusOK, p)
+	})
+}
+
+// previewDelivery runs a delivery as a dry run: what it would write, and
+// why, with nothing written.
+func (a *API) previewDelivery(c echo.Context) error {
+	return a.withID(c, func(id int64) error {
+		var req service.PreviewRequest
+		b, err := readBody(c)
+		if err == nil {
+			err = engine.DecodeStrict(b, &req)
+		}
+		if err != nil {
+			return badRequest(c, `the body must be {"event": "<event type>", "lsid": "<optional session>", "external_key": "<optional, sample only>", "custom": {"<code name>": "<value>"}}`)
+		}
+		p, err := a.svc.PreviewDelivery(c.Request().Context(), auth.Actor(c), id, req)
 		if err != nil {
 			return a.problem(c, err)
 		}
