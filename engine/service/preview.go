@@ -15,8 +15,10 @@ import (
 )
 
 // PreviewTimeout bounds a delivery preview: the admin waits for it, and it
-// reads from the appliance and the remote system as a delivery does.
-const PreviewTimeout = 60 * time.Second
+// reads from the appliance and the remote system as a delivery does. It
+// ends before the admin listener's one-minute write timeout, so a slow
+// remote gives a "failed" preview, not a dropped connection.
+const PreviewTimeout = 45 * time.Second
 
 // maxPreviewText bounds the sample's external key and each custom value,
 // as the appliance does (1,024 characters per attribute).
