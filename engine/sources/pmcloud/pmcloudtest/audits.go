@@ -38,7 +38,8 @@ func Audit(id int64, created time.Time) json.RawMessage {
 		"id": id, "details": fmt.Sprintf("Policy 'Workstations' revision %d assigned to group 'Finance'", id),
 		"userId": "5d3c0a1e-7f2b-4c11-9a8e-2f6b1c0d9e44", "user": "admin@example.com", "entity": "Group", "entityName": "Finance",
 		"auditType": "Modify", "created": created.UTC().Format("2006-01-02T15:04:05.000Z"), "changedBy": "Portal",
-		"groupDataAuditing":  map[string]any{"before": map[string]any{"policy": "r11"}, "after": map[string]any{"policy": "r12"}},
+		// §4.2 says only "before/after objects"; their keys are not shown.
+		"groupDataAuditing":  map[string]any{"before": map[string]any{}, "after": map[string]any{}},
 		"policyDataAuditing": nil,
 	}
 	b, _ := json.Marshal(doc)
