@@ -2,8 +2,12 @@ package engine
 
 import (
 	"fmt"
+	"net"
+	"net/mail"
+	"net/url"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Event names as the appliance posts them.
@@ -61,6 +65,43 @@ type ApplianceSettings struct {
 	RetryAttemptLimit   int      `json:"retry_attempt_limit" validate:"gte=0,lte=100" default:"24" label:"Retry Attempt Limit" help:"How many times a failed delivery is tried again before it is marked failed. The default 24 spans about 31 hours (10 s, 30 s, 1 min, … then every 2 hours)."`
 	RetryOutboundEvents []string `json:"retry_outbound_events" options:"@events" label:"Retry Outbound Event Types" help:"Posted events whose failed deliveries are retried. Others fail at the first error."`
 	RetryPollingEvents  []string `json:"retry_polling_events" options:"@events" label:"Retry Polling Event Types" help:"Polled events whose failed deliveries are retried."`
+	AlertWebhookURL     string   `json:"alert_webhook_url" validate:"max=2000" label:"Alert Webhook URL" placeholder:"https://hooks.example.com/switchboard" help:"Optional. Told by a signed JSON POST when deliveries of this configuration fail for good, or its polling keeps failing. https only, except to this machine."`
+	AlertWebhookSecret  Secret   `json:"alert_webhook_secret" binds:"alert_webhook_url" label:"Alert Webhook Secret" help:"Signs each alert: X-Switchboard-Signature is sha256= and the hex HMAC-SHA256 of the X-Switchboard-Timestamp value, a dot and the body (as for the SIEM webhook)."`
+	AlertEmails         string   `json:"alert_emails" validate:"max=1000" label:"Alert E-mail Recipients" placeholder:"noc@example.com, oncall@example.com" help:"Optional, comma-separated. Sent through the engine's SMTP server (serve --smtp-addr), always over STARTTLS."`
+	AlertInterval       int      `json:"alert_interval_minutes" validate:"gte=0,lte=10080" default:"60" label:"Alert At Most Every (minutes)" help:"Failures that happen meanwhile are counted into the next alert. 0 means 60."`
+	AlertPollingAfter   int      `json:"alert_polling_minutes" validate:"gte=0,lte=10080" default:"30" label:"Alert When Polling Fails For (minutes)" help:"How long polling must keep failing before an alert. 0 means 30."`
+}
+
+// Alert defaults, for configurations saved before alerts existed (0).
+const (
+	DefaultAlertInterval     = 60 * time.Minute
+	DefaultAlertPollingAfter = 30 * time.Minute
+)
+
+// AlertEvery is the least time between two alerts of the configuration.
+func (a *ApplianceSettings) AlertEvery() time.Duration {
+	if a.AlertInterval <= 0 {
+		return DefaultAlertInterval
+	}
+	return time.Duration(a.AlertInterval) * time.Minute
+}
+
+// PollingAlertAfter is how long polling fails before it is alerted.
+func (a *ApplianceSettings) PollingAlertAfter() time.Duration {
+	if a.AlertPollingAfter <= 0 {
+		return DefaultAlertPollingAfter
+	}
+	return time.Duration(a.AlertPollingAfter) * time.Minute
+}
+
+// AlertRecipients are the e-mail addresses alerts go to.
+func (a *ApplianceSettings) AlertRecipients() []string {
+	list, _ := mail.ParseAddressList(a.AlertEmails)
+	out := make([]string, 0, len(list))
+	for _, m := range list {
+		out = append(out, m.Address)
+	}
+	return out
 }
 
 // DefaultApplianceSettings returns the values a new configuration starts with.
@@ -74,6 +115,8 @@ func DefaultApplianceSettings(events []string) ApplianceSettings {
 		RetryAttemptLimit:   DefaultRetryAttemptLimit,
 		RetryOutboundEvents: slices.Clone(events),
 		RetryPollingEvents:  slices.Clone(events),
+		AlertInterval:       int(DefaultAlertInterval / time.Minute),
+		AlertPollingAfter:   int(DefaultAlertPollingAfter / time.Minute),
 	}
 }
 
@@ -93,7 +136,55 @@ func (a *ApplianceSettings) ValidateSettings() FieldErrors {
 	if a.ClientID != "" && !a.ClientSecret.IsSet() {
 		out = append(out, FieldError{Field: "client_secret", Message: "is required when an OAuth Client ID is set"})
 	}
+	return append(out, a.alertProblems()...)
+}
+
+func (a *ApplianceSettings) alertProblems() FieldErrors {
+	var out FieldErrors
+	if a.AlertWebhookURL != "" {
+		if msg := WebhookURLProblem(a.AlertWebhookURL); msg != "" {
+			out = append(out, FieldError{Field: "alert_webhook_url", Message: msg})
+		}
+		if !a.AlertWebhookSecret.IsSet() {
+			out = append(out, FieldError{Field: "alert_webhook_secret", Message: "is required with an alert webhook: every alert is signed with it"})
+		}
+	}
+	if strings.TrimSpace(a.AlertEmails) != "" {
+		list, err := mail.ParseAddressList(a.AlertEmails)
+		switch {
+		case err != nil:
+			out = append(out, FieldError{Field: "alert_emails", Message: "must be e-mail addresses separated by commas (" + err.Error() + ")"})
+		case len(list) > 20:
+			out = append(out, FieldError{Field: "alert_emails", Message: "at most 20 recipients"})
+		}
+	}
 	return out
+}
+
+// WebhookURLProblem says what is wrong with a webhook address: it must be
+// an absolute https URL without credentials, or http to this machine.
+func WebhookURLProblem(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return "must be an https:// address"
+	}
+	if u.User != nil {
+		return "must not carry a user name or password; the secret signs each request"
+	}
+	if u.Scheme == "http" && !IsLoopbackHost(u.Hostname()) {
+		return "must be https:// (plain http only to this machine)"
+	}
+	return ""
+}
+
+// IsLoopbackHost reports whether host names this machine: localhost or a
+// loopback address, the only places secrets may travel in plain HTTP.
+func IsLoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // ValidateEvents checks that every selected event type is one the plugin

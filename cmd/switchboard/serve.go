@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"switchboard/engine/alert"
 	"switchboard/engine/server"
 	"switchboard/engine/sources/appliance"
 	"switchboard/engine/sources/pmcloud"
@@ -35,6 +36,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	intakeKey := envFlag(fs, "intake-tls-key", "SWITCHBOARD_INTAKE_TLS_KEY", "", "the PEM private key of --intake-tls-cert; reloaded when the file changes")
 	intakePublicURL := envFlag(fs, "intake-public-url", "SWITCHBOARD_INTAKE_PUBLIC_URL", "", "base URL the appliance reaches the intake at (e.g. https://switchboard.example.com:8180), used in the recipient URL the configuration page shows")
 	sourcesFile := envFlag(fs, "sources", "SWITCHBOARD_SOURCES", "", "JSON file of sources to poll: PM Cloud events, appliance Team/Vault/Syslog activity (see docs/sources.md); none when empty")
+	smtpAddr := envFlag(fs, "smtp-addr", "SWITCHBOARD_SMTP_ADDR", "", "SMTP server (host:port, e.g. smtp.example.com:587) that alert e-mails go through, always with STARTTLS; none when empty")
+	smtpFrom := envFlag(fs, "smtp-from", "SWITCHBOARD_SMTP_FROM", "", "sender address of alert e-mails")
+	smtpUser := envFlag(fs, "smtp-username", "SWITCHBOARD_SMTP_USERNAME", "", "SMTP login (AUTH PLAIN, after STARTTLS); the password comes from SWITCHBOARD_SMTP_PASSWORD")
 	pprofAddr := envFlag(fs, "pprof-addr", "SWITCHBOARD_PPROF_ADDR", "", "serve Go profiling (net/http/pprof) on this address, e.g. 127.0.0.1:6060; off when empty")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -64,6 +68,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("sources file %s names no source", *sourcesFile)
 		}
 	}
+	var mailer *alert.Mailer
+	if *smtpAddr != "" {
+		mailer = &alert.Mailer{Addr: *smtpAddr, From: *smtpFrom, Username: *smtpUser, Password: os.Getenv("SWITCHBOARD_SMTP_PASSWORD")}
+		if err := mailer.Check(); err != nil {
+			return err
+		}
+	}
 	if *pprofAddr != "" {
 		if err := servePprof(*pprofAddr, log); err != nil {
 			return err
@@ -80,7 +91,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		TrustedProxies: splitList(*trustedProxies), AdminPublicNames: splitList(*publicNames),
 		IntakeAllow: splitList(*intakeAllow), IntakeRequireToken: *intakeRequireToken,
 		IntakeTLSCert: *intakeCert, IntakeTLSKey: *intakeKey, IntakePublicURL: *intakePublicURL,
-		Sources: sources, ApplianceSources: applianceSources,
+		Sources: sources, ApplianceSources: applianceSources, Mailer: mailer,
 	})
 	if err != nil {
 		return err

@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"switchboard/engine"
+	"switchboard/engine/alert"
 	"switchboard/engine/auth"
 	"switchboard/engine/beyondtrust"
 	"switchboard/engine/dispatch"
@@ -98,6 +99,12 @@ type Options struct {
 	// SourcesHTTP, when set, is the HTTP client of the sources (tests:
 	// the simulator's TLS client).
 	SourcesHTTP *http.Client
+	// Mailer sends alert e-mails (serve --smtp-addr); nil: none.
+	Mailer *alert.Mailer
+	// AlertHTTP and AlertCheck override the alert webhooks' HTTP client
+	// and how often failures are looked for (tests).
+	AlertHTTP  *http.Client
+	AlertCheck time.Duration
 }
 
 // templateWatchInterval is how soon an engine serves a template another
@@ -116,6 +123,7 @@ type Server struct {
 	Poller     *poll.Poller
 	Sources    *pmcloud.Runner
 	Activity   *appliance.Runner
+	Alerts     *alert.Watcher
 	Renderer   *render.Renderer
 	Routes     *service.Routes
 	intake     *intake.Handler
@@ -126,6 +134,7 @@ type Server struct {
 	SetupURL   string
 	ipx        echo.IPExtractor
 	certs      *certReloader
+	owner      string // this engine's name in every lease it takes
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -220,6 +229,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	// One name per engine process in every lease it takes: engines sharing
 	// a PostgreSQL database must never release or renew each other's.
 	owner := store.NewOwner()
+	s.owner = owner
 	disp = dispatch.New(dispatch.Options{Store: st, Service: s.Service, Metrics: s.Metrics, Logger: log, Retention: opts.Retention, Backoff: opts.Backoff, Owner: owner})
 	s.Dispatcher = disp
 	if s.Routes, err = service.NewRoutes(ctx, s.Service); err != nil {
@@ -310,6 +320,8 @@ func (s *Server) Start(ctx context.Context) error {
 
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
+	s.Alerts = s.newAlerts()
+	s.wg.Go(func() { _ = s.Alerts.Run(runCtx) })
 	s.wg.Go(func() { s.intake.Run(runCtx) })
 	if s.Store.Dialect() == "postgres" {
 		// Other engines on the same database edit configurations and

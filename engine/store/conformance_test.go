@@ -244,6 +244,13 @@ func TestRetryLinksStatsAndTrim(t *testing.T) {
 		if counts, err := st.FailedCounts(ctx); err != nil || counts[cfg.ID] != 1 {
 			t.Fatalf("failed counts %v %v", counts, err)
 		}
+		// Alerts read failures by when they ended, in half-open windows.
+		if f, err := st.FailedSince(ctx, time.Now().Add(-time.Hour), time.Now().Add(time.Second)); err != nil || f[cfg.ID].Count != 1 || f[cfg.ID].LastError != "no" {
+			t.Fatalf("failed since an hour ago: %+v %v", f, err)
+		}
+		if f, err := st.FailedSince(ctx, time.Now().Add(time.Second), time.Now().Add(time.Hour)); err != nil || len(f) != 0 {
+			t.Fatalf("failed in a later window: %+v %v", f, err)
+		}
 		n, err := st.RetryFailed(ctx, cfg.ID, AuditEntry{Actor: "t", Action: "retry", Summary: "retried %d"})
 		if err != nil || n != 1 {
 			t.Fatalf("retry failed %d %v", n, err)

@@ -53,3 +53,34 @@ func (s *Store) RetryFailed(ctx context.Context, configID int64, audit AuditEntr
 	}
 	return n, nil
 }
+
+// Failures is what failed for one configuration since a moment.
+type Failures struct {
+	Count int
+	// LastError is the error of the newest of them.
+	LastError string
+}
+
+// FailedSince returns, by configuration, the deliveries that ended failed
+// in [since, until) (alerts count them); configurations without any are
+// left out.
+func (s *Store) FailedSince(ctx context.Context, since, until time.Time) (map[int64]Failures, error) {
+	var rows []struct {
+		ConfigID   int64
+		FinishedAt int64
+		LastError  string
+	}
+	// Few rows: failures are rare, and only the window's are read.
+	if err := s.r.WithContext(ctx).Raw(`SELECT config_id, finished_at, last_error FROM deliveries
+		WHERE state = 'failed' AND finished_at >= ? AND finished_at < ? ORDER BY finished_at`, ms(since), ms(until)).Scan(&rows).Error; err != nil {
+		return nil, classify("read failed deliveries", err)
+	}
+	out := map[int64]Failures{}
+	for _, r := range rows {
+		f := out[r.ConfigID]
+		f.Count++
+		f.LastError = r.LastError
+		out[r.ConfigID] = f
+	}
+	return out, nil
+}

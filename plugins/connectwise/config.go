@@ -3,7 +3,6 @@ package connectwise
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"regexp"
 	"slices"
@@ -198,7 +197,7 @@ func parseSite(raw string) (base, root string, err error) {
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return "", "", errors.New("must be a host such as api-na.myconnectwise.net or a URL such as https://cw.example.com")
 	}
-	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+	if u.Scheme == "http" && !engine.IsLoopbackHost(u.Hostname()) {
 		return "", "", errors.New("must use https://: the API keys travel with every request")
 	}
 	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
@@ -217,14 +216,6 @@ func parseSite(raw string) (base, root string, err error) {
 		return base, base + p, nil
 	}
 	return "", "", errors.New("must be the site's host, or a URL ending in /apis/3.0 such as https://cw.example.com/v4_6_release/apis/3.0")
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // parseMemberTable reads "username = identifier" lines. Usernames match

@@ -144,21 +144,13 @@ func checkURL(raw string) error {
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return errors.New("must be a URL such as https://splunk.example.com:8088")
 	}
-	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+	if u.Scheme == "http" && !engine.IsLoopbackHost(u.Hostname()) {
 		return errors.New("must use https://: the token travels with every request")
 	}
 	if u.User != nil || u.Fragment != "" {
 		return errors.New("must not carry a user name or fragment")
 	}
 	return nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // tlsConfig builds the TLS settings for the destination: its CA, a client

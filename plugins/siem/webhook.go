@@ -3,33 +3,25 @@ package siem
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
+
+	"switchboard/engine/outbound"
 )
 
 // Webhook signature headers (docs/siem.md tells receivers how to check
-// them): the Unix time of the request, and sha256=<hex HMAC-SHA256 of
-// "<timestamp>.<body>" keyed with the shared secret>.
+// them), shared with the engine's alert webhooks.
 const (
-	HeaderTimestamp = "X-Switchboard-Timestamp"
-	HeaderSignature = "X-Switchboard-Signature"
+	HeaderTimestamp = outbound.HeaderTimestamp
+	HeaderSignature = outbound.HeaderSignature
 )
 
 const webhookMaxBytes = 1 << 20
 
 // Sign returns the signature header value for a body sent at ts.
-func Sign(secret string, ts int64, body []byte) string {
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write([]byte(strconv.FormatInt(ts, 10)))
-	m.Write([]byte{'.'})
-	m.Write(body)
-	return "sha256=" + hex.EncodeToString(m.Sum(nil))
-}
+func Sign(secret string, ts int64, body []byte) string { return outbound.Sign(secret, ts, body) }
 
 // webhook posts a JSON array of events, signed.
 type webhook struct {
