@@ -9,7 +9,7 @@ COMPAT := engine/render/testdata/compat
 # Every test, with the race detector. The handlebars.js package the template
 # compatibility test compares against is installed first (lockfile pinned).
 test: compat
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 
 # Outside CI a machine without npm only loses that one test (it skips);
 # with CI=true a missing npm, a failed install or a missing package fails.

@@ -169,6 +169,12 @@ func (ui *UI) Register(e *echo.Echo) {
 	g.GET("/templates", ui.templates)
 	ui.registerTemplateEditor(e)
 	g.GET("/audit", ui.audit)
+	g.GET("/admins", ui.admins)
+	g.POST("/admins", ui.addAdmin)
+	g.POST("/admins/:id/disable", ui.disableAdmin)
+	g.POST("/admins/:id/enable", ui.enableAdmin)
+	g.GET("/admins/:id/remove", ui.confirmRemoveAdmin)
+	g.POST("/admins/:id/remove", ui.removeAdmin)
 }
 
 // headers sets the security headers of every page: scripts and styles only
@@ -266,6 +272,10 @@ var flashes = map[string]string{
 	"password":       "Your password was changed. Other browsers signed in as you were signed out.",
 	"logout":         "You signed out.",
 	"setup":          "The admin account was created and you are signed in.",
+	"admin-added":    "The admin account was added.",
+	"admin-disabled": "The admin account was disabled and signed out everywhere.",
+	"admin-enabled":  "The admin account was enabled.",
+	"admin-removed":  "The admin account was removed.",
 }
 
 func flashMessage(c echo.Context) string { return flashes[c.QueryParam("done")] }

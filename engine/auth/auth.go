@@ -251,7 +251,7 @@ func (m *Manager) Verify(ctx context.Context, username, password, addr string) (
 		return User{}, fmt.Errorf("auth: %w", err)
 	}
 	now := time.Now()
-	if u != nil && m.verified.has(username, password, u.PasswordHash, now) {
+	if u != nil && !u.Disabled() && m.verified.has(username, password, u.PasswordHash, now) {
 		m.throttle.succeed(addr, username)
 		return User{ID: u.ID, Username: u.Username}, nil
 	}
@@ -259,7 +259,9 @@ func (m *Manager) Verify(ctx context.Context, username, password, addr string) (
 	if u != nil {
 		hash = []byte(u.PasswordHash)
 	}
-	if m.compare(hash, []byte(password)) != nil || u == nil {
+	// A disabled account is refused like a wrong password, after the same
+	// bcrypt work, so its state is not told apart either.
+	if m.compare(hash, []byte(password)) != nil || u == nil || u.Disabled() {
 		m.throttle.fail(addr, username)
 		m.log.Warn("admin login failed", "user", username, "addr", addr)
 		return User{}, ErrInvalidCredentials
@@ -311,6 +313,11 @@ func (m *Manager) Authenticate(ctx context.Context, token string) (User, error) 
 	}
 	if err != nil {
 		return User{}, fmt.Errorf("auth: %w", err)
+	}
+	if u.Disabled() {
+		// Disabling ends the sessions; this guards a session read while
+		// that happened.
+		return User{}, ErrNoSession
 	}
 	now := time.Now()
 	if time.Since(sess.LastSeen()) >= touchEvery {

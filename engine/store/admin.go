@@ -25,7 +25,13 @@ type AdminUser struct {
 	CreatedAt    int64 `gorm:"autoCreateTime:false"`
 	UpdatedAt    int64 `gorm:"autoUpdateTime:false"`
 	LastLoginAt  int64
+	// DisabledAt is when the account was disabled (0: enabled). A disabled
+	// account cannot sign in and has no sessions.
+	DisabledAt int64
 }
+
+// Disabled reports whether the account is disabled.
+func (u *AdminUser) Disabled() bool { return u.DisabledAt != 0 }
 
 // TableName maps AdminUser to its table.
 func (AdminUser) TableName() string { return "admin_users" }

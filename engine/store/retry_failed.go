@@ -70,9 +70,10 @@ func (s *Store) FailedSince(ctx context.Context, since, until time.Time) (map[in
 		FinishedAt int64
 		LastError  string
 	}
-	// Few rows: failures are rare, and only the window's are read.
+	// Few rows: failures are rare, and only the window's are read, through
+	// the partial index on finished deliveries (finished_at > 0).
 	if err := s.r.WithContext(ctx).Raw(`SELECT config_id, finished_at, last_error FROM deliveries
-		WHERE state = 'failed' AND finished_at >= ? AND finished_at < ? ORDER BY finished_at`, ms(since), ms(until)).Scan(&rows).Error; err != nil {
+		WHERE state = 'failed' AND finished_at > 0 AND finished_at >= ? AND finished_at < ? ORDER BY finished_at`, ms(since), ms(until)).Scan(&rows).Error; err != nil {
 		return nil, classify("read failed deliveries", err)
 	}
 	out := map[int64]Failures{}
