@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -48,13 +50,23 @@ func newEngine(bin, dataDir, password string) (*engineProc, error) {
 	}, nil
 }
 
+// freeAddr picks a free loopback port below Linux's ephemeral range
+// (32768–60999 by default). An engine keeps its ports across kills, and a
+// port from the ephemeral range could be handed, between a kill and the
+// restart, to another process's outgoing connection or ":0" listener: the
+// restarted engine would then fail with "address already in use".
 func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
+	for range 200 {
+		port := 20000 + rand.IntN(12000)
+		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			continue
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		return addr, nil
 	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
+	return "", errors.New("no free loopback port between 20000 and 32000")
 }
 
 // intakeURL is the HTTP recipient URL the simulated appliance posts to.
