@@ -14,8 +14,12 @@ func TestAdminsNeverAllDisabled(t *testing.T) {
 	eachDB(t, func(t *testing.T, st *Store) {
 		ctx := context.Background()
 		for round, op := range []func(id int64) error{
-			func(id int64) error { return st.SetAdminDisabled(ctx, id, true, AuditEntry{Actor: "t", Action: "admin.disable"}) },
-			func(id int64) error { return st.DeleteAdminUser(ctx, id, AuditEntry{Actor: "t", Action: "admin.remove"}) },
+			func(id int64) error {
+				return st.SetAdminDisabled(ctx, id, true, AuditEntry{Actor: "t", Action: "admin.disable"})
+			},
+			func(id int64) error {
+				return st.DeleteAdminUser(ctx, id, AuditEntry{Actor: "t", Action: "admin.remove"})
+			},
 		} {
 			var ids []int64
 			for _, name := range []string{"a", "b"} {
