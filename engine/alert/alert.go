@@ -32,8 +32,8 @@ type Notice struct {
 	// Count is the number of deliveries that failed since Since
 	// (deliveries_failed).
 	Count int `json:"count,omitempty"`
-	// Since is when the failures began: the first counted delivery's
-	// window, or the last successful poll.
+	// Since is when the failures began: when the first counted delivery
+	// ended, or the last successful poll.
 	Since     time.Time `json:"since"`
 	LastError string    `json:"last_error"`
 	// URL is the admin UI page to look at, when the engine knows its own
@@ -57,7 +57,7 @@ type Target struct {
 
 // Store is what the watcher reads.
 type Store interface {
-	FailedSince(ctx context.Context, since, until time.Time) (map[int64]store.Failures, error)
+	FailedSince(ctx context.Context, since time.Time) ([]store.FailedDelivery, error)
 	ListPollCursors(ctx context.Context) ([]store.PollCursor, error)
 }
 
@@ -80,6 +80,11 @@ type Options struct {
 	Now   func() time.Time
 }
 
+// overlap is how far back each check reads again: a delivery's end time is
+// taken before its transaction commits, so it can become visible after a
+// check already read past that time.
+const overlap = 5 * time.Minute
+
 // Watcher looks for failures and sends the alerts.
 type Watcher struct {
 	opts Options
@@ -87,9 +92,15 @@ type Watcher struct {
 
 	mu        sync.Mutex
 	lastCheck time.Time
-	channels  map[string]*channel // by configuration, kind and channel
-	failing   map[int64]time.Time // polling failing since (first seen)
-	noMailer  map[int64]bool
+	// countFrom: failures that ended earlier are not this engine's to
+	// tell (before it started, or while another engine led).
+	countFrom time.Time
+	// counted are the failures counted already, by delivery and end time
+	// (a delivery retried by hand can fail again).
+	counted  map[failure]bool
+	channels map[string]*channel // by configuration, kind and channel
+	failing  map[int64]time.Time // polling failing since (first seen)
+	noMailer map[int64]bool
 }
 
 // channel is one kind of alert for one configuration on one channel.
@@ -112,8 +123,53 @@ func New(opts Options) *Watcher {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Watcher{opts: opts, log: opts.Logger, lastCheck: opts.Now(),
+	now := opts.Now()
+	return &Watcher{opts: opts, log: opts.Logger, lastCheck: now, countFrom: now, counted: map[failure]bool{},
 		channels: map[string]*channel{}, failing: map[int64]time.Time{}, noMailer: map[int64]bool{}}
+}
+
+type failure struct{ delivery, finished int64 }
+
+// tally is what newly failed for one configuration.
+type tally struct {
+	Count     int
+	First     time.Time // when the oldest ended
+	LastError string    // of the newest
+}
+
+// newFailures reads the failures that ended since the last check (and
+// again the overlap before it) and returns, by configuration, those not
+// counted yet.
+func (w *Watcher) newFailures(ctx context.Context) (map[int64]tally, error) {
+	since := w.lastCheck.Add(-overlap)
+	if since.Before(w.countFrom) {
+		since = w.countFrom
+	}
+	rows, err := w.opts.Store.FailedSince(ctx, since)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int64]tally{}
+	for _, r := range rows {
+		k := failure{r.ID, r.FinishedAt}
+		if w.counted[k] {
+			continue
+		}
+		w.counted[k] = true
+		f := out[r.ConfigID]
+		if f.Count == 0 {
+			f.First = r.Finished()
+		}
+		f.Count++
+		f.LastError = r.LastError
+		out[r.ConfigID] = f
+	}
+	for k := range w.counted {
+		if k.finished < since.UnixMilli() {
+			delete(w.counted, k)
+		}
+	}
+	return out, nil
 }
 
 // Run checks every Check until ctx ends.
@@ -140,11 +196,11 @@ func (w *Watcher) Check(ctx context.Context) error {
 	if w.opts.Leader != nil && !w.opts.Leader(ctx) {
 		// Another engine alerts; start counting afresh if this one takes
 		// over, rather than telling what that one already told.
-		w.lastCheck = w.opts.Now()
+		w.lastCheck, w.countFrom = w.opts.Now(), w.opts.Now()
 		return nil
 	}
 	now := w.opts.Now()
-	failed, err := w.opts.Store.FailedSince(ctx, w.lastCheck, now)
+	failed, err := w.newFailures(ctx)
 	if err != nil {
 		return err
 	}
@@ -152,7 +208,6 @@ func (w *Watcher) Check(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	since := w.lastCheck
 	w.lastCheck = now
 	polls := make(map[int64]store.PollCursor, len(cursors))
 	for _, c := range cursors {
@@ -168,7 +223,7 @@ func (w *Watcher) Check(ctx context.Context) error {
 			for _, ch := range chans {
 				c := w.channel(t.ConfigID, KindDeliveriesFailed, ch, live)
 				if c.count == 0 {
-					c.since = since
+					c.since = f.First
 				}
 				c.count += f.Count
 				c.lastError = f.LastError

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"sort"
 	"strconv"
 	"sync"
 	"testing"
@@ -35,18 +36,16 @@ func (f *failures) add(config int64, at time.Time, err string) {
 	f.failed = append(f.failed, failedAt{config, at, err})
 }
 
-func (f *failures) FailedSince(_ context.Context, since, until time.Time) (map[int64]store.Failures, error) {
+func (f *failures) FailedSince(_ context.Context, since time.Time) ([]store.FailedDelivery, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := map[int64]store.Failures{}
-	for _, x := range f.failed {
-		if !x.at.Before(since) && x.at.Before(until) {
-			s := out[x.config]
-			s.Count++
-			s.LastError = x.err
-			out[x.config] = s
+	var out []store.FailedDelivery
+	for i, x := range f.failed {
+		if !x.at.Before(since) {
+			out = append(out, store.FailedDelivery{ID: int64(i + 1), ConfigID: x.config, FinishedAt: x.at.UnixMilli(), LastError: x.err})
 		}
 	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].FinishedAt < out[j].FinishedAt })
 	return out, nil
 }
 
@@ -130,7 +129,7 @@ func TestFailuresToldOnceEachIntervalAndCountedIntoTheNext(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := r.notices()
-	if len(got) != 1 || got[0].Kind != KindDeliveriesFailed || got[0].ConfigID != 7 || got[0].Count != 1 || !got[0].Since.Equal(start) ||
+	if len(got) != 1 || got[0].Kind != KindDeliveriesFailed || got[0].ConfigID != 7 || got[0].Count != 1 || !got[0].Since.Equal(start.Add(10*time.Second)) ||
 		got[0].LastError != "autotask: ticket T1 not found" || got[0].URL != "https://sb.example.com/events?config=7&state=failed" {
 		t.Fatalf("first alert: %+v", got)
 	}
@@ -146,7 +145,7 @@ func TestFailuresToldOnceEachIntervalAndCountedIntoTheNext(t *testing.T) {
 		}
 	}
 	got = r.notices()
-	if len(got) != 2 || got[1].Count != 2 || got[1].LastError != "b" || !got[1].Since.Equal(second) {
+	if len(got) != 2 || got[1].Count != 2 || got[1].LastError != "b" || !got[1].Since.Equal(second.Add(5*time.Second)) {
 		t.Fatalf("after the hour: %+v", got)
 	}
 
@@ -227,5 +226,32 @@ func TestOnlyTheLeaderAlerts(t *testing.T) {
 	}
 	if got := r.notices(); len(got) != 1 || got[0].Count != 1 || got[0].LastError != "y" {
 		t.Fatalf("after taking over: %+v", got)
+	}
+}
+
+// TestAFailureCommittedLateIsCounted: a delivery's end time is taken before
+// its transaction commits, so a check can read past that time before the
+// row is visible. The next check still counts it, once.
+func TestAFailureCommittedLateIsCounted(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	r := newReceiver(t, "k")
+	c := &clock{t: time.Date(2026, 12, 2, 3, 0, 0, 0, time.UTC)}
+	st := &failures{}
+	w := newWatcher(st, c, r, Target{ConfigID: 1, Name: "Acme", Webhook: r.URL, Secret: "k", Every: time.Minute})
+	c.advance(time.Minute)
+	if err := w.Check(ctx); err != nil || len(r.notices()) != 0 {
+		t.Fatalf("nothing failed yet: %+v %v", r.notices(), err)
+	}
+	// It ended a second before that check, and committed after it.
+	st.add(1, c.at(-time.Second), "late")
+	for range 3 {
+		c.advance(time.Minute)
+		if err := w.Check(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := r.notices(); len(got) != 1 || got[0].Count != 1 || got[0].LastError != "late" {
+		t.Fatalf("alerts %+v, want the late failure told once", got)
 	}
 }

@@ -245,10 +245,10 @@ func TestRetryLinksStatsAndTrim(t *testing.T) {
 			t.Fatalf("failed counts %v %v", counts, err)
 		}
 		// Alerts read failures by when they ended, in half-open windows.
-		if f, err := st.FailedSince(ctx, time.Now().Add(-time.Hour), time.Now().Add(time.Second)); err != nil || f[cfg.ID].Count != 1 || f[cfg.ID].LastError != "no" {
+		if f, err := st.FailedSince(ctx, time.Now().Add(-time.Hour)); err != nil || len(f) != 1 || f[0].ConfigID != cfg.ID || f[0].ID != ds[0].ID || f[0].LastError != "no" {
 			t.Fatalf("failed since an hour ago: %+v %v", f, err)
 		}
-		if f, err := st.FailedSince(ctx, time.Now().Add(time.Second), time.Now().Add(time.Hour)); err != nil || len(f) != 0 {
+		if f, err := st.FailedSince(ctx, time.Now().Add(time.Second)); err != nil || len(f) != 0 {
 			t.Fatalf("failed in a later window: %+v %v", f, err)
 		}
 		n, err := st.RetryFailed(ctx, cfg.ID, AuditEntry{Actor: "t", Action: "retry", Summary: "retried %d"})

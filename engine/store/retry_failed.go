@@ -54,34 +54,28 @@ func (s *Store) RetryFailed(ctx context.Context, configID int64, audit AuditEntr
 	return n, nil
 }
 
-// Failures is what failed for one configuration since a moment.
-type Failures struct {
-	Count int
-	// LastError is the error of the newest of them.
-	LastError string
+// FailedDelivery is a delivery that ended failed.
+type FailedDelivery struct {
+	ID         int64
+	ConfigID   int64
+	FinishedAt int64 // Unix milliseconds
+	LastError  string
 }
 
-// FailedSince returns, by configuration, the deliveries that ended failed
-// in [since, until) (alerts count them); configurations without any are
-// left out.
-func (s *Store) FailedSince(ctx context.Context, since, until time.Time) (map[int64]Failures, error) {
-	var rows []struct {
-		ConfigID   int64
-		FinishedAt int64
-		LastError  string
-	}
+// Finished is when the delivery ended.
+func (f *FailedDelivery) Finished() time.Time { return fromMS(f.FinishedAt) }
+
+// FailedSince returns the deliveries that ended failed at or after since,
+// oldest first (alerts count them). A delivery's end time is taken before
+// its transaction commits, so a caller reading in windows must let them
+// overlap: a row may appear later with a time already read past.
+func (s *Store) FailedSince(ctx context.Context, since time.Time) ([]FailedDelivery, error) {
+	var rows []FailedDelivery
 	// Few rows: failures are rare, and only the window's are read, through
 	// the partial index on finished deliveries (finished_at > 0).
-	if err := s.r.WithContext(ctx).Raw(`SELECT config_id, finished_at, last_error FROM deliveries
-		WHERE state = 'failed' AND finished_at > 0 AND finished_at >= ? AND finished_at < ? ORDER BY finished_at`, ms(since), ms(until)).Scan(&rows).Error; err != nil {
+	if err := s.r.WithContext(ctx).Raw(`SELECT id, config_id, finished_at, last_error FROM deliveries
+		WHERE state = 'failed' AND finished_at > 0 AND finished_at >= ? ORDER BY finished_at, id`, ms(since)).Scan(&rows).Error; err != nil {
 		return nil, classify("read failed deliveries", err)
 	}
-	out := map[int64]Failures{}
-	for _, r := range rows {
-		f := out[r.ConfigID]
-		f.Count++
-		f.LastError = r.LastError
-		out[r.ConfigID] = f
-	}
-	return out, nil
+	return rows, nil
 }
