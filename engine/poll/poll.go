@@ -209,12 +209,7 @@ func (p *Poller) Poll(ctx context.Context, t Target) error {
 	if err != nil {
 		return fmt.Errorf("poll config %d: commit: %w", t.ConfigID, err)
 	}
-	added := 0
-	for _, in := range ins {
-		if !in.Duplicate {
-			added++
-		}
-	}
+	added := store.NewCount(ins)
 	if len(res.Events) > 0 {
 		p.opts.Wake()
 	}

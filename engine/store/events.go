@@ -70,6 +70,17 @@ type Inserted struct {
 	Deliveries int
 }
 
+// NewCount is how many of ins were not stored before.
+func NewCount(ins []Inserted) int {
+	n := 0
+	for _, in := range ins {
+		if !in.Duplicate {
+			n++
+		}
+	}
+	return n
+}
+
 // InsertEvents stores a batch of events and their deliveries in one
 // transaction: the intake's group commit, and the poller's events together
 // with its cursor (after runs inside the same transaction). An event whose

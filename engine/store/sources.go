@@ -33,6 +33,19 @@ func (c *SourceCursor) Cursor() time.Time { return fromMS(c.CursorAt) }
 // LastPoll is when the source was last polled.
 func (c *SourceCursor) LastPoll() time.Time { return fromMS(c.LastPollAt) }
 
+// StartOr is where a poll of the source starts: its cursor, or for a
+// source never polled, firstFetch before it was enabled (before now when
+// that is unknown).
+func (c *SourceCursor) StartOr(enabled, now time.Time, firstFetch time.Duration) time.Time {
+	if start := c.Cursor(); !start.IsZero() {
+		return start
+	}
+	if enabled.IsZero() {
+		enabled = now
+	}
+	return enabled.Add(-firstFetch)
+}
+
 // LastSuccess is when a poll of the source last succeeded.
 func (c *SourceCursor) LastSuccess() time.Time { return fromMS(c.LastSuccessAt) }
 
@@ -83,12 +96,7 @@ type SourceResult struct {
 // lease.
 func (s *Store) CommitSource(ctx context.Context, r SourceResult) ([]Inserted, error) {
 	return s.insertEventsThen(ctx, r.Records, func(tx *sql.Tx, out []Inserted) error {
-		fresh := 0
-		for _, in := range out {
-			if !in.Duplicate {
-				fresh++
-			}
-		}
+		fresh := NewCount(out)
 		res, err := tx.ExecContext(ctx, s.rebind(`UPDATE source_cursors SET cursor_at = ?, last_poll_at = ?, last_success_at = ?, last_error = '',
 			last_fetched = ?, last_new = ?, total_new = total_new + ?
 			WHERE source_id = ? AND lease_owner = ?`),

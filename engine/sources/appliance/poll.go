@@ -74,15 +74,7 @@ func (p *Poller) Poll(ctx context.Context, t Target, stream string) (Cycle, erro
 	if !ok {
 		return Cycle{}, ErrNotOwner
 	}
-	start := cur.Cursor()
-	if start.IsZero() {
-		enabled := t.EnabledAt
-		if enabled.IsZero() {
-			enabled = now
-		}
-		start = enabled.Add(-time.Duration(set.FirstFetch) * time.Minute)
-	}
-	start = start.Truncate(time.Second)
+	start := cur.StartOr(t.EnabledAt, now, time.Duration(set.FirstFetch)*time.Minute).Truncate(time.Second)
 	records, readErr := p.read(ctx, t, stream, start)
 	if readErr != nil {
 		readErr = fmt.Errorf("appliance: source %s: %s from %s: %w", set.Name, stream, start.UTC().Format(time.RFC3339), readErr)
@@ -102,11 +94,7 @@ func (p *Poller) Poll(ctx context.Context, t Target, stream string) (Cycle, erro
 	if err != nil {
 		return cyc, fmt.Errorf("appliance: source %s: %s: commit: %w", set.Name, stream, err)
 	}
-	for _, in := range ins {
-		if !in.Duplicate {
-			cyc.New++
-		}
-	}
+	cyc.New = store.NewCount(ins)
 	if cyc.New > 0 && len(t.Deliveries) > 0 && p.Wake != nil {
 		p.Wake()
 	}

@@ -149,14 +149,7 @@ func (p *Poller) cycle(ctx context.Context, t Target, id, stream string, read re
 	if !ok {
 		return Cycle{}, errNotOwner
 	}
-	start := cur.Cursor()
-	if start.IsZero() {
-		enabled := t.EnabledAt
-		if enabled.IsZero() {
-			enabled = now
-		}
-		start = enabled.Add(-time.Duration(set.FirstFetch) * time.Minute)
-	}
+	start := cur.StartOr(t.EnabledAt, now, time.Duration(set.FirstFetch)*time.Minute)
 	records, next, cyc, readErr := read(ctx, t, start)
 	cyc.Cursor = start
 	if len(records) > 0 || readErr == nil {
@@ -165,11 +158,7 @@ func (p *Poller) cycle(ctx context.Context, t Target, id, stream string, read re
 			return cyc, fmt.Errorf("pmcloud: source %s: commit %s: %w", set.Name, stream, errors.Join(err, readErr))
 		}
 		cyc.Cursor = next
-		for _, in := range ins {
-			if !in.Duplicate {
-				cyc.New++
-			}
-		}
+		cyc.New = store.NewCount(ins)
 		if cyc.New > 0 && len(t.Deliveries) > 0 && p.Wake != nil {
 			p.Wake()
 		}
