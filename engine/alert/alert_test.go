@@ -255,3 +255,20 @@ func TestAFailureCommittedLateIsCounted(t *testing.T) {
 		t.Fatalf("alerts %+v, want the late failure told once", got)
 	}
 }
+
+// TestWebhookFollowsNoRedirect: the signed alert goes only to the
+// configured URL; a receiver answering 3xx gets the alert retried, and
+// the redirect target sees nothing.
+func TestWebhookFollowsNoRedirect(t *testing.T) {
+	t.Parallel()
+	other := newReceiver(t, "k")
+	hop := httptest.NewTLSServer(http.RedirectHandler(other.URL, http.StatusTemporaryRedirect))
+	t.Cleanup(hop.Close)
+	err := NewWebhook(hop.Client()).Send(context.Background(), hop.URL, "k", Notice{Kind: KindDeliveriesFailed})
+	if err == nil {
+		t.Fatal("a redirected alert counted as sent")
+	}
+	if got := other.notices(); len(got) != 0 {
+		t.Fatalf("the redirect target received %+v", got)
+	}
+}

@@ -20,7 +20,9 @@ type Webhook struct {
 
 // NewWebhook returns a sender; hc nil uses the kit's shared client.
 func NewWebhook(hc *http.Client) *Webhook {
-	return &Webhook{out: outbound.New(outbound.Options{Name: "alert webhook", HTTP: hc, Timeout: 15 * time.Second, MaxBody: 64 << 10}), now: time.Now}
+	// A redirect is not followed: the signed alert goes only where the
+	// configuration says (docs/operations.md).
+	return &Webhook{out: outbound.New(outbound.Options{Name: "alert webhook", HTTP: hc, Timeout: 15 * time.Second, MaxBody: 64 << 10, NoRedirects: true}), now: time.Now}
 }
 
 // Send posts n to url, signed with secret (see outbound.Sign). Any 2xx is
