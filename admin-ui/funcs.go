@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"switchboard/engine"
-	"switchboard/engine/store"
+	"switchboard/engine/service"
 )
 
 // funcs are the helpers the page templates use.
@@ -72,17 +72,17 @@ func sourceLabel(source string) string {
 }
 
 // deliveryStates are the states a delivery filter offers, in lifecycle order.
-var deliveryStates = []string{store.StatePending, store.StateRunning, store.StateRetrying, store.StateDone, store.StateFailed, store.StateSkipped}
+var deliveryStates = []string{service.StatePending, service.StateRunning, service.StateRetrying, service.StateDone, service.StateFailed, service.StateSkipped}
 
 func stateClass(state string) string {
 	switch state {
-	case store.StateDone:
+	case service.StateDone:
 		return "ok"
-	case store.StateFailed:
+	case service.StateFailed:
 		return "fail"
-	case store.StateRetrying:
+	case service.StateRetrying:
 		return "warn"
-	case store.StateSkipped:
+	case service.StateSkipped:
 		return "off"
 	}
 	return "info"
@@ -92,7 +92,7 @@ func stateClass(state string) string {
 // without success, or waits for its next try.
 func retryable(state string) bool {
 	switch state {
-	case store.StateFailed, store.StateSkipped, store.StateRetrying:
+	case service.StateFailed, service.StateSkipped, service.StateRetrying:
 		return true
 	}
 	return false

@@ -9,7 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"switchboard/engine/auth"
-	"switchboard/engine/store"
+	"switchboard/engine/service"
 )
 
 type adminRow struct {
@@ -73,7 +73,7 @@ func (ui *UI) addAdmin(c echo.Context) error {
 		switch {
 		case errors.As(err, &rule):
 			msg = capitalize(ruleSubject(rule.Reason)) + "."
-		case errors.Is(err, store.ErrAdminNameTaken):
+		case errors.Is(err, service.ErrAdminNameTaken):
 			msg = "There is an admin account named " + username + " already."
 		case err != nil:
 			return err
@@ -110,9 +110,9 @@ func (ui *UI) adminAction(c echo.Context, done string, disable bool) error {
 	switch {
 	case errors.Is(err, auth.ErrSelf):
 		return echo.NewHTTPError(http.StatusConflict, "You cannot disable or remove your own account; another admin can.")
-	case errors.Is(err, store.ErrLastAdmin):
+	case errors.Is(err, service.ErrLastAdmin):
 		return echo.NewHTTPError(http.StatusConflict, "That is the last enabled admin account: add or enable another one first.")
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, service.ErrNotFound):
 		return echo.NewHTTPError(http.StatusNotFound, "There is no such admin account.")
 	case err != nil:
 		return err

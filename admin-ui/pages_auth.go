@@ -10,7 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"switchboard/engine/auth"
-	"switchboard/engine/store"
+	"switchboard/engine/service"
 )
 
 type loginData struct {
@@ -115,7 +115,7 @@ func (ui *UI) setup(c echo.Context) error {
 	case errors.As(err, &rule):
 		data.Error = capitalize(ruleSubject(rule.Reason)) + "."
 		return ui.render(c, http.StatusUnprocessableEntity, "setup", "Set up", "", data)
-	case errors.Is(err, store.ErrSetupToken), errors.Is(err, store.ErrAdminExists):
+	case errors.Is(err, service.ErrSetupToken), errors.Is(err, service.ErrAdminExists):
 		return ui.render(c, http.StatusNotFound, "setup", "Set up", "", setupData{})
 	case err != nil:
 		return err

@@ -14,7 +14,6 @@ import (
 	"switchboard/engine/auth"
 	"switchboard/engine/render"
 	"switchboard/engine/service"
-	"switchboard/engine/store"
 )
 
 // editorBodyLimit bounds a post to the template editor: a template of
@@ -52,7 +51,7 @@ type editorData struct {
 	// one does not serve.
 	Info    render.TemplateInfo
 	Known   bool // Info is of a template that exists
-	History []store.TemplateVersion
+	History []service.TemplateVersion
 	Loaded  int64 // the history version loaded into the editor
 	Done    string
 	// Lint is a save or preview refused with its line and column.
@@ -203,7 +202,7 @@ func (ui *UI) saveTemplate(c echo.Context) error {
 		d.Lint = pe
 	case errors.As(err, &fe):
 		d.Error = "Not saved: the text " + fe[0].Message + "."
-	case errors.Is(err, store.ErrUnavailable):
+	case errors.Is(err, service.ErrUnavailable):
 		return err
 	default:
 		d.Error = "Not saved: " + err.Error()
@@ -221,7 +220,7 @@ func (ui *UI) revertTemplate(c echo.Context) error {
 		return err
 	}
 	if err := ui.svc.RevertTemplate(c.Request().Context(), auth.Actor(c), set, name); err != nil {
-		if errors.Is(err, store.ErrUnavailable) {
+		if errors.Is(err, service.ErrUnavailable) {
 			return err
 		}
 		return echo.NewHTTPError(http.StatusBadRequest, "Not reverted: "+err.Error())

@@ -10,7 +10,6 @@ import (
 
 	"switchboard/engine/render"
 	"switchboard/engine/service"
-	"switchboard/engine/store"
 )
 
 type templatesData struct {
@@ -49,7 +48,7 @@ func (ui *UI) templates(c echo.Context) error {
 	switch {
 	case err == nil:
 		data.Preview = &p
-	case errors.Is(err, store.ErrUnavailable):
+	case errors.Is(err, service.ErrUnavailable):
 		return err
 	default:
 		data.PreviewError = "The preview failed: " + err.Error()

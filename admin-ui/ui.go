@@ -31,7 +31,6 @@ import (
 	"switchboard/engine/beyondtrust"
 	"switchboard/engine/render"
 	"switchboard/engine/service"
-	"switchboard/engine/store"
 )
 
 //go:embed templates static
@@ -312,11 +311,11 @@ func (ui *UI) classify(c echo.Context, err error) (int, string) {
 			ui.log.Error("admin UI request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
 		}
 		return he.Code, msg
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, service.ErrNotFound):
 		return http.StatusNotFound, "It does not exist (any more): " + err.Error()
-	case errors.Is(err, store.ErrConflict):
-		return http.StatusConflict, store.ErrConflict.Error()
-	case errors.Is(err, store.ErrState):
+	case errors.Is(err, service.ErrConflict):
+		return http.StatusConflict, service.ErrConflict.Error()
+	case errors.Is(err, service.ErrState):
 		return http.StatusConflict, capitalize(err.Error()) + "."
 	case errors.As(err, &fe):
 		return http.StatusUnprocessableEntity, fe.Error()
@@ -327,7 +326,7 @@ func (ui *UI) classify(c echo.Context, err error) (int, string) {
 	case errors.As(err, new(*beyondtrust.Error)):
 		ui.log.Warn("admin UI request: the appliance failed", "path", c.Request().URL.Path, "err", err)
 		return http.StatusBadGateway, "The appliance did not answer as expected. The details are in Switchboard's log."
-	case errors.Is(err, store.ErrUnavailable):
+	case errors.Is(err, service.ErrUnavailable):
 		ui.log.Error("admin UI request failed: database unavailable", "path", c.Request().URL.Path, "err", err)
 		return http.StatusServiceUnavailable, "The database is not available right now. Try again in a moment."
 	}

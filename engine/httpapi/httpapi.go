@@ -18,7 +18,6 @@ import (
 	"switchboard/engine/beyondtrust"
 	"switchboard/engine/render"
 	"switchboard/engine/service"
-	"switchboard/engine/store"
 )
 
 // Prefix is where the API is mounted.
@@ -97,11 +96,11 @@ func (a *API) problem(c echo.Context, err error) error {
 	switch {
 	case errors.As(err, &fe):
 		return c.JSON(http.StatusUnprocessableEntity, map[string]any{"error": "the settings are not valid", "fields": fe})
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, service.ErrNotFound):
 		return c.JSON(http.StatusNotFound, map[string]string{"error": err.Error()})
-	case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrState):
+	case errors.Is(err, service.ErrConflict), errors.Is(err, service.ErrState):
 		return c.JSON(http.StatusConflict, map[string]string{"error": err.Error()})
-	case errors.Is(err, store.ErrUnavailable):
+	case errors.Is(err, service.ErrUnavailable):
 		return c.JSON(http.StatusServiceUnavailable, map[string]string{"error": "the database is unavailable; try again"})
 	case errors.Is(err, render.ErrNoTemplate):
 		return c.JSON(http.StatusNotFound, map[string]string{"error": "no template of that name; GET the configuration's templates for the list"})
