@@ -87,3 +87,55 @@ func TestCopyWarnsOfDuplicates(t *testing.T) {
 		t.Error("a copy for another tenant still warns")
 	}
 }
+
+// TestTestWarnsOfDuplicates: Test reports what the form warns of, a copy
+// that would write every note a second time, as a warning check (not a
+// failure) naming the enabled configuration it duplicates: for the form's
+// values and for the saved configuration. The original, whose copy is
+// disabled, and a copy pointed at another tenant get none.
+func TestTestWarnsOfDuplicates(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	id := h.createConfig("Contoso")
+	loc := h.post(fmt.Sprintf("/configs/%d/copy", id), nil).Header().Get("Location")
+	copyID := strings.TrimSuffix(strings.TrimPrefix(loc, "/configs/"), "?done=copied")
+	duplicate := func(target string, form url.Values) *engine.Check {
+		t.Helper()
+		rec := h.post(target, form, wantJSON)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("POST %s: status %d: %s", target, rec.Code, rec.Body)
+		}
+		var got struct{ Checks []engine.Check }
+		if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range got.Checks {
+			if c.ID == "duplicates" {
+				return &c
+			}
+		}
+		return nil
+	}
+	form := h.validForm("Copy of Contoso")
+	form.Set("config_id", copyID)
+	for _, target := range []string{"/plugins/autotask/test", "/configs/" + copyID + "/test"} {
+		d := duplicate(target, form)
+		if d == nil {
+			t.Fatalf("%s: no duplicates check", target)
+		}
+		if d.Status != engine.CheckWarn || !strings.Contains(d.Message, `"Contoso"`) || !strings.Contains(d.Message, "twice") {
+			t.Errorf("%s: duplicates check = %+v; want a warning naming Contoso", target, *d)
+		}
+	}
+	if d := duplicate(fmt.Sprintf("/configs/%d/test", id), nil); d != nil {
+		t.Errorf("the original warns of its disabled copy: %+v", *d)
+	}
+	// A new configuration typed for Contoso's tenant is told before it is saved.
+	if d := duplicate("/plugins/autotask/test", h.validForm("New")); d == nil || d.Status != engine.CheckWarn {
+		t.Errorf("Test of a new configuration for Contoso's tenant: duplicates check %+v", d)
+	}
+	form.Set("settings.username", "other@tenant.example")
+	if d := duplicate("/plugins/autotask/test", form); d != nil {
+		t.Errorf("a copy for another tenant warns: %+v", *d)
+	}
+}

@@ -24,6 +24,10 @@ func (s *Service) TestConfig(ctx context.Context, actor string, id int64, in Con
 	if err != nil {
 		return nil, err
 	}
+	dups, err := s.duplicatesOf(ctx, p.Info().ID, id, app, settings)
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, TestTimeout)
 	defer cancel()
 	start := time.Now()
@@ -50,6 +54,9 @@ func (s *Service) TestConfig(ctx context.Context, actor string, id int64, in Con
 			checks = append(checks, engine.ApplianceChecks(tctx, cfg, false)...)
 		}
 		contacted = trace.hosts()
+	}
+	if len(dups) > 0 {
+		checks = append(checks, duplicatesCheck(dups, p.Info().Name))
 	}
 	s.log.Info("configuration tested", "config", id, "plugin", p.Info().ID, "checks", len(checks), "contacted", contacted, "actor", actor, "duration", time.Since(start))
 	summary := fmt.Sprintf("tested configuration %s (settings not valid; nothing contacted)", app.Name)
