@@ -69,3 +69,10 @@ func (b *Box) Open(sealed, associated []byte) ([]byte, error) {
 func Associated(configID int64) []byte {
 	return []byte("configuration:" + strconv.FormatInt(configID, 10))
 }
+
+// AssociatedSource is the associated data of a stored source's secrets
+// (a source and a configuration may share an id: the prefix keeps their
+// sealed secrets apart).
+func AssociatedSource(sourceID int64) []byte {
+	return []byte("source:" + strconv.FormatInt(sourceID, 10))
+}

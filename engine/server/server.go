@@ -238,6 +238,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	s.Poller = poll.New(poll.Options{Store: st, Targets: s.pollTargets, Wake: disp.Wake, Log: log, Owner: owner})
 	s.Sources = s.newSources(disp.Wake)
 	s.Activity = s.newApplianceSources(disp.Wake, owner)
+	if err := s.loadSources(ctx); err != nil {
+		return fail(err)
+	}
 	// Work queued by another engine on the same PostgreSQL database wakes
 	// this one's workers (LISTEN/NOTIFY; nothing on SQLite). It stops when
 	// the store closes.

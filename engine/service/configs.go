@@ -208,14 +208,20 @@ func (s *Service) encode(id int64, app engine.ApplianceSettings, settings any) (
 	if err != nil {
 		return "", nil, err
 	}
+	sealed, err := s.sealValues(values, secretbox.Associated(id))
+	return string(doc), sealed, err
+}
+
+// sealValues seals secret values for their row (nil when there are none).
+func (s *Service) sealValues(values map[string]string, associated []byte) ([]byte, error) {
 	if len(values) == 0 {
-		return string(doc), nil, nil
+		return nil, nil
 	}
 	plain, err := json.Marshal(values)
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
-	return string(doc), s.box.Seal(plain, secretbox.Associated(id)), nil
+	return s.box.Seal(plain, associated), nil
 }
 
 // clone makes a shallow copy of a settings struct pointer, so stripping

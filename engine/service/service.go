@@ -56,8 +56,10 @@ type Service struct {
 	// stamp is the store's configuration stamp RefreshConfigs saw last.
 	stamp    string
 	watchers []func()
-	// sources are the configured sources (serve --sources), by kind.
+	// sources are the kinds of source, each listing its configured sources.
 	sources []engine.SourceCatalog
+	// stored are the sources configured in the admin UI.
+	stored storedSources
 	// templatesMu serialises SyncTemplates; templatesStamp is the
 	// database's template stamp the renderer has.
 	templatesMu     sync.Mutex

@@ -11,8 +11,8 @@ import (
 // looks whether another engine changed a configuration.
 const ConfigWatchInterval = 500 * time.Millisecond
 
-// WatchConfigs makes configuration edits made by other engines on the same
-// database reach this one: every interval it reads the store's
+// WatchConfigs makes configuration and source edits made by other engines
+// on the same database reach this one: every interval it reads the store's
 // configuration stamp and, when it changed, refreshes (RefreshConfigs). It
 // returns when ctx ends.
 func (s *Service) WatchConfigs(ctx context.Context, every time.Duration) {
@@ -21,6 +21,9 @@ func (s *Service) WatchConfigs(ctx context.Context, every time.Duration) {
 	for {
 		if _, err := s.RefreshConfigs(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("looking for configuration changes by other engines failed; trying again", "err", err)
+		}
+		if _, err := s.RefreshSources(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("looking for source changes by other engines failed; trying again", "err", err)
 		}
 		select {
 		case <-ctx.Done():

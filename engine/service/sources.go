@@ -41,7 +41,7 @@ func (s *Service) SourceStates(ctx context.Context) ([]SourceState, error) {
 // ErrNoSource is returned for a source name no catalog knows.
 var ErrNoSource = fmt.Errorf("no source of that name: %w", store.ErrNotFound)
 
-// SetSources gives the service the configured sources, one catalog per kind.
+// SetSources gives the service the kinds of source, one catalog each.
 func (s *Service) SetSources(cats ...engine.SourceCatalog) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -86,6 +86,7 @@ func (s *Service) Sources(ctx context.Context) ([]ConfiguredSource, error) {
 			out = append(out, cs)
 		}
 	}
+	s.markStored(out)
 	return out, nil
 }
 
@@ -97,14 +98,7 @@ func (s *Service) TestSource(ctx context.Context, actor, name string) (engine.So
 		if !ok {
 			continue
 		}
-		verdict := "passed"
-		if !res.OK {
-			verdict = "failed"
-		}
-		s.log.Info("source tested", "source", name, "ok", res.OK, "actor", actor)
-		if err := s.st.AddAudit(ctx, store.AuditEntry{Actor: actor, Action: "test", Summary: fmt.Sprintf("tested source %s: %s", name, verdict)}); err != nil {
-			s.log.Error("record a source Test in the audit log", "source", name, "err", err)
-		}
+		s.auditSourceTest(ctx, actor, name, res)
 		return res, nil
 	}
 	return engine.SourceTest{}, ErrNoSource

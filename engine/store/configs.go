@@ -206,11 +206,17 @@ func notFound(err error, what string, id int64) error {
 // out twice), every change raises a version, deleting lowers the count.
 // Engines sharing a database compare it to learn of each other's edits.
 func (s *Store) ConfigStamp(ctx context.Context) (string, error) {
+	return s.tableStamp(ctx, "configurations")
+}
+
+// tableStamp is the count, largest id, sum of versions and latest update
+// of a table of versioned rows (configurations, source_configs).
+func (s *Store) tableStamp(ctx context.Context, table string) (string, error) {
 	var st struct{ N, MaxID, Versions, Updated int64 }
 	err := s.r.WithContext(ctx).Raw("SELECT COUNT(*) AS n, COALESCE(MAX(id), 0) AS max_id, " +
-		"COALESCE(SUM(version), 0) AS versions, COALESCE(MAX(updated_at), 0) AS updated FROM configurations").Scan(&st).Error
+		"COALESCE(SUM(version), 0) AS versions, COALESCE(MAX(updated_at), 0) AS updated FROM " + table).Scan(&st).Error
 	if err != nil {
-		return "", fmt.Errorf("store: configuration stamp: %w", err)
+		return "", fmt.Errorf("store: %s stamp: %w", table, err)
 	}
 	return fmt.Sprintf("%d/%d/%d/%d", st.N, st.MaxID, st.Versions, st.Updated), nil
 }

@@ -75,7 +75,7 @@ func (p *Poller) Poll(ctx context.Context, t Target, stream string) (Cycle, erro
 		return Cycle{}, ErrNotOwner
 	}
 	start := cur.StartOr(t.EnabledAt, now, time.Duration(set.FirstFetch)*time.Minute).Truncate(time.Second)
-	records, readErr := p.read(ctx, t, stream, start)
+	records, readErr := readReport(ctx, t.Client, stream, start, 0, p.TempDir)
 	if readErr != nil {
 		readErr = fmt.Errorf("appliance: source %s: %s from %s: %w", set.Name, stream, start.UTC().Format(time.RFC3339), readErr)
 		if rerr := p.Store.RecordSourceError(context.WithoutCancel(ctx), id, p.Owner, now, readErr.Error()); rerr != nil {
@@ -119,18 +119,18 @@ func reportName(product, stream string) string {
 	return "Syslog"
 }
 
-// read asks one report. Team and Vault are asked from the cursor with
-// end_time and duration=0, as the reference's collectors do; Syslog is the
-// whole download, filtered here by "when".
-func (p *Poller) read(ctx context.Context, t Target, stream string, start time.Time) ([]activity.Record, error) {
-	name := reportName(t.Client.Product(), stream)
+// readReport asks one report. Team and Vault are asked with end_time and
+// duration (0: up to now), as the reference's collectors do; Syslog is the
+// whole download, filtered later by "when".
+func readReport(ctx context.Context, c Reports, stream string, start time.Time, duration time.Duration, tempDir string) ([]activity.Record, error) {
+	name := reportName(c.Product(), stream)
 	form := url.Values{}
 	if stream != StreamSyslog {
 		form.Set("end_time", strconv.FormatInt(start.Unix(), 10))
-		form.Set("duration", "0")
+		form.Set("duration", strconv.FormatInt(int64(duration/time.Second), 10))
 	}
 	var out []activity.Record
-	err := t.Client.Report(ctx, name, form, func(r io.Reader) error {
+	err := c.Report(ctx, name, form, func(r io.Reader) error {
 		var err error
 		switch stream {
 		case StreamTeam:
@@ -138,7 +138,7 @@ func (p *Poller) read(ctx context.Context, t Target, stream string, start time.T
 		case StreamVault:
 			out, err = activity.ParseVault(r)
 		default:
-			out, err = activity.ReadSyslog(r, p.TempDir)
+			out, err = activity.ReadSyslog(r, tempDir)
 		}
 		return err
 	})

@@ -147,3 +147,11 @@ func (cs *Clients) For(s *Settings) *beyondtrust.Client {
 	cs.clients[s.Name] = clientFor{opts: opts, c: c}
 	return c
 }
+
+// Fresh returns a new client of a source's settings (a Test's), with
+// tokens from the shared cache.
+func (cs *Clients) Fresh(s *Settings) *beyondtrust.Client {
+	opts := s.Options()
+	opts.RootCAs = cs.RootCAs
+	return beyondtrust.NewClient(opts, cs.Tokens)
+}

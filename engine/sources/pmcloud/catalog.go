@@ -13,10 +13,29 @@ const TestTimeout = 30 * time.Second
 
 // Catalog lists and tests the configured PM Cloud sources.
 type Catalog struct {
-	Settings []*Settings
-	Clients  *Clients
-	Now      func() time.Time
+	// List returns the sources as configured now (sources file and admin UI).
+	List    func() []*Settings
+	Clients *Clients
+	Now     func() time.Time
 }
+
+// Kind is the kind's id.
+func (c *Catalog) Kind() string { return Source }
+
+// Label is the kind's name in the admin UI.
+func (c *Catalog) Label() string { return "PM Cloud" }
+
+// NewSettings returns the defaults.
+func (c *Catalog) NewSettings() engine.SourceSettings { return NewSettings() }
+
+// SourceName names the source.
+func (s *Settings) SourceName() string { return s.Name }
+
+// SourceDisabled says whether the source is disabled.
+func (s *Settings) SourceDisabled() bool { return s.Disabled }
+
+// SetSource renames the source and enables or disables it.
+func (s *Settings) SetSource(name string, disabled bool) { s.Name, s.Disabled = name, disabled }
 
 // View is a source's settings as shown: the client secret only as set or not.
 type View struct {
@@ -35,8 +54,9 @@ type View struct {
 
 // Sources lists the configured sources.
 func (c *Catalog) Sources() []engine.SourceView {
-	out := make([]engine.SourceView, 0, len(c.Settings))
-	for _, s := range c.Settings {
+	list := c.List()
+	out := make([]engine.SourceView, 0, len(list))
+	for _, s := range list {
 		v := View{
 			Name: s.Name, ServicesURL: s.ServicesURL, ClientID: s.ClientID, ClientSecretSet: s.ClientSecret.IsSet(),
 			Interval: s.Interval, FirstFetch: s.FirstFetch, MaxPerCycle: s.MaxPerCycle, AuditOverlap: s.AuditOverlap,
@@ -49,42 +69,34 @@ func (c *Catalog) Sources() []engine.SourceView {
 				ids = append(ids, map[string]string{StreamEvents: s.ID(), StreamAudits: s.AuditsID()}[st])
 			}
 		}
-		out = append(out, engine.SourceView{Name: s.Name, Kind: Source, Settings: v, Streams: v.Streams, StreamIDs: ids, DeliverTo: v.DeliverTo, Disabled: s.Disabled})
+		out = append(out, engine.SourceView{Name: s.Name, Kind: Source, Origin: engine.SourceFromFile, Settings: v, Streams: v.Streams, StreamIDs: ids, DeliverTo: v.DeliverTo, Disabled: s.Disabled})
 	}
 	return out
 }
 
-// TestSource gets a token with the source's account, then reads one
-// record of each stream it reads: events from the last hour, audits of
-// the last day. Nothing is stored and no cursor moves. The requests spend
-// the tenant's shared budget.
+// TestSource tests the source of that name (see Test).
 func (c *Catalog) TestSource(ctx context.Context, name string) (engine.SourceTest, bool) {
-	var set *Settings
-	for _, s := range c.Settings {
-		if s.Name == name {
-			set = s
-		}
-	}
-	if set == nil {
-		return engine.SourceTest{}, false
+	return engine.TestNamed(ctx, c.List(), name, c.Test)
+}
+
+// Test gets a token with the source's account, then reads one record of
+// each stream it reads: events from the last hour, audits of the last day.
+// Nothing is stored and no cursor moves. The requests spend the tenant's
+// shared budget.
+func (c *Catalog) Test(ctx context.Context, ss engine.SourceSettings) engine.SourceTest {
+	set, ok := ss.(*Settings)
+	if !ok {
+		return engine.WrongKind(Source, ss)
 	}
 	ctx, cancel := context.WithTimeout(ctx, TestTimeout)
 	defer cancel()
-	out := engine.SourceTest{Source: name, OK: true}
-	step := func(name, detail string, err error) bool {
-		st := engine.SourceTestStep{Step: name, OK: err == nil, Detail: detail}
-		if err != nil {
-			st.Error, out.OK = err.Error(), false
-		}
-		out.Steps = append(out.Steps, st)
-		return err == nil
-	}
+	out := engine.SourceTest{Source: set.Name, OK: true}
 	client, err := c.Clients.Fresh(set)
-	if !step("settings", "", err) {
-		return out, true
+	if !out.Step("settings", "", err) {
+		return out
 	}
-	if _, err := client.Token(ctx); !step("token", "an access token was issued", err) {
-		return out, true
+	if _, err := client.Token(ctx); !out.Step("token", "an access token was issued", err) {
+		return out
 	}
 	now := time.Now()
 	if c.Now != nil {
@@ -92,7 +104,7 @@ func (c *Catalog) TestSource(ctx context.Context, name string) (engine.SourceTes
 	}
 	if set.Reads(StreamEvents) {
 		recs, err := client.Events(ctx, now.Add(-time.Hour), 1)
-		step("events", fmt.Sprintf("Events/FromStartDate answered %d event(s) for the last hour (1 asked)", len(recs)), err)
+		out.Step("events", fmt.Sprintf("Events/FromStartDate answered %d event(s) for the last hour (1 asked)", len(recs)), err)
 	}
 	if set.Reads(StreamAudits) {
 		page, err := client.Audits(ctx, now.Add(-24*time.Hour), now, 1, 1)
@@ -100,7 +112,7 @@ func (c *Catalog) TestSource(ctx context.Context, name string) (engine.SourceTes
 		if page.Total >= 0 {
 			detail += fmt.Sprintf("; %d in the last day", page.Total)
 		}
-		step("audits", detail, err)
+		out.Step("audits", detail, err)
 	}
-	return out, true
+	return out
 }
