@@ -207,5 +207,5 @@ func (ui *UI) pollingPage(c echo.Context, tested *engine.SourceTest) error {
 	if err != nil {
 		return err
 	}
-	return ui.render(c, http.StatusOK, "polling", "Polling", "polling", map[string]any{"Rows": rows, "Sources": sources, "Configured": configured, "Tested": tested})
+	return ui.render(c, http.StatusOK, "polling", "Polling", "polling", map[string]any{"Rows": rows, "Sources": sources, "Configured": configured, "Tested": tested, "Kinds": ui.svc.SourceKinds()})
 }

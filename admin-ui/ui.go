@@ -164,6 +164,7 @@ func (ui *UI) Register(e *echo.Echo) {
 	g.POST("/configs/:id/retry-failed", ui.retryFailed)
 	g.GET("/polling", ui.polling)
 	g.POST("/polling/sources/test", ui.testSource)
+	ui.registerSources(g)
 
 	g.GET("/templates", ui.templates)
 	ui.registerTemplateEditor(e)
