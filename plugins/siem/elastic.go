@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"switchboard/engine"
+	"switchboard/engine/outbound"
 )
 
 // elasticMaxBytes keeps bulk requests at a few MB, far below
@@ -23,10 +24,11 @@ type elastic struct {
 	hc  *http.Client
 	set *Settings
 	url string
+	red *outbound.Redactor
 }
 
 func newElastic(hc *http.Client, set *Settings) *elastic {
-	return &elastic{hc: hc, set: set, url: strings.TrimRight(set.URL, "/") + "/" + url.PathEscape(set.ElasticIndex) + "/_bulk"}
+	return &elastic{hc: hc, set: set, url: strings.TrimRight(set.URL, "/") + "/" + url.PathEscape(set.ElasticIndex) + "/_bulk", red: set.redactor()}
 }
 
 func (e *elastic) name() string       { return "Elastic" }
@@ -93,14 +95,14 @@ func (e *elastic) send(ctx context.Context, batch []Encoded) outcome {
 		return outcome{err: err}
 	}
 	if a.status/100 != 2 {
-		return outcome{err: statusError(e.name(), a, snippet(a.body))}
+		return outcome{err: statusError(e.name(), a, snippet(e.red, a.body))}
 	}
 	var ans struct {
 		Errors bool                  `json:"errors"`
 		Items  []map[string]bulkItem `json:"items"`
 	}
 	if err := json.Unmarshal(a.body, &ans); err != nil {
-		return outcome{err: fmt.Errorf("siem: Elastic answered 2xx with a body that is not a bulk response: %s", snippet(a.body))}
+		return outcome{err: fmt.Errorf("siem: Elastic answered 2xx with a body that is not a bulk response: %s", snippet(e.red, a.body))}
 	}
 	if len(ans.Items) != len(batch) {
 		return outcome{err: fmt.Errorf("siem: Elastic answered %d items for %d events", len(ans.Items), len(batch))}
@@ -111,7 +113,7 @@ func (e *elastic) send(ctx context.Context, batch []Encoded) outcome {
 		if !ok || item.Status < 100 {
 			// Not the answer to a create: it says nothing of the events,
 			// which are sent again (a stored one comes back 409).
-			return outcome{err: fmt.Errorf("siem: Elastic answered item %d without a create status: %s", i, snippet(a.body))}
+			return outcome{err: fmt.Errorf("siem: Elastic answered item %d without a create status: %s", i, snippet(e.red, a.body))}
 		}
 		switch {
 		case item.Status/100 == 2, item.Status == http.StatusConflict:
@@ -119,9 +121,9 @@ func (e *elastic) send(ctx context.Context, batch []Encoded) outcome {
 			out.accepted = append(out.accepted, i)
 		case item.Status == http.StatusTooManyRequests || item.Status >= 500:
 			out.deferred = append(out.deferred, i)
-			out.deferErr = engine.RetryAfter(defaultWait, fmt.Errorf("siem: Elastic deferred %s: %s", batch[i].ID, itemReason(item)))
+			out.deferErr = engine.RetryAfter(defaultWait, fmt.Errorf("siem: Elastic deferred %s: %s", batch[i].ID, e.red.String(itemReason(item))))
 		default:
-			out.rejected[i] = itemReason(item)
+			out.rejected[i] = e.red.String(itemReason(item))
 		}
 	}
 	return out

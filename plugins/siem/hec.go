@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"switchboard/engine"
+	"switchboard/engine/outbound"
 )
 
 // hecMaxBytes keeps a request within Splunk Cloud's advice (about 1 MB).
@@ -29,10 +30,11 @@ type hec struct {
 	hc  *http.Client
 	set *Settings
 	url string
+	red *outbound.Redactor
 }
 
 func newHEC(hc *http.Client, set *Settings) *hec {
-	return &hec{hc: hc, set: set, url: strings.TrimRight(set.URL, "/")}
+	return &hec{hc: hc, set: set, url: strings.TrimRight(set.URL, "/"), red: set.redactor()}
 }
 
 func (h *hec) name() string  { return "Splunk HEC" }
@@ -136,9 +138,9 @@ func (h *hec) send(ctx context.Context, batch []Encoded) outcome {
 // codeError reads HEC's code table (reference section 1): busy and
 // unhealthy wait, server errors retry, the rest is configuration.
 func (h *hec) codeError(a answer, ans hecAnswer) error {
-	detail := snippet(a.body)
+	detail := snippet(h.red, a.body)
 	if ans.Text != "" {
-		detail = fmt.Sprintf("code %d %q", ans.Code, ans.Text)
+		detail = fmt.Sprintf("code %d %q", ans.Code, h.red.String(ans.Text))
 	}
 	switch ans.Code {
 	case 9, 18, 19, 20:
@@ -173,7 +175,7 @@ func (h *hec) waitAck(ctx context.Context, id int64) error {
 			Acks map[string]bool `json:"acks"`
 		}
 		if err := json.Unmarshal(a.body, &acks); err != nil {
-			return fmt.Errorf("siem: Splunk HEC acknowledgement answer is not JSON: %s", snippet(a.body))
+			return fmt.Errorf("siem: Splunk HEC acknowledgement answer is not JSON: %s", snippet(h.red, a.body))
 		}
 		if acks.Acks[key] {
 			return nil

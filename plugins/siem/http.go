@@ -3,6 +3,7 @@ package siem
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"switchboard/engine"
+	"switchboard/engine/outbound"
 )
 
 // This file is the plugin's HTTP plumbing (client, request, status
@@ -116,11 +118,27 @@ func retryAfter(h http.Header) time.Duration {
 }
 
 // snippet is the start of a destination's answer, for error messages and
-// the Test button, on one line.
-func snippet(b []byte) string {
+// the Test button, on one line, with the configuration's secrets masked: a
+// destination may echo the token it was sent, and the cut may split it.
+func snippet(r *outbound.Redactor, b []byte) string {
 	s := strings.Join(strings.Fields(string(b)), " ")
 	if len(s) > 300 {
-		s = s[:300] + "…"
+		return r.Cut(s[:300]) + "…"
 	}
-	return s
+	return r.String(s)
+}
+
+// redactor hides the configuration's secrets (HEC token, Elastic API key,
+// Sekoia intake key, webhook secret, TLS client key) in every form the
+// kit knows; an Elastic key's own secret half (after "id:" in the encoded
+// value) too, should an answer quote it decoded.
+func (s *Settings) redactor() *outbound.Redactor {
+	cred := s.Credential.Reveal()
+	r := outbound.NewRedactor(s.TLSClientKey.Reveal()).With(cred)
+	if raw, err := base64.StdEncoding.DecodeString(cred); err == nil {
+		if _, key, ok := strings.Cut(string(raw), ":"); ok {
+			r = r.With(key)
+		}
+	}
+	return r
 }

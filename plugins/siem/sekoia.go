@@ -56,7 +56,7 @@ func (s *sekoia) send(ctx context.Context, batch []Encoded) outcome {
 		return out
 	}
 	if a.status/100 != 2 {
-		out.err = statusError(s.name(), a, snippet(a.body))
+		out.err = statusError(s.name(), a, snippet(s.set.redactor(), a.body))
 		return out
 	}
 	out.accepted = sent

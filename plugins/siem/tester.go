@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -31,6 +32,23 @@ func (p *Plugin) Test(ctx context.Context, cfg *engine.TestConfig) []engine.Chec
 	if len(cfg.Errors) > 0 {
 		return append(out, engine.Check{ID: "siem_reach", Label: "Destination reachable", Status: engine.CheckSkipped, Message: "Skipped: fix the settings first."})
 	}
+	return append(out, p.testDestination(ctx, cfg, set)...)
+}
+
+// testDestination runs the destination's checks; what they say passes
+// through the configuration's redactor, since it quotes the destination's
+// answers.
+func (p *Plugin) testDestination(ctx context.Context, cfg *engine.TestConfig, set *Settings) []engine.Check {
+	checks := p.destinationChecks(ctx, cfg, set)
+	red := set.redactor()
+	for i := range checks {
+		checks[i].Message, checks[i].Detail = red.String(checks[i].Message), red.String(checks[i].Detail)
+	}
+	return checks
+}
+
+func (p *Plugin) destinationChecks(ctx context.Context, cfg *engine.TestConfig, set *Settings) []engine.Check {
+	var out []engine.Check
 	reach := timed(ctx, "siem_reach", "Destination reachable", func(ctx context.Context) (string, string, string) { return p.reach(ctx, set) })
 	out = append(out, reach)
 	if reach.Status == engine.CheckFail {
@@ -103,8 +121,8 @@ func (p *Plugin) reach(ctx context.Context, set *Settings) (string, string, stri
 
 // auth checks the credential without writing, where the destination has
 // a way: HEC answers an empty post with "No data" (code 5) only to a
-// valid token. Elastic, Sekoia and a webhook are only checked by a test
-// event.
+// valid token; Elastic has an authenticate API. Sekoia and a webhook are
+// only checked by a test event.
 func (p *Plugin) auth(ctx context.Context, set *Settings) (string, string, string) {
 	switch set.Destination {
 	case DestHEC:
@@ -119,16 +137,18 @@ func (p *Plugin) auth(ctx context.Context, set *Settings) (string, string, strin
 		}
 		var ans hecAnswer
 		_ = json.Unmarshal(a.body, &ans)
-		detail := fmt.Sprintf("HTTP %d %s", a.status, snippet(a.body))
+		detail := fmt.Sprintf("HTTP %d %s", a.status, snippet(h.red, a.body))
 		switch {
 		case ans.Code == 5:
 			return engine.CheckOK, "Splunk accepts the token (it answered \"No data\" to an empty request).", detail
 		case ans.Code == 10:
 			return engine.CheckFail, "The token has indexer acknowledgement on: turn Indexer Acknowledgement on and give a channel GUID.", detail
 		case a.status == http.StatusUnauthorized || a.status == http.StatusForbidden:
-			return engine.CheckFail, fmt.Sprintf("Splunk refused the token: %q (code %d).", ans.Text, ans.Code), detail
+			return engine.CheckFail, fmt.Sprintf("Splunk refused the token: %q (code %d).", h.red.String(ans.Text), ans.Code), detail
 		}
 		return engine.CheckWarn, "Splunk gave an unexpected answer to an empty request.", detail
+	case DestElastic:
+		return p.elasticAuth(ctx, set)
 	case DestSyslog:
 		if set.SyslogTransport == TransportTLS && set.TLSClientCert != "" {
 			return engine.CheckOK, "The receiver accepted the client certificate.", ""
@@ -136,6 +156,50 @@ func (p *Plugin) auth(ctx context.Context, set *Settings) (string, string, strin
 		return engine.CheckSkipped, "Syslog has no authentication beyond TLS client certificates.", ""
 	}
 	return engine.CheckSkipped, "This destination can only check the credential by accepting an event: tick \"Test Sends a Test Event\".", ""
+}
+
+// elasticAuth asks Elastic who the API key is, which writes nothing:
+// GET /_security/_authenticate answers 401 to credentials that do not
+// authenticate (https://www.elastic.co/guide/en/elasticsearch/reference/8.19/security-api-authenticate.html).
+// A cluster without the security API answers 404 or 405: the key could
+// not be checked, which is a warning, not a pass.
+func (p *Plugin) elasticAuth(ctx context.Context, set *Settings) (string, string, string) {
+	hc, err := p.client(set)
+	if err != nil {
+		return engine.CheckFail, err.Error(), ""
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(set.URL, "/")+"/_security/_authenticate", nil)
+	if err != nil {
+		return engine.CheckFail, "siem: the URL is not valid", ""
+	}
+	req.Header.Set("Authorization", "ApiKey "+set.Credential.Reveal())
+	resp, err := hc.Do(req)
+	if err != nil {
+		return engine.CheckFail, fmt.Sprintf("Elastic: %v", redactURL(err)), ""
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	detail := fmt.Sprintf("GET /_security/_authenticate: HTTP %d %s", resp.StatusCode, snippet(set.redactor(), body))
+	switch {
+	case resp.StatusCode/100 == 2:
+		var who struct {
+			Username string `json:"username"`
+		}
+		_ = json.Unmarshal(body, &who)
+		msg := "Elastic accepts the API key (authenticate API, nothing written)"
+		if who.Username != "" {
+			msg += fmt.Sprintf("; it belongs to %q", who.Username)
+		}
+		return engine.CheckOK, msg + ". Whether it may create documents in the index shows only with a test event.", detail
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		return engine.CheckFail, fmt.Sprintf("Elastic refused the API key (HTTP %d): paste the key's encoded value.", resp.StatusCode), detail
+	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusMethodNotAllowed:
+		if set.TestSendEvent {
+			return engine.CheckSkipped, "The cluster has no authenticate API (security off?): the test event below checks the key.", detail
+		}
+		return engine.CheckWarn, "Elastic could not verify credentials without writing: the cluster has no authenticate API (security off?). Tick \"Test Sends a Test Event\" to check the key with one event.", detail
+	}
+	return engine.CheckWarn, fmt.Sprintf("Elastic gave an unexpected answer (HTTP %d) to the authenticate API.", resp.StatusCode), detail
 }
 
 // testEvent sends one event marked as a test and reports the answer.

@@ -2,10 +2,12 @@ package siem
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
 	"switchboard/engine"
+	"switchboard/engine/plugintest"
 	"switchboard/plugins/siem/siemtest"
 )
 
@@ -43,7 +45,7 @@ func TestTestWritesOnlyWhenTicked(t *testing.T) {
 		auth  string
 	}{
 		{"hec", hecSettings(hec.URL), func() int { return len(hec.Events()) }, nil, engine.CheckOK},
-		{"elastic", elasticSettings(elastic.URL), elastic.Held, elastic.Posts, engine.CheckSkipped},
+		{"elastic", elasticSettings(elastic.URL), elastic.Held, elastic.Posts, engine.CheckOK},
 		{"sekoia", sekoiaSettings(sekoia.URL), sekoia.Held, sekoia.Posts, engine.CheckSkipped},
 		{"syslog", syslogSettings(TransportTCP, syslog.Addr), func() int { return len(syslog.Messages()) }, nil, engine.CheckSkipped},
 	}
@@ -106,5 +108,46 @@ func TestTestReportsRefusals(t *testing.T) {
 	got = checkStatus(h.plugin.Test(context.Background(), h.testConfig(set)))
 	if got["siem_reach"] != engine.CheckFail || got["siem_auth"] != "" {
 		t.Errorf("closed receiver: %v", got)
+	}
+}
+
+// TestTestElasticAuthWithoutWriting: unticked, Test checks the API key
+// with the authenticate API, which writes nothing: a valid key passes, a
+// refused one fails naming Elastic, and a cluster without the security API
+// is a warning that the key could not be checked, not a pass.
+func TestTestElasticAuthWithoutWriting(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	for _, c := range []struct {
+		name       string
+		key        string
+		noSecurity bool
+		want, text string
+	}{
+		{"valid key", elasticKey, false, engine.CheckOK, "Elastic accepts the API key"},
+		{"wrong key", "d3Jvbmc6a2V5LXRoYXQtaXMtd3Jvbmc=", false, engine.CheckFail, "Elastic refused the API key"},
+		{"no security API", elasticKey, true, engine.CheckWarn, "could not verify credentials without writing"},
+	} {
+		r, err := siemtest.NewElastic(siemtest.ElasticOptions{APIKey: elasticKey, NoSecurity: c.noSecurity})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(r.Close)
+		set := elasticSettings(r.URL)
+		set.Credential = engine.NewSecret(c.key)
+		checks := h.plugin.Test(context.Background(), h.testConfig(set))
+		var auth engine.Check
+		for _, ch := range checks {
+			if ch.ID == "siem_auth" {
+				auth = ch
+			}
+			plugintest.AssertNoSecret(t, errors.New(ch.Message+" "+ch.Detail), c.key)
+		}
+		if auth.Status != c.want || !strings.Contains(auth.Message, c.text) {
+			t.Errorf("%s: siem_auth %q %q (%s), want %q %q", c.name, auth.Status, auth.Message, auth.Detail, c.want, c.text)
+		}
+		if r.Posts() != 0 || r.Held() != 0 {
+			t.Errorf("%s: %d data requests, %d documents", c.name, r.Posts(), r.Held())
+		}
 	}
 }

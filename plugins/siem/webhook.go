@@ -64,7 +64,7 @@ func (w *webhook) send(ctx context.Context, batch []Encoded) outcome {
 		return outcome{err: err}
 	}
 	if a.status/100 != 2 {
-		return outcome{err: statusError(w.name(), a, snippet(a.body))}
+		return outcome{err: statusError(w.name(), a, snippet(w.set.redactor(), a.body))}
 	}
 	return outcome{accepted: all(len(batch))}
 }

@@ -18,6 +18,9 @@ type ElasticOptions struct {
 	// APIKey is the encoded API key senders must present as
 	// "Authorization: ApiKey <APIKey>".
 	APIKey string
+	// NoSecurity leaves out the security API (GET /_security/_authenticate
+	// answers 404), as on a cluster without security.
+	NoSecurity bool
 }
 
 // ItemFault is how the receiver answers one bulk item instead of storing
@@ -59,6 +62,9 @@ func NewElastic(opts ElasticOptions) (*Elastic, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /_bulk", e.bulk)
 	mux.HandleFunc("POST /{target}/_bulk", e.bulk)
+	if !opts.NoSecurity {
+		mux.HandleFunc("GET /_security/_authenticate", e.authenticate)
+	}
 	srv, cert, err := server(opts.Addr, mux, opts.TLS)
 	if err != nil {
 		return nil, err
@@ -143,6 +149,24 @@ func (e *Elastic) bulk(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{"took": 1, "errors": anyErr, "items": items})
+}
+
+// authenticate answers the authenticate API as Elastic documents it
+// (https://www.elastic.co/guide/en/elasticsearch/reference/8.19/security-api-authenticate.html):
+// GET /_security/_authenticate, 401 when the credentials do not
+// authenticate, otherwise 200 with who they are. The receiver's body keeps
+// to the fields of the documented example; it writes nothing and is not
+// counted in Posts.
+func (e *Elastic) authenticate(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("Authorization") != "ApiKey "+e.opts.APIKey {
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"username": "switchboard", "roles": []string{}, "full_name": nil, "email": nil,
+		"metadata": map[string]any{}, "enabled": true,
+	})
 }
 
 // create stores one document unless an item fault, a duplicate _id or a
