@@ -98,7 +98,7 @@ func runCheck(ctx context.Context, id, label string, fn func(ctx context.Context
 	return c
 }
 
-func checkTLS(ctx context.Context, client *beyondtrust.Client, a *ApplianceSettings) (string, string, error) {
+func checkTLS(ctx context.Context, client ApplianceProbe, a *ApplianceSettings) (string, string, error) {
 	if err := client.CheckTLS(ctx); err != nil {
 		return "", "", err
 	}
@@ -111,7 +111,7 @@ func checkTLS(ctx context.Context, client *beyondtrust.Client, a *ApplianceSetti
 	return CheckOK, "Connected to " + client.Host() + "; certificate trusted", nil
 }
 
-func checkPermissions(ctx context.Context, client *beyondtrust.Client, needCommand bool) (string, string, error) {
+func checkPermissions(ctx context.Context, client ApplianceProbe, needCommand bool) (string, string, error) {
 	info, err := client.APIInfo(ctx)
 	var be *beyondtrust.Error
 	if errors.As(err, &be) && be.Kind == beyondtrust.KindPermission {

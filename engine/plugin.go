@@ -148,8 +148,10 @@ type TestConfig struct {
 	Appliance ApplianceSettings
 	Settings  any
 	// Errors are the validation errors of the submitted values, if any.
-	Errors    FieldErrors
-	Client    *beyondtrust.Client
+	Errors FieldErrors
+	// Client is the appliance, for the appliance checks (nil: they build
+	// one from Appliance).
+	Client    ApplianceProbe
 	Templates Templates
 	Log       *slog.Logger
 }

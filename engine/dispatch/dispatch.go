@@ -15,7 +15,6 @@ import (
 
 	"switchboard/engine"
 	"switchboard/engine/metrics"
-	"switchboard/engine/service"
 	"switchboard/engine/store"
 )
 
@@ -34,10 +33,17 @@ const (
 	MinRetryAfter = time.Second
 )
 
+// Loader is what the dispatcher asks of the engine API: the plugins, and a
+// configuration decoded for use. *service.Service is one.
+type Loader interface {
+	Registry() *engine.Registry
+	Load(ctx context.Context, id int64) (*engine.LoadedConfig, error)
+}
+
 // Options configure the dispatcher.
 type Options struct {
 	Store   *store.Store
-	Service *service.Service
+	Configs Loader
 	Metrics *metrics.Metrics
 	Logger  *slog.Logger
 	// Owner names this engine in leases and must differ between engines
@@ -105,7 +111,7 @@ func New(opts Options) *Dispatcher {
 		opts.Metrics = metrics.New(nil, opts.Logger)
 	}
 	d := &Dispatcher{opts: opts, log: opts.Logger}
-	for _, p := range opts.Service.Registry().All() {
+	for _, p := range opts.Configs.Registry().All() {
 		info := p.Info()
 		limit := info.Concurrency
 		if limit <= 0 {
@@ -440,7 +446,7 @@ func (l *pluginLoop) finish(d *store.Delivery, outcome engine.Outcome, after tim
 // job assembles what the plugin needs, every write of it fenced by the
 // attempt's lease. Errors are returned already classified.
 func (l *pluginLoop) job(ctx context.Context, d *store.Delivery, lease *attemptLease, log *slog.Logger) (*engine.Job, error) {
-	cfg, err := l.d.opts.Service.Load(ctx, d.ConfigID)
+	cfg, err := l.d.opts.Configs.Load(ctx, d.ConfigID)
 	if err != nil {
 		return nil, engine.Permanent(fmt.Errorf("load configuration %d: %w", d.ConfigID, err))
 	}

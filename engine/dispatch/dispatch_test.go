@@ -92,7 +92,7 @@ func newRigWith(t *testing.T, p engine.Plugin, mutate func(a map[string]any), op
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := Options{Store: st, Service: svc, Backoff: func(int) time.Duration { return 5 * time.Millisecond },
+	o := Options{Store: st, Configs: svc, Backoff: func(int) time.Duration { return 5 * time.Millisecond },
 		MaintenanceInterval: 20 * time.Millisecond, DrainTimeout: 2 * time.Second}
 	if opts != nil {
 		opts(&o)

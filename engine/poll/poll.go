@@ -37,7 +37,17 @@ type Target struct {
 	// EnabledAt is when the configuration was enabled: a configuration
 	// that has never polled starts there (less its backfill).
 	EnabledAt time.Time
-	Client    *beyondtrust.Client
+	Client    Reports
+}
+
+// Reports is what a poll asks the appliance; *beyondtrust.Client (an
+// engine.ApplianceClient) is one.
+type Reports interface {
+	Product() string
+	APIInfo(ctx context.Context) (*beyondtrust.APIInfo, error)
+	EndedSince(ctx context.Context, since time.Time) ([]beyondtrust.SessionSummary, error)
+	ExitSurveys(ctx context.Context, kind beyondtrust.SurveyKind, start time.Time, duration time.Duration) ([]beyondtrust.SurveyRecord, error)
+	Sessions(ctx context.Context, lsids []string) ([]*beyondtrust.Session, error)
 }
 
 // Options configure a Poller.

@@ -230,7 +230,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	// a PostgreSQL database must never release or renew each other's.
 	owner := store.NewOwner()
 	s.owner = owner
-	disp = dispatch.New(dispatch.Options{Store: st, Service: s.Service, Metrics: s.Metrics, Logger: log, Retention: opts.Retention, Backoff: opts.Backoff, Owner: owner})
+	disp = dispatch.New(dispatch.Options{Store: st, Configs: s.Service, Metrics: s.Metrics, Logger: log, Retention: opts.Retention, Backoff: opts.Backoff, Owner: owner})
 	s.Dispatcher = disp
 	if s.Routes, err = service.NewRoutes(ctx, s.Service); err != nil {
 		return fail(err)

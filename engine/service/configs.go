@@ -45,17 +45,7 @@ type ConfigInput struct {
 
 // Loaded is a configuration decoded for use, secrets in clear. It never
 // leaves the engine.
-type Loaded struct {
-	ID        int64
-	Plugin    engine.Plugin
-	Name      string
-	Version   int
-	Appliance engine.ApplianceSettings
-	Settings  any
-	EnabledAt time.Time
-	Client    *beyondtrust.Client
-	Templates engine.Templates
-}
+type Loaded = engine.LoadedConfig
 
 // storedSettings is the JSON kept in the settings column.
 type storedSettings struct {
