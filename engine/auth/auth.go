@@ -99,7 +99,7 @@ func New(st *store.Store, logger *slog.Logger) *Manager {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	m := &Manager{st: st, log: logger, cost: BcryptCost, throttle: newThrottle(time.Now), csrfKey: newCSRFKey(),
+	m := &Manager{st: st, log: logger, cost: BcryptCost, throttle: newThrottle(st, time.Now), csrfKey: newCSRFKey(),
 		compare: bcrypt.CompareHashAndPassword, verified: newVerifiedSet()}
 	m.dummyHash = sync.OnceValue(func() []byte {
 		hash, err := bcrypt.GenerateFromPassword([]byte(newToken()), m.cost)
@@ -242,7 +242,11 @@ func CheckUsernameRules(username string) error {
 // a *ThrottledError on refusal.
 func (m *Manager) Verify(ctx context.Context, username, password, addr string) (User, error) {
 	username = strings.TrimSpace(username)
-	if wait := m.throttle.wait(addr, username); wait > 0 {
+	wait, failed, err := m.throttle.wait(ctx, addr, username)
+	if err != nil {
+		return User{}, fmt.Errorf("auth: %w", err)
+	}
+	if wait > 0 {
 		m.log.Warn("admin login refused: too many failures", "user", username, "addr", addr, "wait", wait.Round(time.Second))
 		return User{}, &ThrottledError{Wait: wait}
 	}
@@ -252,7 +256,7 @@ func (m *Manager) Verify(ctx context.Context, username, password, addr string) (
 	}
 	now := time.Now()
 	if u != nil && !u.Disabled() && m.verified.has(username, password, u.PasswordHash, now) {
-		m.throttle.succeed(addr, username)
+		m.succeeded(ctx, failed, addr, username)
 		return User{ID: u.ID, Username: u.Username}, nil
 	}
 	hash := m.dummyHash()
@@ -262,13 +266,30 @@ func (m *Manager) Verify(ctx context.Context, username, password, addr string) (
 	// A disabled account is refused like a wrong password, after the same
 	// bcrypt work, so its state is not told apart either.
 	if m.compare(hash, []byte(password)) != nil || u == nil || u.Disabled() {
-		m.throttle.fail(addr, username)
 		m.log.Warn("admin login failed", "user", username, "addr", addr)
+		// A failure that cannot be counted refuses the login all the
+		// same, but as an error: the throttle must not be bypassed by
+		// a database that does not answer.
+		if err := m.throttle.fail(ctx, addr, username); err != nil {
+			return User{}, fmt.Errorf("auth: %w", err)
+		}
 		return User{}, ErrInvalidCredentials
 	}
 	m.verified.add(username, password, u.PasswordHash, now)
-	m.throttle.succeed(addr, username)
+	m.succeeded(ctx, failed, addr, username)
 	return User{ID: u.ID, Username: u.Username}, nil
+}
+
+// succeeded forgets the failures of a login that went through, when any
+// were counted. If the database does not take that, the failures stay and
+// expire on their own.
+func (m *Manager) succeeded(ctx context.Context, failed bool, addr, username string) {
+	if !failed {
+		return
+	}
+	if err := m.throttle.succeed(ctx, addr, username); err != nil {
+		m.log.Warn("admin login: clear the failed attempts", "user", username, "err", err)
+	}
 }
 
 // Session is a new login: the token goes into the cookie.

@@ -1,8 +1,14 @@
 package auth
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"sync"
 	"time"
+	"unicode/utf8"
+
+	"switchboard/engine/store"
 )
 
 // throttle slows down password guessing. Every failed login counts against
@@ -10,16 +16,17 @@ import (
 // each further attempt on that key must wait a doubling delay. The user key
 // has a short cap so that a stranger guessing at "admin" can delay the real
 // admin by a minute at most, while the address key caps much higher.
+//
+// The failures are kept in the database (the login_failures table), so
+// that every engine behind a load balancer counts the same attempts: a
+// guesser spreading over N engines gets no more tries than against one.
+// Only the keys are kept, never anything derived from a password.
 type throttle struct {
-	mu        sync.Mutex
-	now       func() time.Time
-	entries   map[string]*failures
-	lastPrune time.Time
-}
+	st  *store.Store
+	now func() time.Time
 
-type failures struct {
-	count int
-	last  time.Time
+	mu        sync.Mutex
+	lastPrune time.Time
 }
 
 type throttleRule struct {
@@ -36,8 +43,8 @@ var (
 // forgetAfter is how long a key's failures are remembered after the last one.
 const forgetAfter = time.Hour
 
-func newThrottle(now func() time.Time) *throttle {
-	return &throttle{now: now, entries: map[string]*failures{}}
+func newThrottle(st *store.Store, now func() time.Time) *throttle {
+	return &throttle{st: st, now: now}
 }
 
 func (r throttleRule) delay(count int) time.Duration {
@@ -55,65 +62,73 @@ func (r throttleRule) delay(count int) time.Duration {
 }
 
 // wait returns how long a login for username from addr must still wait, or
-// zero.
-func (t *throttle) wait(addr, username string) time.Duration {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+// zero, and whether any failure is counted against it (else a success has
+// nothing to clear, and costs no write).
+func (t *throttle) wait(ctx context.Context, addr, username string) (time.Duration, bool, error) {
+	keys, rules := t.keys(addr, username)
+	seen, err := t.st.LoginFailures(ctx, keys)
+	if err != nil {
+		return 0, false, err
+	}
 	now := t.now()
 	var longest time.Duration
-	for key, rule := range t.keys(addr, username) {
-		f := t.entries[key]
-		if f == nil {
+	for i, key := range keys {
+		f, ok := seen[key]
+		if !ok {
 			continue
 		}
-		if left := f.last.Add(rule.delay(f.count)).Sub(now); left > longest {
+		if left := f.Last.Add(rules[i].delay(f.Failures)).Sub(now); left > longest {
 			longest = left
 		}
 	}
-	return longest
+	return longest, len(seen) > 0, nil
 }
 
 // fail records a failed login.
-func (t *throttle) fail(addr, username string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+func (t *throttle) fail(ctx context.Context, addr, username string) error {
 	now := t.now()
-	t.prune(now)
-	for key := range t.keys(addr, username) {
-		f := t.entries[key]
-		if f == nil {
-			f = &failures{}
-			t.entries[key] = f
-		}
-		f.count++
-		f.last = now
+	if err := t.prune(ctx, now); err != nil {
+		return err
 	}
+	keys, _ := t.keys(addr, username)
+	return t.st.AddLoginFailure(ctx, keys, now)
 }
 
 // succeed forgets the failures of a login that went through.
-func (t *throttle) succeed(addr, username string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for key := range t.keys(addr, username) {
-		delete(t.entries, key)
-	}
+func (t *throttle) succeed(ctx context.Context, addr, username string) error {
+	keys, _ := t.keys(addr, username)
+	return t.st.ClearLoginFailures(ctx, keys)
 }
 
-func (t *throttle) keys(addr, username string) map[string]throttleRule {
-	return map[string]throttleRule{"addr:" + addr: addrRule, "user:" + username: userRule}
+// keys are the throttle keys of a login and their rules.
+func (t *throttle) keys(addr, username string) ([]string, []throttleRule) {
+	return []string{throttleKey("addr", addr), throttleKey("user", username)}, []throttleRule{addrRule, userRule}
+}
+
+// throttleKey is kind:value, or kind#hash for a value no account or address
+// has (over 64 bytes, or not UTF-8), which the database could refuse or a
+// scan could use to fill it.
+func throttleKey(kind, value string) string {
+	if len(value) <= 64 && utf8.ValidString(value) {
+		return kind + ":" + value
+	}
+	sum := sha256.Sum256([]byte(value))
+	return kind + "#" + hex.EncodeToString(sum[:16])
 }
 
 // prune drops keys idle for forgetAfter, so a scan with random usernames
-// cannot grow the map without bound. It sweeps at most once a minute to keep
-// a burst of failures from costing a full sweep each.
-func (t *throttle) prune(now time.Time) {
-	if now.Sub(t.lastPrune) < time.Minute {
-		return
+// cannot grow the table without bound. Each engine sweeps at most once a
+// minute, to keep a burst of failures from costing a sweep each.
+func (t *throttle) prune(ctx context.Context, now time.Time) error {
+	t.mu.Lock()
+	due := now.Sub(t.lastPrune) >= time.Minute
+	if due {
+		t.lastPrune = now
 	}
-	t.lastPrune = now
-	for key, f := range t.entries {
-		if now.Sub(f.last) > forgetAfter {
-			delete(t.entries, key)
-		}
+	t.mu.Unlock()
+	if !due {
+		return nil
 	}
+	_, err := t.st.ForgetLoginFailures(ctx, now.Add(-forgetAfter))
+	return err
 }

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -29,55 +30,84 @@ func TestThrottleRuleDelay(t *testing.T) {
 
 func TestThrottle(t *testing.T) {
 	t.Parallel()
+	ctx := t.Context()
 	now := time.Unix(1_700_000_000, 0)
-	th := newThrottle(func() time.Time { return now })
+	_, st := newTestManager(t)
+	th := newThrottle(st, func() time.Time { return now })
+	fail := func(addr, user string) {
+		t.Helper()
+		if err := th.fail(ctx, addr, user); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wait := func(addr, user string) time.Duration {
+		t.Helper()
+		w, _, err := th.wait(ctx, addr, user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
 
 	for range userRule.free - 1 {
-		th.fail("10.0.0.1", "admin")
+		fail("10.0.0.1", "admin")
 	}
-	if w := th.wait("10.0.0.1", "admin"); w != 0 {
+	if w := wait("10.0.0.1", "admin"); w != 0 {
 		t.Fatalf("wait after %d failures = %s, want 0", userRule.free-1, w)
 	}
-	th.fail("10.0.0.1", "admin")
-	if w := th.wait("10.0.0.1", "admin"); w != time.Second {
+	fail("10.0.0.1", "admin")
+	if w := wait("10.0.0.1", "admin"); w != time.Second {
 		t.Fatalf("wait after %d failures = %s, want 1s", userRule.free, w)
 	}
 	// The username is slowed down from any address, the address for any
 	// username.
-	if w := th.wait("10.0.0.2", "admin"); w != time.Second {
+	if w := wait("10.0.0.2", "admin"); w != time.Second {
 		t.Errorf("wait for same user, other address = %s, want 1s", w)
 	}
-	if w := th.wait("10.0.0.1", "other"); w != time.Second {
+	if w := wait("10.0.0.1", "other"); w != time.Second {
 		t.Errorf("wait for same address, other user = %s, want 1s", w)
 	}
-	if w := th.wait("10.0.0.2", "other"); w != 0 {
+	if w := wait("10.0.0.2", "other"); w != 0 {
 		t.Errorf("wait for unrelated login = %s, want 0", w)
 	}
 
 	now = now.Add(400 * time.Millisecond)
-	if w := th.wait("10.0.0.1", "admin"); w != 600*time.Millisecond {
+	if w := wait("10.0.0.1", "admin"); w != 600*time.Millisecond {
 		t.Errorf("wait after 400ms = %s, want 600ms", w)
 	}
 
 	for range 20 {
-		th.fail("10.0.0.1", "admin")
+		fail("10.0.0.1", "admin")
 	}
-	if w := th.wait("10.0.0.3", "admin"); w != userRule.limit {
+	if w := wait("10.0.0.3", "admin"); w != userRule.limit {
 		t.Errorf("user wait = %s, want the cap %s", w, userRule.limit)
 	}
-	if w := th.wait("10.0.0.1", "someone"); w != addrRule.limit {
+	if w := wait("10.0.0.1", "someone"); w != addrRule.limit {
 		t.Errorf("address wait = %s, want the cap %s", w, addrRule.limit)
 	}
 
-	th.succeed("10.0.0.1", "admin")
-	if w := th.wait("10.0.0.1", "admin"); w != 0 {
+	if err := th.succeed(ctx, "10.0.0.1", "admin"); err != nil {
+		t.Fatal(err)
+	}
+	if w := wait("10.0.0.1", "admin"); w != 0 {
 		t.Errorf("wait after success = %s, want 0", w)
 	}
 
-	th.fail("10.9.9.9", "ghost")
+	// A username no account has (too long, not UTF-8) is kept as a hash,
+	// and throttled all the same.
+	for _, odd := range []string{strings.Repeat("x", 5000), "\xff\xfeadmin"} {
+		for range userRule.free {
+			fail("10.0.0.9", odd)
+		}
+		if w := wait("10.0.0.8", odd); w != time.Second {
+			t.Errorf("wait for an odd username = %s, want 1s", w)
+		}
+	}
+
+	fail("10.9.9.9", "ghost")
 	now = now.Add(forgetAfter + time.Minute)
-	th.fail("10.0.0.4", "new")
-	if _, ok := th.entries["user:ghost"]; ok {
-		t.Error("failures idle for over an hour were not forgotten")
+	fail("10.0.0.4", "new")
+	if got, err := st.LoginFailures(ctx, []string{"user:ghost", "user:new"}); err != nil || len(got) != 1 {
+		t.Errorf("failures idle for over an hour were not forgotten: %v %v", got, err)
 	}
 }

@@ -2,7 +2,6 @@ package outbound
 
 import (
 	"context"
-	"fmt"
 	"sort"
 	"sync"
 	"time"
@@ -29,10 +28,16 @@ type Budget struct {
 // Governor hands out the slots of budgets. One process-wide Governor
 // (DefaultGovernor) is shared by every Client, so configurations with the
 // same remote account share its budget.
+//
+// Within one process the slots are channels and the windows counters; a
+// cluster of engines on one PostgreSQL database keeps them in it instead
+// (Share), behind the same Acquire, so no plugin knows which it gets.
 type Governor struct {
 	mu      sync.Mutex
 	budgets map[string]*budgetState
 	now     func() time.Time
+	// shared, when set, keeps every budget in a database (see Share).
+	shared *shared
 }
 
 type budgetState struct {
@@ -63,6 +68,15 @@ type Release func(hold time.Duration)
 // returned) or when a window's allowance is spent (an *Error of class
 // RetryLater; no slot is held then).
 func (g *Governor) Acquire(ctx context.Context, budgets ...Budget) (Release, error) {
+	g.mu.Lock()
+	sh := g.shared
+	g.mu.Unlock()
+	if sh != nil {
+		for _, b := range budgets {
+			g.state(b) // remembered for States
+		}
+		return sh.acquire(ctx, budgets)
+	}
 	var taken []chan struct{}
 	give := func(hold time.Duration) {
 		for _, sem := range taken {
@@ -77,8 +91,7 @@ func (g *Governor) Acquire(ctx context.Context, budgets ...Budget) (Release, err
 		st := g.state(b)
 		if wait, ok := g.startInWindow(st); !ok {
 			give(0)
-			return nil, &Error{Op: "budget " + b.Key, Verdict: Verdict{Class: RetryLater, Wait: max(wait, MinRetryAfter)},
-				Err: fmt.Errorf("%d requests in %s spent; the window ends in %s", b.PerWindow, b.Window, wait.Round(time.Second))}
+			return nil, spent(b, wait)
 		}
 		if st.sem == nil {
 			continue
@@ -143,6 +156,12 @@ type BudgetState struct {
 // States returns every budget's remaining allowance, sorted by key: the
 // metric switchboard_outbound_budget_free reads it.
 func (g *Governor) States() []BudgetState {
+	g.mu.Lock()
+	sh := g.shared
+	g.mu.Unlock()
+	if sh != nil {
+		return sh.states(g)
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	out := make([]BudgetState, 0, len(g.budgets))

@@ -29,6 +29,7 @@ import (
 	"switchboard/engine/httpapi"
 	"switchboard/engine/intake"
 	"switchboard/engine/metrics"
+	"switchboard/engine/outbound"
 	"switchboard/engine/poll"
 	"switchboard/engine/render"
 	"switchboard/engine/secretbox"
@@ -331,6 +332,11 @@ func (s *Server) Start(ctx context.Context) error {
 		// save templates too.
 		s.wg.Go(func() { s.Service.WatchConfigs(runCtx, service.ConfigWatchInterval) })
 		s.wg.Go(func() { s.Service.WatchTemplates(runCtx, templateWatchInterval) })
+		// The remote budgets every plugin spends (Autotask's three
+		// threads per endpoint, its hourly allowance) are counted in the
+		// database, so they hold across the engines.
+		stop := outbound.DefaultGovernor.Share(outbound.Shared{Ledger: s.Store, Holder: s.owner, Log: s.log})
+		s.wg.Go(func() { <-runCtx.Done(); stop() })
 	}
 	s.wg.Go(func() {
 		if err := s.Dispatcher.Run(runCtx); err != nil {
