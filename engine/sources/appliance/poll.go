@@ -75,7 +75,16 @@ func (p *Poller) Poll(ctx context.Context, t Target, stream string) (Cycle, erro
 		return Cycle{}, ErrNotOwner
 	}
 	start := cur.StartOr(t.EnabledAt, now, time.Duration(set.FirstFetch)*time.Minute).Truncate(time.Second)
-	records, readErr := readReport(ctx, t.Client, stream, start, 0, p.TempDir)
+	var (
+		records []activity.Record
+		floor   time.Time
+		readErr error
+	)
+	if stream == StreamSyslog {
+		records, readErr = readReport(ctx, t.Client, stream, start, 0, p.TempDir)
+	} else {
+		records, floor, readErr = p.readWindows(ctx, t, stream, start, now)
+	}
 	if readErr != nil {
 		readErr = fmt.Errorf("appliance: source %s: %s from %s: %w", set.Name, stream, start.UTC().Format(time.RFC3339), readErr)
 		if rerr := p.Store.RecordSourceError(context.WithoutCancel(ctx), id, p.Owner, now, readErr.Error()); rerr != nil {
@@ -83,7 +92,21 @@ func (p *Poller) Poll(ctx context.Context, t Target, stream string) (Cycle, erro
 		}
 		return Cycle{Cursor: start}, readErr
 	}
+	records, held := holdOpen(records, now, interval+SyslogWait)
 	taken, next, capped := take(records, start, set.MaxPerCycle, now)
+	if !capped && floor.After(next) {
+		next = floor // whole windows read with nothing newer: do not ask them again
+	}
+	for _, h := range held {
+		// The next poll reads from the open message again, to store it
+		// once it is whole.
+		if h.At.Before(next) {
+			next = maxTime(h.At, start)
+		}
+	}
+	if len(held) > 0 {
+		p.log().Info("appliance: syslog messages the download ended in are kept for the next poll", "source", set.Name, "messages", len(held))
+	}
 	cyc := Cycle{Fetched: len(taken), Cursor: next, Capped: capped}
 	rows := make([]*store.NewEvent, 0, len(taken))
 	host := strings.ToLower(t.Client.Host())
@@ -143,6 +166,81 @@ func readReport(ctx context.Context, c Reports, stream string, start time.Time, 
 		return err
 	})
 	return out, err
+}
+
+// SyslogWait is how long, past one polling interval, a syslog message the
+// download ended in (segments missing) waits for its other segments before
+// it is stored incomplete.
+const SyslogWait = 5 * time.Minute
+
+// holdOpen takes out the syslog messages the download ended in, segments
+// missing, that are younger than wait: the next download may hold them
+// whole. Older ones (a segment lost for good) and those without a time are
+// left to be stored, marked incomplete.
+func holdOpen(records []activity.Record, now time.Time, wait time.Duration) (kept, held []activity.Record) {
+	for _, r := range records {
+		if r.Open && !r.At.IsZero() && r.At.After(now.Add(-wait)) {
+			held = append(held, r)
+		} else {
+			kept = append(kept, r)
+		}
+	}
+	return kept, held
+}
+
+// readWindows asks a Team or Vault report window after window from start:
+// each request spans at most the source's Window (the last one runs up to
+// now: duration 0, from less than a window before now), at most
+// MaxWindowsPerPoll requests, and no more once MaxPerCycle records past
+// start were read. floor is how far the windows read reach with nothing
+// left unread (never later than one window before now, so that an
+// activity recorded late in the last window is still found).
+func (p *Poller) readWindows(ctx context.Context, t Target, stream string, start, now time.Time) (out []activity.Record, floor time.Time, err error) {
+	w := time.Duration(max(t.Settings.Window, 1)) * time.Minute
+	from := start
+	for range MaxWindowsPerPoll {
+		last := !from.Add(w).Before(now)
+		dur := w
+		if last {
+			dur = 0
+		}
+		recs, err := readReport(ctx, t.Client, stream, from, dur, p.TempDir)
+		if err != nil {
+			return nil, time.Time{}, fmt.Errorf("window from %s: %w", from.UTC().Format(time.RFC3339), err)
+		}
+		out = append(out, recs...)
+		if last {
+			floor = now.Add(-w)
+			break
+		}
+		from = from.Add(w)
+		floor = from
+		if past(out, start) >= max(t.Settings.MaxPerCycle, 1) {
+			break
+		}
+	}
+	if limit := now.Add(-w); floor.After(limit) {
+		floor = limit
+	}
+	return out, floor.Truncate(time.Second), nil
+}
+
+// past counts the records after start's second.
+func past(records []activity.Record, start time.Time) int {
+	n := 0
+	for _, r := range records {
+		if r.At.After(start) {
+			n++
+		}
+	}
+	return n
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // take keeps the records at or after start (the cursor's second is read

@@ -45,6 +45,11 @@ const (
 	DefaultInterval    = 300  // seconds; Sekoia's Team and Vault connectors poll every 300 s
 	DefaultFirstFetch  = 1440 // minutes; Sekoia starts a day back
 	DefaultMaxPerCycle = 10000
+	// DefaultWindow (minutes) is the longest span one Team or Vault request
+	// asks for.
+	DefaultWindow = 60
+	// MaxWindowsPerPoll bounds the requests of one poll of one stream.
+	MaxWindowsPerPoll = 48
 )
 
 // Settings configure one appliance activity source.
@@ -54,10 +59,11 @@ type Settings struct {
 	Product           string        `json:"product" validate:"oneof=rs pra" default:"pra" label:"Product"`
 	ClientID          string        `json:"client_id" validate:"required,max=200" label:"OAuth Client ID"`
 	ClientSecret      engine.Secret `json:"client_secret" binds:"host,client_id" label:"OAuth Client Secret"`
-	Streams           []string      `json:"streams" label:"Streams" help:"Any of team, vault, syslog; all three when empty."`
+	Streams           []string      `json:"streams" options:"team=Team activity,vault=Vault account activity,syslog=Syslog" label:"Streams" help:"What to read; all three when none is selected."`
 	Interval          int           `json:"interval" validate:"gte=30,lte=86400" default:"300" label:"Polling Interval (seconds)"`
 	FirstFetch        int           `json:"first_fetch_minutes" validate:"gte=0,lte=43200" default:"1440" label:"First Fetch (minutes)"`
 	MaxPerCycle       int           `json:"max_per_cycle" validate:"gte=1,lte=1000000" default:"10000" label:"Records per Poll"`
+	Window            int           `json:"window_minutes" validate:"gte=1,lte=1440" default:"60" label:"Request Window (minutes)" help:"Team and Vault are asked for at most this long a span per request, window after window from the cursor (at most 48 per poll)."`
 	AllowInvalidCerts bool          `json:"allow_invalid_certs" label:"Allow Invalid Certificates"`
 	DeliverTo         []string      `json:"deliver_to" label:"Deliver To"`
 	Disabled          bool          `json:"disabled" label:"Disabled"`
@@ -65,7 +71,7 @@ type Settings struct {
 
 // NewSettings returns the defaults.
 func NewSettings() *Settings {
-	return &Settings{Product: beyondtrust.ProductPRA, Interval: DefaultInterval, FirstFetch: DefaultFirstFetch, MaxPerCycle: DefaultMaxPerCycle}
+	return &Settings{Product: beyondtrust.ProductPRA, Interval: DefaultInterval, FirstFetch: DefaultFirstFetch, MaxPerCycle: DefaultMaxPerCycle, Window: DefaultWindow}
 }
 
 // ValidateSettings checks what tags cannot.

@@ -205,6 +205,7 @@ func syslogRecord(m Message, cut bool, prev time.Time) (Record, error) {
 		}
 	}
 	rec, err := newRecord(at, doc)
+	rec.Open = m.Open
 	if at.IsZero() {
 		rec.At = prev // for the cursor only; the document has no timestamp
 	}

@@ -30,6 +30,9 @@ type Record struct {
 	// cursor).
 	At  time.Time
 	Doc json.RawMessage
+	// Open is a syslog message the download ended in, segments missing:
+	// the rest may come with the next download.
+	Open bool
 }
 
 func newRecord(at time.Time, doc any) (Record, error) {

@@ -127,6 +127,10 @@ type Message struct {
 	Missing []int
 	// Raw is a line that is not a segment, kept as it is.
 	Raw bool
+	// Open is a message still waiting for segments when the archive ended
+	// (not one closed by a repeated part): the rest may come with the next
+	// download.
+	Open bool
 }
 
 // maxOpen bounds the messages waiting for segments; past it the oldest is
@@ -177,7 +181,7 @@ func (r *Reassembler) Line(line string) {
 	m := r.open[k]
 	if m != nil {
 		if _, dup := m.parts[seg.Part]; dup || m.first.Total != seg.Total {
-			r.close(k, m)
+			r.close(k, m, false)
 			m = nil
 		}
 	}
@@ -194,11 +198,15 @@ func (r *Reassembler) Line(line string) {
 	}
 	m.parts[seg.Part] = seg.Payload
 	if len(m.parts) == seg.Total {
-		r.close(k, m)
+		r.close(k, m, false)
 	}
 }
 
-func (r *Reassembler) closeOldest() {
+func (r *Reassembler) closeOldest() { r.closeFirst(false) }
+
+// closeFirst closes the message that started first (open: at the end of
+// the archive).
+func (r *Reassembler) closeFirst(open bool) {
 	var oldK segKey
 	var old *openMessage
 	for k, m := range r.open {
@@ -207,12 +215,13 @@ func (r *Reassembler) closeOldest() {
 		}
 	}
 	if old != nil {
-		r.close(oldK, old)
+		r.close(oldK, old, open)
 	}
 }
 
-// close emits an open message with the parts it has, in part order.
-func (r *Reassembler) close(k segKey, m *openMessage) {
+// close emits an open message with the parts it has, in part order; open
+// marks one the archive ended in.
+func (r *Reassembler) close(k segKey, m *openMessage, open bool) {
 	delete(r.open, k)
 	var b strings.Builder
 	var missing []int
@@ -224,14 +233,14 @@ func (r *Reassembler) close(k segKey, m *openMessage) {
 		}
 	}
 	r.emit(Message{Date: m.first.Date, Host: k.host, Process: k.process, PID: k.pid, Number: k.number,
-		Payload: b.String(), Total: m.first.Total, Missing: missing})
+		Payload: b.String(), Total: m.first.Total, Missing: missing, Open: open && len(missing) > 0})
 }
 
 // Flush emits the messages still missing segments, oldest first, marked
-// incomplete.
+// incomplete and open.
 func (r *Reassembler) Flush() {
 	for len(r.open) > 0 {
-		r.closeOldest()
+		r.closeFirst(true)
 	}
 }
 
