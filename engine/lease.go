@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 )
 
 // ErrLeaseLost means an attempt no longer holds its delivery: its lease ran
@@ -29,9 +30,17 @@ type Lease interface {
 // during a slow step does not write beside the attempt that replaced it.
 // It also fails when ctx was cancelled because the lease was lost. A job
 // without a Lease (a one-off run outside the dispatcher) always holds it.
+//
+// A checkpoint written behind is persisted here first, so that the record
+// of every earlier write is durable before the next one goes out.
 func (j *Job) CheckLease(ctx context.Context) error {
 	if errors.Is(context.Cause(ctx), ErrLeaseLost) {
 		return context.Cause(ctx)
+	}
+	if j.Checkpoint != nil {
+		if err := j.Checkpoint.Flush(ctx); err != nil {
+			return fmt.Errorf("save the checkpoint before the next write: %w", err)
+		}
 	}
 	if j.Lease == nil {
 		return nil

@@ -189,12 +189,24 @@ func (c Check) Blame(fields ...string) Check {
 	return c
 }
 
-// Checkpoint records the external writes a delivery has made, persisted the
-// moment they are set, so that a retry never repeats them.
+// Checkpoint records the external writes a delivery has made, so that a
+// retry never repeats them. By default each Set is persisted before it
+// returns. Under the dispatcher it is written behind (WriteBehind): a Set
+// is kept in memory until the next remote write is announced (Flush, which
+// Job.CheckLease calls) or the attempt finishes, whose transaction carries
+// it (Unsaved). The record of a write is thus durable before any later
+// write begins, as before, but the last one costs no transaction of its
+// own.
 type Checkpoint struct {
 	mu     sync.Mutex
 	values map[string]string
 	save   func(ctx context.Context, values map[string]string) error
+	// behind is set by WriteBehind; hold is the check a deferred Set
+	// still makes at once (the attempt's lease, by its own clock).
+	behind bool
+	hold   func() error
+	// dirty counts Sets not yet persisted.
+	dirty int
 }
 
 // NewCheckpoint starts from values; save persists a copy after every Set.
@@ -205,6 +217,14 @@ func NewCheckpoint(values map[string]string, save func(ctx context.Context, valu
 	return &Checkpoint{values: values, save: save}
 }
 
+// WriteBehind makes Set keep values in memory until Flush, and returns c.
+// hold, if not nil, is checked by every Set, so that an attempt that has
+// lost its lease learns it at once, as a written-through Set would tell it.
+func (c *Checkpoint) WriteBehind(hold func() error) *Checkpoint {
+	c.behind, c.hold = true, hold
+	return c
+}
+
 // Get returns a recorded value.
 func (c *Checkpoint) Get(key string) (string, bool) {
 	c.mu.Lock()
@@ -213,22 +233,65 @@ func (c *Checkpoint) Get(key string) (string, bool) {
 	return v, ok
 }
 
-// Set records a value and persists the checkpoint before returning.
+// Set records a value. Written through, it is persisted before Set
+// returns; written behind, it is persisted by the next Flush or by the
+// attempt's finish, except when ctx has ended (a shutdown or a lost lease:
+// no finish may follow), which writes it through.
 func (c *Checkpoint) Set(ctx context.Context, key, value string) error {
 	c.mu.Lock()
 	c.values[key] = value
-	snapshot := make(map[string]string, len(c.values))
-	for k, v := range c.values {
-		snapshot[k] = v
-	}
+	c.dirty++
+	behind := c.behind && ctx.Err() == nil
 	c.mu.Unlock()
-	if c.save == nil {
+	if behind {
+		if c.hold != nil {
+			if err := c.hold(); err != nil {
+				return fmt.Errorf("save checkpoint %s: %w", key, err)
+			}
+		}
 		return nil
 	}
-	if err := c.save(ctx, snapshot); err != nil {
+	if err := c.Flush(ctx); err != nil {
 		return fmt.Errorf("save checkpoint %s: %w", key, err)
 	}
 	return nil
+}
+
+// Flush persists what Set recorded and was not yet persisted.
+func (c *Checkpoint) Flush(ctx context.Context) error {
+	snapshot, dirty := c.Unsaved()
+	if dirty == 0 || c.save == nil {
+		return nil
+	}
+	if err := c.save(ctx, snapshot); err != nil {
+		return err
+	}
+	c.Saved(dirty)
+	return nil
+}
+
+// Unsaved returns a copy of every value, and how many Sets since the last
+// save it holds (0: nothing to persist). A caller that persists the copy
+// reports it with Saved.
+func (c *Checkpoint) Unsaved() (map[string]string, int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.dirty == 0 {
+		return nil, 0
+	}
+	out := make(map[string]string, len(c.values))
+	for k, v := range c.values {
+		out[k] = v
+	}
+	return out, c.dirty
+}
+
+// Saved records that the copy Unsaved returned with dirty Sets was
+// persisted; Sets made since then remain to be saved.
+func (c *Checkpoint) Saved(dirty int) {
+	c.mu.Lock()
+	c.dirty = max(c.dirty-dirty, 0)
+	c.mu.Unlock()
 }
 
 // Values returns a copy of everything recorded.

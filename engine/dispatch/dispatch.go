@@ -352,14 +352,23 @@ func (l *pluginLoop) deliver(work context.Context, d store.Delivery, claimedAt t
 	dur := time.Since(started)
 	if work.Err() != nil && outcome == engine.OutcomeRetry && !errors.Is(context.Cause(ctx), engine.ErrLeaseLost) {
 		// Cut off by shutdown, not failed: Run hands the delivery back
-		// without counting the attempt.
+		// without counting the attempt, keeping the record of what it
+		// wrote.
+		if job != nil {
+			if err := job.Checkpoint.Flush(context.WithoutCancel(ctx)); err != nil {
+				log.Error("save the checkpoint of a delivery cancelled at shutdown", "err", err)
+			}
+		}
 		log.Info("delivery cancelled at shutdown; it runs again on the next start", "err", err)
 		return
 	}
 	f := l.finish(&d, outcome, after, err)
 	f.Token, f.Started, f.Duration = d.LeaseToken, started, dur
+	var unsaved int
 	if job != nil {
 		l.record(&f, job)
+		// The checkpoint of the last remote write rides on the finish.
+		f.Checkpoint, unsaved = job.Checkpoint.Unsaved()
 	}
 	l.d.opts.Metrics.Attempts.WithLabelValues(l.id, outcome.String()).Inc()
 	l.d.opts.Metrics.AttemptDuration.WithLabelValues(l.id).Observe(dur.Seconds())
@@ -373,7 +382,18 @@ func (l *pluginLoop) deliver(work context.Context, d store.Delivery, claimedAt t
 			return
 		}
 		log.Error("record delivery outcome", "state", f.State, "err", err)
+		if unsaved > 0 {
+			// The outcome is lost until the lease runs out and the
+			// delivery is rescued; the record of what it wrote must not
+			// be, or the retry would write it again.
+			if err := job.Checkpoint.Flush(context.WithoutCancel(ctx)); err != nil {
+				log.Error("save the checkpoint after the outcome could not be recorded", "err", err)
+			}
+		}
 		return
+	}
+	if unsaved > 0 {
+		job.Checkpoint.Saved(unsaved)
 	}
 	switch f.State {
 	case store.StateDone, store.StateSkipped:
@@ -471,7 +491,7 @@ func (l *pluginLoop) job(ctx context.Context, d *store.Delivery, lease *attemptL
 		Settings:   cfg.Settings,
 		Client:     cfg.Client,
 		Templates:  cfg.Templates,
-		Checkpoint: engine.NewCheckpoint(d.CheckpointValues(), lease.checkpointSaver()),
+		Checkpoint: engine.NewCheckpoint(d.CheckpointValues(), lease.checkpointSaver()).WriteBehind(lease.held),
 		Links:      links{a: lease, l: l.d.opts.Store.AttemptLinks(lease.fence)},
 		Lease:      lease,
 		Log:        log.With("event", ev.Name, "lsid", ev.LSID),

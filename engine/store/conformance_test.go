@@ -364,3 +364,48 @@ func TestConfigStampFollowsEveryChange(t *testing.T) {
 		stamp("nothing changed after the delete", false)
 	})
 }
+
+// A finish may carry the attempt's checkpoint: it replaces the stored one
+// in the same transaction, a finish without one keeps what is stored, and
+// a finish refused for a lost lease leaves the checkpoint untouched too.
+func TestFinishCarriesTheCheckpoint(t *testing.T) {
+	eachDB(t, func(t *testing.T, st *Store) {
+		ctx := context.Background()
+		cfg := newConfig(t, st)
+		if _, err := st.InsertEvents(ctx, []*NewEvent{newEvent("c", NewDelivery{ConfigID: cfg.ID, Plugin: "p", MaxAttempts: 3})}, nil); err != nil {
+			t.Fatal(err)
+		}
+		claim := func() Delivery {
+			t.Helper()
+			ds, err := st.Claim(ctx, "p", 1, "w", time.Minute, time.Now().Add(time.Hour))
+			if err != nil || len(ds) != 1 {
+				t.Fatalf("claim %v %v", ds, err)
+			}
+			return ds[0]
+		}
+		d := claim()
+		if err := st.SaveCheckpoint(ctx, d.Fence(), map[string]string{"note": "n1"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.FinishAttempt(ctx, Finish{ID: d.ID, Token: d.LeaseToken, State: StateRetrying, Outcome: "retry",
+			Started: time.Now(), Checkpoint: map[string]string{"note": "n1", "time_entry": "t1"}}); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := st.GetDelivery(ctx, d.ID)
+		if cp := got.CheckpointValues(); cp["note"] != "n1" || cp["time_entry"] != "t1" {
+			t.Fatalf("after a finish with a checkpoint: %v", cp)
+		}
+		d = claim()
+		if err := st.FinishAttempt(ctx, Finish{ID: d.ID, Token: "stale", State: StateDone, Outcome: "done",
+			Started: time.Now(), Checkpoint: map[string]string{"note": "zombie"}}); !errors.Is(err, ErrLeaseLost) {
+			t.Fatalf("finish with a stale token: %v, want ErrLeaseLost", err)
+		}
+		if err := st.FinishAttempt(ctx, Finish{ID: d.ID, Token: d.LeaseToken, State: StateDone, Outcome: "done", Started: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		got, _ = st.GetDelivery(ctx, d.ID)
+		if cp := got.CheckpointValues(); got.State != StateDone || cp["note"] != "n1" || cp["time_entry"] != "t1" {
+			t.Fatalf("after a stale finish and a finish without a checkpoint: state %s checkpoint %v", got.State, cp)
+		}
+	})
+}

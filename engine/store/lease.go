@@ -147,6 +147,10 @@ type Finish struct {
 	Snooze   bool
 	Started  time.Time
 	Duration time.Duration
+	// Checkpoint, when not nil, replaces the delivery's checkpoint in the
+	// same transaction: the record of the attempt's last remote write,
+	// which then needs no transaction of its own.
+	Checkpoint map[string]string
 }
 
 // FinishAttempt records an attempt and moves the delivery to its next
@@ -161,12 +165,22 @@ func (s *Store) FinishAttempt(ctx context.Context, f Finish) error {
 	if f.Snooze {
 		refund = 1
 	}
+	checkpoint := ""
+	if f.Checkpoint != nil {
+		b, err := json.Marshal(f.Checkpoint)
+		if err != nil {
+			return err
+		}
+		checkpoint = string(b)
+	}
 	err := s.writeTx(ctx, func(tx *gorm.DB) error {
 		res := tx.Exec(`UPDATE deliveries SET state = ?, run_at = ?, lease_owner = '', lease_until = 0, lease_token = '',
-				last_error = ?, result = ?, records = CASE WHEN CAST(? AS TEXT) = '' THEN records ELSE ? END, updated_at = ?, finished_at = ?, attempts = attempts - ?,
+				last_error = ?, result = ?, records = CASE WHEN CAST(? AS TEXT) = '' THEN records ELSE ? END,
+				checkpoint = CASE WHEN CAST(? AS TEXT) = '' THEN checkpoint ELSE ? END,
+				updated_at = ?, finished_at = ?, attempts = attempts - ?,
 				snoozes = CASE WHEN CAST(? AS INTEGER) = 1 THEN snoozes + 1 ELSE 0 END
 			WHERE id = ? AND lease_token = ? AND lease_token != '' AND state = 'running'`,
-			f.State, ms(f.RunAt), f.Error, f.Result, f.Records, f.Records, now, finished, refund, refund, f.ID, f.Token)
+			f.State, ms(f.RunAt), f.Error, f.Result, f.Records, f.Records, checkpoint, checkpoint, now, finished, refund, refund, f.ID, f.Token)
 		if res.Error != nil {
 			return res.Error
 		}
