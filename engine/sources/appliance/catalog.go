@@ -95,7 +95,7 @@ func (c *Catalog) Test(ctx context.Context, ss engine.SourceSettings) engine.Sou
 	if msg := hostProblem(set.Host); msg != "" || set.Host == "" {
 		err = fmt.Errorf("host %q: %s", set.Host, msg)
 	}
-	if !out.Step("settings", "", err) {
+	if !out.Step("settings", "the host name is usable", err) {
 		return out
 	}
 	client := c.Clients.Fresh(set)

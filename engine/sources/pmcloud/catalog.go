@@ -92,7 +92,7 @@ func (c *Catalog) Test(ctx context.Context, ss engine.SourceSettings) engine.Sou
 	defer cancel()
 	out := engine.SourceTest{Source: set.Name, OK: true}
 	client, err := c.Clients.Fresh(set)
-	if !out.Step("settings", "", err) {
+	if !out.Step("settings", "the URL and account are usable", err) {
 		return out
 	}
 	if _, err := client.Token(ctx); !out.Step("token", "an access token was issued", err) {
