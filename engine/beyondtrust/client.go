@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -47,15 +48,29 @@ type Options struct {
 	RootCAs *x509.CertPool
 }
 
+// maxTokenAnswer caps what the token endpoint's answer may take.
+const maxTokenAnswer = 64 << 10
+
+// maxErrorAnswer is how much of an API error answer is read, to quote its
+// start.
+const maxErrorAnswer = 4 << 10
+
 // Client talks to one appliance's OAuth, reporting and command APIs. It is
 // safe for concurrent use. Every call opens its own connection: the vendor
 // asks API clients to close the connection after each call.
+//
+// Its HTTP calls go through the connector kit (engine/outbound): the
+// per-call timeout, the answer limits, no redirect followed, the secret
+// masked in every error, and, under a dry run's context
+// (outbound.WithPlanner), a write handed to the plan instead of sent. Its
+// errors are still *Error, whose kinds say what an admin must do.
 type Client struct {
 	opts   Options
 	tokens *TokenCache
 	key    tokenKey
-	http   *http.Client
 	tls    *tls.Config
+	// auth sends the token requests, api the reporting and command calls.
+	auth, api *outbound.Client
 	// red hides the client secret in every form it travels in (plain,
 	// Basic header Base64, URL- and JSON-escaped) in everything an error
 	// may quote; do adds the access token of its call.
@@ -82,17 +97,28 @@ func NewClient(opts Options, tokens *TokenCache) *Client {
 		InsecureSkipVerify: opts.AllowInvalidCerts, //nolint:gosec // the admin's explicit choice for test appliances
 		MinVersion:         tls.VersionTLS12,
 	}
-	c.http = &http.Client{
-		Transport: &http.Transport{
+	kit := outbound.Options{
+		Name: "beyondtrust",
+		HTTP: &http.Client{Transport: &http.Transport{
 			Proxy:               http.ProxyFromEnvironment,
 			TLSClientConfig:     c.tls,
 			DisableKeepAlives:   true,
 			TLSHandshakeTimeout: opts.Timeout,
-		},
+		}},
+		Timeout:  opts.Timeout,
+		Redactor: c.red,
 		// An appliance API never redirects; a redirect means the host
 		// setting points at something else (a login page, a portal).
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		NoRedirects: true,
+		RetryAfter:  DefaultRetryAfter,
+		// A call that timed out fails; the delivery's own retry asks again
+		// (and a token request sent twice could mint a token too many).
+		TimeoutRetries: -1,
 	}
+	auth, api := kit, kit
+	auth.MaxBody = maxTokenAnswer
+	api.MaxBody, api.MaxErrorBody = maxResponse, maxErrorAnswer
+	c.auth, c.api = outbound.New(auth), outbound.New(api)
 	c.key = tokenKey{base: c.baseURL(), clientID: opts.ClientID, secret: sha256.Sum256([]byte(opts.ClientSecret))}
 	return c
 }
@@ -170,40 +196,33 @@ type tokenResponse struct {
 // mint asks the appliance for a new token with the client credentials.
 func (c *Client) mint(ctx context.Context) (string, time.Duration, error) {
 	const op = "token"
-	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.baseURL()+"/oauth2/token",
-		strings.NewReader(url.Values{"grant_type": {"client_credentials"}}.Encode()))
-	if err != nil {
-		return "", 0, &Error{Kind: KindInvalidHost, Op: op, Detail: hostProblem(c.opts.Host), Err: err}
-	}
-	req.SetBasicAuth(c.opts.ClientID, c.opts.ClientSecret)
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return "", 0, c.transportError(op, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if err != nil {
-		return "", 0, c.transportError(op, err)
+	basic := base64.StdEncoding.EncodeToString([]byte(c.opts.ClientID + ":" + c.opts.ClientSecret))
+	resp, err := c.auth.Do(ctx, outbound.Request{
+		Method: http.MethodPost, URL: c.baseURL() + "/oauth2/token", Op: op,
+		Header:      http.Header{"Authorization": {"Basic " + basic}},
+		Body:        []byte(url.Values{"grant_type": {"client_credentials"}}.Encode()),
+		ContentType: "application/x-www-form-urlencoded",
+		// A token is what reads need: a dry run asks for one too.
+		Idempotent: true,
+	})
+	if resp == nil {
+		return "", 0, c.failed(op, err, c.red)
 	}
 	var tr tokenResponse
-	jsonErr := json.Unmarshal(body, &tr)
+	jsonErr := json.Unmarshal(resp.Body, &tr)
 	switch {
-	case resp.StatusCode == http.StatusOK && jsonErr == nil && tr.AccessToken != "":
+	case resp.Status == http.StatusOK && err == nil && jsonErr == nil && tr.AccessToken != "":
 		life := time.Duration(tr.ExpiresIn) * time.Second
 		if life <= 0 {
 			life = time.Hour // the documented lifetime
 		}
 		return tr.AccessToken, life, nil
-	case resp.StatusCode == http.StatusOK:
-		return "", 0, &Error{Kind: KindMalformed, Op: op, Status: resp.StatusCode, Detail: "no access_token in the answer: " + snippet(c.red, body)}
-	case resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		return "", 0, c.authError(op, resp.StatusCode, tr, body)
+	case resp.Status == http.StatusOK:
+		return "", 0, &Error{Kind: KindMalformed, Op: op, Status: resp.Status, Detail: "no access_token in the answer: " + snippet(c.red, resp.Body)}
+	case resp.Status == http.StatusBadRequest || resp.Status == http.StatusUnauthorized || resp.Status == http.StatusForbidden:
+		return "", 0, c.authError(op, resp.Status, tr, resp.Body)
 	}
-	return "", 0, c.statusError(op, resp, snippet(c.red, body))
+	return "", 0, c.statusError(op, resp.Status, resp.Header, snippet(c.red, resp.Body))
 }
 
 // authError reads the token endpoint's refusal. Telling an unknown client
@@ -236,24 +255,24 @@ func nonEmpty(ss ...string) []string {
 
 // statusError classifies an HTTP status other than 200 from any endpoint;
 // detail is the answer's redacted snippet.
-func (c *Client) statusError(op string, resp *http.Response, detail string) error {
-	e := &Error{Op: op, Status: resp.StatusCode, Detail: detail}
+func (c *Client) statusError(op string, status int, header http.Header, detail string) error {
+	e := &Error{Op: op, Status: status, Detail: detail}
 	switch {
-	case resp.StatusCode >= 500:
+	case status >= 500:
 		e.Kind = KindServer
-	case resp.StatusCode == http.StatusTooManyRequests:
+	case status == http.StatusTooManyRequests:
 		e.Kind = KindRateLimited
-		e.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), time.Now())
+		e.RetryAfter = outbound.RetryAfter(header.Get("Retry-After"), time.Now(), DefaultRetryAfter)
 		e.Detail = "retry after " + e.RetryAfter.String()
-	case resp.StatusCode == http.StatusUnauthorized:
+	case status == http.StatusUnauthorized:
 		e.Kind = KindAuth
 		e.Detail = "the appliance refused a freshly issued token"
-	case resp.StatusCode == http.StatusForbidden:
+	case status == http.StatusForbidden:
 		e.Kind = KindPermission
 		e.need = c.need(op)
-	case resp.StatusCode == http.StatusNotFound || (resp.StatusCode >= 300 && resp.StatusCode < 400):
+	case status == http.StatusNotFound || (status >= 300 && status < 400):
 		e.Kind = KindInvalidHost
-		e.Detail = fmt.Sprintf("Invalid host — %s answered HTTP %d for the API; enter the appliance's root host name", c.opts.Host, resp.StatusCode)
+		e.Detail = fmt.Sprintf("Invalid host — %s answered HTTP %d for the API; enter the appliance's root host name", c.opts.Host, status)
 	default:
 		e.Kind = KindRejected
 	}
@@ -284,17 +303,27 @@ func (c *Client) transportError(op string, err error) error {
 	if p := certificateProblem(err); p != "" {
 		return &Error{Kind: KindCertificate, Op: op, Detail: p, Err: err}
 	}
-	return &Error{Kind: KindNetwork, Op: op, Err: unwrapURLError(err)}
+	return &Error{Kind: KindNetwork, Op: op, Err: err}
 }
 
-// unwrapURLError drops net/http's "Post \"https://…\":" prefix, which only
-// repeats the host.
-func unwrapURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
+// failed turns the kit's error for a call that got no usable answer into
+// an *Error: a status the appliance answered, a write a dry run kept, the
+// per-call timeout, a request that could not be built, or the network.
+func (c *Client) failed(op string, err error, red *outbound.Redactor) error {
+	var oe *outbound.Error
+	switch {
+	case !errors.As(err, &oe):
+		return err
+	case oe.Status != 0:
+		return c.statusError(op, oe.Status, oe.Header, snippet(red, oe.Body))
+	case errors.Is(oe.Err, outbound.ErrNotSent):
+		return &Error{Kind: KindNotSent, Op: op, Err: oe.Err}
+	case oe.Timeout > 0:
+		return c.transportError(op, context.DeadlineExceeded)
+	case oe.Verdict.Class == outbound.Permanent: // the URL cannot be built from the host
+		return &Error{Kind: KindInvalidHost, Op: op, Detail: hostProblem(c.opts.Host), Err: oe.Err}
 	}
-	return err
+	return c.transportError(op, oe.Err)
 }
 
 // snippet quotes the start of a body for an error message, redacted
@@ -356,39 +385,35 @@ func (c *Client) do(ctx context.Context, op, path string, form url.Values, tok s
 }
 
 func (c *Client) send(ctx context.Context, op, path string, form url.Values, tok string, parse func(io.Reader) error, red *outbound.Redactor) error {
-	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.baseURL()+path, strings.NewReader(form.Encode()))
-	if err != nil {
-		return &Error{Kind: KindInvalidHost, Op: op, Detail: hostProblem(c.opts.Host), Err: err}
-	}
-	req.Header.Set("Authorization", "Bearer "+tok)
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	header := http.Header{"Authorization": {"Bearer " + tok}, "Accept": {"*/*"}}
 	if c.opts.Locale != "" {
-		req.Header.Set("Accept-Language", c.opts.Locale)
+		header.Set("Accept-Language", c.opts.Locale)
 	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return c.transportError(op, err)
+	resp, err := c.api.Do(ctx, outbound.Request{
+		Method: http.MethodPost, URL: c.baseURL() + path, Op: op, Header: header,
+		Body: []byte(form.Encode()), ContentType: "application/x-www-form-urlencoded",
+		Stream: parse,
+		// Reports and get_api_info only read, so a dry run sends them;
+		// set_session_attributes is the one write, which it plans.
+		Idempotent: op != actionSetAttributes,
+	})
+	var oe *outbound.Error
+	switch {
+	case err == nil:
+		return nil
+	case resp == nil || errors.As(err, &oe):
+		return c.failed(op, err, red)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
-		return c.statusError(op, resp, snippet(red, body))
-	}
-	if err := parse(io.LimitReader(resp.Body, maxResponse)); err != nil {
-		return c.bodyError(op, err, red)
-	}
-	return nil
+	return c.bodyError(op, resp.Status, err, red)
 }
 
 // bodyError classifies what went wrong reading a 200 answer.
-func (c *Client) bodyError(op string, err error, red *outbound.Redactor) error {
+func (c *Client) bodyError(op string, status int, err error, red *outbound.Redactor) error {
 	var re *ResponseError
 	var pe *ParseError
 	switch {
 	case errors.As(err, &re):
-		e := &Error{Kind: KindRejected, Op: op, Status: http.StatusOK, Detail: re.Message, Err: err}
+		e := &Error{Kind: KindRejected, Op: op, Status: status, Detail: re.Message, Err: err}
 		msg := strings.ToLower(re.Message)
 		switch {
 		case strings.Contains(msg, "xml api") && strings.Contains(msg, "not enabled"):
@@ -401,7 +426,7 @@ func (c *Client) bodyError(op string, err error, red *outbound.Redactor) error {
 		return e
 	case errors.As(err, &pe):
 		pe.Head = red.Cut(pe.Head) // the answer's first bytes: the cut may split a secret
-		return &Error{Kind: KindMalformed, Op: op, Status: http.StatusOK, Err: err}
+		return &Error{Kind: KindMalformed, Op: op, Status: status, Err: err}
 	}
 	return c.transportError(op, err)
 }
@@ -546,6 +571,10 @@ func (c *Client) APIInfo(ctx context.Context) (*APIInfo, error) {
 	return info, nil
 }
 
+// actionSetAttributes is the command that writes into a session: the one
+// call a dry run does not send.
+const actionSetAttributes = "set_session_attributes"
+
 // SetSessionAttributes sets the external key (when externalKey is not nil;
 // "" clears it) and custom attributes, by code name, of an active session.
 func (c *Client) SetSessionAttributes(ctx context.Context, lsid string, externalKey *string, custom map[string]string) error {
@@ -556,7 +585,7 @@ func (c *Client) SetSessionAttributes(ctx context.Context, lsid string, external
 	for code, v := range custom {
 		form.Set("session.custom."+code, v)
 	}
-	return c.command(ctx, "set_session_attributes", form, func(r io.Reader) error {
+	return c.command(ctx, actionSetAttributes, form, func(r io.Reader) error {
 		_, err := ParseCommandResult(r)
 		return err
 	})

@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
-	"strconv"
 	"strings"
 	"time"
+
+	"switchboard/engine/outbound"
 )
 
 // ErrorKind sorts appliance errors by what an admin has to do about them.
@@ -29,6 +29,7 @@ const (
 	KindRejected                           // the appliance refused the request with an <error>
 	KindNotFound                           // the appliance has no such session
 	KindInvalidReport                      // the report cannot be used as it is (a session without an lsid)
+	KindNotSent                            // a write a dry run planned instead of sending (outbound.ErrNotSent)
 )
 
 var kindNames = map[ErrorKind]string{
@@ -44,6 +45,7 @@ var kindNames = map[ErrorKind]string{
 	KindRejected:      "request refused",
 	KindNotFound:      "not found",
 	KindInvalidReport: "unusable report",
+	KindNotSent:       "not sent (dry run)",
 }
 
 func (k ErrorKind) String() string {
@@ -54,13 +56,12 @@ func (k ErrorKind) String() string {
 }
 
 // How long to wait when the appliance answers 429 (rate limited): what its
-// Retry-After header says, at least a second and at most MaxRetryAfter;
-// DefaultRetryAfter when it says nothing usable (VultureOS's collector
-// waits 10 s, reference section 5).
+// Retry-After header says, at least a second (outbound.MinRetryAfter) and
+// at most MaxRetryAfter; DefaultRetryAfter when it says nothing usable
+// (VultureOS's collector waits 10 s, reference section 5).
 const (
 	DefaultRetryAfter = 10 * time.Second
-	MaxRetryAfter     = time.Hour
-	minRetryAfter     = time.Second
+	MaxRetryAfter     = outbound.MaxRetryAfter
 )
 
 // ErrNotFound is what Client.Session returns (wrapped in *Error) when the
@@ -124,7 +125,7 @@ func (e *Error) Is(target error) bool { return target == ErrNotFound && e.Kind =
 // engine.Classify reads it.
 func (e *Error) PermanentError() bool {
 	switch e.Kind {
-	case KindAuth, KindPermission, KindCertificate, KindInvalidHost, KindInvalidReport:
+	case KindAuth, KindPermission, KindCertificate, KindInvalidHost, KindInvalidReport, KindNotSent:
 		return true
 	}
 	return false
@@ -135,20 +136,6 @@ func (e *Error) PermanentError() bool {
 // spending an attempt.
 func (e *Error) RetryAfterDelay() (time.Duration, bool) {
 	return e.RetryAfter, e.Kind == KindRateLimited
-}
-
-// retryAfter reads a Retry-After header (seconds or an HTTP date) into a
-// wait between minRetryAfter and MaxRetryAfter; DefaultRetryAfter when it
-// is absent or unreadable.
-func retryAfter(header string, now time.Time) time.Duration {
-	header = strings.TrimSpace(header)
-	d := DefaultRetryAfter
-	if secs, err := strconv.ParseInt(header, 10, 64); err == nil && secs >= 0 {
-		d = time.Duration(min(secs, int64(MaxRetryAfter/time.Second))) * time.Second
-	} else if at, err := http.ParseTime(header); err == nil {
-		d = at.Sub(now)
-	}
-	return min(max(d, minRetryAfter), MaxRetryAfter)
 }
 
 // Permissions an API account may lack, in the words of the appliance's
@@ -211,6 +198,8 @@ func Explain(err error) string {
 		return "Session not found on the appliance"
 	case KindInvalidReport:
 		return "The appliance's report cannot be used: " + e.Detail + "; it is not retried"
+	case KindNotSent:
+		return "Not sent: a dry run (Preview delivery) makes no change on the appliance"
 	}
 	return "The appliance refused the request: " + e.Detail
 }

@@ -74,6 +74,10 @@ type Options struct {
 	// MaxBody caps the bytes read of one answer (default 16 MiB); a larger
 	// 2xx answer is an error, a larger error answer is cut.
 	MaxBody int64
+	// MaxErrorBody, when set, caps the bytes read of an answer that is not
+	// 2xx below MaxBody: an API that streams large reports need not hold a
+	// large error page in memory to quote its start.
+	MaxErrorBody int64
 	// Redactor knows the secrets to keep out of errors.
 	Redactor *Redactor
 	// CredentialHeaders name the headers, besides Authorization and
@@ -322,13 +326,17 @@ func (c *Client) send(ctx context.Context, r Request) (*Response, error) {
 	out := &Response{Status: resp.StatusCode, Header: resp.Header}
 	v := c.classify(resp.StatusCode, resp.Header, nil)
 	if v.Class != OK || c.opts.Classify != nil || r.Stream == nil {
-		raw, err := io.ReadAll(io.LimitReader(resp.Body, c.opts.MaxBody+1))
+		limit := c.opts.MaxBody
+		if v.Class != OK && c.opts.MaxErrorBody > 0 {
+			limit = min(limit, c.opts.MaxErrorBody)
+		}
+		raw, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 		if err != nil {
 			return nil, c.transport(ctx, rctx, r, err)
 		}
-		oversize := int64(len(raw)) > c.opts.MaxBody
+		oversize := int64(len(raw)) > limit
 		if oversize {
-			raw = raw[:c.opts.MaxBody]
+			raw = raw[:limit]
 		}
 		out.Body = raw
 		v = c.classify(resp.StatusCode, resp.Header, raw)

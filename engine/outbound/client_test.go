@@ -167,3 +167,33 @@ func TestRetryAfterAndHook(t *testing.T) {
 		t.Fatalf("no hook: %v", err)
 	}
 }
+
+// MaxErrorBody reads no more of an error answer than it allows, while a
+// 2xx answer may be as large as MaxBody.
+func TestMaxErrorBodyCutsOnlyErrorAnswers(t *testing.T) {
+	t.Parallel()
+	big := strings.Repeat("x", 1000)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/fail" {
+			w.WriteHeader(http.StatusBadGateway)
+		}
+		_, _ = io.WriteString(w, big)
+	}))
+	defer srv.Close()
+	c := New(Options{Name: "x", MaxBody: 2000, MaxErrorBody: 100})
+	resp, err := c.Do(context.Background(), Request{Method: http.MethodGet, URL: srv.URL + "/fail"})
+	if err == nil || resp == nil {
+		t.Fatalf("a 502: %v, %v", err, resp)
+	}
+	if len(resp.Body) != 100 {
+		t.Errorf("a 502's body: %d bytes read, want 100", len(resp.Body))
+	}
+	var got string
+	if _, err := c.Do(context.Background(), Request{Method: http.MethodGet, URL: srv.URL + "/ok", Stream: func(r io.Reader) error {
+		b, err := io.ReadAll(r)
+		got = string(b)
+		return err
+	}}); err != nil || got != big {
+		t.Fatalf("a 200: %v, %d bytes", err, len(got))
+	}
+}
