@@ -138,6 +138,19 @@ func (r *report) checkTickets(psa *autotasktest.Server, lsids []string) {
 	}
 }
 
+// checkThreads: the engines together never sent more than Autotask's
+// thread limit to one endpoint at once. The simulator serves at most that
+// many and refuses the next (Itgenatr005), so a refusal is the proof that
+// the cluster tried one more.
+func (r *report) checkThreads() {
+	for endpoint, s := range r.autotask {
+		if s.ThreadRejected > 0 || s.MaxConcurrent > autotasktest.ThreadLimit {
+			r.fail("Autotask %s: %d requests refused by the thread limit of %d (at most %d served at once): the engines sent more at once than the limit",
+				endpoint, s.ThreadRejected, autotasktest.ThreadLimit, s.MaxConcurrent)
+		}
+	}
+}
+
 func noteTitles(ns []autotasktest.Note) []string {
 	out := make([]string, len(ns))
 	for i, n := range ns {

@@ -209,6 +209,7 @@ func (r *report) play(ctx context.Context, o options, dir string) error {
 		r.checkStore(filepath.Join(dir, "switchboard.db"))
 	}
 	r.autotask = psa.AllStats()
+	r.checkThreads()
 	return nil
 }
 
