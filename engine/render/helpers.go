@@ -1,6 +1,7 @@
 package render
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"reflect"
@@ -96,6 +97,16 @@ var helpers = map[string]helper{
 	"indent":    textHelper(2, indentHelper),
 	"pluralize": textHelper(2, pluralizeHelper),
 	"length":    {args: 1, fn: func(c call) any { return lengthOf(c.args[0]) }},
+	"json":      textHelper(1, jsonHelper),
+}
+
+// jsonHelper: {{json x}} is x's text as one JSON string, quotes included,
+// for templates that build a JSON body. <, > and & are written as \u
+// escapes, as encoding/json does, so the text is safe inside HTML too;
+// invalid UTF-8 becomes U+FFFD.
+func jsonHelper(c call) string {
+	b, _ := json.Marshal(c.text(0)) // a string always marshals
+	return string(b)
 }
 
 // isHelper reports whether templates can call name as a helper.
