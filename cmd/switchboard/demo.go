@@ -74,7 +74,7 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	srv, err := server.New(ctx, server.Options{
 		DataDir: *dataDir, IntakeAddr: "127.0.0.1:0", AdminAddr: *adminAddr, Logger: log,
 		Plugins: plugins.All(), AdminPassword: password, ApplianceRootCAs: appliance.CertPool(),
-		Register: adminRoutes,
+		Register: adminRoutes, SourcesHTTP: target.sourcesHTTP,
 	})
 	if err != nil {
 		return err
@@ -95,13 +95,20 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("create the demo configuration: %w", err)
 	}
+	var sources string
+	if target.started != nil {
+		if sources, err = target.started(ctx, srv, cfg); err != nil {
+			return err
+		}
+	}
 	appliance.SendOutbound(srv.IntakeURL()+"/ERSPost?appliance="+engine.DefaultApplianceID, bttest.RetryInterval(500*time.Millisecond))
 
 	fmt.Fprintf(stdout, "Switchboard demo\n")
 	fmt.Fprintf(stdout, "  simulated appliance  https://%s  (Remote Support, API account switchboard-demo)\n", appliance.Host())
 	fmt.Fprintf(stdout, "  simulated %-10s %s\n", target.name, target.url)
 	fmt.Fprintf(stdout, "  outbound events      %s/ERSPost?appliance=Default\n", srv.IntakeURL())
-	fmt.Fprintf(stdout, "  configuration        %q (id %d)\n\n", cfg.Name, cfg.ID)
+	fmt.Fprintf(stdout, "  configuration        %q (id %d)\n", cfg.Name, cfg.ID)
+	fmt.Fprintf(stdout, "%s\n", sources)
 
 	ok := target.play(ctx)
 

@@ -10,7 +10,10 @@ import (
 
 	"switchboard/engine"
 	"switchboard/engine/beyondtrust/bttest"
+	"switchboard/engine/server"
 	"switchboard/engine/service"
+	"switchboard/engine/sources/pmcloud"
+	"switchboard/engine/sources/pmcloud/pmcloudtest"
 	"switchboard/plugins/siem"
 	"switchboard/plugins/siem/siemtest"
 )
@@ -23,9 +26,29 @@ func startSIEMDemo(appliance *bttest.Appliance, secret string, out io.Writer, ti
 	if err != nil {
 		return nil, fmt.Errorf("start the Splunk HEC receiver: %w", err)
 	}
+	// A PM Cloud tenant whose endpoint events the SOC wants too.
+	pm := pmcloudtest.New("switchboard-demo", secret)
+	now := time.Now()
+	for i, id := range []string{"7d3a1c52-demo-0001", "7d3a1c52-demo-0002", "7d3a1c52-demo-0003"} {
+		if err := pm.Add(pmcloudtest.Event(id, now.Add(time.Duration(i-10)*time.Minute))); err != nil {
+			pm.Close()
+			hec.Close()
+			return nil, err
+		}
+	}
 	p := &siemPlayer{player: player{out: out, appliance: appliance, timeout: timeout}, hec: hec}
 	return &demoTarget{name: "Splunk HEC", url: hec.URL + "/services/collector/event", config: siemDemoConfig(appliance.Host(), secret, siemDemoSettings(siem.DestHEC, hec.URL)),
-		play: p.play, close: hec.Close}, nil
+		play: p.play, close: func() { pm.Close(); hec.Close() }, sourcesHTTP: pm.Client(),
+		started: func(ctx context.Context, srv *server.Server, cfg service.Config) (string, error) {
+			set, _ := json.Marshal(map[string]any{
+				"name": "Demo: Contoso endpoints (PM Cloud)", "services_url": pm.ServicesURL(), "client_id": "switchboard-demo",
+				"client_secret": secret, "interval": 30, "deliver_to": []string{cfg.Name},
+			})
+			if _, err := srv.Service.CreateSource(ctx, "demo", service.SourceInput{Kind: pmcloud.Source, Settings: set}); err != nil {
+				return "", fmt.Errorf("create the demo PM Cloud source: %w", err)
+			}
+			return fmt.Sprintf("  simulated PM Cloud   %s  (source \"Demo: Contoso endpoints (PM Cloud)\", 3 events)\n", pm.ServicesURL()), nil
+		}}, nil
 }
 
 // siemDemoSettings are a SIEM configuration's settings for one of the
@@ -94,6 +117,15 @@ func (p *siemPlayer) play(ctx context.Context) bool {
 			}
 		}
 		return fmt.Sprintf("%d events for session %s", n, lsid), last != nil
+	})
+	p.step(ctx, "PM Cloud source polled → endpoint events in Splunk", func() (string, bool) {
+		n := 0
+		for _, e := range p.hec.Events() {
+			if f, _ := e.Envelope["fields"].(map[string]any); strings.HasPrefix(fmt.Sprint(f["event_id"]), "pmcloud:") {
+				n++
+			}
+		}
+		return fmt.Sprintf("%d PM Cloud events", n), n == 3
 	})
 	if !p.failed {
 		for _, e := range p.hec.Events() {

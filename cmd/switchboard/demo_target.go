@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"switchboard/engine"
 	"switchboard/engine/beyondtrust"
 	"switchboard/engine/beyondtrust/bttest"
+	"switchboard/engine/server"
 	"switchboard/engine/service"
 	"switchboard/plugins/autotask/autotasktest"
 	"switchboard/plugins/connectwise/connectwisetest"
@@ -23,6 +25,11 @@ type demoTarget struct {
 	config    service.ConfigInput
 	play      func(ctx context.Context) bool
 	close     func()
+	// sourcesHTTP and started, when set, give the server the client of
+	// simulated sources and add them once the configuration exists;
+	// started returns the line that introduces them.
+	sourcesHTTP *http.Client
+	started     func(ctx context.Context, srv *server.Server, cfg service.Config) (string, error)
 }
 
 // startDemoTarget starts the simulator of the chosen connector and the

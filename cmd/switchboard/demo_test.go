@@ -24,7 +24,7 @@ func TestDemoSIEM(t *testing.T) {
 	t.Parallel()
 	var out bytes.Buffer
 	err := demo(context.Background(), []string{"--once", "--plugin", "siem", "--data-dir", t.TempDir()}, &out, io.Discard)
-	if err != nil || strings.Count(out.String(), "[ok]") != 2 || !strings.Contains(out.String(), `"file-upload"`) {
+	if err != nil || strings.Count(out.String(), "[ok]") != 3 || !strings.Contains(out.String(), `"file-upload"`) || !strings.Contains(out.String(), "3 PM Cloud events") {
 		t.Fatalf("demo: %v\n%s", err, out.String())
 	}
 }
