@@ -62,9 +62,10 @@ type shared struct {
 	Shared
 	held atomic.Int64 // slots this engine holds now
 	mu   sync.Mutex
-	// freed is closed, and replaced, whenever this engine gives a slot
-	// back, to wake the requests waiting here at once.
-	freed chan struct{}
+	// freed holds, per budget, a channel closed (and forgotten) when this
+	// engine gives a slot of it back, to wake the requests waiting here at
+	// once.
+	freed map[string]chan struct{}
 }
 
 // Share makes g keep its budgets in s.Ledger from now on, so that they
@@ -81,7 +82,7 @@ func (g *Governor) Share(s Shared) (stop func()) {
 	if s.Log == nil {
 		s.Log = slog.New(slog.DiscardHandler)
 	}
-	sh := &shared{Shared: s, freed: make(chan struct{})}
+	sh := &shared{Shared: s, freed: map[string]chan struct{}{}}
 	g.mu.Lock()
 	g.shared = sh
 	g.mu.Unlock()
@@ -146,7 +147,9 @@ func (sh *shared) acquire(ctx context.Context, budgets []Budget) (Release, error
 			}
 		}
 		sh.held.Add(-int64(len(taken)))
-		sh.wake()
+		for _, h := range taken {
+			sh.wake(h.budget)
+		}
 	}
 	for _, b := range budgets {
 		if b.PerWindow > 0 && b.Window > 0 {
@@ -180,9 +183,7 @@ func (sh *shared) take(ctx context.Context, b Budget) (heldSlot, error) {
 	lease := newLease()
 	pause := sh.Poll / 10
 	for {
-		sh.mu.Lock()
-		freed := sh.freed
-		sh.mu.Unlock()
+		freed := sh.freedOf(b.Key)
 		// Counted before the row exists, so that the renewal never skips
 		// a slot taken while it reads the count.
 		sh.held.Add(1)
@@ -207,11 +208,26 @@ func (sh *shared) take(ctx context.Context, b Budget) (heldSlot, error) {
 	}
 }
 
-func (sh *shared) wake() {
+// freedOf returns the channel closed when this engine next gives back a
+// slot of budget.
+func (sh *shared) freedOf(budget string) chan struct{} {
 	sh.mu.Lock()
-	close(sh.freed)
-	sh.freed = make(chan struct{})
-	sh.mu.Unlock()
+	defer sh.mu.Unlock()
+	ch := sh.freed[budget]
+	if ch == nil {
+		ch = make(chan struct{})
+		sh.freed[budget] = ch
+	}
+	return ch
+}
+
+func (sh *shared) wake(budget string) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if ch := sh.freed[budget]; ch != nil {
+		close(ch)
+		delete(sh.freed, budget)
+	}
 }
 
 // ledgerError explains a budget the database could not count: the request
