@@ -29,11 +29,11 @@ import (
 //     session (the login and setup forms) gets a random cookie instead,
 //     and the token is the HMAC of that.
 //
-// Requests authenticated by HTTP Basic on the JSON API are exempt: a browser
-// never adds those by itself, as Switchboard never asks it to. A request
-// carrying both a session cookie and an Authorization header is refused
-// (Middleware refuses it too), so a cookie cannot ride along with a Basic
-// header to skip the check. The middleware does not depend on running
+// Requests authenticated by HTTP Basic or an API token on the JSON API are
+// exempt: a browser never adds those by itself, as Switchboard never asks
+// it to. A request carrying both a session cookie and an Authorization
+// header is refused (Middleware refuses it too), so a cookie cannot ride
+// along with a Basic or Bearer header to skip the check. The middleware does not depend on running
 // before or after Middleware. Refusals are logged, at most a few lines a
 // minute.
 func (m *Manager) CSRF() echo.MiddlewareFunc {
@@ -69,14 +69,16 @@ func (m *Manager) CSRF() echo.MiddlewareFunc {
 	}
 }
 
-// basicOnAPI reports whether HTTP Basic is what authenticates the request:
-// Basic credentials on the JSON API and no session cookie.
+// basicOnAPI reports whether HTTP Basic or an API token is what
+// authenticates the request: Basic credentials or a bearer token on the
+// JSON API and no session cookie. A browser adds neither by itself.
 func basicOnAPI(req *http.Request) bool {
 	if _, err := req.Cookie(SessionCookie); err == nil {
 		return false
 	}
-	_, _, ok := req.BasicAuth()
-	return ok && strings.HasPrefix(req.URL.Path, apiPrefix)
+	_, _, basic := req.BasicAuth()
+	_, bearer := bearerToken(req)
+	return (basic || bearer) && strings.HasPrefix(req.URL.Path, apiPrefix)
 }
 
 // crossOrigin says why an unsafe request does not come from this origin,

@@ -32,7 +32,8 @@ const (
 
 // Middleware admits requests with a valid session cookie, or (on the JSON
 // API under /api/ only) with HTTP Basic credentials of an admin account, for
-// the command line. Others are refused: a browser asking for a page is sent
+// the command line, or with an API token (Authorization: Bearer), within
+// its scope. Others are refused: a browser asking for a page is sent
 // to the login page, an API or fetch client gets 401 with a JSON body. A
 // request carrying both a session cookie and an Authorization header is
 // refused: which of the two speaks for it would decide whether CSRF
@@ -43,6 +44,9 @@ func (m *Manager) Middleware() echo.MiddlewareFunc {
 			req := c.Request()
 			if err := refuseBoth(c); err != nil {
 				return err
+			}
+			if token, ok := bearerToken(req); ok && strings.HasPrefix(req.URL.Path, apiPrefix) {
+				return m.bearer(c, next, token)
 			}
 			if ck, err := c.Cookie(SessionCookie); err == nil {
 				u, err := m.Authenticate(req.Context(), ck.Value)
