@@ -75,6 +75,7 @@ func (a *API) Register(e *echo.Echo, mw ...echo.MiddlewareFunc) {
 	g.GET("/sources", a.sources)
 	g.POST("/sources/:name/test", a.testSource)
 	g.GET("/audit", a.audit)
+	g.GET("/query/:kind", a.query)
 }
 
 // noStore keeps API answers (configurations, events, who did what) out of

@@ -1,0 +1,39 @@
+package service
+
+import (
+	"context"
+	"net/url"
+	"time"
+
+	"switchboard/engine/query"
+)
+
+// QueryTimeout bounds one investigation query, all its appliance calls
+// together, so that it ends before the admin listener's write timeout.
+const QueryTimeout = 45 * time.Second
+
+// Query answers an investigation query (engine/query) of kind with the
+// parameters q from the appliance of configuration id. It reads the
+// appliance and writes nothing; it is logged with who asked (an admin, or
+// an API token by name and prefix), never with a token.
+func (s *Service) Query(ctx context.Context, actor string, id int64, kind string, q url.Values) (*query.Page, error) {
+	p, err := query.ParseParams(kind, q, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	l, err := s.Load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, QueryTimeout)
+	defer cancel()
+	start := time.Now()
+	page, err := query.Run(ctx, l.Client, kind, p)
+	if err != nil {
+		s.log.Info("query failed", "kind", kind, "config", id, "actor", actor, "err", err)
+		return nil, err
+	}
+	s.log.Info("query answered", "kind", kind, "config", id, "actor", actor, "items", page.Count,
+		"more", page.NextCursor != "", "took", time.Since(start).Round(time.Millisecond))
+	return page, nil
+}
