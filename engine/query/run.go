@@ -17,6 +17,18 @@ import (
 	"switchboard/engine/sources/appliance/activity"
 )
 
+// Appliance is what a query asks of the appliance client: the reports of
+// sessions, and any report by name. *beyondtrust.Client is one.
+type Appliance interface {
+	Host() string
+	Product() string
+	Session(ctx context.Context, lsid string) (*beyondtrust.Session, error)
+	Sessions(ctx context.Context, lsids []string) ([]*beyondtrust.Session, error)
+	Report(ctx context.Context, name string, form url.Values, parse func(io.Reader) error) error
+}
+
+var _ Appliance = (*beyondtrust.Client)(nil)
+
 // Page is one page of a query's answer.
 type Page struct {
 	Kind      string  `json:"kind"`
@@ -51,7 +63,7 @@ var unsupported = map[string]string{
 
 // Run answers one query from the appliance c talks to. Errors are an
 // *InputError, an *UnsupportedError, or an *ApplianceError.
-func Run(ctx context.Context, c *beyondtrust.Client, kind string, p Params) (*Page, error) {
+func Run(ctx context.Context, c Appliance, kind string, p Params) (*Page, error) {
 	if why, ok := unsupported[kind]; ok {
 		return nil, &UnsupportedError{Kind: kind, Reason: why}
 	}
@@ -202,7 +214,7 @@ func hasRecordings(s *beyondtrust.Session) bool {
 }
 
 // oneSession answers the session query, or recordings of one lsid.
-func oneSession(ctx context.Context, c *beyondtrust.Client, p Params, page *Page) error {
+func oneSession(ctx context.Context, c Appliance, p Params, page *Page) error {
 	s, err := c.Session(ctx, p.LSID)
 	if err != nil {
 		return err
@@ -216,7 +228,7 @@ func oneSession(ctx context.Context, c *beyondtrust.Client, p Params, page *Page
 // sessions lists the window's sessions (one listing call), orders them by
 // lsid, and reads the reports of one page's worth after the cursor (one
 // call per 50 sessions).
-func sessions(ctx context.Context, c *beyondtrust.Client, kind string, p Params, page *Page) error {
+func sessions(ctx context.Context, c Appliance, kind string, p Params, page *Page) error {
 	listing := "SupportSessionListing"
 	if c.Product() == beyondtrust.ProductPRA {
 		listing = "AccessSessionListing"
@@ -282,7 +294,7 @@ func sessions(ctx context.Context, c *beyondtrust.Client, kind string, p Params,
 // activities answers the team and vault activity queries: one report call
 // for the window (start_time and duration in seconds, as VultureOS's
 // collector asks, reference §5), items ordered by time, then document.
-func activities(ctx context.Context, c *beyondtrust.Client, kind string, p Params, page *Page) error {
+func activities(ctx context.Context, c Appliance, kind string, p Params, page *Page) error {
 	report := "VaultAccountActivity"
 	if kind == KindTeam {
 		report = "SupportTeam"

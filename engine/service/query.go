@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"time"
 
@@ -25,10 +26,14 @@ func (s *Service) Query(ctx context.Context, actor string, id int64, kind string
 	if err != nil {
 		return nil, err
 	}
+	c, ok := l.Client.(query.Appliance)
+	if !ok {
+		return nil, fmt.Errorf("service: configuration %d: its appliance client cannot run reports", id)
+	}
 	ctx, cancel := context.WithTimeout(ctx, QueryTimeout)
 	defer cancel()
 	start := time.Now()
-	page, err := query.Run(ctx, l.Client, kind, p)
+	page, err := query.Run(ctx, c, kind, p)
 	if err != nil {
 		s.log.Info("query failed", "kind", kind, "config", id, "actor", actor, "err", err)
 		return nil, err

@@ -17,7 +17,7 @@ var copyTables = []string{
 	"configurations", "events", "deliveries", "delivery_attempts", "links", "poll_cursors",
 	"audit_log", "admin_users", "admin_sessions", "admin_setup_tokens", "key_check",
 	"source_cursors", "leader_leases", "template_versions", "budget_slots", "budget_windows", "login_failures",
-	"api_tokens",
+	"api_tokens", "source_configs",
 }
 
 // ErrTargetNotEmpty refuses a copy into a database that already holds rows.
