@@ -193,3 +193,50 @@ func TestHECReceiverRefusesQueryStringToken(t *testing.T) {
 		t.Fatalf("?token= without the header: %d %s, want 400 code 16", resp.StatusCode, body)
 	}
 }
+
+// TestHECReceiverChecksEnvelopes: the receiver, which decodes envelopes
+// into a struct rather than maps, still answers each malformed envelope
+// with the reference's code and the number of the first bad one, and
+// keeps the envelopes before it.
+func TestHECReceiverChecksEnvelopes(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		body      string
+		code, bad int
+		held      int
+	}{
+		{`{"event":{"a":1}}` + "\n" + `{"event":"x","index":"security"}`, 0, -1, 2},
+		{`{"event":{"a":1}}{"time":1}`, 12, 1, 1},
+		{`{"event":null}`, 13, 0, 0},
+		{`{"event":{}}{"event":""}`, 13, 1, 1},
+		{`[{"event":"x"}]`, 6, 0, 0},
+		{`null`, 6, 0, 0},
+		{`{"event":"x"}{"event":`, 6, 1, 1},
+		{`{"event":"x","index":7}`, 6, 0, 0},
+		{`{"event":"x","index":"main"}`, 7, 0, 0},
+	} {
+		rec := startHEC(t, siemtest.HECOptions{Indexes: []string{"security"}})
+		req, _ := http.NewRequest(http.MethodPost, rec.URL+"/services/collector/event", strings.NewReader(c.body))
+		req.Header.Set("Authorization", "Splunk "+hecToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ans struct {
+			Code    int  `json:"code"`
+			Invalid *int `json:"invalid-event-number"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&ans)
+		resp.Body.Close()
+		bad := -1
+		if ans.Invalid != nil {
+			bad = *ans.Invalid
+		}
+		if ans.Code != c.code || bad != c.bad || rec.Held() != c.held {
+			t.Errorf("%s: code %d, invalid-event-number %d, held %d; want %d, %d, %d", c.body, ans.Code, bad, rec.Held(), c.code, c.bad, c.held)
+		}
+		if c.held > 0 && rec.Events()[0].Envelope["event"] == nil {
+			t.Errorf("%s: Events() lost the envelope: %+v", c.body, rec.Events()[0])
+		}
+	}
+}

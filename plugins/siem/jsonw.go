@@ -62,6 +62,9 @@ func (d *doc) put(l leaf) {
 	conflict := false
 	for i := range d.fields {
 		p := d.fields[i].path
+		if p != "" && dotted != "" && p[0] != dotted[0] {
+			continue // neither equal nor nested: they differ at once
+		}
 		if p == dotted {
 			d.fields[i] = l
 			return

@@ -30,8 +30,20 @@ type HECOptions struct {
 
 // HECEvent is one event the receiver accepted.
 type HECEvent struct {
-	Channel  string
+	Channel string
+	// Envelope is the envelope as decoded by Events.
 	Envelope map[string]any
+	// Raw is the envelope as received.
+	Raw json.RawMessage
+}
+
+// hecEnvelope is what the receiver checks of an envelope: that event is
+// there and not blank, and the index. It decodes into this struct rather
+// than a map, so that checking a large batch costs little; Events builds
+// the maps when a test asks.
+type hecEnvelope struct {
+	Event json.RawMessage `json:"event"`
+	Index string          `json:"index"`
 }
 
 // HEC is a Splunk HTTP Event Collector.
@@ -153,11 +165,13 @@ func (h *HEC) event(w http.ResponseWriter, r *http.Request) {
 		hecReply(w, 400, 5, "No data")
 		return
 	}
-	// Envelopes are concatenated: no array, no commas.
+	// Envelopes are concatenated: no array, no commas. Each must be a JSON
+	// object; the accepted ones keep their bytes (a slice of body).
 	dec := json.NewDecoder(bytes.NewReader(body))
 	var accepted []HECEvent
 	for i := 0; ; i++ {
-		var env map[string]any
+		start := dec.InputOffset()
+		var env hecEnvelope
 		if err := dec.Decode(&env); errors.Is(err, io.EOF) {
 			break
 		} else if err != nil {
@@ -165,23 +179,28 @@ func (h *HEC) event(w http.ResponseWriter, r *http.Request) {
 			hecReply(w, 400, 6, "Invalid data format", "invalid-event-number", i)
 			return
 		}
-		ev, has := env["event"]
-		if !has {
+		raw := bytes.TrimSpace(body[start:dec.InputOffset()])
+		if len(raw) == 0 || raw[0] != '{' {
+			h.keep(accepted)
+			hecReply(w, 400, 6, "Invalid data format", "invalid-event-number", i)
+			return
+		}
+		if env.Event == nil {
 			h.keep(accepted)
 			hecReply(w, 400, 12, "Event field is required", "invalid-event-number", i)
 			return
 		}
-		if s, isStr := ev.(string); ev == nil || (isStr && s == "") {
+		if ev := string(env.Event); ev == "null" || ev == `""` {
 			h.keep(accepted)
 			hecReply(w, 400, 13, "Event field cannot be blank", "invalid-event-number", i)
 			return
 		}
-		if idx, _ := env["index"].(string); idx != "" && len(h.opts.Indexes) > 0 && !slices.Contains(h.opts.Indexes, idx) {
+		if idx := env.Index; idx != "" && len(h.opts.Indexes) > 0 && !slices.Contains(h.opts.Indexes, idx) {
 			h.keep(accepted)
 			hecReply(w, 400, 7, "Incorrect index", "invalid-event-number", i)
 			return
 		}
-		accepted = append(accepted, HECEvent{Channel: ch, Envelope: env})
+		accepted = append(accepted, HECEvent{Channel: ch, Raw: raw})
 	}
 	h.keep(accepted)
 	if faulty {
@@ -236,9 +255,21 @@ func (h *HEC) ack(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(map[string]any{"acks": out})
 }
 
-// Events returns what the receiver accepted, in order.
+// Events returns what the receiver accepted, in order, each envelope
+// decoded into a map.
 func (h *HEC) Events() []HECEvent {
 	h.mu.Lock()
+	out := slices.Clone(h.events)
+	h.mu.Unlock()
+	for i := range out {
+		_ = json.Unmarshal(out[i].Raw, &out[i].Envelope)
+	}
+	return out
+}
+
+// Held counts the events the receiver accepted.
+func (h *HEC) Held() int {
+	h.mu.Lock()
 	defer h.mu.Unlock()
-	return slices.Clone(h.events)
+	return len(h.events)
 }
