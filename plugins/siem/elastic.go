@@ -77,7 +77,9 @@ type bulkItem struct {
 	} `json:"error"`
 }
 
-func (e *elastic) send(ctx context.Context, batch []Encoded) outcome {
+// body is a batch as bulk NDJSON: a create with the event id, then the
+// document, each line ending with a newline.
+func (e *elastic) body(batch []Encoded) []byte {
 	var body bytes.Buffer
 	for _, x := range batch {
 		id, _ := json.Marshal(x.ID)
@@ -87,10 +89,19 @@ func (e *elastic) send(ctx context.Context, batch []Encoded) outcome {
 		document(&body, x)
 		body.WriteByte('\n')
 	}
+	return body.Bytes()
+}
+
+func (e *elastic) plan(batch []Encoded) planned {
+	return planned{method: http.MethodPost, path: urlPath(e.url), contentType: "application/x-ndjson", body: e.body(batch)}
+}
+
+func (e *elastic) send(ctx context.Context, batch []Encoded) outcome {
+	body := e.body(batch)
 	h := http.Header{}
 	h.Set("Authorization", "ApiKey "+e.set.Credential.Reveal())
 	h.Set("Content-Type", "application/x-ndjson")
-	a, err := post(ctx, e.hc, e.name(), e.url, h, body.Bytes())
+	a, err := post(ctx, e.hc, e.name(), e.url, h, body)
 	if err != nil {
 		return outcome{err: err}
 	}

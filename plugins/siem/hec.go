@@ -99,7 +99,8 @@ func (h *hec) envelope(b []byte, e Encoded) []byte {
 	return append(b, "}}\n"...)
 }
 
-func (h *hec) send(ctx context.Context, batch []Encoded) outcome {
+// body is a batch's envelopes, concatenated.
+func (h *hec) body(batch []Encoded) []byte {
 	n := 0
 	for _, e := range batch {
 		n += h.size(e)
@@ -108,6 +109,15 @@ func (h *hec) send(ctx context.Context, batch []Encoded) outcome {
 	for _, e := range batch {
 		body = h.envelope(body, e)
 	}
+	return body
+}
+
+func (h *hec) plan(batch []Encoded) planned {
+	return planned{method: http.MethodPost, path: urlPath(h.url + "/services/collector/event"), contentType: "application/json", body: h.body(batch)}
+}
+
+func (h *hec) send(ctx context.Context, batch []Encoded) outcome {
+	body := h.body(batch)
 	a, err := post(ctx, h.hc, h.name(), h.url+"/services/collector/event", h.header(), body)
 	if err != nil {
 		return outcome{err: err}

@@ -96,7 +96,7 @@ func (p *Plugin) handle(ctx context.Context, job *engine.Job, set *Settings, app
 		log = slog.New(slog.DiscardHandler)
 	}
 	key := destKey(set)
-	if wait := p.pausedFor(key); wait > 0 {
+	if wait := p.pausedFor(key); wait > 0 && !job.Planning() {
 		return engine.RetryAfter(wait, fmt.Errorf("siem: the destination asked to wait; %s left", wait.Round(time.Second)))
 	}
 	events, err := p.events(ctx, job, set, app)
@@ -111,6 +111,9 @@ func (p *Plugin) handle(ctx context.Context, job *engine.Job, set *Settings, app
 		return engine.Permanent(err)
 	}
 	defer d.close()
+	if job.Planning() {
+		return planDelivery(job, set, d, events)
+	}
 	res, err := deliver(ctx, job, d, events, set.batchEvents())
 	// Each destination masks its answers already; this catches any text
 	// of theirs that reached the error another way.
@@ -159,6 +162,7 @@ func (p *Plugin) events(ctx context.Context, job *engine.Job, set *Settings, app
 	r := set.redaction()
 	for i := range list {
 		if !set.wants(&list[i]) {
+			job.Explain("filter", "%s (%s) is not among the configuration's Event Types", list[i].ID, list[i].Type)
 			continue
 		}
 		enc, err := Encode(set.Format, &list[i], r)

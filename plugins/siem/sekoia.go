@@ -30,27 +30,39 @@ func (s *sekoia) maxBytes() int      { return sekoiaMaxBytes }
 func (s *sekoia) close()             {}
 func (s *sekoia) size(x Encoded) int { return len(x.Body) + 1 }
 
-func (s *sekoia) send(ctx context.Context, batch []Encoded) outcome {
-	out := outcome{rejected: map[int]string{}}
-	var body bytes.Buffer
-	var sent []int
+// body is the batch as jsonlines, without the events over Sekoia's event
+// limit, which are refused by position.
+func (s *sekoia) body(batch []Encoded) (body []byte, sent []int, rejected map[int]string) {
+	var b bytes.Buffer
+	rejected = map[int]string{}
 	for i, x := range batch {
 		if len(x.Body) > sekoiaMaxEvent {
 			// Sekoia drops such events; say so instead.
-			out.rejected[i] = "larger than Sekoia's 250,000-byte event limit"
+			rejected[i] = "larger than Sekoia's 250,000-byte event limit"
 			continue
 		}
-		body.Write(x.Body)
-		body.WriteByte('\n')
+		b.Write(x.Body)
+		b.WriteByte('\n')
 		sent = append(sent, i)
 	}
+	return b.Bytes(), sent, rejected
+}
+
+func (s *sekoia) plan(batch []Encoded) planned {
+	body, _, rejected := s.body(batch)
+	return planned{method: http.MethodPost, path: urlPath(s.url), contentType: "text/plain", body: body, refused: len(rejected)}
+}
+
+func (s *sekoia) send(ctx context.Context, batch []Encoded) outcome {
+	body, sent, rejected := s.body(batch)
+	out := outcome{rejected: rejected}
 	if len(sent) == 0 {
 		return out
 	}
 	h := http.Header{}
 	h.Set("X-SEKOIAIO-INTAKE-KEY", s.set.Credential.Reveal())
 	h.Set("Content-Type", "text/plain")
-	a, err := post(ctx, s.hc, s.name(), s.url, h, body.Bytes())
+	a, err := post(ctx, s.hc, s.name(), s.url, h, body)
 	if err != nil {
 		out.err = err
 		return out

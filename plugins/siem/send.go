@@ -25,6 +25,8 @@ type destination interface {
 	size(e Encoded) int
 	// send delivers one batch and says what became of each event.
 	send(ctx context.Context, batch []Encoded) outcome
+	// plan is the request send would make for batch, for a dry run.
+	plan(batch []Encoded) planned
 	// close releases connections held for the delivery.
 	close()
 }
@@ -73,15 +75,7 @@ func deliver(ctx context.Context, job *engine.Job, d destination, events []Encod
 	}
 	var deferErr error
 	for len(queue) > 0 {
-		n, bytes := 0, 0
-		for n < len(queue) && n < perRequest {
-			sz := d.size(queue[n])
-			if n > 0 && bytes+sz > d.maxBytes() {
-				break
-			}
-			bytes += sz
-			n++
-		}
+		n := batchLen(d, queue, perRequest)
 		batch := queue[:n]
 		if err := job.CheckLease(ctx); err != nil {
 			return res, err
@@ -146,6 +140,21 @@ func deliver(ctx context.Context, job *engine.Job, d destination, events []Encod
 		return res, engine.Permanent(fmt.Errorf("siem: %s refused %d events in an earlier attempt; the others are delivered", d.name(), res.rejectedBefore))
 	}
 	return res, nil
+}
+
+// batchLen is how many of queue's first events go into the next request:
+// at most perRequest, within the destination's byte limit, at least one.
+func batchLen(d destination, queue []Encoded, perRequest int) int {
+	n, bytes := 0, 0
+	for n < len(queue) && n < perRequest {
+		sz := d.size(queue[n])
+		if n > 0 && bytes+sz > d.maxBytes() {
+			break
+		}
+		bytes += sz
+		n++
+	}
+	return n
 }
 
 // summary is the delivery's result line.

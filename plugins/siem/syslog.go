@@ -100,14 +100,7 @@ func (d *syslogDest) send(ctx context.Context, batch []Encoded) outcome {
 	for _, e := range batch {
 		msg = d.message(msg[:0], e)
 		if udp {
-			limit := d.set.UDPMaxBytes
-			if limit <= 0 || limit > udpMaxDatagram {
-				limit = udpMaxDatagram // no limit set: still one datagram
-			}
-			if len(msg) > limit {
-				msg = truncateUTF8(msg, limit)
-			}
-			if _, err := d.conn.Write(msg); err != nil {
+			if _, err := d.conn.Write(d.datagram(msg)); err != nil {
 				d.close()
 				return outcome{err: fmt.Errorf("siem: %s: %w", d.name(), err)}
 			}
@@ -126,6 +119,37 @@ func (d *syslogDest) send(ctx context.Context, batch []Encoded) outcome {
 		}
 	}
 	return outcome{accepted: all(len(batch))}
+}
+
+// plan is what send would write: on TCP and TLS the octet-counted frames,
+// on UDP each datagram (cut to the limit) on a line of its own; method is
+// the transport, path the address.
+func (d *syslogDest) plan(batch []Encoded) planned {
+	var body, msg []byte
+	for _, e := range batch {
+		msg = d.message(msg[:0], e)
+		if d.set.SyslogTransport == TransportUDP {
+			body = append(body, d.datagram(msg)...)
+			body = append(body, '\n')
+			continue
+		}
+		body = strconv.AppendInt(body, int64(len(msg)), 10)
+		body = append(body, ' ')
+		body = append(body, msg...)
+	}
+	return planned{method: strings.ToUpper(d.set.SyslogTransport), path: d.set.SyslogAddress, body: body}
+}
+
+// datagram cuts a message to the UDP size limit.
+func (d *syslogDest) datagram(msg []byte) []byte {
+	limit := d.set.UDPMaxBytes
+	if limit <= 0 || limit > udpMaxDatagram {
+		limit = udpMaxDatagram // no limit set: still one datagram
+	}
+	if len(msg) > limit {
+		msg = truncateUTF8(msg, limit)
+	}
+	return msg
 }
 
 // message builds one RFC 5424 message: PRI VERSION TIMESTAMP HOSTNAME

@@ -39,7 +39,8 @@ func (w *webhook) maxBytes() int      { return webhookMaxBytes }
 func (w *webhook) close()             {}
 func (w *webhook) size(x Encoded) int { return len(x.Body) + 4 }
 
-func (w *webhook) send(ctx context.Context, batch []Encoded) outcome {
+// body is the batch as a JSON array; a CEF event is {"id","cef"}.
+func (w *webhook) body(batch []Encoded) []byte {
 	var body bytes.Buffer
 	body.WriteByte('[')
 	for i, x := range batch {
@@ -54,12 +55,21 @@ func (w *webhook) send(ctx context.Context, batch []Encoded) outcome {
 		}
 	}
 	body.WriteByte(']')
+	return body.Bytes()
+}
+
+func (w *webhook) plan(batch []Encoded) planned {
+	return planned{method: http.MethodPost, path: urlPath(w.set.URL), contentType: "application/json", body: w.body(batch)}
+}
+
+func (w *webhook) send(ctx context.Context, batch []Encoded) outcome {
+	body := w.body(batch)
 	ts := w.now().Unix()
 	h := http.Header{}
 	h.Set("Content-Type", "application/json")
 	h.Set(HeaderTimestamp, strconv.FormatInt(ts, 10))
-	h.Set(HeaderSignature, Sign(w.set.Credential.Reveal(), ts, body.Bytes()))
-	a, err := post(ctx, w.hc, w.name(), w.set.URL, h, body.Bytes())
+	h.Set(HeaderSignature, Sign(w.set.Credential.Reveal(), ts, body))
+	a, err := post(ctx, w.hc, w.name(), w.set.URL, h, body)
 	if err != nil {
 		return outcome{err: err}
 	}
