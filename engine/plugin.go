@@ -85,6 +85,9 @@ var _ Appliance = (*beyondtrust.Client)(nil)
 // it names one, else the admin's overrides, else the embedded defaults.
 type Templates interface {
 	Render(name string, data any) (string, error)
+	// RenderSession renders name for a session's data, times in loc (nil:
+	// UTC); Job.RenderSession is how a plugin calls it.
+	RenderSession(name string, s *beyondtrust.Session, loc *time.Location) (string, error)
 }
 
 // RefusedTemplates is implemented by Templates that can tell which of their
@@ -112,8 +115,10 @@ type Job struct {
 	ConfigName  string
 	Appliance   ApplianceSettings
 	// Settings is the plugin's settings struct pointer, decoded and
-	// validated. It is shared with other deliveries of the configuration:
-	// a plugin only reads it.
+	// validated. It is read-only: the same value serves every delivery of
+	// the configuration, concurrently, until the configuration changes, so
+	// a plugin never writes to it (nor to a map or slice it holds); what a
+	// delivery works out goes in its own variables.
 	Settings any
 	// Client is the appliance (nil when the configuration has none).
 	Client    Appliance

@@ -7,11 +7,9 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
-	// Templates name zones such as "Europe/Berlin"; embedding the zone
-	// database keeps that working on hosts without one (Windows).
-	_ "time/tzdata"
+
+	"switchboard/engine"
 )
 
 // helper is a template helper taking a fixed number of arguments.
@@ -123,22 +121,8 @@ var namedLayouts = map[string]string{
 	"rfc3339":  time.RFC3339,
 }
 
-// zones caches time.LoadLocation, which reads the zone database every call.
-var zones sync.Map
-
-// LoadZone is time.LoadLocation with a cache: reports render many times a
-// second, and the zone database is read from disk on every load.
-func LoadZone(name string) (*time.Location, error) {
-	if loc, ok := zones.Load(name); ok {
-		return loc.(*time.Location), nil
-	}
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		return nil, err
-	}
-	zones.Store(name, loc)
-	return loc, nil
-}
+// LoadZone is engine.LoadZone: time.LoadLocation with a cache.
+func LoadZone(name string) (*time.Location, error) { return engine.LoadZone(name) }
 
 // formatTimeHelper: {{formatTime start "02 Jan 2006 15:04" tz="America/New_York"}}.
 func formatTimeHelper(dst []byte, c call) []byte {

@@ -24,14 +24,15 @@ import (
 	"github.com/aymerick/raymond/ast"
 
 	"switchboard/engine"
+	"switchboard/engine/beyondtrust"
 	"switchboard/templates"
 )
 
 // Names of the default templates.
 const (
-	SessionReport  = "session_report"       // templates/session_report.hbs
-	CustomerSurvey = "customer_exit_survey" // templates/customer_exit_survey.hbs
-	RepSurvey      = "rep_exit_survey"      // templates/rep_exit_survey.hbs
+	SessionReport  = engine.TemplateSessionReport  // templates/session_report.hbs
+	CustomerSurvey = engine.TemplateCustomerSurvey // templates/customer_exit_survey.hbs
+	RepSurvey      = engine.TemplateRepSurvey      // templates/rep_exit_survey.hbs
 )
 
 // Where the template serving a name comes from, as List reports it.
@@ -184,6 +185,10 @@ var (
 type errTemplates struct{ err error }
 
 func (e errTemplates) Render(string, any) (string, error) { return "", e.err }
+
+func (e errTemplates) RenderSession(string, *beyondtrust.Session, *time.Location) (string, error) {
+	return "", e.err
+}
 
 func (r *Renderer) set(name string) (*set, error) {
 	if name != "" && (!reSet.MatchString(name) || name == partialDir) {
@@ -380,6 +385,11 @@ func (s *set) Render(name string, data any) (string, error) {
 		return "", &TemplateError{fmt.Errorf("render: %w %q", ErrNoTemplate, name)}
 	}
 	return execute(name, f.prog, c.partials, data, nil, s.r.log)
+}
+
+// RenderSession renders name for session sess, times in loc (nil: UTC).
+func (s *set) RenderSession(name string, sess *beyondtrust.Session, loc *time.Location) (string, error) {
+	return s.Render(name, NewData(sess, loc))
 }
 
 // current returns the set's templates, looking at its files at most once

@@ -8,7 +8,6 @@ import (
 
 	"switchboard/engine"
 	bt "switchboard/engine/beyondtrust"
-	"switchboard/engine/render"
 )
 
 // Autotask's limits on a ticket note (TicketNotes metadata).
@@ -43,7 +42,7 @@ func (r *run) sessionEnd(ctx context.Context) error {
 		return err
 	}
 	r.recordTicket(ticket, true)
-	body, err := r.render(render.SessionReport, sess)
+	body, err := r.render(engine.TemplateSessionReport, sess)
 	if err != nil {
 		return err
 	}
@@ -71,9 +70,9 @@ func (r *run) surveys(ctx context.Context, kind string) error {
 	if err != nil {
 		return err
 	}
-	list, tpl, label := sess.CustomerSurveys, render.CustomerSurvey, "Customer exit survey"
+	list, tpl, label := sess.CustomerSurveys, engine.TemplateCustomerSurvey, "Customer exit survey"
 	if kind == surveyRep {
-		list, tpl, label = sess.RepSurveys, render.RepSurvey, "Representative survey"
+		list, tpl, label = sess.RepSurveys, engine.TemplateRepSurvey, "Representative survey"
 	}
 	if len(list) == 0 {
 		return fmt.Errorf("autotask: the appliance's report of session %s has no %s yet", sess.LSID, strings.ToLower(label))
@@ -122,13 +121,10 @@ func (r *run) announces(sv bt.Survey, surveys int) bool {
 }
 
 // render runs a template. The renderer's error says how to treat it: a
-// broken template (*render.TemplateError) is the admin's to fix, so it is
-// permanent; a bug (render.ErrInternal) is retried.
+// broken template is the admin's to fix, so it is permanent; a bug is
+// retried.
 func (r *run) render(name string, sess *bt.Session) (string, error) {
-	if r.job.Templates == nil {
-		return "", engine.Permanent(fmt.Errorf("autotask: no templates to render %s", name))
-	}
-	out, err := r.job.Templates.Render(name, render.NewData(sess, r.set.Location()))
+	out, err := r.job.RenderSession(name, sess)
 	if err != nil {
 		return "", fmt.Errorf("autotask: render %s: %w", name, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"switchboard/engine"
+	"switchboard/engine/beyondtrust"
 	"switchboard/plugins/autotask/autotasktest"
 )
 
@@ -18,6 +19,10 @@ type brokenTemplates struct{}
 
 func (brokenTemplates) Render(name string, _ any) (string, error) {
 	return "", errors.New("Parse error on line 3: unclosed {{#each}}")
+}
+
+func (b brokenTemplates) RenderSession(name string, _ *beyondtrust.Session, _ *time.Location) (string, error) {
+	return b.Render(name, nil)
 }
 
 func TestTester(t *testing.T) {

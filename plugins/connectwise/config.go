@@ -13,7 +13,6 @@ import (
 	_ "time/tzdata"
 
 	"switchboard/engine"
-	"switchboard/engine/render"
 )
 
 // Session types for automatic ticket creation; see SessionType.
@@ -170,7 +169,7 @@ func (s *Settings) TemplateSet() string { return s.Templates }
 
 // Location is the report time zone; settings were validated before.
 func (s *Settings) Location() *time.Location {
-	loc, err := render.LoadZone(s.ReportTimeZone)
+	loc, err := engine.LoadZone(s.ReportTimeZone)
 	if err != nil {
 		return time.UTC
 	}

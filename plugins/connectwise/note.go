@@ -11,7 +11,6 @@ import (
 	"switchboard/engine"
 	bt "switchboard/engine/beyondtrust"
 	"switchboard/engine/outbound"
-	"switchboard/engine/render"
 )
 
 // marker is written into what a delivery creates so that a retry whose
@@ -39,7 +38,7 @@ func (r *run) sessionEnd(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	body, err := r.render(render.SessionReport, sess)
+	body, err := r.render(engine.TemplateSessionReport, sess)
 	if err != nil {
 		return err
 	}
@@ -60,9 +59,9 @@ func (r *run) surveys(ctx context.Context, kind string) error {
 	if err != nil {
 		return err
 	}
-	list, tpl := sess.CustomerSurveys, render.CustomerSurvey
+	list, tpl := sess.CustomerSurveys, engine.TemplateCustomerSurvey
 	if kind == surveyRep {
-		list, tpl = sess.RepSurveys, render.RepSurvey
+		list, tpl = sess.RepSurveys, engine.TemplateRepSurvey
 	}
 	if len(list) == 0 {
 		return fmt.Errorf("connectwise: the appliance's report of session %s has no %s yet", sess.LSID, strings.ReplaceAll(kind, "-", " "))
@@ -104,12 +103,9 @@ func (r *run) surveys(ctx context.Context, kind string) error {
 
 // render runs a template.
 func (r *run) render(name string, sess *bt.Session) (string, error) {
-	if r.job.Templates == nil {
-		return "", engine.Permanent(fmt.Errorf("connectwise: no templates to render %s", name))
-	}
-	out, err := r.job.Templates.Render(name, render.NewData(sess, r.set.Location()))
+	out, err := r.job.RenderSession(name, sess)
 	if err != nil {
-		// A *render.TemplateError is permanent by itself; a bug is retried.
+		// A broken template's error is permanent by itself; a bug is retried.
 		return "", fmt.Errorf("connectwise: render %s: %w", name, err)
 	}
 	return out, nil

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"switchboard/engine"
+	"switchboard/engine/beyondtrust"
 	"switchboard/plugins/connectwise/connectwisetest"
 )
 
@@ -20,6 +21,10 @@ type brokenTemplates struct{}
 
 func (brokenTemplates) Render(string, any) (string, error) {
 	return "", errors.New("Parse error on line 3: unclosed {{#each}}")
+}
+
+func (b brokenTemplates) RenderSession(name string, _ *beyondtrust.Session, _ *time.Location) (string, error) {
+	return b.Render(name, nil)
 }
 
 // readOnly counts the requests that are not GETs: the Test button must
