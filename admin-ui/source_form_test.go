@@ -40,6 +40,21 @@ func TestSourceForm(t *testing.T) {
 		t.Fatal("the error is not marked on its field")
 	}
 
+	// Test without a secret: the settings step fails and says why;
+	// an unknown kind is not found.
+	noSecret := url.Values{"settings.name": {"x"}, "settings.host": {h.app.Host()}, "settings.client_id": {"c"}}
+	if rec = h.post("/sources/new/appliance/test", noSecret); !strings.Contains(rec.Body.String(), "failed") || !strings.Contains(rec.Body.String(), "client_secret is required") {
+		t.Fatalf("test without a secret: %s", rec.Body.String())
+	}
+	if rec = h.get("/sources/new/nosuchkind"); rec.Code != http.StatusNotFound {
+		t.Fatalf("unknown kind: %d", rec.Code)
+	}
+	// A name with markup is escaped wherever it shows.
+	form.Set("settings.name", `<img src=x onerror=alert(1)>`)
+	if rec = h.post("/sources/new/appliance", form); strings.Contains(rec.Body.String(), "<img src=x") {
+		t.Fatal("the name is not escaped")
+	}
+	form.Set("settings.name", "pra-prod")
 	form.Set("settings.host", h.app.Host())
 	form.Set("settings.interval", "60")
 	rec = h.post("/sources/new/appliance/test", form)
