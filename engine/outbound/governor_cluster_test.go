@@ -167,3 +167,42 @@ func TestDeadEngineSlotsComeBack(t *testing.T) {
 	}
 	rel(0)
 }
+
+// lostAnswer is a ledger whose slot takes reach the database but whose
+// answers are lost: the statement committed, and then the request's
+// context ended or the connection broke before its reply was read.
+type lostAnswer struct {
+	outbound.Ledger
+}
+
+func (l lostAnswer) TakeBudgetSlot(ctx context.Context, budget string, limit int, holder, lease string, now time.Time, ttl time.Duration) (int, bool, error) {
+	if _, _, err := l.Ledger.TakeBudgetSlot(ctx, budget, limit, holder, lease, now, ttl); err != nil {
+		return 0, false, err
+	}
+	return 0, false, errors.New("read the answer: connection reset by peer")
+}
+
+// A take whose answer was lost leaves a row the engine does not know it
+// holds; the failed request gives it back, else the engine's renewals
+// would keep it taken for as long as any other request of the engine runs.
+func TestLostTakeGivesItsSlotBack(t *testing.T) {
+	t.Parallel()
+	st, err := store.Open(context.Background(), pgtest.URL(t), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	g := outbound.NewGovernor()
+	t.Cleanup(g.Share(outbound.Shared{Ledger: lostAnswer{st}, Holder: "engine0"}))
+	b := outbound.Budget{Key: "autotask|code|TicketNotes", Limit: 3}
+	if _, err := g.Acquire(context.Background(), b); err == nil {
+		t.Fatal("the take's lost answer was taken for a slot")
+	}
+	taken, _, err := st.BudgetUse(context.Background(), []string{b.Key}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if taken[b.Key] != 0 {
+		t.Fatalf("%d slots stay taken after a take whose answer was lost, want 0", taken[b.Key])
+	}
+}

@@ -24,7 +24,8 @@ type Ledger interface {
 	TakeBudgetSlot(ctx context.Context, budget string, limit int, holder, lease string, now time.Time, ttl time.Duration) (int, bool, error)
 	// RenewBudgetSlots extends every slot holder holds to until.
 	RenewBudgetSlots(ctx context.Context, holder string, until time.Time) error
-	// ReleaseBudgetSlot gives the slot back, now (zero until) or at until.
+	// ReleaseBudgetSlot gives the slot back, now (zero until) or at until;
+	// a negative slot gives back now whichever slot lease took, if any.
 	ReleaseBudgetSlot(ctx context.Context, budget string, slot int, lease string, until time.Time) error
 	// StartInBudgetWindow counts one request against budget's window;
 	// false, with the wait until the window ends, when it is spent.
@@ -193,6 +194,10 @@ func (sh *shared) take(ctx context.Context, b Budget) (heldSlot, error) {
 		}
 		sh.held.Add(-1)
 		if err != nil {
+			// The take may have been made and only its answer lost
+			// (the context ended, the connection broke): a row nobody
+			// knows of, which this engine's renewals would keep taken.
+			sh.forget(ctx, b.Key, lease)
 			return heldSlot{}, ledgerError(ctx, b, err)
 		}
 		t := time.NewTimer(pause/2 + rand.N(pause))
@@ -205,6 +210,16 @@ func (sh *shared) take(ctx context.Context, b Budget) (heldSlot, error) {
 		}
 		t.Stop()
 		pause = min(pause*2, sh.Poll)
+	}
+}
+
+// forget gives back whatever slot of budget lease may hold, even when ctx
+// has ended.
+func (sh *shared) forget(ctx context.Context, budget, lease string) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := sh.Ledger.ReleaseBudgetSlot(rctx, budget, -1, lease, time.Time{}); err != nil {
+		sh.Log.Warn("give back a budget slot whose take failed", "budget", budget, "err", err)
 	}
 }
 

@@ -72,8 +72,13 @@ func (s *Store) RenewBudgetSlots(ctx context.Context, holder string, until time.
 // frees it now; a later one keeps it counted, renewed by nobody, until
 // then (a timed-out request the remote may still be working on). A slot
 // whose lease expired and was taken by another request is left alone.
+// A negative slot frees whichever slot lease took, if any: a take whose
+// answer was lost.
 func (s *Store) ReleaseBudgetSlot(ctx context.Context, budget string, slot int, lease string, until time.Time) error {
 	err := s.stmt(ctx, func(db *gorm.DB) error {
+		if slot < 0 {
+			return db.Exec(`DELETE FROM budget_slots WHERE budget = ? AND lease = ?`, budget, lease).Error
+		}
 		if until.IsZero() {
 			return db.Exec(`DELETE FROM budget_slots WHERE budget = ? AND slot = ? AND lease = ?`, budget, slot, lease).Error
 		}
