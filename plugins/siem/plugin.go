@@ -117,7 +117,9 @@ func (p *Plugin) handle(ctx context.Context, job *engine.Job, set *Settings, app
 	res, err := deliver(ctx, job, d, events, set.batchEvents())
 	// Each destination masks its answers already; this catches any text
 	// of theirs that reached the error another way.
-	err = set.redactor().Error(err)
+	if err != nil {
+		err = set.redactor().Error(err)
+	}
 	job.SetResult(res.summary(d.name()))
 	if err != nil {
 		if out, after := engine.Classify(err); out == engine.OutcomeRetryAfter {
