@@ -169,6 +169,10 @@ func (ui *UI) Register(e *echo.Echo) {
 	g.GET("/templates", ui.templates)
 	ui.registerTemplateEditor(e)
 	g.GET("/audit", ui.audit)
+	g.GET("/api-tokens", ui.apiTokens)
+	g.POST("/api-tokens", ui.createAPIToken)
+	g.GET("/api-tokens/:id/revoke", ui.confirmRevokeAPIToken)
+	g.POST("/api-tokens/:id/revoke", ui.revokeAPIToken)
 	g.GET("/admins", ui.admins)
 	g.POST("/admins", ui.addAdmin)
 	g.POST("/admins/:id/disable", ui.disableAdmin)
@@ -276,6 +280,7 @@ var flashes = map[string]string{
 	"admin-disabled": "The admin account was disabled and signed out everywhere.",
 	"admin-enabled":  "The admin account was enabled.",
 	"admin-removed":  "The admin account was removed.",
+	"token-revoked":  "The API token was revoked: it gets 401 from now on.",
 }
 
 func flashMessage(c echo.Context) string { return flashes[c.QueryParam("done")] }

@@ -72,15 +72,21 @@ func msTime(v int64) time.Time {
 	return time.UnixMilli(v)
 }
 
-// CheckTokenName says what is wrong with a token name, or nil.
+// TokenNameError refuses a token name.
+type TokenNameError struct{ Reason string }
+
+func (e *TokenNameError) Error() string { return e.Reason }
+
+// CheckTokenName says what is wrong with a token name (*TokenNameError),
+// or nil.
 func CheckTokenName(name string) error {
 	switch {
 	case name == "":
-		return errors.New("give the token a name, such as the tool that will use it")
+		return &TokenNameError{"give the token a name, such as the tool that will use it"}
 	case utf8.RuneCountInString(name) > maxTokenName:
-		return fmt.Errorf("the name is longer than %d characters", maxTokenName)
+		return &TokenNameError{fmt.Sprintf("the name is longer than %d characters", maxTokenName)}
 	case strings.IndexFunc(name, unicode.IsControl) >= 0:
-		return errors.New("the name holds control characters")
+		return &TokenNameError{"the name holds control characters"}
 	}
 	return nil
 }
