@@ -6,6 +6,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/url"
 	"slices"
@@ -52,6 +53,12 @@ type Info struct {
 	Concurrency int
 	// Timeout bounds one delivery attempt (default 60s).
 	Timeout time.Duration
+	// Templates, when set, are the plugin's own default templates: <name>.hbs
+	// files (and partials/<name>.hbs) at its root, typically an embed.FS.
+	// For the plugin's configurations they come before the engine's
+	// embedded defaults, under the admin's overrides and sets, and may add
+	// names of their own.
+	Templates fs.FS
 }
 
 // Event is something that happened on an appliance.
@@ -344,6 +351,18 @@ func NewRegistry(plugins ...Plugin) (*Registry, error) {
 func (r *Registry) Get(id string) (Plugin, bool) {
 	p, ok := r.byID[id]
 	return p, ok
+}
+
+// Templates returns the default templates of the plugins that ship some
+// (Info.Templates), by plugin ID, for render.Options.PluginTemplates.
+func (r *Registry) Templates() map[string]fs.FS {
+	out := map[string]fs.FS{}
+	for id, p := range r.byID {
+		if t := p.Info().Templates; t != nil {
+			out[id] = t
+		}
+	}
+	return out
 }
 
 // All returns the plugins sorted by ID.

@@ -38,6 +38,7 @@ const (
 // Where the template serving a name comes from, as List reports it.
 const (
 	SourceEmbedded = "embedded" // compiled into the binary
+	SourcePlugin   = "plugin"   // a plugin's own default (engine.Info.Templates)
 	SourceOverride = "override" // <OverrideDir>/<name>.hbs
 	SourceSet      = "set"      // <OverrideDir>/<set>/<name>.hbs
 )
@@ -63,6 +64,10 @@ type Options struct {
 	Logger *slog.Logger
 	// CheckInterval is how often a set looks for changed files (default 1s).
 	CheckInterval time.Duration
+	// PluginTemplates are plugins' own default templates by plugin ID
+	// (engine.Registry.Templates): a PluginSet serves them before the
+	// embedded defaults.
+	PluginTemplates map[string]fs.FS
 }
 
 // TemplateInfo describes the file serving one template name.
@@ -84,6 +89,8 @@ type Renderer struct {
 	log      *slog.Logger
 	interval time.Duration
 	embedded map[string]*file
+	// plugins are plugins' default templates, by plugin ID and name.
+	plugins map[string]map[string]*file
 
 	mu     sync.Mutex
 	sets   map[string]*set
@@ -112,6 +119,7 @@ func New(opts Options) (*Renderer, error) {
 		log:      opts.Logger,
 		interval: opts.CheckInterval,
 		embedded: map[string]*file{},
+		plugins:  map[string]map[string]*file{},
 		sets:     map[string]*set{},
 		parsed:   map[string]*file{},
 	}
@@ -121,10 +129,30 @@ func New(opts Options) (*Renderer, error) {
 	if r.interval <= 0 {
 		r.interval = defaultCheckInterval
 	}
+	var err error
+	if r.embedded, err = readDefaults(templates.FS, SourceEmbedded, "templates/", true); err != nil {
+		return nil, fmt.Errorf("render: embedded templates: %w", err)
+	}
+	for id, fsys := range opts.PluginTemplates {
+		if r.plugins[id], err = readDefaults(fsys, SourcePlugin, "plugins/"+id+"/", false); err != nil {
+			return nil, fmt.Errorf("render: plugin %s's templates: %w", id, err)
+		}
+	}
+	return r, nil
+}
+
+// readDefaults parses the templates at the root of fsys and in its
+// partials folder; one that does not parse is an error. A missing partials
+// folder is one only when must is set.
+func readDefaults(fsys fs.FS, source, prefix string, must bool) (map[string]*file, error) {
+	out := map[string]*file{}
 	for _, dir := range []string{".", partialDir} {
-		entries, err := fs.ReadDir(templates.FS, dir)
+		entries, err := fs.ReadDir(fsys, dir)
 		if err != nil {
-			return nil, fmt.Errorf("render: read embedded templates: %w", err)
+			if !must && errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			return nil, err
 		}
 		for _, e := range entries {
 			name, ok := templateName(dir, e)
@@ -132,18 +160,18 @@ func New(opts Options) (*Renderer, error) {
 				continue
 			}
 			p := path.Join(dir, e.Name())
-			b, err := fs.ReadFile(templates.FS, p)
+			b, err := fs.ReadFile(fsys, p)
 			if err != nil {
-				return nil, fmt.Errorf("render: read embedded template %s: %w", p, err)
+				return nil, err
 			}
-			f := parseFile(name, SourceEmbedded, "templates/"+p, string(b), time.Time{}, int64(len(b)))
+			f := parseFile(name, source, prefix+p, string(b), time.Time{}, int64(len(b)))
 			if f.err != nil {
-				return nil, fmt.Errorf("render: embedded template: %w", f.err)
+				return nil, f.err
 			}
-			r.embedded[name] = f
+			out[name] = f
 		}
 	}
-	return r, nil
+	return out, nil
 }
 
 // templateName maps a directory entry to a template name.
@@ -169,7 +197,17 @@ func parseFile(name, source, p, text string, modTime time.Time, size int64) *fil
 // then embedded defaults); a named set is the subfolder <OverrideDir>/<name>,
 // whose files come before the overrides.
 func (r *Renderer) Set(name string) engine.Templates {
-	s, err := r.set(name)
+	return r.PluginSet("", name)
+}
+
+// PluginSet is Set for a configuration of plugin: the plugin's own default
+// templates (Options.PluginTemplates) come between the overrides and the
+// embedded defaults. A plugin that ships none gets Set(name).
+func (r *Renderer) PluginSet(plugin, name string) engine.Templates {
+	if r.plugins[plugin] == nil {
+		plugin = ""
+	}
+	s, err := r.pluginSet(plugin, name)
 	if err != nil {
 		return errTemplates{&TemplateError{err}}
 	}
@@ -190,14 +228,20 @@ func (e errTemplates) RenderSession(string, *beyondtrust.Session, *time.Location
 	return "", e.err
 }
 
-func (r *Renderer) set(name string) (*set, error) {
+func (r *Renderer) set(name string) (*set, error) { return r.pluginSet("", name) }
+
+func (r *Renderer) pluginSet(plugin, name string) (*set, error) {
 	if name != "" && (!reSet.MatchString(name) || name == partialDir) {
 		return nil, fmt.Errorf("render: invalid template set name %q", name)
 	}
+	key := name
+	if plugin != "" {
+		key = plugin + "\x00" + name // no set name holds a NUL
+	}
 	r.mu.Lock()
-	s := r.sets[name]
+	s := r.sets[key]
 	if s == nil {
-		s = &set{r: r, name: name}
+		s = &set{r: r, name: name, defaults: r.plugins[plugin]}
 		setDir, overrideDir := "", ""
 		if r.dir != "" {
 			setDir, overrideDir = filepath.Join(r.dir, name), r.dir
@@ -206,7 +250,7 @@ func (r *Renderer) set(name string) (*set, error) {
 			s.layers = append(s.layers, layer{SourceSet, name, setDir})
 		}
 		s.layers = append(s.layers, layer{SourceOverride, "", overrideDir})
-		r.sets[name] = s
+		r.sets[key] = s
 	}
 	r.mu.Unlock()
 	s.current()
@@ -363,6 +407,9 @@ type set struct {
 	r      *Renderer
 	name   string
 	layers []layer
+	// defaults are the plugin's own default templates, under the layers
+	// and over the embedded ones (nil for none).
+	defaults map[string]*file
 
 	mu   sync.Mutex   // serialises reloads
 	next atomic.Int64 // unix nanoseconds when files are due for a look
@@ -473,6 +520,9 @@ func (s *set) load() {
 	for n := range s.r.embedded {
 		names[n] = true
 	}
+	for n := range s.defaults {
+		names[n] = true
+	}
 	for n := range cands {
 		names[n] = true
 	}
@@ -514,6 +564,9 @@ func (s *set) pick(name string, cands []candidate, old *compiled) (serving *file
 				return prev, refused
 			}
 		}
+	}
+	if f := s.defaults[name]; f != nil {
+		return f, refused
 	}
 	return s.r.embedded[name], refused
 }

@@ -206,7 +206,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		_ = st.Close()
 		return nil, err
 	}
-	s.Renderer, err = render.New(render.Options{OverrideDir: filepath.Join(opts.DataDir, "templates"), Logger: log})
+	s.Renderer, err = render.New(render.Options{OverrideDir: filepath.Join(opts.DataDir, "templates"), Logger: log, PluginTemplates: reg.Templates()})
 	if err != nil {
 		return fail(err)
 	}

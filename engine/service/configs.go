@@ -130,7 +130,7 @@ func (s *Service) decode(row *store.Config) (*Loaded, error) {
 		ID: row.ID, Plugin: p, Name: row.Name, Version: row.Version,
 		Appliance: app, Settings: settings, EnabledAt: row.Enabled(),
 		Client:    s.client(&app),
-		Templates: s.renderer.Set(templateSet(settings)),
+		Templates: s.renderer.PluginSet(p.Info().ID, templateSet(settings)),
 	}, nil
 }
 

@@ -42,7 +42,7 @@ func (s *Service) TestConfig(ctx context.Context, actor string, id int64, in Con
 		cfg := &engine.TestConfig{
 			ConfigID: id, Appliance: app, Settings: settings,
 			Client:    s.client(&app),
-			Templates: s.renderer.Set(templateSet(settings)),
+			Templates: s.renderer.PluginSet(p.Info().ID, templateSet(settings)),
 			Log:       s.log.With("test", true, "config", id),
 		}
 		trace := &contacts{}
