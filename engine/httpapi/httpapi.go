@@ -74,6 +74,7 @@ func (a *API) Register(e *echo.Echo, mw ...echo.MiddlewareFunc) {
 	g.GET("/polling", a.polling)
 	g.GET("/sources", a.sources)
 	g.POST("/sources/:name/test", a.testSource)
+	a.registerSourceConfigs(g)
 	g.GET("/audit", a.audit)
 	g.GET("/query/:kind", a.query)
 }
