@@ -18,7 +18,7 @@ import (
 
 // engines opens n stores on one fresh PostgreSQL schema, each with a
 // Governor sharing its budgets through it, as n engines of a cluster have.
-func engines(t *testing.T, n int, lease time.Duration) ([]*outbound.Governor, []func()) {
+func engines(t testing.TB, n int, lease time.Duration) ([]*outbound.Governor, []func()) {
 	t.Helper()
 	dsn := pgtest.URL(t)
 	out, stops := make([]*outbound.Governor, n), make([]func(), n)
@@ -204,5 +204,23 @@ func TestLostTakeGivesItsSlotBack(t *testing.T) {
 	}
 	if taken[b.Key] != 0 {
 		t.Fatalf("%d slots stay taken after a take whose answer was lost, want 0", taken[b.Key])
+	}
+}
+
+// BenchmarkSharedAcquireRelease is the cost a shared budget adds to one
+// Autotask request: a window count, a slot taken and given back.
+func BenchmarkSharedAcquireRelease(b *testing.B) {
+	govs, _ := engines(b, 1, 0)
+	budgets := []outbound.Budget{
+		{Key: "autotask|code|Tickets", Limit: 3},
+		{Key: "autotask-hour|db", PerWindow: 1 << 30, Window: time.Hour},
+	}
+	ctx := context.Background()
+	for b.Loop() {
+		rel, err := govs[0].Acquire(ctx, budgets...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rel(0)
 	}
 }
