@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
@@ -164,6 +165,9 @@ func (m *Manager) VerifyAPIToken(ctx context.Context, token string) (APIToken, e
 		if subtle.ConstantTimeCompare([]byte(r.TokenHash), want) != 1 || r.RevokedAt != 0 {
 			continue
 		}
+		if ok, err := m.creatorActive(ctx, r); err != nil || !ok {
+			return APIToken{}, cmp.Or(err, ErrInvalidToken)
+		}
 		t := tokenFrom(r)
 		if now := time.Now(); now.Sub(t.LastUsed) >= tokenTouchStep {
 			if err := m.st.TouchAPIToken(ctx, t.ID, now); err != nil {
@@ -173,6 +177,21 @@ func (m *Manager) VerifyAPIToken(ctx context.Context, token string) (APIToken, e
 		return t, nil
 	}
 	return APIToken{}, ErrInvalidToken
+}
+
+// creatorActive reports whether the admin who made token r can still
+// sign in: a token speaks for its maker, so it stops working while that
+// account is disabled, and for good once it is removed (an account made
+// later under the same name is another admin).
+func (m *Manager) creatorActive(ctx context.Context, r store.APIToken) (bool, error) {
+	u, err := m.st.AdminUserByName(ctx, r.CreatedBy)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return !u.Disabled() && u.CreatedAt <= r.CreatedAt, nil
 }
 
 // parseToken checks a token's shape and returns its prefix.

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestAPITokens: a token is shown once, stored only as a hash, admits GET
@@ -114,5 +115,72 @@ func TestAPITokens(t *testing.T) {
 	secretPart := secret[len("sbt_")+13:]
 	if strings.Contains(all, secretPart) || strings.Contains(logs.String(), secretPart) {
 		t.Fatalf("the token's secret reached the audit log or the log:\n%s\n%s", all, logs.String())
+	}
+}
+
+// TestAPITokenOfDisabledAdmin: a token speaks for the admin who made it,
+// so it stops working when that account is disabled or removed (a
+// departing admin keeps no way in), works again when the account is
+// enabled, and is not revived by a new account of the same name.
+func TestAPITokenOfDisabledAdmin(t *testing.T) {
+	t.Parallel()
+	e, m, _ := newTestEcho(t)
+	ctx := t.Context()
+	admin := User{ID: 1, Username: "admin"}
+	if err := m.AddAdmin(ctx, admin, "bob", "another long passphrase"); err != nil {
+		t.Fatal(err)
+	}
+	bobID := func() int64 {
+		list, err := m.Admins(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range list {
+			if u.Username == "bob" {
+				return u.ID
+			}
+		}
+		t.Fatal("bob is gone")
+		return 0
+	}
+	bob := User{ID: bobID(), Username: "bob"}
+	_, secret, err := m.CreateAPIToken(ctx, bob, "bob's script")
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func() int {
+		req := httptest.NewRequest("GET", "/api/configs", nil)
+		req.Header.Set("Authorization", "Bearer "+secret)
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	if code := get(); code != http.StatusOK {
+		t.Fatalf("bob's token: %d", code)
+	}
+	if err := m.SetAdminDisabled(ctx, admin, bob.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if code := get(); code != http.StatusUnauthorized {
+		t.Fatalf("the token of a disabled admin: %d, want 401", code)
+	}
+	if err := m.SetAdminDisabled(ctx, admin, bob.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	if code := get(); code != http.StatusOK {
+		t.Fatalf("the token of an admin enabled again: %d", code)
+	}
+	if err := m.RemoveAdmin(ctx, admin, bob.ID); err != nil {
+		t.Fatal(err)
+	}
+	if code := get(); code != http.StatusUnauthorized {
+		t.Fatalf("the token of a removed admin: %d, want 401", code)
+	}
+	time.Sleep(2 * time.Millisecond) // the new account is made in a later millisecond
+	if err := m.AddAdmin(ctx, admin, "bob", "a new bob's passphrase"); err != nil {
+		t.Fatal(err)
+	}
+	if code := get(); code != http.StatusUnauthorized {
+		t.Fatalf("the token of a removed admin, after a new account took the name: %d, want 401", code)
 	}
 }
