@@ -2,7 +2,7 @@
 
 GO ?= go
 
-.PHONY: test compat deps build run demo bench load compare chaos settings-doc check-unit
+.PHONY: test compat deps build build-windows run demo bench load compare chaos settings-doc check-unit check-windows
 
 COMPAT := engine/render/testdata/compat
 
@@ -25,9 +25,11 @@ compat:
 	fi
 
 # Debian packages the tests need beyond Go: Chromium for the admin UI's
-# browser tests. Needs root (CI runs as root).
+# browser tests, mingw-w64 to cross-compile the Windows binary (cgo SQLite)
+# and Wine to run it. Needs root (CI runs as root).
 deps:
-	command -v chromium >/dev/null || (apt-get update && apt-get install -y --no-install-recommends chromium fonts-dejavu-core)
+	command -v chromium >/dev/null && command -v x86_64-w64-mingw32-gcc >/dev/null && test -x /usr/lib/wine/wine64 || \
+		(apt-get update && apt-get install -y --no-install-recommends chromium fonts-dejavu-core gcc-mingw-w64-x86-64 wine64)
 
 # The version switchboard version prints: the nearest tag and the commit.
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
@@ -37,6 +39,13 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 build:
 	CGO_ENABLED=1 $(GO) build -trimpath -tags netgo,osusergo,sqlite_omit_load_extension \
 		-ldflags "-s -w -X main.version=$(VERSION) -linkmode external -extldflags -static" -o bin/ ./cmd/...
+
+# bin/switchboard.exe for 64-bit Windows, cross-compiled with mingw-w64
+# (package gcc-mingw-w64-x86-64) for cgo SQLite; it needs no DLL beyond
+# Windows' own. Its first build compiles SQLite again: a few minutes.
+build-windows:
+	CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc $(GO) build -trimpath -tags sqlite_omit_load_extension \
+		-ldflags "-s -w -X main.version=$(VERSION)" -o bin/switchboard.exe ./cmd/switchboard
 
 run:
 	$(GO) run ./cmd/switchboard serve
@@ -74,6 +83,11 @@ settings-doc:
 # Verify deploy/switchboard.service with systemd-analyze (CI runs it).
 check-unit:
 	deploy/check-unit.sh
+
+# Run bin/switchboard.exe under Wine: version, demo --once and the Windows
+# service (CI runs it).
+check-windows: build-windows
+	deploy/check-windows.sh
 
 # Every fuzz target for FUZZTIME (5000x: inputs, not seconds; see .ci/fuzz) each.
 fuzz:

@@ -21,7 +21,7 @@ func openInstallation(ctx context.Context, dataDir, database string, opts store.
 	if errors.Is(err, store.ErrNoDatabase) {
 		abs, _ := filepath.Abs(dataDir)
 		return nil, fmt.Errorf("%w; looked in data dir %s: pass the installation's folder with --data-dir "+
-			"(or SWITCHBOARD_DATA_DIR; the systemd unit uses /var/lib/switchboard), or --database", err, abs)
+			"(or SWITCHBOARD_DATA_DIR; the systemd unit uses /var/lib/switchboard, the Windows service %%ProgramData%%\\Switchboard), or --database", err, abs)
 	}
 	return st, err
 }

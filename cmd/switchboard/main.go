@@ -11,6 +11,7 @@
 //	switchboard reset-password   set an admin account's password
 //	switchboard config    export or import configurations as files
 //	switchboard secrets clear-unopenable   clear secrets a lost key sealed
+//	switchboard service   install, remove, start or stop the Windows service
 //	switchboard version   print the version
 package main
 
@@ -46,6 +47,8 @@ Usage:
   switchboard config export|import [flags]   configurations as files
   switchboard secrets clear-unopenable [--yes]   after losing the secret key: clear
                                  the stored secrets it sealed, to type them again
+  switchboard service install|uninstall|start|stop   run it as a Windows service
+                                 (on Linux: deploy/switchboard.service)
   switchboard version            print the version
 
 Run "switchboard <command> -h" for a command's flags. Every flag can also be
@@ -104,6 +107,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return configCommand(ctx, rest, stdout, stderr)
 	case "secrets":
 		return secretsCommand(ctx, rest, stdout, stderr)
+	case "service":
+		return serviceCommand(ctx, rest, os.Getenv, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "switchboard", versionString())
 		return nil

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"time"
 
@@ -163,7 +164,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
 	log := opts.Logger
-	if info, err := os.Stat(opts.DataDir); err == nil && info.Mode().Perm()&0o077 != 0 {
+	// Windows keeps access in ACLs, which mode bits do not show (Go
+	// reports 0777 for every folder); `service install` sets the ACL.
+	if info, err := os.Stat(opts.DataDir); err == nil && runtime.GOOS != "windows" && info.Mode().Perm()&0o077 != 0 {
 		log.Warn("the data directory holds the database and the secret key but other users may enter it; run chmod 700 on it", "dir", opts.DataDir, "mode", info.Mode().Perm())
 	}
 	ipx, err := ipExtractor(opts.TrustedProxies)
