@@ -202,6 +202,9 @@ func (p *player) play(ctx context.Context) bool {
 		},
 		Rep:    bttest.Rep{ID: "7", Username: "alice", DisplayName: "Alice Tech", Hostname: "MSP-DESK-1", OS: "Windows 11 Pro"},
 		Custom: []beyondtrust.CustomAttribute{{CodeName: "customer_email", DisplayName: "Customer Email", Value: "jane.doe@contoso.example"}},
+		// The Afters below add up to this: the session's minutes pass in
+		// seconds and it ends now, by a clock that stays the host's.
+		StartedAgo: 9*time.Minute + 20*time.Second,
 	})
 	var ticket autotasktest.Ticket
 	p.step(ctx, "representative joined → ticket created", func() (string, bool) {

@@ -90,7 +90,8 @@ func (p *siemPlayer) play(ctx context.Context) bool {
 	live := p.appliance.Begin(bttest.SessionSpec{
 		Customer: &bttest.Customer{Name: "Jane Doe", Username: "jdoe", Hostname: "CONTOSO-LT-042", OS: "Windows 11 Pro",
 			PublicIP: "203.0.113.10:50312", PrivateIP: "10.0.4.42", Issue: "Printer offline"},
-		Rep: bttest.Rep{ID: "7", Username: "alice", DisplayName: "Alice Tech", Hostname: "MSP-DESK-1", OS: "Windows 11 Pro"},
+		Rep:        bttest.Rep{ID: "7", Username: "alice", DisplayName: "Alice Tech", Hostname: "MSP-DESK-1", OS: "Windows 11 Pro"},
+		StartedAgo: 7 * time.Minute, // the Afters below: it ends now, by the host's clock
 	})
 	lsid := live.LSID()
 	p.step(ctx, "representative joined → live event in Splunk", func() (string, bool) {

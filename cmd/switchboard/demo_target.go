@@ -92,8 +92,9 @@ func (p *cwPlayer) play(ctx context.Context) bool {
 	live := p.appliance.Begin(bttest.SessionSpec{
 		Customer: &bttest.Customer{Name: "Arnie Bellini", Hostname: "ACME-LT-042", OS: "Windows 11 Pro", Company: "Acme Corp",
 			Issue: "Printer offline", Details: "The office printer shows as offline since this morning."},
-		Rep:    bttest.Rep{ID: "7", Username: "alice", DisplayName: "Alice Tech", Hostname: "MSP-DESK-1", OS: "Windows 11 Pro"},
-		Custom: []beyondtrust.CustomAttribute{{CodeName: "customer_email", DisplayName: "Customer Email", Value: "arnie@acme.com"}},
+		Rep:        bttest.Rep{ID: "7", Username: "alice", DisplayName: "Alice Tech", Hostname: "MSP-DESK-1", OS: "Windows 11 Pro"},
+		Custom:     []beyondtrust.CustomAttribute{{CodeName: "customer_email", DisplayName: "Customer Email", Value: "arnie@acme.com"}},
+		StartedAgo: 7 * time.Minute, // the Afters below: it ends now, by the host's clock
 	})
 	var ticket connectwisetest.Ticket
 	p.step(ctx, "representative joined → ticket created", func() (string, bool) {

@@ -225,6 +225,9 @@ func beginSession(a *bttest.Appliance, n int) (end func() string) {
 		Customer: &bttest.Customer{Name: c.name, Hostname: fmt.Sprintf("PC-%03d", n), OS: "Windows 11 Pro", Company: c.company, Issue: c.issue, Details: c.issue + " since this morning."},
 		Rep:      rep,
 		Custom:   []beyondtrust.CustomAttribute{{CodeName: "customer_email", DisplayName: "Customer Email", Value: c.email}},
+		// The Afters of end: the session ends about now, by the host's
+		// clock, however often sessions are played.
+		StartedAgo: 6 * time.Minute,
 	})
 	return func() string {
 		live.After(time.Minute).Chat(rep.DisplayName, "Hi, I'm connected and looking at it now.").

@@ -37,14 +37,22 @@ type SessionSpec struct {
 	Rep       Rep
 	Custom    []beyondtrust.CustomAttribute
 	Recording bool // screen recording on: recording URLs are reported
+	// StartedAgo, when positive, plays a session already under way: it
+	// began this long before the appliance's clock, and After moves the
+	// session's own time, never past the appliance's clock, instead of
+	// that clock. A demo plays minutes of session in seconds this way
+	// while the appliance's clock stays the host's, as a real one does.
+	StartedAgo time.Duration
 }
 
 // LiveSession scripts one session's life on the appliance. Each step is
-// stamped with the appliance's clock (move it with After or Advance) and,
-// where the appliance would, queues an outbound event on every sender.
+// stamped with the appliance's clock (move it with After or Advance), or
+// the session's own time (SessionSpec.StartedAgo) and, where the appliance
+// would, queues an outbound event on every sender.
 type LiveSession struct {
 	a         *Appliance
 	s         *beyondtrust.Session
+	at        time.Time // the session's own time; zero: the appliance's clock
 	nextGS    int
 	joined    map[string]time.Time // gsnumber → when the member joined
 	byName    map[string]beyondtrust.Actor
@@ -73,6 +81,11 @@ func (a *Appliance) Begin(spec SessionSpec) *LiveSession {
 	}
 	a.lseq++
 	now := a.now()
+	var at time.Time
+	if spec.StartedAgo > 0 {
+		now = now.Add(-spec.StartedAgo)
+		at = now
+	}
 	s := &beyondtrust.Session{
 		LSID: spec.LSID, LSeq: a.lseq, Product: a.product, Type: "support", StartTime: now,
 		ExternalKey: spec.ExternalKey, CustomAttributes: slices.Clone(spec.Custom),
@@ -84,7 +97,7 @@ func (a *Appliance) Begin(spec SessionSpec) *LiveSession {
 		s.PublicSite = beyondtrust.Ref{ID: "1", Name: spec.PublicSite}
 	}
 	a.sessions[s.LSID] = s
-	l := &LiveSession{a: a, s: s, nextGS: 1, joined: map[string]time.Time{}, byName: map[string]beyondtrust.Actor{"": systemActor}, recording: spec.Recording}
+	l := &LiveSession{a: a, s: s, at: at, nextGS: 1, joined: map[string]time.Time{}, byName: map[string]beyondtrust.Actor{"": systemActor}, recording: spec.Recording}
 	l.add(beyondtrust.SessionEvent{Type: beyondtrust.EventSessionStart, PerformedBy: systemActor})
 	a.outbound(s, "support_conference_begin", nil)
 	if c := spec.Customer; c != nil {
@@ -109,13 +122,13 @@ func (a *Appliance) Begin(spec SessionSpec) *LiveSession {
 func (l *LiveSession) member(name, typ string) string {
 	gs := strconv.Itoa(l.nextGS)
 	l.nextGS++
-	l.joined[gs] = l.a.now()
+	l.joined[gs] = l.now()
 	l.byName[name] = beyondtrust.Actor{Type: typ, GSNumber: gs, Name: name}
 	return gs
 }
 
 func (l *LiveSession) add(e beyondtrust.SessionEvent) {
-	e.Timestamp = l.a.now()
+	e.Timestamp = l.now()
 	l.s.Events = append(l.s.Events, e)
 }
 
@@ -163,10 +176,26 @@ func (l *LiveSession) actor(name string) beyondtrust.Actor {
 // LSID is the session's id.
 func (l *LiveSession) LSID() string { return l.s.LSID }
 
-// After moves the appliance's clock forward before the next step.
+// After moves the appliance's clock (or the session's own time, see
+// SessionSpec.StartedAgo) forward before the next step.
 func (l *LiveSession) After(d time.Duration) *LiveSession {
-	l.a.Advance(d)
+	l.a.mu.Lock()
+	defer l.a.mu.Unlock()
+	if l.at.IsZero() {
+		l.a.offset += d
+	} else {
+		l.at = l.at.Add(d)
+	}
 	return l
+}
+
+// now is when the next step happens; the caller holds the appliance's lock.
+func (l *LiveSession) now() time.Time {
+	now := l.a.now()
+	if l.at.IsZero() || l.at.After(now) {
+		return now
+	}
+	return l.at
 }
 
 // Join adds another representative.
@@ -247,7 +276,7 @@ func (l *LiveSession) Leave(name string) *LiveSession {
 // chat (and recording) URLs appear in its report.
 func (l *LiveSession) End() *LiveSession {
 	return l.step(func() {
-		now := l.a.now()
+		now := l.now()
 		l.add(beyondtrust.SessionEvent{Type: beyondtrust.EventSessionEnd, PerformedBy: systemActor})
 		l.s.EndTime = now
 		l.s.Duration = now.Sub(l.s.StartTime)
@@ -278,7 +307,7 @@ func (l *LiveSession) RepSurvey(rep string, answers ...beyondtrust.SurveyAnswer)
 }
 
 func (l *LiveSession) survey(kind beyondtrust.SurveyKind, by, gs string, answers []beyondtrust.SurveyAnswer) {
-	sv := beyondtrust.Survey{GSNumber: gs, SubmittedBy: string(kind), Timestamp: l.a.now(), Answers: slices.Clone(answers)}
+	sv := beyondtrust.Survey{GSNumber: gs, SubmittedBy: string(kind), Timestamp: l.now(), Answers: slices.Clone(answers)}
 	event := "support_conference_customer_exit_survey_completed"
 	if kind == beyondtrust.RepSurvey {
 		l.s.RepSurveys = append(l.s.RepSurveys, sv)
