@@ -182,15 +182,14 @@ func (p *Plugin) elasticAuth(ctx context.Context, set *Settings) (string, string
 	detail := fmt.Sprintf("GET /_security/_authenticate: HTTP %d %s", resp.StatusCode, snippet(set.redactor(), body))
 	switch {
 	case resp.StatusCode/100 == 2:
+		// The documented answer names the user; a proxy's page would not.
 		var who struct {
-			Username string `json:"username"`
+			Username *string `json:"username"`
 		}
-		_ = json.Unmarshal(body, &who)
-		msg := "Elastic accepts the API key (authenticate API, nothing written)"
-		if who.Username != "" {
-			msg += fmt.Sprintf("; it belongs to %q", who.Username)
+		if json.Unmarshal(body, &who) != nil || who.Username == nil {
+			return engine.CheckWarn, "Elastic answered 2xx with something that is not the authenticate API's answer (a proxy?): the key is not checked.", detail
 		}
-		return engine.CheckOK, msg + ". Whether it may create documents in the index shows only with a test event.", detail
+		return engine.CheckOK, fmt.Sprintf("Elastic accepts the API key (authenticate API, nothing written); it belongs to %q. Whether it may create documents in the index shows only with a test event.", *who.Username), detail
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
 		return engine.CheckFail, fmt.Sprintf("Elastic refused the API key (HTTP %d): paste the key's encoded value.", resp.StatusCode), detail
 	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusMethodNotAllowed:

@@ -3,6 +3,8 @@ package siem
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -148,6 +150,22 @@ func TestTestElasticAuthWithoutWriting(t *testing.T) {
 		}
 		if r.Posts() != 0 || r.Held() != 0 {
 			t.Errorf("%s: %d data requests, %d documents", c.name, r.Posts(), r.Held())
+		}
+	}
+}
+
+// TestTestElasticAuthNeedsAnAnswer: a 2xx that is not the authenticate
+// API's answer (a proxy's page) does not pass the key.
+func TestTestElasticAuthNeedsAnAnswer(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("<html>Sign in</html>"))
+	}))
+	t.Cleanup(srv.Close)
+	for _, c := range h.plugin.Test(context.Background(), h.testConfig(elasticSettings(srv.URL))) {
+		if c.ID == "siem_auth" && (c.Status != engine.CheckWarn || !strings.Contains(c.Message, "not the authenticate API's answer")) {
+			t.Errorf("siem_auth %q %q", c.Status, c.Message)
 		}
 	}
 }
