@@ -12,6 +12,7 @@
 //	switchboard config    export or import configurations as files
 //	switchboard secrets clear-unopenable   clear secrets a lost key sealed
 //	switchboard service   install, remove, start or stop the Windows service
+//	switchboard query <kind>   an investigation query through the JSON API
 //	switchboard version   print the version
 package main
 
@@ -49,6 +50,9 @@ Usage:
                                  the stored secrets it sealed, to type them again
   switchboard service install|uninstall|start|stop   run it as a Windows service
                                  (on Linux: deploy/switchboard.service)
+  switchboard query <kind> --config <id> [flags]   an investigation query (sessions,
+                                 session, recordings, team-activity, vault-activity)
+                                 through a running engine, with SWITCHBOARD_API_TOKEN
   switchboard version            print the version
 
 Run "switchboard <command> -h" for a command's flags. Every flag can also be
@@ -109,6 +113,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return secretsCommand(ctx, rest, stdout, stderr)
 	case "service":
 		return serviceCommand(ctx, rest, os.Getenv, stdout, stderr)
+	case "query":
+		return queryCommand(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "switchboard", versionString())
 		return nil
