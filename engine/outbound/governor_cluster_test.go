@@ -224,3 +224,55 @@ func BenchmarkSharedAcquireRelease(b *testing.B) {
 		rel(0)
 	}
 }
+
+// unreachableRelease is lostAnswer whose giving back fails too: the
+// database went away between the two statements.
+type unreachableRelease struct {
+	lostAnswer
+}
+
+func (unreachableRelease) ReleaseBudgetSlot(context.Context, string, int, string, time.Time) error {
+	return errors.New("dial tcp: connection refused")
+}
+
+// A slot the engine does not know it holds (a take whose answer was lost
+// and could not be given back) comes back when its lease expires, even
+// while the engine renews the slots of requests it does run.
+func TestOrphanSlotExpiresWhileEngineRenews(t *testing.T) {
+	t.Parallel()
+	st, err := store.Open(context.Background(), pgtest.URL(t), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	const lease = 600 * time.Millisecond
+	b := outbound.Budget{Key: "autotask|code|Tickets", Limit: 3}
+	lost := outbound.NewGovernor()
+	stopLost := lost.Share(outbound.Shared{Ledger: unreachableRelease{lostAnswer{st}}, Holder: "engine0", Lease: lease})
+	if _, err := lost.Acquire(context.Background(), b); err == nil {
+		t.Fatal("the take's lost answer was taken for a slot")
+	}
+	stopLost()
+	// The same engine, its database back, runs a long request.
+	g := outbound.NewGovernor()
+	t.Cleanup(g.Share(outbound.Shared{Ledger: st, Holder: "engine0", Lease: lease}))
+	rel, err := g.Acquire(context.Background(), b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rel(0)
+	deadline := time.Now().Add(10 * lease)
+	for {
+		taken, _, err := st.BudgetUse(context.Background(), []string{b.Key}, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if taken[b.Key] == 1 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d slots still taken %s after the lost take, one request running: the orphan is renewed with the engine's slots", taken[b.Key], 10*lease)
+		}
+		time.Sleep(lease / 4)
+	}
+}

@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"sort"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -22,8 +21,10 @@ type Ledger interface {
 	// TakeBudgetSlot takes a free slot of budget (limit slots) for
 	// holder's request lease until now+ttl; false when none is free.
 	TakeBudgetSlot(ctx context.Context, budget string, limit int, holder, lease string, now time.Time, ttl time.Duration) (int, bool, error)
-	// RenewBudgetSlots extends every slot holder holds to until.
-	RenewBudgetSlots(ctx context.Context, holder string, until time.Time) error
+	// RenewBudgetSlots extends the slots holder holds under leases to
+	// until. A row of holder under another lease (a take whose answer
+	// was lost) is left to expire.
+	RenewBudgetSlots(ctx context.Context, holder string, leases []string, until time.Time) error
 	// ReleaseBudgetSlot gives the slot back, now (zero until) or at until;
 	// a negative slot gives back now whichever slot lease took, if any.
 	ReleaseBudgetSlot(ctx context.Context, budget string, slot int, lease string, until time.Time) error
@@ -61,8 +62,10 @@ type Shared struct {
 
 type shared struct {
 	Shared
-	held atomic.Int64 // slots this engine holds now
-	mu   sync.Mutex
+	mu sync.Mutex
+	// held are the leases of the slots this engine's requests hold now,
+	// or are taking: the ones it renews.
+	held map[string]struct{}
 	// freed holds, per budget, a channel closed (and forgotten) when this
 	// engine gives a slot of it back, to wake the requests waiting here at
 	// once.
@@ -83,7 +86,7 @@ func (g *Governor) Share(s Shared) (stop func()) {
 	if s.Log == nil {
 		s.Log = slog.New(slog.DiscardHandler)
 	}
-	sh := &shared{Shared: s, freed: map[string]chan struct{}{}}
+	sh := &shared{Shared: s, held: map[string]struct{}{}, freed: map[string]chan struct{}{}}
 	g.mu.Lock()
 	g.shared = sh
 	g.mu.Unlock()
@@ -113,11 +116,12 @@ func (sh *shared) renew(done <-chan struct{}, now func() time.Time) {
 			return
 		case <-t.C:
 		}
-		if sh.held.Load() == 0 {
+		leases := sh.leases()
+		if len(leases) == 0 {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), sh.Lease/3)
-		if err := sh.Ledger.RenewBudgetSlots(ctx, sh.Holder, now().Add(sh.Lease)); err != nil {
+		if err := sh.Ledger.RenewBudgetSlots(ctx, sh.Holder, leases, now().Add(sh.Lease)); err != nil {
 			sh.Log.Warn("renew the leases of budget slots", "err", err)
 		}
 		cancel()
@@ -147,8 +151,8 @@ func (sh *shared) acquire(ctx context.Context, budgets []Budget) (Release, error
 				sh.Log.Warn("give back a budget slot; its lease will expire", "budget", h.budget, "err", err)
 			}
 		}
-		sh.held.Add(-int64(len(taken)))
 		for _, h := range taken {
+			sh.hold(h.lease, false)
 			sh.wake(h.budget)
 		}
 	}
@@ -185,14 +189,14 @@ func (sh *shared) take(ctx context.Context, b Budget) (heldSlot, error) {
 	pause := sh.Poll / 10
 	for {
 		freed := sh.freedOf(b.Key)
-		// Counted before the row exists, so that the renewal never skips
-		// a slot taken while it reads the count.
-		sh.held.Add(1)
+		// Held before the row exists, so that the renewal never skips
+		// a slot taken while it reads the leases.
+		sh.hold(lease, true)
 		slot, ok, err := sh.Ledger.TakeBudgetSlot(ctx, b.Key, b.Limit, sh.Holder, lease, time.Now(), sh.Lease)
 		if err == nil && ok {
 			return heldSlot{budget: b.Key, lease: lease, slot: slot}, nil
 		}
-		sh.held.Add(-1)
+		sh.hold(lease, false)
 		if err != nil {
 			// The take may have been made and only its answer lost
 			// (the context ended, the connection broke): a row nobody
@@ -221,6 +225,28 @@ func (sh *shared) forget(ctx context.Context, budget, lease string) {
 	if err := sh.Ledger.ReleaseBudgetSlot(rctx, budget, -1, lease, time.Time{}); err != nil {
 		sh.Log.Warn("give back a budget slot whose take failed", "budget", budget, "err", err)
 	}
+}
+
+// hold adds lease to the ones this engine renews, or takes it out.
+func (sh *shared) hold(lease string, on bool) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if on {
+		sh.held[lease] = struct{}{}
+	} else {
+		delete(sh.held, lease)
+	}
+}
+
+// leases lists the leases this engine renews.
+func (sh *shared) leases() []string {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	out := make([]string, 0, len(sh.held))
+	for l := range sh.held {
+		out = append(out, l)
+	}
+	return out
 }
 
 // freedOf returns the channel closed when this engine next gives back a

@@ -57,10 +57,15 @@ func (s *Store) TakeBudgetSlot(ctx context.Context, budget string, limit int, ho
 	return got[0], true, nil
 }
 
-// RenewBudgetSlots extends every slot holder still holds to until.
-func (s *Store) RenewBudgetSlots(ctx context.Context, holder string, until time.Time) error {
+// RenewBudgetSlots extends the slots holder still holds under leases to
+// until; its rows under other leases (takes whose answers were lost) are
+// left to expire.
+func (s *Store) RenewBudgetSlots(ctx context.Context, holder string, leases []string, until time.Time) error {
+	if len(leases) == 0 {
+		return nil
+	}
 	err := s.stmt(ctx, func(db *gorm.DB) error {
-		return db.Exec(`UPDATE budget_slots SET lease_until = ? WHERE holder = ?`, ms(until), holder).Error
+		return db.Exec(`UPDATE budget_slots SET lease_until = ? WHERE holder = ? AND lease IN ?`, ms(until), holder, leases).Error
 	})
 	if err != nil {
 		return classify("renew budget slots", err)

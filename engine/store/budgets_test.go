@@ -40,7 +40,7 @@ func TestBudgetSlots(t *testing.T) {
 		}
 
 		// engineA renews; the slots are still held past the first expiry.
-		if err := st.RenewBudgetSlots(ctx, "engineA", now.Add(2*ttl)); err != nil {
+		if err := st.RenewBudgetSlots(ctx, "engineA", []string{"a0", "a1", "a2"}, now.Add(2*ttl)); err != nil {
 			t.Fatal(err)
 		}
 		later := now.Add(ttl + time.Second)
@@ -65,7 +65,7 @@ func TestBudgetSlots(t *testing.T) {
 		// engineA dies: its last slot (2) expires and is taken over; the
 		// held one (1) is not renewed by engineA's renewals, and stays
 		// counted until its hold ends.
-		if err := st.RenewBudgetSlots(ctx, "engineA", later.Add(ttl*10)); err != nil {
+		if err := st.RenewBudgetSlots(ctx, "engineA", []string{"a1", "a2"}, later.Add(ttl*10)); err != nil {
 			t.Fatal(err)
 		}
 		if err := st.w.Exec(`UPDATE budget_slots SET lease_until = ? WHERE holder = 'engineA'`, ms(later)).Error; err != nil {
@@ -84,6 +84,23 @@ func TestBudgetSlots(t *testing.T) {
 		}
 		if _, _, err := st.TakeBudgetSlot(ctx, "b", 0, "engineB", "b6", later, ttl); err != nil {
 			t.Fatal(err)
+		}
+		// A renewal extends only the leases it names: a row of the same
+		// holder under another lease (a take whose answer was lost)
+		// expires.
+		for _, lease := range []string{"c0", "c1"} {
+			if _, ok, err := st.TakeBudgetSlot(ctx, "c", 2, "engineC", lease, now, ttl); err != nil || !ok {
+				t.Fatalf("take %s: %v %v", lease, ok, err)
+			}
+		}
+		if err := st.RenewBudgetSlots(ctx, "engineC", []string{"c0"}, now.Add(3*ttl)); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.RenewBudgetSlots(ctx, "engineC", nil, now.Add(3*ttl)); err != nil {
+			t.Fatal(err)
+		}
+		if taken, _, err := st.BudgetUse(ctx, []string{"c"}, now.Add(2*ttl)); err != nil || taken["c"] != 1 {
+			t.Fatalf("after renewing one lease of two: %v %v", taken, err)
 		}
 	})
 }
