@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
@@ -53,6 +52,9 @@ type APIToken struct {
 	CreatedAt time.Time
 	LastUsed  time.Time // zero: never used
 	RevokedAt time.Time // zero: valid
+	// Suspended, when not empty, says why a token not revoked gets 401:
+	// the admin who made it is disabled or removed.
+	Suspended string
 }
 
 // Revoked reports whether the token was revoked.
@@ -98,9 +100,21 @@ func (m *Manager) APITokens(ctx context.Context) ([]APIToken, error) {
 	if err != nil {
 		return nil, err
 	}
+	admins, err := m.st.ListAdminUsers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byName := make(map[string]*store.AdminUser, len(admins))
+	for i := range admins {
+		byName[admins[i].Username] = &admins[i]
+	}
 	out := make([]APIToken, 0, len(rows))
 	for _, r := range rows {
-		out = append(out, tokenFrom(r))
+		t := tokenFrom(r)
+		if !t.Revoked() {
+			t.Suspended = suspended(byName[r.CreatedBy], r)
+		}
+		out = append(out, t)
 	}
 	return out, nil
 }
@@ -165,8 +179,12 @@ func (m *Manager) VerifyAPIToken(ctx context.Context, token string) (APIToken, e
 		if subtle.ConstantTimeCompare([]byte(r.TokenHash), want) != 1 || r.RevokedAt != 0 {
 			continue
 		}
-		if ok, err := m.creatorActive(ctx, r); err != nil || !ok {
-			return APIToken{}, cmp.Or(err, ErrInvalidToken)
+		u, err := m.st.AdminUserByName(ctx, r.CreatedBy)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return APIToken{}, err
+		}
+		if suspended(u, r) != "" {
+			return APIToken{}, ErrInvalidToken
 		}
 		t := tokenFrom(r)
 		if now := time.Now(); now.Sub(t.LastUsed) >= tokenTouchStep {
@@ -179,19 +197,19 @@ func (m *Manager) VerifyAPIToken(ctx context.Context, token string) (APIToken, e
 	return APIToken{}, ErrInvalidToken
 }
 
-// creatorActive reports whether the admin who made token r can still
-// sign in: a token speaks for its maker, so it stops working while that
-// account is disabled, and for good once it is removed (an account made
-// later under the same name is another admin).
-func (m *Manager) creatorActive(ctx context.Context, r store.APIToken) (bool, error) {
-	u, err := m.st.AdminUserByName(ctx, r.CreatedBy)
+// suspended says why token r does not work though it is not revoked, or
+// "": a token speaks for the admin who made it (u, nil when no account has
+// that name), so it stops working while that account is disabled, and for
+// good once it is removed (an account made later under the same name is
+// another admin).
+func suspended(u *store.AdminUser, r store.APIToken) string {
 	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return false, nil
-	case err != nil:
-		return false, err
+	case u == nil || u.CreatedAt > r.CreatedAt:
+		return fmt.Sprintf("suspended: admin %s, who made it, was removed", r.CreatedBy)
+	case u.Disabled():
+		return fmt.Sprintf("suspended: admin %s, who made it, is disabled", r.CreatedBy)
 	}
-	return !u.Disabled() && u.CreatedAt <= r.CreatedAt, nil
+	return ""
 }
 
 // parseToken checks a token's shape and returns its prefix.

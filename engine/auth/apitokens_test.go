@@ -164,11 +164,30 @@ func TestAPITokenOfDisabledAdmin(t *testing.T) {
 	if code := get(); code != http.StatusUnauthorized {
 		t.Fatalf("the token of a disabled admin: %d, want 401", code)
 	}
+	suspended := func() string {
+		list, err := m.APITokens(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tok := range list {
+			if tok.Name == "bob's script" {
+				return tok.Suspended
+			}
+		}
+		t.Fatal("bob's token is not listed")
+		return ""
+	}
+	if why := suspended(); !strings.Contains(why, "bob") || !strings.Contains(why, "disabled") {
+		t.Fatalf("the list shows the token of a disabled admin as valid: %q", why)
+	}
 	if err := m.SetAdminDisabled(ctx, admin, bob.ID, false); err != nil {
 		t.Fatal(err)
 	}
 	if code := get(); code != http.StatusOK {
 		t.Fatalf("the token of an admin enabled again: %d", code)
+	}
+	if why := suspended(); why != "" {
+		t.Fatalf("the token of an admin enabled again is listed as %q", why)
 	}
 	if err := m.RemoveAdmin(ctx, admin, bob.ID); err != nil {
 		t.Fatal(err)
@@ -182,5 +201,8 @@ func TestAPITokenOfDisabledAdmin(t *testing.T) {
 	}
 	if code := get(); code != http.StatusUnauthorized {
 		t.Fatalf("the token of a removed admin, after a new account took the name: %d, want 401", code)
+	}
+	if why := suspended(); !strings.Contains(why, "removed") {
+		t.Fatalf("the token of a removed admin is listed as %q", why)
 	}
 }
