@@ -2,9 +2,12 @@ package pmcloud
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
+
+	"switchboard/engine/outbound"
 )
 
 // The API's documented rate limit: 1000 requests per 100 seconds.
@@ -37,6 +40,11 @@ type Budget struct {
 	Now   func() time.Time
 	Sleep func(ctx context.Context, d time.Duration) error
 
+	// shared, when set, also counts every request in a governor's
+	// window budget (see Share).
+	shared *outbound.Budget
+	gov    *outbound.Governor
+
 	mu     sync.Mutex
 	times  []time.Time // ring of the last n request times
 	next   int
@@ -59,9 +67,58 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// sharedSlices is how many windows of the governor's budget make up
+// one window of the remote's limit.
+const sharedSlices = 10
+
+// Share makes b count every request in g's window budget named key as
+// well, and returns b. The governor's windows are fixed, not sliding: a
+// budget of n per window allowing n in each of its windows would let
+// 2n through across the edge of two. So it allows n/11 in each tenth of
+// the window: any span of one window meets at most 11 of those, hence
+// never more than n requests. On PostgreSQL the governor keeps the
+// window in the database, so the engines of a cluster share it; a
+// request the database cannot count is not sent (an *outbound.Error of
+// class Retry).
+func (b *Budget) Share(g *outbound.Governor, key string) *Budget {
+	b.gov = g
+	b.shared = &outbound.Budget{Key: key, PerWindow: max(b.n/(sharedSlices+1), 1), Window: b.window / sharedSlices}
+	return b
+}
+
 // Take spends one request, waiting for the window to free a slot. It
 // returns a *PausedError at once while a pause lasts.
 func (b *Budget) Take(ctx context.Context) error {
+	if err := b.takeLocal(ctx); err != nil {
+		return err
+	}
+	return b.takeShared(ctx)
+}
+
+// takeShared counts the request in the governor's window, waiting for
+// the next window while this one is spent.
+func (b *Budget) takeShared(ctx context.Context) error {
+	if b.gov == nil {
+		return nil
+	}
+	for {
+		release, err := b.gov.Acquire(ctx, *b.shared)
+		var oe *outbound.Error
+		if errors.As(err, &oe) && oe.Verdict.Class == outbound.RetryLater {
+			if err := b.Sleep(ctx, oe.Verdict.Wait); err != nil {
+				return err
+			}
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		release(0) // a window holds no slot
+		return nil
+	}
+}
+
+func (b *Budget) takeLocal(ctx context.Context) error {
 	for {
 		b.mu.Lock()
 		now := b.Now()

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"switchboard/engine/outbound"
 )
 
 // Runner polls every configured PM Cloud source at its own interval, one
@@ -121,6 +123,14 @@ func (r *Runner) due() []Target {
 // budget per tenant, and rebuilds a client when its settings change.
 type Clients struct {
 	HTTP *http.Client
+	// Governor counts each tenant's requests too, in its window budget
+	// (default outbound.DefaultGovernor): on PostgreSQL it keeps them in
+	// the database, so the engines of a cluster share one budget.
+	Governor *outbound.Governor
+	// Budget requests per Window (default DefaultBudget per
+	// DefaultBudgetWindow).
+	Budget int
+	Window time.Duration
 
 	mu      sync.Mutex
 	clients map[string]clientFor
@@ -172,7 +182,15 @@ func (cs *Clients) newClient(base string, s *Settings) (*Client, error) {
 	host := hostOf(base)
 	b := cs.budgets[host]
 	if b == nil {
-		b = NewBudget(DefaultBudget, DefaultBudgetWindow)
+		n, w := cs.Budget, cs.Window
+		if n <= 0 || w <= 0 {
+			n, w = DefaultBudget, DefaultBudgetWindow
+		}
+		g := cs.Governor
+		if g == nil {
+			g = outbound.DefaultGovernor
+		}
+		b = NewBudget(n, w).Share(g, "pmcloud|"+host)
 		cs.budgets[host] = b
 	}
 	return NewClient(base, s.ClientID, s.ClientSecret.Reveal(), ClientOptions{HTTP: cs.HTTP, Budget: b})
