@@ -191,6 +191,11 @@ func TestQuerySessions(t *testing.T) {
 			if code, _, raw := r.get("/query/session?config=1&lsid=nosuch"); code != http.StatusNotFound {
 				t.Fatalf("unknown lsid: %d %s", code, raw)
 			}
+			// Every query shares the configuration's cached OAuth token:
+			// queries never push the API account towards its 30-token cap.
+			if n := r.sim.TokensIssued(); n != 1 {
+				t.Fatalf("%d tokens minted for the queries, want 1", n)
+			}
 		})
 	}
 }
