@@ -242,6 +242,7 @@ func CheckUsernameRules(username string) error {
 // a *ThrottledError on refusal.
 func (m *Manager) Verify(ctx context.Context, username, password, addr string) (User, error) {
 	username = strings.TrimSpace(username)
+	defer m.throttle.turn(addr, username)()
 	wait, failed, err := m.throttle.wait(ctx, addr, username)
 	if err != nil {
 		return User{}, fmt.Errorf("auth: %w", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"hash/fnv"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -21,13 +22,22 @@ import (
 // that every engine behind a load balancer counts the same attempts: a
 // guesser spreading over N engines gets no more tries than against one.
 // Only the keys are kept, never anything derived from a password.
+//
+// The logins of one key take turns in each engine (turn): a guesser
+// opening many connections at once would otherwise have every guess
+// checked before the first failure is counted.
 type throttle struct {
 	st  *store.Store
 	now func() time.Time
 
 	mu        sync.Mutex
 	lastPrune time.Time
+	// turns are locks striped by key hash: bounded memory whatever
+	// names a scan tries.
+	turns [turnStripes]sync.Mutex
 }
+
+const turnStripes = 64
 
 type throttleRule struct {
 	free  int           // failures allowed without delay
@@ -82,6 +92,33 @@ func (t *throttle) wait(ctx context.Context, addr, username string) (time.Durati
 		}
 	}
 	return longest, len(seen) > 0, nil
+}
+
+// turn waits until no other login of addr or username is being checked in
+// this engine, and returns the end of this one's turn, to be called once
+// its failure is counted (or its success cleared).
+func (t *throttle) turn(addr, username string) (done func()) {
+	keys, _ := t.keys(addr, username)
+	a, b := stripe(keys[0]), stripe(keys[1])
+	if a > b {
+		a, b = b, a // one order for every caller: no deadlock
+	}
+	t.turns[a].Lock()
+	if b != a {
+		t.turns[b].Lock()
+	}
+	return func() {
+		if b != a {
+			t.turns[b].Unlock()
+		}
+		t.turns[a].Unlock()
+	}
+}
+
+func stripe(key string) int {
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	return int(h.Sum32() % turnStripes)
 }
 
 // fail records a failed login.

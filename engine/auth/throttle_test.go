@@ -1,7 +1,11 @@
 package auth
 
 import (
+	"errors"
+	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -109,5 +113,41 @@ func TestThrottle(t *testing.T) {
 	fail("10.0.0.4", "new")
 	if got, err := st.LoginFailures(ctx, []string{"user:ghost", "user:new"}); err != nil || len(got) != 1 {
 		t.Errorf("failures idle for over an hour were not forgotten: %v %v", got, err)
+	}
+}
+
+// Guesses sent all at once are throttled as if sent one after another:
+// each must see the failures of those before it, or a guesser with many
+// connections gets a password check for every one of them.
+func TestThrottleConcurrentGuesses(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	m, _ := newTestManager(t)
+	if _, err := m.Bootstrap(ctx, "correct horse battery"); err != nil {
+		t.Fatal(err)
+	}
+	const guesses = 40
+	var wg sync.WaitGroup
+	var checked, throttled atomic.Int64
+	start := make(chan struct{})
+	for i := range guesses {
+		wg.Go(func() {
+			<-start
+			_, err := m.Verify(ctx, "admin", fmt.Sprint("guess", i), fmt.Sprintf("192.0.2.%d", i))
+			var th *ThrottledError
+			switch {
+			case errors.Is(err, ErrInvalidCredentials):
+				checked.Add(1)
+			case errors.As(err, &th):
+				throttled.Add(1)
+			default:
+				t.Error(err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if n := checked.Load(); n > int64(userRule.free) {
+		t.Fatalf("%d of %d simultaneous guesses at one account were checked, %d throttled; the throttle allows %d", n, guesses, throttled.Load(), userRule.free)
 	}
 }
