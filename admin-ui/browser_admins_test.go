@@ -19,15 +19,15 @@ func TestBrowserAdmins(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS("#password"), "ops password 1"),
 		chromedp.SetValue(chromedp.CSS("#confirm"), "ops password 1"),
 		chromedp.Click(chromedp.CSS("form[action='/admins'] button[type=submit]")),
-		chromedp.WaitVisible(chromedp.CSS(".flash")),
 	)
+	b.waitFlash("was added")
 	if !strings.Contains(b.text("table.admins"), "ops") {
 		t.Fatalf("the new admin is not listed: %q", b.text("table.admins"))
 	}
 	b.do("disable ops",
 		chromedp.Click(chromedp.CSS("form[action$='/disable'] button")),
-		chromedp.WaitVisible(chromedp.CSS(".flash")),
 	)
+	b.waitFlash("was disabled")
 	if table := b.text("table.admins"); !strings.Contains(table, "ops\tdisabled") || !strings.Contains(table, "admin (you)\tenabled") {
 		t.Errorf("after disabling ops: %q", table)
 	}

@@ -113,7 +113,7 @@ func TestBrowserTemplateEditor(t *testing.T) {
 	// The save's notice is still on the page when the click lands: wait
 	// for the revert's own, or a slow answer reads the page before it.
 	b.do("revert", chromedp.Click(chromedp.CSS("#revert")))
-	b.waitFor(`(document.querySelector(".flash") || {}).textContent?.includes("reverted") || false`)
+	b.waitFlash("reverted")
 	if got := b.text("#serving"); !strings.Contains(got, "the built-in default") {
 		t.Errorf("after revert, serving = %q", got)
 	}
