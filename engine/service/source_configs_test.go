@@ -156,3 +156,28 @@ func TestStoredSourceNameCollision(t *testing.T) {
 		t.Fatalf("file name taken: %v", err)
 	}
 }
+
+// A stored appliance source's secret is kept by an edit only while what
+// decides where it goes is unchanged: turning certificate checks off lets
+// whoever answers in the appliance's place read it, so the secret must be
+// typed again, as a configuration's appliance section asks.
+func TestStoredSourceSecretBindsCertificateChecks(t *testing.T) {
+	svc, _ := newService(t, nil)
+	withSourceKinds(svc)
+	ctx := context.Background()
+	if err := svc.LoadSources(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sc, err := svc.CreateSource(ctx, "ann", SourceInput{Kind: "appliance", Settings: []byte(`{"name":"pra","host":"pra.example.com","client_id":"id1","client_secret":"s3cret-value"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = svc.UpdateSource(ctx, "ann", sc.ID, SourceInput{Settings: []byte(`{"name":"pra","host":"pra.example.com","client_id":"id1","allow_invalid_certs":true}`)})
+	var fe engine.FieldErrors
+	if !errors.As(err, &fe) || !strings.Contains(fe.For("client_secret"), "type it again") {
+		t.Fatalf("certificate checks turned off with the stored secret kept: %v", err)
+	}
+	if _, err := svc.UpdateSource(ctx, "ann", sc.ID, SourceInput{Settings: []byte(`{"name":"pra","host":"pra.example.com","client_id":"id1","client_secret":"s3cret-value","allow_invalid_certs":true}`)}); err != nil {
+		t.Fatalf("with the secret typed again: %v", err)
+	}
+}

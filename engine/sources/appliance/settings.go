@@ -58,7 +58,7 @@ type Settings struct {
 	Host              string        `json:"host" validate:"required,max=300" label:"B Series Appliance Host Name" help:"The appliance's host name, without https://."`
 	Product           string        `json:"product" validate:"oneof=rs pra" default:"pra" label:"Product"`
 	ClientID          string        `json:"client_id" validate:"required,max=200" label:"OAuth Client ID"`
-	ClientSecret      engine.Secret `json:"client_secret" binds:"host,client_id" label:"OAuth Client Secret"`
+	ClientSecret      engine.Secret `json:"client_secret" binds:"host,client_id,allow_invalid_certs" label:"OAuth Client Secret"`
 	Streams           []string      `json:"streams" options:"team=Team activity,vault=Vault account activity,syslog=Syslog" label:"Streams" help:"What to read; all three when none is selected."`
 	Interval          int           `json:"interval" validate:"gte=30,lte=86400" default:"300" label:"Polling Interval (seconds)"`
 	FirstFetch        int           `json:"first_fetch_minutes" validate:"gte=0,lte=43200" default:"1440" label:"First Fetch (minutes)"`
