@@ -55,8 +55,9 @@ Usage:
                                  through a running engine, with SWITCHBOARD_API_TOKEN
   switchboard version            print the version
 
-Run "switchboard <command> -h" for a command's flags. Every flag can also be
-set by an environment variable, named in its help.
+Run "switchboard <command> -h" for a command's flags. A flag that can also be
+set by an environment variable names it in its help (every flag of serve
+does); a query's own parameters are flags only.
 `
 
 func main() {
