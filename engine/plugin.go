@@ -59,6 +59,25 @@ type Info struct {
 	// embedded defaults, under the admin's overrides and sets, and may add
 	// names of their own.
 	Templates fs.FS
+	// Helpers are template helpers the plugin's templates may call, by
+	// name. A name is the plugin's ID, an underscore and a letter then
+	// letters and digits ("ticketer_priority"), so it can neither replace a
+	// built-in helper nor another plugin's, and a template that calls it
+	// says whose it is. A name outside that rule stops the engine at start.
+	Helpers map[string]Helper
+}
+
+// Helper is a template helper a plugin registers (Info.Helpers).
+type Helper struct {
+	// Args is how many arguments a call takes, 0 to 2; a template calling
+	// it with another count is refused when it is checked, as for the
+	// built-in helpers. Hash arguments (key=value) are not passed.
+	Args int
+	// Text makes the helper's output from its arguments: the values the
+	// template passed (string, int64, float64, bool, time.Time, a struct of
+	// the session data…), nil for one that resolved to nothing. It must not
+	// keep them. A panic fails the render with the helper's name.
+	Text func(args ...any) string
 }
 
 // Event is something that happened on an appliance.
@@ -360,6 +379,18 @@ func (r *Registry) Templates() map[string]fs.FS {
 	for id, p := range r.byID {
 		if t := p.Info().Templates; t != nil {
 			out[id] = t
+		}
+	}
+	return out
+}
+
+// Helpers returns the template helpers of the plugins that register some
+// (Info.Helpers), by plugin ID, for render.Options.PluginHelpers.
+func (r *Registry) Helpers() map[string]map[string]Helper {
+	out := map[string]map[string]Helper{}
+	for id, p := range r.byID {
+		if h := p.Info().Helpers; len(h) > 0 {
+			out[id] = h
 		}
 	}
 	return out

@@ -87,7 +87,7 @@ func withService(ctx context.Context, dataDir, database string, fn func(*service
 	if err != nil {
 		return err
 	}
-	rd, err := render.New(render.Options{OverrideDir: filepath.Join(dataDir, "templates"), PluginTemplates: reg.Templates()})
+	rd, err := render.New(render.Options{OverrideDir: filepath.Join(dataDir, "templates"), PluginTemplates: reg.Templates(), PluginHelpers: reg.Helpers()})
 	if err != nil {
 		return err
 	}

@@ -122,11 +122,12 @@ type fieldHit struct {
 
 // compiler turns raymond's AST into a program.
 type compiler struct {
-	scopes [][]string // block parameters of the enclosing blocks, innermost last
+	helpers helperSet
+	scopes  [][]string // block parameters of the enclosing blocks, innermost last
 }
 
-func compile(p *ast.Program) *program {
-	return (&compiler{}).program(p)
+func compile(p *ast.Program, hs helperSet) *program {
+	return (&compiler{helpers: hs}).program(p)
 }
 
 func (c *compiler) program(p *ast.Program) *program {
@@ -163,7 +164,7 @@ func (c *compiler) program(p *ast.Program) *program {
 // statement compiles the expression of a mustache or block: a lone name
 // that is a helper is a call without arguments.
 func (c *compiler) statement(x *ast.Expression) *expr {
-	if len(x.Params) == 0 && x.Hash == nil && !isHelper(x.HelperName()) {
+	if len(x.Params) == 0 && x.Hash == nil && !c.helpers.isHelper(x.HelperName()) {
 		if p, ok := x.Path.(*ast.PathExpression); ok {
 			return &expr{kind: exprPath, path: c.path(p)}
 		}
@@ -174,7 +175,7 @@ func (c *compiler) statement(x *ast.Expression) *expr {
 
 func (c *compiler) call(x *ast.Expression) *expr {
 	e := &expr{kind: exprCall, name: x.HelperName(), line: x.Location().Line}
-	if h, ok := helpers[e.name]; ok {
+	if h, ok := c.helpers.lookup(e.name); ok {
 		e.helper = &h
 	}
 	e.builtin = builtins[e.name]

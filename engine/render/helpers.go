@@ -107,12 +107,6 @@ func jsonHelper(c call) string {
 	return string(b)
 }
 
-// isHelper reports whether templates can call name as a helper.
-func isHelper(name string) bool {
-	_, ok := helpers[name]
-	return ok || builtins[name] != notBuiltin
-}
-
 // Named layouts formatTime accepts besides Go layouts.
 var namedLayouts = map[string]string{
 	"date":     "2006-01-02",

@@ -31,23 +31,31 @@ type Preview struct {
 // Preview renders the template serving name in set against data (the
 // built-in sample session when data is nil) and lints it.
 func (r *Renderer) Preview(set, name string, data any) (Preview, error) {
-	text, err := r.Source(set, name)
+	return r.PluginPreview("", set, name, data)
+}
+
+// PluginPreview is Preview for the configurations of plugin.
+func (r *Renderer) PluginPreview(plugin, set, name string, data any) (Preview, error) {
+	text, err := r.PluginSource(plugin, set, name)
 	if err != nil {
 		return Preview{}, err
 	}
-	p, err := r.PreviewText(set, name, text, data)
+	p, err := r.PluginPreviewText(plugin, set, name, text, data)
 	if err != nil {
 		return Preview{}, err
 	}
-	if info, ok := r.Info(set, name); ok {
+	if info, ok := r.PluginInfo(plugin, set, name); ok {
 		p.Serving, p.Refused = info.Serving(), info.Error
 	}
 	return p, nil
 }
 
 // Info describes the template serving name in a set.
-func (r *Renderer) Info(set, name string) (TemplateInfo, bool) {
-	for _, info := range r.List(set) {
+func (r *Renderer) Info(set, name string) (TemplateInfo, bool) { return r.PluginInfo("", set, name) }
+
+// PluginInfo is Info for the configurations of plugin.
+func (r *Renderer) PluginInfo(plugin, set, name string) (TemplateInfo, bool) {
+	for _, info := range r.PluginList(plugin, set) {
 		if info.Name == name {
 			return info, true
 		}
@@ -58,7 +66,13 @@ func (r *Renderer) Info(set, name string) (TemplateInfo, bool) {
 // PreviewText is Preview for text not saved yet, as the editor shows it
 // before Save: it renders as name would in set, with the set's partials.
 func (r *Renderer) PreviewText(set, name, text string, data any) (Preview, error) {
-	s, err := r.set(set)
+	return r.PluginPreviewText("", set, name, text, data)
+}
+
+// PluginPreviewText is PreviewText for the configurations of plugin, with
+// its partials.
+func (r *Renderer) PluginPreviewText(plugin, set, name, text string, data any) (Preview, error) {
+	s, err := r.scope(plugin, set)
 	if err != nil {
 		return Preview{}, err
 	}
@@ -74,12 +88,12 @@ func (r *Renderer) PreviewText(set, name, text string, data any) (Preview, error
 			sources[n] = f.text
 		}
 	}
-	tree, err := check(name, text, func(p string) bool { return partials[p] != nil })
+	tree, err := check(name, text, func(p string) bool { return partials[p] != nil }, r.helpers)
 	if err != nil {
 		return Preview{}, err
 	}
 	run := &lintRun{sites: map[*ast.PathExpression]*lintSite{}}
-	out, err := execute(name, compile(tree), partials, data, run, r.log)
+	out, err := execute(name, compile(tree, r.helpers), partials, data, run, r.log)
 	if err != nil {
 		return Preview{}, err
 	}

@@ -68,13 +68,17 @@ type Options struct {
 	// (engine.Registry.Templates): a PluginSet serves them before the
 	// embedded defaults.
 	PluginTemplates map[string]fs.FS
+	// PluginHelpers are plugins' template helpers by plugin ID
+	// (engine.Registry.Helpers). Every template may call them; each name
+	// carries its plugin's ID.
+	PluginHelpers map[string]map[string]engine.Helper
 }
 
 // TemplateInfo describes the file serving one template name.
 type TemplateInfo struct {
 	Name    string    `json:"name"` // "session_report", "partials/survey_answers"
 	Partial bool      `json:"partial"`
-	Source  string    `json:"source"` // embedded | override | set
+	Source  string    `json:"source"` // embedded | plugin | override | set
 	Path    string    `json:"path"`   // on disk, or templates/<file> when embedded
 	ModTime time.Time `json:"modTime"`
 	// Version is the saved version serving (0: a file serves).
@@ -91,6 +95,8 @@ type Renderer struct {
 	embedded map[string]*file
 	// plugins are plugins' default templates, by plugin ID and name.
 	plugins map[string]map[string]*file
+	// helpers are the plugins' helpers (Options.PluginHelpers).
+	helpers helperSet
 
 	mu     sync.Mutex
 	sets   map[string]*set
@@ -130,11 +136,14 @@ func New(opts Options) (*Renderer, error) {
 		r.interval = defaultCheckInterval
 	}
 	var err error
-	if r.embedded, err = readDefaults(templates.FS, SourceEmbedded, "templates/", true); err != nil {
+	if r.helpers, err = pluginHelpers(opts.PluginHelpers); err != nil {
+		return nil, err
+	}
+	if r.embedded, err = r.readDefaults(templates.FS, SourceEmbedded, "templates/", true); err != nil {
 		return nil, fmt.Errorf("render: embedded templates: %w", err)
 	}
 	for id, fsys := range opts.PluginTemplates {
-		if r.plugins[id], err = readDefaults(fsys, SourcePlugin, "plugins/"+id+"/", false); err != nil {
+		if r.plugins[id], err = r.readDefaults(fsys, SourcePlugin, "plugins/"+id+"/", false); err != nil {
 			return nil, fmt.Errorf("render: plugin %s's templates: %w", id, err)
 		}
 	}
@@ -144,7 +153,7 @@ func New(opts Options) (*Renderer, error) {
 // readDefaults parses the templates at the root of fsys and in its
 // partials folder; one that does not parse is an error. A missing partials
 // folder is one only when must is set.
-func readDefaults(fsys fs.FS, source, prefix string, must bool) (map[string]*file, error) {
+func (r *Renderer) readDefaults(fsys fs.FS, source, prefix string, must bool) (map[string]*file, error) {
 	out := map[string]*file{}
 	for _, dir := range []string{".", partialDir} {
 		entries, err := fs.ReadDir(fsys, dir)
@@ -164,7 +173,7 @@ func readDefaults(fsys fs.FS, source, prefix string, must bool) (map[string]*fil
 			if err != nil {
 				return nil, err
 			}
-			f := parseFile(name, source, prefix+p, string(b), time.Time{}, int64(len(b)))
+			f := r.parseFile(name, source, prefix+p, string(b), time.Time{}, int64(len(b)))
 			if f.err != nil {
 				return nil, f.err
 			}
@@ -184,11 +193,11 @@ func templateName(dir string, e fs.DirEntry) (string, bool) {
 	return name, reName.MatchString(name)
 }
 
-func parseFile(name, source, p, text string, modTime time.Time, size int64) *file {
+func (r *Renderer) parseFile(name, source, p, text string, modTime time.Time, size int64) *file {
 	f := &file{name: name, source: source, path: p, modTime: modTime, size: size, text: text}
 	var tree *ast.Program
-	if tree, f.err = check(name, text, nil); f.err == nil {
-		f.prog = compile(tree)
+	if tree, f.err = check(name, text, nil, r.helpers); f.err == nil {
+		f.prog = compile(tree, r.helpers)
 	}
 	return f
 }
@@ -204,10 +213,7 @@ func (r *Renderer) Set(name string) engine.Templates {
 // templates (Options.PluginTemplates) come between the overrides and the
 // embedded defaults. A plugin that ships none gets Set(name).
 func (r *Renderer) PluginSet(plugin, name string) engine.Templates {
-	if r.plugins[plugin] == nil {
-		plugin = ""
-	}
-	s, err := r.pluginSet(plugin, name)
+	s, err := r.scope(plugin, name)
 	if err != nil {
 		return errTemplates{&TemplateError{err}}
 	}
@@ -229,6 +235,14 @@ func (e errTemplates) RenderSession(string, *beyondtrust.Session, *time.Location
 }
 
 func (r *Renderer) set(name string) (*set, error) { return r.pluginSet("", name) }
+
+// scope is the set of plugin's configurations, as PluginSet picks it.
+func (r *Renderer) scope(plugin, name string) (*set, error) {
+	if r.plugins[plugin] == nil {
+		plugin = ""
+	}
+	return r.pluginSet(plugin, name)
+}
 
 func (r *Renderer) pluginSet(plugin, name string) (*set, error) {
 	if name != "" && (!reSet.MatchString(name) || name == partialDir) {
@@ -258,8 +272,12 @@ func (r *Renderer) pluginSet(plugin, name string) (*set, error) {
 }
 
 // List describes the templates and partials of a set, sorted by name.
-func (r *Renderer) List(set string) []TemplateInfo {
-	s, err := r.set(set)
+func (r *Renderer) List(set string) []TemplateInfo { return r.PluginList("", set) }
+
+// PluginList is List for the configurations of plugin: its own defaults
+// (source "plugin") come between the overrides and the embedded ones.
+func (r *Renderer) PluginList(plugin, set string) []TemplateInfo {
+	s, err := r.scope(plugin, set)
 	if err != nil {
 		return nil
 	}
@@ -267,8 +285,11 @@ func (r *Renderer) List(set string) []TemplateInfo {
 }
 
 // Source returns the text of the template serving name in a set.
-func (r *Renderer) Source(set, name string) (string, error) {
-	s, err := r.set(set)
+func (r *Renderer) Source(set, name string) (string, error) { return r.PluginSource("", set, name) }
+
+// PluginSource is Source for the configurations of plugin.
+func (r *Renderer) PluginSource(plugin, set, name string) (string, error) {
+	s, err := r.scope(plugin, set)
 	if err != nil {
 		return "", err
 	}
@@ -383,7 +404,7 @@ func (r *Renderer) diskFile(name, source, p string, info fs.FileInfo) *file {
 	if err != nil {
 		f = &file{name: name, source: source, path: p, modTime: info.ModTime(), size: info.Size(), err: fmt.Errorf("read %s: %w", p, err)}
 	} else {
-		f = parseFile(name, source, p, string(b), info.ModTime(), info.Size())
+		f = r.parseFile(name, source, p, string(b), info.ModTime(), info.Size())
 	}
 	if f.err != nil {
 		r.log.Error("template refused", "template", name, "path", p, "error", f.err)

@@ -68,7 +68,7 @@ func (r *Renderer) UseStored(stored []Stored) {
 			l.files[key] = f
 			continue
 		}
-		f := parseFile(st.Name, setSource(st.Set), storedPath(st.Set, st.Name), st.Text, st.Saved, int64(len(st.Text)))
+		f := r.parseFile(st.Name, setSource(st.Set), storedPath(st.Set, st.Name), st.Text, st.Saved, int64(len(st.Text)))
 		f.version = st.Version
 		if f.err != nil {
 			r.log.Error("template refused", "set", st.Set, "template", st.Name, "version", st.Version, "error", f.err)
@@ -129,11 +129,15 @@ func CheckName(set, name string) error {
 // Check is the test Save runs: text would be refused as set's template
 // name with a *ParseError saying where, or an error for a name or set
 // that is not valid.
-func (r *Renderer) Check(set, name, text string) error {
+func (r *Renderer) Check(set, name, text string) error { return r.PluginCheck("", set, name, text) }
+
+// PluginCheck is Check for the configurations of plugin: its partials
+// count.
+func (r *Renderer) PluginCheck(plugin, set, name, text string) error {
 	if err := CheckName(set, name); err != nil {
 		return err
 	}
-	s, err := r.set(set)
+	s, err := r.scope(plugin, set)
 	if err != nil {
 		return err
 	}
@@ -141,7 +145,7 @@ func (r *Renderer) Check(set, name, text string) error {
 	_, err = check(name, text, func(p string) bool {
 		full := path.Join(partialDir, p)
 		return c.files[full] != nil || full == name
-	})
+	}, r.helpers)
 	return err
 }
 
@@ -165,6 +169,8 @@ func (i TemplateInfo) Serving() string {
 		return fmt.Sprintf("version %d saved %s", i.Version, i.ModTime.UTC().Format("2006-01-02 15:04:05 UTC"))
 	case i.Source == SourceEmbedded:
 		return "the built-in default"
+	case i.Source == SourcePlugin:
+		return "the plugin's own default " + i.Path
 	default:
 		return "the file " + i.Path
 	}

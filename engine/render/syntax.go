@@ -39,7 +39,7 @@ var treePasses = []func(*ast.Program){controlWhitespace, literalsToPaths}
 // hasPartial is not nil) the partials it includes by name. Errors are
 // *ParseError. A panic in any pass (a bug of ours, met by a template
 // nobody tried) refuses the template instead of taking the process down.
-func check(name, src string, hasPartial func(string) bool) (prog *ast.Program, err error) {
+func check(name, src string, hasPartial func(string) bool, hs helperSet) (prog *ast.Program, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			prog = nil
@@ -47,10 +47,10 @@ func check(name, src string, hasPartial func(string) bool) (prog *ast.Program, e
 				"Switchboard could not check this template (%v); it was refused rather than saved. Please report it with the template", p)}
 		}
 	}()
-	return checkSource(name, src, hasPartial)
+	return checkSource(name, src, hasPartial, hs)
 }
 
-func checkSource(name, src string, hasPartial func(string) bool) (*ast.Program, error) {
+func checkSource(name, src string, hasPartial func(string) bool, hs helperSet) (*ast.Program, error) {
 	src = asHandlebarsJS(src)
 	toks := lexer.Collect(src)
 	errAt := func(pos int, msg string) error {
@@ -95,7 +95,7 @@ func checkSource(name, src string, hasPartial func(string) bool) (*ast.Program, 
 		case *ast.BlockStatement:
 			blockExprs[n.Expression] = true
 		case *ast.Expression:
-			if msg := checkCall(n, blockExprs[n]); msg != "" {
+			if msg := checkCall(n, blockExprs[n], hs); msg != "" {
 				problem = errAt(n.Location().Pos, msg)
 			}
 		case *ast.PartialStatement:
@@ -176,7 +176,7 @@ func parse(src string) (prog *ast.Program, err error) {
 // checkCall says what is wrong with a helper call, or "": handlebars.js
 // fails on these when it renders, Switchboard already when a template is
 // saved.
-func checkCall(x *ast.Expression, block bool) string {
+func checkCall(x *ast.Expression, block bool, hs helperSet) string {
 	name := x.HelperName()
 	switch b := builtins[name]; {
 	case b == builtinIf || b == builtinUnless || b == builtinWith || b == builtinEach:
@@ -192,7 +192,7 @@ func checkCall(x *ast.Expression, block bool) string {
 		}
 	case b == builtinLog:
 	default:
-		if h, ok := helpers[name]; ok {
+		if h, ok := hs.lookup(name); ok {
 			if len(x.Params) != h.args {
 				return fmt.Sprintf("%s takes %d argument%s, got %d", name, h.args, plural(h.args), len(x.Params))
 			}

@@ -209,7 +209,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		_ = st.Close()
 		return nil, err
 	}
-	s.Renderer, err = render.New(render.Options{OverrideDir: filepath.Join(opts.DataDir, "templates"), Logger: log, PluginTemplates: reg.Templates()})
+	s.Renderer, err = render.New(render.Options{OverrideDir: filepath.Join(opts.DataDir, "templates"), Logger: log, PluginTemplates: reg.Templates(), PluginHelpers: reg.Helpers()})
 	if err != nil {
 		return fail(err)
 	}

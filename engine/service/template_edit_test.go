@@ -123,17 +123,5 @@ func TestSaveTemplateRefusesBadInput(t *testing.T) {
 // secondEngine is another engine's service on the same database.
 func secondEngine(t *testing.T, st *store.Store, box *secretbox.Box) *Service {
 	t.Helper()
-	reg, err := engine.NewRegistry(secretPlugin{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rd, err := render.New(render.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := New(Options{Store: st, Registry: reg, Box: box, Renderer: rd})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return svc
+	return serviceOn(t, st, box, "", secretPlugin{})
 }

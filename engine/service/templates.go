@@ -22,32 +22,52 @@ const TemplateHistoryLength = 20
 // Templates lists the templates a configuration uses (0 for the defaults
 // with the admin's overrides).
 func (s *Service) Templates(ctx context.Context, configID int64) ([]render.TemplateInfo, error) {
-	set, err := s.TemplateSetOf(ctx, configID)
+	scope, err := s.TemplateScopeOf(ctx, configID)
 	if err != nil {
 		return nil, err
 	}
-	return s.TemplatesOfSet(ctx, set)
+	return s.TemplatesOf(ctx, scope)
 }
 
 // TemplatesOfSet lists the templates of a template set ("" for the
 // defaults with the admin's overrides).
 func (s *Service) TemplatesOfSet(ctx context.Context, set string) ([]render.TemplateInfo, error) {
+	return s.TemplatesOf(ctx, TemplateScope{Set: set})
+}
+
+// TemplateScope is where a configuration's templates come from: its
+// plugin's own defaults (engine.Info.Templates; none for "") and its
+// template set ("" for the overrides of every configuration).
+type TemplateScope struct {
+	Plugin, Set string
+}
+
+// TemplatesOf lists the templates of a scope, each with the layer serving
+// it (render.SourceSet, SourceOverride, SourcePlugin, SourceEmbedded).
+func (s *Service) TemplatesOf(ctx context.Context, scope TemplateScope) ([]render.TemplateInfo, error) {
 	if err := s.SyncTemplates(ctx); err != nil {
 		return nil, err
 	}
-	return s.renderer.List(set), nil
+	return s.renderer.PluginList(scope.Plugin, scope.Set), nil
 }
 
 // TemplateSetOf names the template set a configuration uses (0: "").
 func (s *Service) TemplateSetOf(ctx context.Context, configID int64) (string, error) {
+	scope, err := s.TemplateScopeOf(ctx, configID)
+	return scope.Set, err
+}
+
+// TemplateScopeOf is the plugin and template set of a configuration (0:
+// neither).
+func (s *Service) TemplateScopeOf(ctx context.Context, configID int64) (TemplateScope, error) {
 	if configID == 0 {
-		return "", nil
+		return TemplateScope{}, nil
 	}
 	l, err := s.Load(ctx, configID)
 	if err != nil {
-		return "", err
+		return TemplateScope{}, err
 	}
-	return templateSet(l.Settings), nil
+	return TemplateScope{Plugin: l.Plugin.Info().ID, Set: templateSet(l.Settings)}, nil
 }
 
 // PreviewTemplate renders a template of a configuration against the built-in
@@ -55,44 +75,46 @@ func (s *Service) TemplateSetOf(ctx context.Context, configID int64) (string, er
 // lists the placeholders that resolved to nothing. It says which version
 // serves, and why a newer one is refused.
 func (s *Service) PreviewTemplate(ctx context.Context, configID int64, name, lsid string) (render.Preview, error) {
-	set, data, err := s.previewData(ctx, configID, lsid)
+	scope, data, err := s.previewData(ctx, configID, lsid)
 	if err != nil {
 		return render.Preview{}, err
 	}
 	if err := s.SyncTemplates(ctx); err != nil {
 		return render.Preview{}, err
 	}
-	return s.renderer.Preview(set, name, data)
+	return s.renderer.PluginPreview(scope.Plugin, scope.Set, name, data)
 }
 
 // PreviewTemplateText renders text, not saved yet, as set's template name
-// would render: with the set's partials, against the sample session or a
-// real one of configuration configID (which also gives the time zone).
+// would render: with the set's partials (and those of configuration
+// configID's plugin), against the sample session or a real one of
+// configuration configID (which also gives the time zone).
 func (s *Service) PreviewTemplateText(ctx context.Context, configID int64, set, name, text, lsid string) (render.Preview, error) {
 	if err := checkTemplateText(text); err != nil {
 		return render.Preview{}, err
 	}
-	_, data, err := s.previewData(ctx, configID, lsid)
+	scope, data, err := s.previewData(ctx, configID, lsid)
 	if err != nil {
 		return render.Preview{}, err
 	}
 	if err := s.SyncTemplates(ctx); err != nil {
 		return render.Preview{}, err
 	}
-	return s.renderer.PreviewText(set, name, text, data)
+	return s.renderer.PluginPreviewText(scope.Plugin, set, name, text, data)
 }
 
 // previewData is the data a preview renders: the sample session, or the
 // session lsid from the configuration's appliance, in its report time zone.
-func (s *Service) previewData(ctx context.Context, configID int64, lsid string) (string, render.Data, error) {
-	set, loc := "", time.UTC
+func (s *Service) previewData(ctx context.Context, configID int64, lsid string) (TemplateScope, render.Data, error) {
+	var scope TemplateScope
+	loc := time.UTC
 	var l *Loaded
 	if configID != 0 {
 		var err error
 		if l, err = s.Load(ctx, configID); err != nil {
-			return "", render.Data{}, err
+			return scope, render.Data{}, err
 		}
-		set = templateSet(l.Settings)
+		scope = TemplateScope{Plugin: l.Plugin.Info().ID, Set: templateSet(l.Settings)}
 		if tz, ok := l.Settings.(engine.ReportZoner); ok && tz.Location() != nil {
 			loc = tz.Location()
 		}
@@ -101,11 +123,11 @@ func (s *Service) previewData(ctx context.Context, configID int64, lsid string) 
 	if lsid != "" && l != nil {
 		real, err := l.Client.Session(ctx, lsid)
 		if err != nil {
-			return "", render.Data{}, err
+			return scope, render.Data{}, err
 		}
 		session = real
 	}
-	return set, render.NewData(session, loc), nil
+	return scope, render.NewData(session, loc), nil
 }
 
 func checkTemplateText(text string) error {
@@ -124,13 +146,20 @@ func checkTemplateText(text string) error {
 // that does not pass is refused with a *render.ParseError (line and
 // column) and the serving version stays.
 func (s *Service) SaveTemplate(ctx context.Context, actor, set, name, text string) (store.TemplateVersion, error) {
+	return s.SaveTemplateFor(ctx, actor, "", set, name, text)
+}
+
+// SaveTemplateFor is SaveTemplate checked as plugin's configurations see
+// it: the partials the plugin ships count. The version saved is the set's
+// (or the overrides'), as with SaveTemplate.
+func (s *Service) SaveTemplateFor(ctx context.Context, actor, plugin, set, name, text string) (store.TemplateVersion, error) {
 	if err := checkTemplateText(text); err != nil {
 		return store.TemplateVersion{}, err
 	}
 	if err := s.SyncTemplates(ctx); err != nil {
 		return store.TemplateVersion{}, err
 	}
-	if err := s.renderer.Check(set, name, text); err != nil {
+	if err := s.renderer.PluginCheck(plugin, set, name, text); err != nil {
 		return store.TemplateVersion{}, err
 	}
 	v := store.TemplateVersion{SetName: set, Name: name, Body: text, Actor: actor}
@@ -143,7 +172,8 @@ func (s *Service) SaveTemplate(ctx context.Context, actor, set, name, text strin
 }
 
 // RevertTemplate makes set's template name serve from the next layer again
-// (a set: the overrides; the overrides: the built-in default), hiding the
+// (a set: the overrides; the overrides: the plugin's own default, else the
+// built-in one), hiding the
 // layer's file too. It is audited; the versions stay in the history.
 func (s *Service) RevertTemplate(ctx context.Context, actor, set, name string) error {
 	if err := s.renderer.Check(set, name, ""); err != nil {
@@ -185,10 +215,15 @@ func (s *Service) TemplateVersion(ctx context.Context, set, name string, id int6
 
 // TemplateSource returns the text serving set's template name.
 func (s *Service) TemplateSource(ctx context.Context, set, name string) (string, error) {
+	return s.TemplateSourceOf(ctx, TemplateScope{Set: set}, name)
+}
+
+// TemplateSourceOf returns the text serving a scope's template name.
+func (s *Service) TemplateSourceOf(ctx context.Context, scope TemplateScope, name string) (string, error) {
 	if err := s.SyncTemplates(ctx); err != nil {
 		return "", err
 	}
-	return s.renderer.Source(set, name)
+	return s.renderer.PluginSource(scope.Plugin, scope.Set, name)
 }
 
 // SyncTemplates hands the renderer the templates saved in the database when

@@ -10,6 +10,7 @@ import (
 	"switchboard/engine"
 	"switchboard/engine/render"
 	"switchboard/engine/secretbox"
+	"switchboard/engine/store"
 	"switchboard/engine/storetest"
 )
 
@@ -38,20 +39,7 @@ func TestConfigurationTemplateSet(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "acme", "session_report.hbs"), []byte("ACME report for {{lsid}}"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	st := storetest.Open(t)
-	box, err := secretbox.Load(context.Background(), t.TempDir(), "", st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, _ := engine.NewRegistry(setPlugin{})
-	rd, err := render.New(render.Options{OverrideDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := New(Options{Store: st, Registry: reg, Box: box, Renderer: rd})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc := newTemplatesService(t, dir, setPlugin{})
 	ctx := context.Background()
 	app, _ := json.Marshal(map[string]any{"name": "A", "host": "bt.example.com"})
 	create := func(set string) int64 {
@@ -74,4 +62,35 @@ func TestConfigurationTemplateSet(t *testing.T) {
 	if err != nil || len(p.Output) < 200 {
 		t.Fatalf("preview without set: %q %v, want the default report", p.Output, err)
 	}
+}
+
+// newTemplatesService is a service over a fresh store with plugins and a
+// renderer of the override folder dir (with the plugins' templates).
+func newTemplatesService(t *testing.T, dir string, plugins ...engine.Plugin) *Service {
+	t.Helper()
+	st := storetest.Open(t)
+	box, err := secretbox.Load(context.Background(), t.TempDir(), "", st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return serviceOn(t, st, box, dir, plugins...)
+}
+
+// serviceOn is an engine's service on st with plugins and a renderer of
+// the override folder dir ("" for none).
+func serviceOn(t *testing.T, st *store.Store, box *secretbox.Box, dir string, plugins ...engine.Plugin) *Service {
+	t.Helper()
+	reg, err := engine.NewRegistry(plugins...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd, err := render.New(render.Options{OverrideDir: dir, PluginTemplates: reg.Templates(), PluginHelpers: reg.Helpers()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := New(Options{Store: st, Registry: reg, Box: box, Renderer: rd})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
 }
