@@ -12,6 +12,7 @@ import (
 	"switchboard/engine/auth"
 	"switchboard/engine/beyondtrust"
 	"switchboard/engine/query"
+	"switchboard/engine/service"
 )
 
 // query answers GET /query/:kind from the appliance of ?config=<id>
@@ -36,6 +37,9 @@ func (a *API) query(c echo.Context) error {
 		return badRequest(c, in.Msg)
 	case errors.As(err, &unsupported):
 		return c.JSON(http.StatusNotImplemented, map[string]string{"error": unsupported.Error()})
+	case errors.Is(err, service.ErrQueriesBusy):
+		c.Response().Header().Set("Retry-After", "5")
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
 	case errors.Is(err, beyondtrust.ErrNotFound):
 		return c.JSON(http.StatusNotFound, map[string]string{"error": "the appliance has no session with that lsid"})
 	case errors.As(err, &appliance):

@@ -68,6 +68,8 @@ type Service struct {
 	// afterConfigRead runs between reading a configuration row and caching
 	// its decode; tests set it to hold a fill while a change commits.
 	afterConfigRead func()
+	// queries holds a token per investigation query running (MaxQueries).
+	queries chan struct{}
 }
 
 // New builds the service.
@@ -87,7 +89,7 @@ func New(opts Options) (*Service, error) {
 	return &Service{
 		st: opts.Store, reg: opts.Registry, box: opts.Box, renderer: opts.Renderer,
 		tokens: opts.Tokens, roots: opts.ApplianceRootCAs, log: opts.Logger, wake: opts.Wake,
-		loaded: map[int64]*Loaded{},
+		loaded: map[int64]*Loaded{}, queries: make(chan struct{}, MaxQueries),
 	}, nil
 }
 
