@@ -43,7 +43,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
+	"sync/atomic"
 	"time"
 )
 
@@ -94,9 +96,10 @@ type Options struct {
 	// Governor hands out the slots of Request.Budgets (default
 	// DefaultGovernor, shared by the whole process).
 	Governor *Governor
-	// TimeoutGrace is how long the budget slots of a request that timed
-	// out stay taken after it was given up (default DefaultTimeoutGrace):
-	// the remote may still be working on it.
+	// TimeoutGrace is how long the budget slots of a request given up
+	// after it was sent (timed out, cancelled, cut off: Abandoned) stay
+	// taken (default DefaultTimeoutGrace): the remote may still be
+	// working on it.
 	TimeoutGrace time.Duration
 	// TimeoutRetries is how many times an Idempotent request whose
 	// per-request timeout fired is sent again within the same Do (default
@@ -267,8 +270,11 @@ func Sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// governed sends r once within its budgets; the slots of a request that
-// timed out are held for the grace period.
+// governed sends r once within its budgets; the slots of a request given
+// up after it was sent (a timeout, the caller's context ending, the
+// connection cut before the answer was read) are held for the grace
+// period, since the remote goes on working on it; one never sent (the
+// connection refused) gives its slots back at once.
 func (c *Client) governed(ctx context.Context, r Request) (*Response, error) {
 	if len(r.Budgets) == 0 {
 		return c.send(ctx, r)
@@ -283,7 +289,7 @@ func (c *Client) governed(ctx context.Context, r Request) (*Response, error) {
 	}
 	resp, err := c.send(ctx, r)
 	var hold time.Duration
-	if TimedOut(err) {
+	if Abandoned(err) {
 		hold = c.opts.TimeoutGrace
 	}
 	release(hold)
@@ -305,6 +311,8 @@ func (c *Client) send(ctx context.Context, r Request) (*Response, error) {
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
+	var sent atomic.Bool
+	rctx = httptrace.WithClientTrace(rctx, &httptrace.ClientTrace{WroteHeaders: func() { sent.Store(true) }})
 	req, err := http.NewRequestWithContext(rctx, r.Method, r.URL, rd)
 	if err != nil {
 		return nil, c.fail(r, &Error{Verdict: Verdict{Class: Permanent}, Err: unwrapURLError(err)})
@@ -320,7 +328,7 @@ func (c *Client) send(ctx context.Context, r Request) (*Response, error) {
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, c.transport(ctx, rctx, r, err)
+		return nil, c.transport(ctx, rctx, r, err, sent.Load())
 	}
 	defer resp.Body.Close()
 	out := &Response{Status: resp.StatusCode, Header: resp.Header}
@@ -332,7 +340,7 @@ func (c *Client) send(ctx context.Context, r Request) (*Response, error) {
 		}
 		raw, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 		if err != nil {
-			return nil, c.transport(ctx, rctx, r, err)
+			return nil, c.transport(ctx, rctx, r, err, sent.Load())
 		}
 		oversize := int64(len(raw)) > limit
 		if oversize {
@@ -360,7 +368,7 @@ func (c *Client) send(ctx context.Context, r Request) (*Response, error) {
 	}
 	if err := r.Stream(io.LimitReader(resp.Body, c.opts.MaxBody)); err != nil {
 		if rctx.Err() != nil {
-			return out, c.transport(ctx, rctx, r, err)
+			return out, c.transport(ctx, rctx, r, err, sent.Load())
 		}
 		return out, err
 	}
@@ -379,8 +387,8 @@ func (c *Client) classify(status int, header http.Header, body []byte) Verdict {
 // transport explains a failure to get (or finish reading) an answer: the
 // caller's context ended, the per-request timeout fired, a redirect was
 // refused, or the network failed.
-func (c *Client) transport(ctx, rctx context.Context, r Request, err error) error {
-	e := &Error{Verdict: Verdict{Class: Retry}, Err: unwrapURLError(err)}
+func (c *Client) transport(ctx, rctx context.Context, r Request, err error, sent bool) error {
+	e := &Error{Verdict: Verdict{Class: Retry}, Err: unwrapURLError(err), abandoned: sent}
 	var ne net.Error
 	switch {
 	case ctx.Err() != nil:
@@ -388,7 +396,7 @@ func (c *Client) transport(ctx, rctx context.Context, r Request, err error) erro
 	case rctx.Err() != nil:
 		e.Timeout, e.Err = c.opts.Timeout, context.DeadlineExceeded
 	case errors.Is(err, ErrRedirect):
-		e.Verdict.Class = Permanent
+		e.Verdict.Class, e.abandoned = Permanent, false // answered
 	case errors.As(err, &ne) && ne.Timeout():
 		e.Err = fmt.Errorf("no answer in time: %w", e.Err)
 	}

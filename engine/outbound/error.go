@@ -30,6 +30,9 @@ type Error struct {
 	Err error
 
 	redact *Redactor
+	// abandoned: the request was written and its answer never fully
+	// read, so the remote may still be working on it.
+	abandoned bool
 }
 
 // snippetLen is how much of an error body the text quotes.
@@ -81,6 +84,14 @@ func (e *Error) RetryAfterDelay() (time.Duration, bool) {
 func TimedOut(err error) bool {
 	var e *Error
 	return errors.As(err, &e) && e.Timeout > 0
+}
+
+// Abandoned reports whether err is a request that was sent and then given
+// up before its answer was read (timed out, cancelled, or cut off): the
+// remote may still be working on it.
+func Abandoned(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.abandoned
 }
 
 // StatusOf returns the HTTP status of an *Error in err's chain, 0 when
