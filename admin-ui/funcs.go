@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"switchboard/engine"
+	"switchboard/engine/render"
 	"switchboard/engine/service"
 )
 
@@ -16,6 +17,7 @@ var funcs = template.FuncMap{
 	"duration":     duration,
 	"eventLabel":   engine.EventLabel,
 	"sourceLabel":  sourceLabel,
+	"layerLabel":   layerLabel,
 	"stateClass":   stateClass,
 	"retryable":    retryable,
 	"statusClass":  statusClass,
@@ -67,6 +69,21 @@ func sourceLabel(source string) string {
 		return "Outbound event"
 	case engine.SourcePoll:
 		return "Polling"
+	}
+	return source
+}
+
+// layerLabel names the layer a template is served from.
+func layerLabel(source string) string {
+	switch source {
+	case render.SourceSet:
+		return "Template set"
+	case render.SourceOverride:
+		return "Admin override"
+	case render.SourcePlugin:
+		return "Plugin default"
+	case render.SourceEmbedded:
+		return "Engine default"
 	}
 	return source
 }

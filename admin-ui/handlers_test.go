@@ -51,7 +51,7 @@ func TestPages(t *testing.T) {
 		{"/events?state=failed&type=support_conference_end", []string{"lsid-pages"}},
 		{fmt.Sprintf("/events/%d", eventID), []string{"Contoso", "failed", "simulated upstream failure", "Retry now", "Replay", "History (1 attempt)"}},
 		{"/polling", []string{"Polling", "No configuration polls"}},
-		{"/templates", []string{"session_report", "embedded"}},
+		{"/templates", []string{"session_report", "Engine default"}},
 		{"/templates?name=session_report", []string{"Output for the sample session", "pre class=\"output\""}},
 		{"/audit", []string{"admin", "create", "Contoso"}},
 		{"/account", []string{"Change password", `autocomplete="current-password"`}},

@@ -44,9 +44,12 @@ type editorData struct {
 	Set, Name string
 	SetLabel  string
 	ConfigID  int64
-	Configs   []service.Config
-	LSID      string
-	Text      string
+	// Plugin is the configuration's plugin: its own defaults are listed,
+	// previewed and checked with the set's templates.
+	Plugin  string
+	Configs []service.Config
+	LSID    string
+	Text    string
 	// Info describes the version serving now; Info.Error says why a newer
 	// one does not serve.
 	Info    render.TemplateInfo
@@ -79,7 +82,7 @@ func (ui *UI) editorPage(c echo.Context, status int, d *editorData) error {
 	if d.Configs, err = ui.svc.Configs(ctx, ""); err != nil {
 		return err
 	}
-	infos, err := ui.svc.TemplatesOfSet(ctx, d.Set)
+	infos, err := ui.svc.TemplatesOf(ctx, service.TemplateScope{Plugin: d.Plugin, Set: d.Set})
 	if err != nil {
 		return err
 	}
@@ -108,27 +111,43 @@ func (ui *UI) editTemplate(c echo.Context) error {
 	}
 	d := &editorData{Set: set, Name: name, Done: editorDone[c.QueryParam("done")], LSID: strings.TrimSpace(c.QueryParam("lsid"))}
 	d.ConfigID, _ = strconv.ParseInt(c.QueryParam("config"), 10, 64)
+	if d.Plugin, err = ui.editorPlugin(c, d.ConfigID); err != nil {
+		return err
+	}
 	if id, _ := strconv.ParseInt(c.QueryParam("version"), 10, 64); id != 0 {
 		v, err := ui.svc.TemplateVersion(ctx, set, name, id)
 		if err != nil {
 			return err
 		}
 		d.Text, d.Loaded = v.Body, v.ID
-	} else if d.Text, err = ui.svc.TemplateSource(ctx, set, name); err != nil && !errors.Is(err, render.ErrNoTemplate) {
+	} else if d.Text, err = ui.svc.TemplateSourceOf(ctx, service.TemplateScope{Plugin: d.Plugin, Set: set}, name); err != nil && !errors.Is(err, render.ErrNoTemplate) {
 		return err
 	}
 	ui.preview(c, d)
 	return ui.editorPage(c, http.StatusOK, d)
 }
 
+// editorPlugin is the plugin of the configuration the editor previews
+// with (0: none), whose own default templates the editor shows.
+func (ui *UI) editorPlugin(c echo.Context, configID int64) (string, error) {
+	scope, err := ui.svc.TemplateScopeOf(c.Request().Context(), configID)
+	if errors.Is(err, service.ErrNotFound) {
+		return "", echo.NewHTTPError(http.StatusBadRequest, "No such configuration: choose one on the Templates page.")
+	}
+	return scope.Plugin, err
+}
+
 // editorForm reads a post of the editor form.
-func editorForm(c echo.Context) (*editorData, error) {
+func (ui *UI) editorForm(c echo.Context) (*editorData, error) {
 	set, name, err := editorTarget(c)
 	if err != nil {
 		return nil, err
 	}
 	d := &editorData{Set: set, Name: name, Text: c.FormValue("text"), LSID: strings.TrimSpace(c.FormValue("lsid"))}
 	d.ConfigID, _ = strconv.ParseInt(c.FormValue("config"), 10, 64)
+	if d.Plugin, err = ui.editorPlugin(c, d.ConfigID); err != nil {
+		return nil, err
+	}
 	return d, nil
 }
 
@@ -155,7 +174,7 @@ func (ui *UI) preview(c echo.Context, d *editorData) {
 // text as it is typed and shows the answer; without the script, the
 // Preview button posts the form and gets the page back.
 func (ui *UI) previewTemplateText(c echo.Context) error {
-	d, err := editorForm(c)
+	d, err := ui.editorForm(c)
 	if err != nil {
 		return err
 	}
@@ -188,11 +207,11 @@ func editorJSON(d *editorData) map[string]any {
 // saveTemplate checks and saves the text. A refused text comes back in
 // the editor with its line and column, and the serving version stays.
 func (ui *UI) saveTemplate(c echo.Context) error {
-	d, err := editorForm(c)
+	d, err := ui.editorForm(c)
 	if err != nil {
 		return err
 	}
-	_, err = ui.svc.SaveTemplate(c.Request().Context(), auth.Actor(c), d.Set, d.Name, d.Text)
+	_, err = ui.svc.SaveTemplateFor(c.Request().Context(), auth.Actor(c), d.Plugin, d.Set, d.Name, d.Text)
 	var pe *render.ParseError
 	var fe engine.FieldErrors
 	switch {

@@ -15,6 +15,7 @@ import (
 type templatesData struct {
 	ConfigID     int64
 	Set          string // the configuration's template set
+	Plugin       string // the configuration's plugin, whose own defaults count
 	Configs      []service.Config
 	Templates    []render.TemplateInfo
 	Name         string
@@ -35,10 +36,12 @@ func (ui *UI) templates(c echo.Context) error {
 	if data.Configs, err = ui.svc.Configs(ctx, ""); err != nil {
 		return err
 	}
-	if data.Set, err = ui.svc.TemplateSetOf(ctx, data.ConfigID); err != nil {
+	scope, err := ui.svc.TemplateScopeOf(ctx, data.ConfigID)
+	if err != nil {
 		return err
 	}
-	if data.Templates, err = ui.svc.TemplatesOfSet(ctx, data.Set); err != nil {
+	data.Set, data.Plugin = scope.Set, scope.Plugin
+	if data.Templates, err = ui.svc.TemplatesOf(ctx, scope); err != nil {
 		return err
 	}
 	if data.Name == "" {

@@ -54,13 +54,16 @@ func TestTemplateEditorRefusesForgeriesAndBadInput(t *testing.T) {
 	if rec := h.post("/templates/edit/save", big); rec.Code != http.StatusUnprocessableEntity || !strings.Contains(rec.Body.String(), "at most 256 kB") {
 		t.Errorf("300 kB template: %d %s", rec.Code, rec.Body.String())
 	}
-	for _, q := range []string{"name=../../etc/passwd", "name=session_report&set=../x", "name=session_report&set=partials", ""} {
+	for _, q := range []string{"name=../../etc/passwd", "name=session_report&set=../x", "name=session_report&set=partials", "", "name=session_report&config=987654"} {
 		if rec := h.get("/templates/edit?" + q); rec.Code != http.StatusBadRequest {
 			t.Errorf("GET %q: %d", q, rec.Code)
 		}
 	}
 	if rec := h.post("/templates/edit/revert", url.Values{"name": {"../x"}}); rec.Code != http.StatusBadRequest {
 		t.Errorf("revert of ../x: %d", rec.Code)
+	}
+	if rec := h.post("/templates/edit/save", with(good, "config", "987654")); rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "No such configuration") {
+		t.Errorf("save for a configuration that does not exist: %d %s", rec.Code, rec.Body.String())
 	}
 	if n := stamp(); n != 0 {
 		t.Fatalf("bad input stored %d versions", n)
