@@ -279,7 +279,12 @@ func (c *Client) governed(ctx context.Context, r Request) (*Response, error) {
 	if len(r.Budgets) == 0 {
 		return c.send(ctx, r)
 	}
-	release, err := c.opts.Governor.Acquire(ctx, r.Budgets...)
+	budgets := make([]Budget, len(r.Budgets))
+	for i, b := range r.Budgets {
+		b.RemoteHold = max(b.RemoteHold, c.opts.Timeout+c.opts.TimeoutGrace)
+		budgets[i] = b
+	}
+	release, err := c.opts.Governor.Acquire(ctx, budgets...)
 	if err != nil {
 		var e *Error
 		if errors.As(err, &e) {

@@ -23,6 +23,12 @@ type Budget struct {
 	// window ends, since a plugin never sleeps through a wait.
 	PerWindow int
 	Window    time.Duration
+	// RemoteHold is how long the remote may go on with a request once it
+	// was sent, whatever this side does: Client.Do sets it to its timeout
+	// plus TimeoutGrace. A slot kept in a database (Share) is leased for
+	// at least this from its take, so an engine that dies mid-request
+	// does not hand its slot on while the remote still counts the request.
+	RemoteHold time.Duration
 }
 
 // Governor hands out the slots of budgets. One process-wide Governor

@@ -276,3 +276,24 @@ func TestOrphanSlotExpiresWhileEngineRenews(t *testing.T) {
 		time.Sleep(lease / 4)
 	}
 }
+
+// An engine that dies while the remote still works on its request (sent
+// just before the kill; the remote goes on for up to the client's timeout
+// plus grace) keeps that slot counted for as long, although its lease,
+// renewed until it died, is much shorter.
+func TestDeadEngineSlotOutlivesTheRemoteHold(t *testing.T) {
+	t.Parallel()
+	const lease = time.Second
+	govs, stops := engines(t, 2, lease)
+	b := outbound.Budget{Key: "autotask|code|TicketNotes", Limit: 1, RemoteHold: time.Hour}
+	if _, err := govs[0].Acquire(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(lease) // the engine renews its lease (which must not shorten the hold) …
+	stops[0]()        // … and dies
+	wait, cancel := context.WithTimeout(context.Background(), 3*lease)
+	defer cancel()
+	if _, err := govs[1].Acquire(wait, b); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("the dead engine's slot went to another while the remote may still work on its request: %v", err)
+	}
+}

@@ -192,7 +192,9 @@ func (sh *shared) take(ctx context.Context, b Budget) (heldSlot, error) {
 		// Held before the row exists, so that the renewal never skips
 		// a slot taken while it reads the leases.
 		sh.hold(lease, true)
-		slot, ok, err := sh.Ledger.TakeBudgetSlot(ctx, b.Key, b.Limit, sh.Holder, lease, time.Now(), sh.Lease)
+		// Leased for the remote's hold at least: should this engine die
+		// with the request sent, the remote still counts it that long.
+		slot, ok, err := sh.Ledger.TakeBudgetSlot(ctx, b.Key, b.Limit, sh.Holder, lease, time.Now(), max(sh.Lease, b.RemoteHold))
 		if err == nil && ok {
 			return heldSlot{budget: b.Key, lease: lease, slot: slot}, nil
 		}

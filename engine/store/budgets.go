@@ -58,14 +58,16 @@ func (s *Store) TakeBudgetSlot(ctx context.Context, budget string, limit int, ho
 }
 
 // RenewBudgetSlots extends the slots holder still holds under leases to
-// until; its rows under other leases (takes whose answers were lost) are
-// left to expire.
+// until, never shortening one taken for longer (a request the remote may
+// work on beyond the lease); its rows under other leases (takes whose
+// answers were lost) are left to expire.
 func (s *Store) RenewBudgetSlots(ctx context.Context, holder string, leases []string, until time.Time) error {
 	if len(leases) == 0 {
 		return nil
 	}
 	err := s.stmt(ctx, func(db *gorm.DB) error {
-		return db.Exec(`UPDATE budget_slots SET lease_until = ? WHERE holder = ? AND lease IN ?`, ms(until), holder, leases).Error
+		return db.Exec(`UPDATE budget_slots SET lease_until = CASE WHEN lease_until > ? THEN lease_until ELSE ? END
+			WHERE holder = ? AND lease IN ?`, ms(until), ms(until), holder, leases).Error
 	})
 	if err != nil {
 		return classify("renew budget slots", err)

@@ -105,6 +105,27 @@ func TestBudgetSlots(t *testing.T) {
 	})
 }
 
+// A renewal never shortens a slot taken for longer than the renewal's
+// lease (a request the remote may work on beyond it).
+func TestBudgetRenewalKeepsALongerTake(t *testing.T) {
+	eachDB(t, func(t *testing.T, st *Store) {
+		ctx := context.Background()
+		now := time.UnixMilli(1_800_000_000_000)
+		if _, ok, err := st.TakeBudgetSlot(ctx, "long", 1, "engineA", "l0", now, time.Minute); err != nil || !ok {
+			t.Fatalf("take: %v %v", ok, err)
+		}
+		if err := st.RenewBudgetSlots(ctx, "engineA", []string{"l0"}, now.Add(10*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, err := st.TakeBudgetSlot(ctx, "long", 1, "engineB", "l1", now.Add(59*time.Second), time.Second); err != nil || ok {
+			t.Fatalf("a slot taken for a minute went after a shorter renewal: %v %v", ok, err)
+		}
+		if _, ok, err := st.TakeBudgetSlot(ctx, "long", 1, "engineB", "l2", now.Add(time.Minute), time.Second); err != nil || !ok {
+			t.Fatalf("the slot after its minute: %v %v", ok, err)
+		}
+	})
+}
+
 // Windows: perWindow requests, then RetryLater's wait until the window
 // ends, then a fresh window.
 func TestBudgetWindows(t *testing.T) {
