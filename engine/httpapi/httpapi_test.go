@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -38,7 +39,8 @@ type settings struct {
 
 func (p *failingPlugin) Info() engine.Info {
 	return engine.Info{ID: "fp", Name: "Failing", Events: []string{engine.EventSessionEnd},
-		NewSettings: func() any { return &settings{} }}
+		NewSettings: func() any { return &settings{} },
+		Templates:   fstest.MapFS{"partials/fpsig.hbs": {Data: []byte("-- fp")}}}
 }
 
 func (p *failingPlugin) Handle(context.Context, *engine.Job) error {
@@ -135,6 +137,11 @@ func TestAPI(t *testing.T) {
 		{"template revert", "POST", "/templates/revert", map[string]any{"set": "acme", "name": "session_report"}, 204, ""},
 		{"template revert with text", "POST", "/templates/revert", map[string]any{"name": "session_report", "text": "x"}, 400, "takes no text"},
 		{"template audit", "GET", "/audit?limit=1", nil, 200, `"action":"template revert"`},
+		{"templates of a plugin that ships some", "GET", "/configurations/1/templates", nil, 200, `"source":"plugin"`},
+		{"template save of a plugin's partial, no configuration", "POST", "/templates/save", map[string]any{"name": "rep_exit_survey", "text": "x {{> fpsig}}"}, 422, `partial \"fpsig\" not found`},
+		{"template save of a plugin's partial", "POST", "/templates/save", map[string]any{"name": "rep_exit_survey", "text": "x {{> fpsig}}", "configuration": 1}, 200, `"version"`},
+		{"template save, unknown configuration", "POST", "/templates/save", map[string]any{"name": "rep_exit_survey", "text": "x", "configuration": 99}, 404, "not found"},
+		{"template revert with a configuration", "POST", "/templates/revert", map[string]any{"name": "rep_exit_survey", "configuration": 1}, 400, "no configuration"},
 	}
 	req, _ := http.NewRequest("GET", c.base+"/configurations", nil)
 	req.SetBasicAuth("admin", "a long admin password")

@@ -12,11 +12,14 @@ import (
 )
 
 // templateRequest is the body of a template save or revert. Set "" is the
-// overrides of every configuration.
+// overrides of every configuration. A save naming a configuration is
+// checked as that configuration's plugin sees it (its own partials count),
+// as the admin UI's editor does.
 type templateRequest struct {
-	Set  string `json:"set"`
-	Name string `json:"name"`
-	Text string `json:"text"`
+	Set           string `json:"set"`
+	Name          string `json:"name"`
+	Text          string `json:"text"`
+	Configuration int64  `json:"configuration"`
 }
 
 func (a *API) templateRequest(c echo.Context, withText bool) (templateRequest, error) {
@@ -28,8 +31,8 @@ func (a *API) templateRequest(c echo.Context, withText bool) (templateRequest, e
 	if err == nil && req.Name == "" {
 		err = errors.New("no name")
 	}
-	if err == nil && !withText && req.Text != "" {
-		err = errors.New("a revert takes no text")
+	if err == nil && !withText && (req.Text != "" || req.Configuration != 0) {
+		err = errors.New("a revert takes no text and no configuration")
 	}
 	if err == nil {
 		err = render.CheckName(req.Set, req.Name)
@@ -42,9 +45,14 @@ func (a *API) templateRequest(c echo.Context, withText bool) (templateRequest, e
 func (a *API) saveTemplate(c echo.Context) error {
 	req, err := a.templateRequest(c, true)
 	if err != nil {
-		return badRequest(c, `the body must be {"set": "<set, or empty for the overrides>", "name": "<template>", "text": "<template text>"}: `+err.Error())
+		return badRequest(c, `the body must be {"set": "<set, or empty for the overrides>", "name": "<template>", "text": "<template text>", "configuration": <optional id>}: `+err.Error())
 	}
-	v, err := a.svc.SaveTemplate(c.Request().Context(), auth.Actor(c), req.Set, req.Name, req.Text)
+	ctx := c.Request().Context()
+	scope, err := a.svc.TemplateScopeOf(ctx, req.Configuration)
+	if err != nil {
+		return a.problem(c, err)
+	}
+	v, err := a.svc.SaveTemplateFor(ctx, auth.Actor(c), scope.Plugin, req.Set, req.Name, req.Text)
 	var pe *render.ParseError
 	if errors.As(err, &pe) {
 		return c.JSON(http.StatusUnprocessableEntity, map[string]any{"error": pe.Error(), "line": pe.Line, "column": pe.Column})
