@@ -1,0 +1,44 @@
+package storetest
+
+import (
+	"syscall"
+	"testing"
+	"time"
+)
+
+// BenchPolls runs b.N polls and reports the records they stored per second
+// of wall time ("records/s") and per CPU second of the process
+// ("records/cpu-s"; on a shared machine the wall clock says more about the
+// neighbours than about the code), with allocations. setup prepares one
+// poll (a fresh store, a client) untimed and returns it; only the poll is
+// timed. A poll returns how many records it stored.
+func BenchPolls(b *testing.B, setup func() (poll func() (int, error))) {
+	b.Helper()
+	b.ReportAllocs()
+	records := 0
+	var cpu time.Duration
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		poll := setup()
+		c0 := cpuTime()
+		b.StartTimer()
+		n, err := poll()
+		b.StopTimer()
+		cpu += cpuTime() - c0
+		if err != nil {
+			b.Fatal(err)
+		}
+		records += n
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(records)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64(records)/cpu.Seconds(), "records/cpu-s")
+}
+
+// cpuTime is the process's user and system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
