@@ -30,8 +30,10 @@ import (
 //     and the token is the HMAC of that.
 //
 // Requests authenticated by HTTP Basic or an API token on the JSON API are
-// exempt: a browser never adds those by itself, as Switchboard never asks
-// it to. A request carrying both a session cookie and an Authorization
+// exempt from the token: a browser never adds those by itself, as
+// Switchboard never asks it to. They still get the origin check, because a
+// browser does add Basic credentials it cached from a URL that carried
+// them; a CLI sends neither header and is not affected. A request carrying both a session cookie and an Authorization
 // header is refused (Middleware refuses it too), so a cookie cannot ride
 // along with a Basic or Bearer header to skip the check. The middleware does not depend on running
 // before or after Middleware. Refusals are logged, at most a few lines a
@@ -44,12 +46,20 @@ func (m *Manager) CSRF() echo.MiddlewareFunc {
 			}
 			req := c.Request()
 			if basicOnAPI(req) {
+				// Exempt from the token, not from the origin: a browser
+				// that once opened http://user:pw@host/api/… adds those
+				// credentials to what another site makes it send.
+				if unsafeMethod(req.Method) {
+					if why := crossOrigin(c); why != "" {
+						m.refusals.log(m, "refused a cross-site request with Basic or token credentials", c, why)
+						return echo.NewHTTPError(http.StatusForbidden, "This request came from another site and was refused.")
+					}
+				}
 				return next(c)
 			}
 			token := m.csrfToken(c, true)
 			c.Set(csrfKey, token)
-			switch req.Method {
-			case http.MethodGet, http.MethodHead, http.MethodOptions:
+			if !unsafeMethod(req.Method) {
 				return next(c)
 			}
 			if why := crossOrigin(c); why != "" {
@@ -67,6 +77,15 @@ func (m *Manager) CSRF() echo.MiddlewareFunc {
 			return next(c)
 		}
 	}
+}
+
+// unsafeMethod reports whether method may change state.
+func unsafeMethod(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return false
+	}
+	return true
 }
 
 // basicOnAPI reports whether HTTP Basic or an API token is what

@@ -280,3 +280,44 @@ func TestSafeNext(t *testing.T) {
 		}
 	}
 }
+
+// A browser that once opened http://admin:pw@host/api/… caches those Basic
+// credentials and adds them to later requests, including ones another site
+// makes it send. Basic or bearer requests are exempt from the CSRF token,
+// not from the origin check: a request the browser says comes from another
+// site is refused; a CLI, which sends neither header, is not affected.
+func TestBasicOnAPIFromAnotherSiteIsRefused(t *testing.T) {
+	t.Parallel()
+	e, _, _ := newTestEcho(t)
+	for _, tc := range []struct {
+		name   string
+		header map[string]string
+		want   int
+	}{
+		{"cross-site fetch", map[string]string{"Sec-Fetch-Site": "cross-site"}, http.StatusForbidden},
+		{"another port of this host", map[string]string{"Sec-Fetch-Site": "same-site"}, http.StatusForbidden},
+		{"foreign Origin", map[string]string{"Origin": "http://evil.example"}, http.StatusForbidden},
+		{"same origin", map[string]string{"Sec-Fetch-Site": "same-origin", "Origin": "http://example.com"}, http.StatusOK},
+		{"a CLI", nil, http.StatusOK},
+	} {
+		req := httptest.NewRequest(http.MethodPost, "/api/configs", nil)
+		req.SetBasicAuth("admin", "correct horse battery")
+		for k, v := range tc.header {
+			req.Header.Set(k, v)
+		}
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		if rec.Code != tc.want {
+			t.Errorf("%s: status %d, want %d (%s)", tc.name, rec.Code, tc.want, rec.Body.String())
+		}
+	}
+	// Reading stays open to the API's clients whatever they send.
+	req := httptest.NewRequest(http.MethodGet, "/api/configs", nil)
+	req.SetBasicAuth("admin", "correct horse battery")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		t.Errorf("cross-site GET with Basic: %d", rec.Code)
+	}
+}
