@@ -14,20 +14,18 @@ func TestBrowserAdmins(t *testing.T) {
 	b := newBrowser(t)
 	b.signInThroughSetup()
 	b.open("/admins", "#username")
-	b.do("add an admin",
+	b.doFlash("add an admin", "was added",
 		chromedp.SetValue(chromedp.CSS("#username"), "ops"),
 		chromedp.SetValue(chromedp.CSS("#password"), "ops password 1"),
 		chromedp.SetValue(chromedp.CSS("#confirm"), "ops password 1"),
 		chromedp.Click(chromedp.CSS("form[action='/admins'] button[type=submit]")),
 	)
-	b.waitFlash("was added")
 	if !strings.Contains(b.text("table.admins"), "ops") {
 		t.Fatalf("the new admin is not listed: %q", b.text("table.admins"))
 	}
-	b.do("disable ops",
+	b.doFlash("disable ops", "was disabled",
 		chromedp.Click(chromedp.CSS("form[action$='/disable'] button")),
 	)
-	b.waitFlash("was disabled")
 	if table := b.text("table.admins"); !strings.Contains(table, "ops\tdisabled") || !strings.Contains(table, "admin (you)\tenabled") {
 		t.Errorf("after disabling ops: %q", table)
 	}

@@ -128,11 +128,9 @@ func TestBrowserWritten(t *testing.T) {
 	failing := b.endSession(autotasktest.TicketOtherNumber)
 	f := b.waitDelivery(failing, store.StateFailed)
 	b.open(fmt.Sprintf("/events/%d", f.EventID), `[data-state="failed"]`)
-	b.do("retry now and wait without reloading",
-		chromedp.Click(chromedp.CSS(fmt.Sprintf(`form[action="/deliveries/%d/retry"] button`, f.ID))),
-		chromedp.WaitVisible(chromedp.CSS(".flash")),
-		chromedp.WaitVisible(chromedp.CSS(`.delivery [data-state="done"]`)),
-	)
+	b.doFlash("retry now", "delivery will run again",
+		chromedp.Click(chromedp.CSS(fmt.Sprintf(`form[action="/deliveries/%d/retry"] button`, f.ID))))
+	b.do("wait without reloading", chromedp.WaitVisible(chromedp.CSS(`.delivery [data-state="done"]`)))
 
 	// The API gives the same.
 	resp, err := b.srv.Service.Deliveries(b.ctx, service.DeliveryFilter{EventID: d.EventID})
@@ -192,7 +190,7 @@ func TestBrowserRetryAllFailed(t *testing.T) {
 		t.Errorf("confirmation = %q", got)
 	}
 	b.check("retry-failed confirmation")
-	b.do("confirm", chromedp.Click(chromedp.CSS(`form[action$="/retry-failed"] button`)), chromedp.WaitVisible(chromedp.CSS(".flash")))
+	b.doFlash("confirm", "failed deliveries will run again", chromedp.Click(chromedp.CSS(`form[action$="/retry-failed"] button`)))
 	b.waitDelivery(first, store.StateDone)
 	b.waitDelivery(second, store.StateDone)
 	if n := len(b.sim.Notes(autotasktest.TicketOpen)) + len(b.sim.Notes(autotasktest.TicketOther)); n != 2 {

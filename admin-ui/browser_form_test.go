@@ -19,10 +19,9 @@ func TestBrowserJSONAsTyped(t *testing.T) {
 	id := b.configure("Contoso", map[string]any{"ticket_defaults": `{"title": "{{Issue}}"}`})
 
 	b.open(fmt.Sprintf("/configs/%d", id), "#f-ticket_defaults")
-	b.do("type pretty JSON and save",
+	b.doFlash("type pretty JSON and save", "changes were saved",
 		chromedp.SetValue(chromedp.CSS("#f-ticket_defaults"), typedDefaults),
 		chromedp.Click(chromedp.CSS("form[data-config-form] button.primary")),
-		chromedp.WaitVisible(chromedp.CSS(".flash")),
 	)
 	b.open(fmt.Sprintf("/configs/%d", id), "#f-ticket_defaults")
 	got, err := chromedp.Run(b.ctx, chromedp.Value(chromedp.CSS("#f-ticket_defaults")))

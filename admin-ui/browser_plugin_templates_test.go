@@ -89,7 +89,7 @@ func TestBrowserPluginTemplates(t *testing.T) {
 	// plugin's default back.
 	b.typeTemplate("Mine {{autotask_shout lsid}} {{> signature}}")
 	b.waitFor(`document.getElementById("preview-output").textContent.startsWith("Mine ")`)
-	b.do("save", chromedp.Click(chromedp.CSS("#save")), chromedp.WaitVisible(chromedp.CSS(".flash")))
+	b.doFlash("save", "template was saved", chromedp.Click(chromedp.CSS("#save")))
 	if got := b.text("#serving"); !strings.Contains(got, "(the override)") {
 		t.Errorf("after save, serving = %q", got)
 	}
@@ -105,8 +105,7 @@ func TestBrowserPluginTemplates(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`tr[data-template="session_report"] a`)),
 		chromedp.WaitVisible(chromedp.CSS("#revert")),
 	)
-	b.do("revert", chromedp.Click(chromedp.CSS("#revert")))
-	b.waitFlash("reverted")
+	b.doFlash("revert", "template was reverted", chromedp.Click(chromedp.CSS("#revert")))
 	if got := b.text("#serving"); !strings.Contains(got, "plugins/autotask/session_report.hbs") {
 		t.Errorf("after revert, serving = %q", got)
 	}

@@ -16,14 +16,6 @@ import (
 )
 
 // waitFor waits until the page's expression is true.
-// waitFlash waits for the notice that contains text: a step that
-// redirects to a page with its own notice may start from a page that
-// still shows the previous one.
-func (b *browser) waitFlash(text string) {
-	b.t.Helper()
-	b.waitFor(fmt.Sprintf(`(document.querySelector(".flash") || {}).textContent?.includes(%q) || false`, text))
-}
-
 func (b *browser) waitFor(expr string) {
 	b.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)

@@ -92,7 +92,7 @@ func TestBrowserTemplateEditor(t *testing.T) {
 	// A good save serves the next delivery.
 	b.typeTemplate("Session {{lsid}}\nCustomer: {{customer.name}} ({{customer.company}})\n{{#each chat}}\n[{{formatTime time \"time\"}}] {{speaker}}: {{text}}\n{{/each}}")
 	b.waitFor(`document.getElementById("preview-output").textContent.startsWith("Session c3c8")`)
-	b.do("save", chromedp.Click(chromedp.CSS("#save")), chromedp.WaitVisible(chromedp.CSS(".flash")))
+	b.doFlash("save", "template was saved", chromedp.Click(chromedp.CSS("#save")))
 	if got := b.text("#serving"); !strings.Contains(got, "version ") {
 		t.Errorf("after save, serving = %q", got)
 	}
@@ -110,10 +110,9 @@ func TestBrowserTemplateEditor(t *testing.T) {
 	}
 
 	// Revert: the default serves again; both changes are audited.
-	// The save's notice is still on the page when the click lands: wait
-	// for the revert's own, or a slow answer reads the page before it.
-	b.do("revert", chromedp.Click(chromedp.CSS("#revert")))
-	b.waitFlash("reverted")
+	// The save's notice is still on the page when the click lands:
+	// doFlash waits for the revert's own.
+	b.doFlash("revert", "template was reverted", chromedp.Click(chromedp.CSS("#revert")))
 	if got := b.text("#serving"); !strings.Contains(got, "the built-in default") {
 		t.Errorf("after revert, serving = %q", got)
 	}

@@ -270,11 +270,10 @@ func TestBrowser(t *testing.T) {
 	}
 	b.open(b.srv.SetupURL, "#password")
 	b.shot("setup", "")
-	b.do("create the admin account",
+	b.doFlash("create the admin account", "you are signed in",
 		chromedp.SetValue(chromedp.CSS("#password"), adminPassword),
 		chromedp.SetValue(chromedp.CSS("#confirm"), adminPassword),
 		chromedp.Click(chromedp.CSS("button[type=submit]")),
-		chromedp.WaitVisible(chromedp.CSS(".flash")),
 	)
 	b.check("home after setup")
 
@@ -313,7 +312,7 @@ func TestBrowser(t *testing.T) {
 	}
 	b.check("refused form")
 	b.shot("config-errors", "")
-	b.do("fix the form and save",
+	b.doFlash("fix the form and save", "configuration was created",
 		chromedp.SetValue(chromedp.CSS("#f-host"), b.app.Host()),
 		chromedp.SetValue(chromedp.CSS("#f-appliance_id"), b.app.ApplianceID()),
 		chromedp.SetValue(chromedp.CSS("#f-client_id"), bttest.DefaultClientID),
@@ -323,7 +322,6 @@ func TestBrowser(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS("#f-integration_code"), autotasktest.DefaultIntegrationCode),
 		chromedp.SetValue(chromedp.CSS("#f-ticket_defaults"), `{"title": "{{Issue}}", "status": 1}`),
 		chromedp.Click(chromedp.CSS("form[data-config-form] button.primary")),
-		chromedp.WaitVisible(chromedp.CSS(".flash")),
 	)
 	cfgs, err := b.srv.Service.Configs(ctx, autotask.ID)
 	if err != nil || len(cfgs) != 1 {
@@ -355,7 +353,7 @@ func TestBrowser(t *testing.T) {
 
 	// Copy, then disable and enable the original.
 	b.open("/", fmt.Sprintf(`form[action="/configs/%d/copy"] button`, id))
-	b.do("copy", chromedp.Click(chromedp.CSS(fmt.Sprintf(`form[action="/configs/%d/copy"] button`, id))), chromedp.WaitVisible(chromedp.CSS(".flash")))
+	b.doFlash("copy", "This is a disabled copy", chromedp.Click(chromedp.CSS(fmt.Sprintf(`form[action="/configs/%d/copy"] button`, id))))
 	if h := b.text("h1"); h != "Edit Copy of Contoso" {
 		t.Errorf("after Copy the page is %q, want the copy's form", h)
 	}
@@ -415,7 +413,7 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("last error = %q, want the upstream body", msg)
 	}
 	b.shot("delivery-failed", "")
-	b.do("retry now", chromedp.Click(chromedp.CSS(fmt.Sprintf(`form[action="/deliveries/%d/retry"] button`, d.ID))), chromedp.WaitVisible(chromedp.CSS(".flash")))
+	b.doFlash("retry now", "delivery will run again", chromedp.Click(chromedp.CSS(fmt.Sprintf(`form[action="/deliveries/%d/retry"] button`, d.ID))))
 	b.openUntil(fmt.Sprintf("/events/%d", d.EventID), `[data-state="done"]`)
 	if notes := b.sim.Notes(autotasktest.TicketOther); len(notes) != 1 {
 		t.Errorf("%d notes on the ticket after Retry now, want 1", len(notes))

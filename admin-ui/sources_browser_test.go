@@ -98,10 +98,9 @@ func TestBrowserSourceForm(t *testing.T) {
 	}
 	b.shot("source-test", "#source-test")
 
-	b.do("save",
+	b.doFlash("save", "source was saved",
 		chromedp.SetValue(chromedp.CSS("#f-client_secret"), secret),
 		chromedp.Click(chromedp.CSS("form[data-source-form] button.primary")),
-		chromedp.WaitVisible(chromedp.CSS(".flash")),
 	)
 	deadline := time.Now().Add(waitLimit)
 	for !strings.Contains(b.text("main"), "1 / 1") {
