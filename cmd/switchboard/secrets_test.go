@@ -13,6 +13,8 @@ import (
 
 	"switchboard/engine/secretbox"
 	"switchboard/engine/server"
+	"switchboard/engine/service"
+	"switchboard/engine/sources/pmcloud"
 	"switchboard/engine/store"
 	"switchboard/plugins"
 )
@@ -147,5 +149,61 @@ func TestKeyLoss(t *testing.T) {
 	}
 	if strings.Join(actions, ",") != "key-check,clear-secrets" {
 		t.Fatalf("audit of clear-unopenable: %v", actions)
+	}
+}
+
+// TestKeyLossCoversStoredSources: a stored source's sealed secret counts
+// as a configuration's does. After the key is lost, clear-unopenable lists
+// the source, clears its secret (audited), and the engine then loads the
+// source (to have its secret typed again) instead of leaving it out.
+func TestKeyLossCoversStoredSources(t *testing.T) {
+	t.Setenv(secretbox.EnvKey, "")
+	dir := t.TempDir()
+	createInstallation(t, dir)
+	ctx := context.Background()
+	srv, err := server.New(ctx, server.Options{DataDir: dir, Plugins: plugins.All()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = srv.Service.CreateSource(ctx, "test", service.SourceInput{Kind: pmcloud.Source, Settings: []byte(
+		`{"name":"acme-epm","services_url":"https://acme-services.pm.beyondtrustcloud.com","client_id":"c","client_secret":"source-secret-xyz"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, secretbox.KeyFile)); err != nil {
+		t.Fatal(err)
+	}
+	wantKeyRefusal(t, "serve without its key file", startServer(dir), "missing", "sources with sealed secrets: 1")
+
+	out, _, err := runCLI(t, "secrets", "clear-unopenable", "--data-dir", dir)
+	if err == nil || !strings.Contains(out, "source pmcloud/acme-epm (id 1)") || strings.Contains(out, "source-secret-xyz") {
+		t.Fatalf("clear-unopenable without --yes: %q %v", out, err)
+	}
+	out, _, err = runCLI(t, "secrets", "clear-unopenable", "--data-dir", dir, "--yes")
+	if err != nil || !strings.Contains(out, "source pmcloud/acme-epm (id 1)") {
+		t.Fatalf("clear-unopenable --yes: %q %v", out, err)
+	}
+	srv, err = server.New(ctx, server.Options{DataDir: dir, Plugins: plugins.All()})
+	if err != nil {
+		t.Fatalf("start after clear-unopenable: %v", err)
+	}
+	defer srv.Store.Close()
+	if sealed, err := srv.Store.SealedSourceSecrets(ctx); err != nil || len(sealed) != 0 {
+		t.Fatalf("source secrets left after clear-unopenable: %d %v", len(sealed), err)
+	}
+	list := srv.Service.StoredSources(pmcloud.Source)
+	if len(list) != 1 || list[0].Settings.SourceName() != "acme-epm" {
+		t.Fatalf("the source was not loaded after its secret was cleared: %+v", list)
+	}
+	audit, _ := srv.Store.Audit(ctx, 10)
+	found := false
+	for _, a := range audit {
+		found = found || (a.Actor == secretsActor && a.Action == "clear-secrets" && strings.Contains(a.Summary, "source pmcloud/acme-epm"))
+	}
+	if !found {
+		t.Fatalf("the source's cleared secret is not audited: %+v", audit)
 	}
 }

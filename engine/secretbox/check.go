@@ -9,11 +9,13 @@ import (
 )
 
 // Installation is what Load needs of the database (*store.Store is one):
-// the stored key check value and the sealed secrets by configuration id.
+// the stored key check value and the sealed secrets by configuration id
+// and by stored source id.
 type Installation interface {
 	KeyCheck(ctx context.Context) ([]byte, error)
 	SetKeyCheck(ctx context.Context, value []byte) error
 	SealedSecrets(ctx context.Context) (map[int64][]byte, error)
+	SealedSourceSecrets(ctx context.Context) (map[int64][]byte, error)
 }
 
 // ErrKeyMismatch means the key at hand is missing or is not the one the
@@ -40,9 +42,19 @@ func (b *Box) Matches(check []byte) bool {
 // Unopenable returns the ids (ascending) of the configurations whose sealed
 // secrets b cannot open.
 func (b *Box) Unopenable(sealed map[int64][]byte) []int64 {
+	return b.unopenable(sealed, Associated)
+}
+
+// UnopenableSources returns the ids (ascending) of the stored sources
+// whose sealed secrets b cannot open.
+func (b *Box) UnopenableSources(sealed map[int64][]byte) []int64 {
+	return b.unopenable(sealed, AssociatedSource)
+}
+
+func (b *Box) unopenable(sealed map[int64][]byte, associated func(int64) []byte) []int64 {
 	var out []int64
 	for id, v := range sealed {
-		if _, err := b.Open(v, Associated(id)); err != nil {
+		if _, err := b.Open(v, associated(id)); err != nil {
 			out = append(out, id)
 		}
 	}
@@ -57,20 +69,24 @@ func (b *Box) Unopenable(sealed map[int64][]byte) []int64 {
 // installation that had a key is refused, with what to do, when the key is
 // missing or does not open its key check value; a new key is never made
 // over it. A database from before key checks is refused when it holds
-// sealed secrets and the key opens none of them.
+// sealed secrets (of configurations or stored sources) and the key opens
+// none of them.
 func Load(ctx context.Context, dataDir, envKey string, db Installation) (*Box, error) {
 	check, err := db.KeyCheck(ctx)
 	if err != nil {
 		return nil, err
 	}
-	sealed, err := db.SealedSecrets(ctx)
-	if err != nil {
+	var sealed held
+	if sealed.configs, err = db.SealedSecrets(ctx); err != nil {
+		return nil, err
+	}
+	if sealed.sources, err = db.SealedSourceSecrets(ctx); err != nil {
 		return nil, err
 	}
 	box, err := ReadKey(dataDir, envKey)
 	if errors.Is(err, fs.ErrNotExist) {
-		if check != nil || len(sealed) > 0 {
-			return nil, refusal(dataDir, envKey, len(sealed), true)
+		if check != nil || sealed.count() > 0 {
+			return nil, refusal(dataDir, envKey, sealed, true)
 		}
 		box, err = CreateKey(dataDir)
 	}
@@ -80,8 +96,8 @@ func Load(ctx context.Context, dataDir, envKey string, db Installation) (*Box, e
 	if check == nil {
 		// Fresh, or from before key checks: a key that opens none of the
 		// stored secrets is not this installation's.
-		if len(sealed) > 0 && len(box.Unopenable(sealed)) == len(sealed) {
-			return nil, refusal(dataDir, envKey, len(sealed), false)
+		if n := sealed.count(); n > 0 && len(box.Unopenable(sealed.configs))+len(box.UnopenableSources(sealed.sources)) == n {
+			return nil, refusal(dataDir, envKey, sealed, false)
 		}
 		if err := db.SetKeyCheck(ctx, box.CheckValue()); err != nil {
 			return nil, err
@@ -92,13 +108,19 @@ func Load(ctx context.Context, dataDir, envKey string, db Installation) (*Box, e
 		}
 	}
 	if !box.Matches(check) {
-		return nil, refusal(dataDir, envKey, len(sealed), false)
+		return nil, refusal(dataDir, envKey, sealed, false)
 	}
 	return box, nil
 }
 
+// held are an installation's sealed secrets, by configuration and by
+// stored source.
+type held struct{ configs, sources map[int64][]byte }
+
+func (h held) count() int { return len(h.configs) + len(h.sources) }
+
 // refusal explains a key that cannot be used and what to do about it.
-func refusal(dataDir, envKey string, secrets int, missing bool) error {
+func refusal(dataDir, envKey string, sealed held, missing bool) error {
 	src := KeySource(dataDir, envKey)
 	what := fmt.Sprintf("%s is not the key this database's secrets were sealed with", src)
 	if missing {
@@ -108,9 +130,9 @@ func refusal(dataDir, envKey string, secrets int, missing bool) error {
 	if envKey != "" {
 		restore = "restore the installation's key: set " + EnvKey + " to it (base64), or unset it to use the key file " + KeySource(dataDir, "")
 	}
-	return fmt.Errorf("%w: %s (configurations with sealed secrets: %d). Either\n"+
+	return fmt.Errorf("%w: %s (configurations with sealed secrets: %d, sources with sealed secrets: %d). Either\n"+
 		"  - %s, and start again; or\n"+
 		"  - if that key is lost: run `switchboard secrets clear-unopenable --data-dir %s --yes`, which clears the secrets this key cannot open "+
 		"(audited; each must then be typed again in the admin UI) and makes this key the installation's",
-		ErrKeyMismatch, what, secrets, restore, dataDir)
+		ErrKeyMismatch, what, len(sealed.configs), len(sealed.sources), restore, dataDir)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -168,5 +169,35 @@ func TestLoadDatabaseWithoutCheckValue(t *testing.T) {
 	check, _ := st.KeyCheck(ctx)
 	if check == nil || !got.Matches(check) {
 		t.Fatal("the right key's check value was not stored")
+	}
+}
+
+// A database from before key checks whose only sealed secret is a stored
+// source's is refused a key that cannot open it, as one holding a
+// configuration's is: the key check value is not written over it.
+func TestLoadWithoutCheckValueCountsStoredSources(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	key := bytes.Repeat([]byte{3}, 32)
+	box, _ := secretbox.New(key)
+	st := storetest.Open(t)
+	src := &store.SourceConfig{Kind: "pmcloud", Name: "acme"}
+	if err := st.CreateSourceConfig(ctx, src, store.AuditEntry{Actor: "test", Action: "create", Summary: "test"},
+		func(id int64) (string, []byte, error) {
+			return "{}", box.Seal([]byte(`{"client_secret":"pm-secret"}`), secretbox.AssociatedSource(id)), nil
+		}); err != nil {
+		t.Fatal(err)
+	}
+	wrong := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{4}, 32))
+	_, err := secretbox.Load(ctx, t.TempDir(), wrong, st)
+	wantRefused(t, err, "sources with sealed secrets: 1")
+	if strings.Contains(fmt.Sprint(err), "pm-secret") {
+		t.Fatal("the refusal shows the secret")
+	}
+	if check, _ := st.KeyCheck(ctx); check != nil {
+		t.Fatal("a key that opens no stored source's secret left a check value")
+	}
+	if _, err := secretbox.Load(ctx, t.TempDir(), base64.StdEncoding.EncodeToString(key), st); err != nil {
+		t.Fatalf("the right key was refused: %v", err)
 	}
 }

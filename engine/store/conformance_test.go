@@ -85,10 +85,22 @@ func TestConfigurationsAndAudit(t *testing.T) {
 		if err != nil || !bytes.Equal(secrets[c.ID], []byte{0, 1, 2, 255}) || len(secrets) != 2 {
 			t.Fatalf("sealed secrets %v %v", secrets, err)
 		}
-		cleared, err := st.ClearSecrets(ctx, map[int64][]byte{c.ID: {0, 1, 2, 255}, sealed.ID: []byte("changed meanwhile")},
-			func(int64) AuditEntry { return AuditEntry{Actor: "t", Action: "clear", Summary: "s"} }, []byte("check"), AuditEntry{Actor: "t", Action: "key", Summary: "s"})
-		if err != nil || fmt.Sprint(cleared) != fmt.Sprint([]int64{c.ID}) {
+		src := &SourceConfig{Kind: "pmcloud", Name: "s"}
+		if err := st.CreateSourceConfig(ctx, src, AuditEntry{Actor: "t", Action: "create", Summary: "s"}, func(int64) (string, []byte, error) {
+			return "{}", []byte("sealed source"), nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := st.SealedSourceSecrets(ctx); err != nil || len(got) != 1 || string(got[src.ID]) != "sealed source" {
+			t.Fatalf("sealed source secrets %v %v", got, err)
+		}
+		cleared, err := st.ClearSecrets(ctx, Unopenable{Configs: map[int64][]byte{c.ID: {0, 1, 2, 255}, sealed.ID: []byte("changed meanwhile")}, Sources: map[int64][]byte{src.ID: []byte("sealed source")}},
+			func(bool, int64) AuditEntry { return AuditEntry{Actor: "t", Action: "clear", Summary: "s"} }, []byte("check"), AuditEntry{Actor: "t", Action: "key", Summary: "s"})
+		if err != nil || fmt.Sprint(cleared) != fmt.Sprint(Cleared{Configs: []int64{c.ID}, Sources: []int64{src.ID}}) {
 			t.Fatalf("clear secrets: %v %v", cleared, err)
+		}
+		if got, _ := st.SealedSourceSecrets(ctx); len(got) != 0 {
+			t.Fatalf("a cleared source kept its secret: %v", got)
 		}
 		if kc, err := st.KeyCheck(ctx); err != nil || string(kc) != "check" {
 			t.Fatalf("key check %q %v", kc, err)
@@ -109,7 +121,7 @@ func TestConfigurationsAndAudit(t *testing.T) {
 			t.Fatalf("second delete: %v", err)
 		}
 		audit, err := st.Audit(ctx, 0)
-		if err != nil || len(audit) != 6 || audit[0].Action != "delete" {
+		if err != nil || len(audit) != 8 || audit[0].Action != "delete" {
 			t.Fatalf("audit %+v %v", audit, err)
 		}
 	})

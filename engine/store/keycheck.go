@@ -51,11 +51,25 @@ func (s *Store) SetKeyCheck(ctx context.Context, value []byte) error {
 // SealedSecrets returns the sealed secrets of every configuration that has
 // any, by configuration id.
 func (s *Store) SealedSecrets(ctx context.Context) (map[int64][]byte, error) {
-	var rows []Config
-	err := s.r.WithContext(ctx).Select("id", "secrets").
+	return s.sealed(ctx, Config{}.TableName())
+}
+
+// SealedSourceSecrets returns the sealed secrets of every stored source
+// that has any, by source id.
+func (s *Store) SealedSourceSecrets(ctx context.Context) (map[int64][]byte, error) {
+	return s.sealed(ctx, SourceConfig{}.TableName())
+}
+
+// sealed reads the non-empty secrets of a table's rows by id.
+func (s *Store) sealed(ctx context.Context, table string) (map[int64][]byte, error) {
+	var rows []struct {
+		ID      int64
+		Secrets []byte
+	}
+	err := s.r.WithContext(ctx).Table(table).Select("id", "secrets").
 		Where("secrets IS NOT NULL AND length(secrets) > 0").Find(&rows).Error
 	if err != nil {
-		return nil, unavailable(fmt.Errorf("store: list sealed secrets: %w", err))
+		return nil, unavailable(fmt.Errorf("store: list sealed secrets of %s: %w", table, err))
 	}
 	out := make(map[int64][]byte, len(rows))
 	for _, r := range rows {
@@ -64,34 +78,40 @@ func (s *Store) SealedSecrets(ctx context.Context) (map[int64][]byte, error) {
 	return out, nil
 }
 
-// ClearSecrets removes the sealed secrets of the configurations in sealed
-// (id → the sealed value the caller found unopenable), each with the audit
-// entry audit gives, and, when keyCheckValue is not nil, stores it as the
-// key check value (replacing any) with keyAudit; all in one transaction. A
-// configuration whose secrets changed since they were read keeps them:
-// someone saved new ones meanwhile. It returns the ids cleared, ascending.
-func (s *Store) ClearSecrets(ctx context.Context, sealed map[int64][]byte, audit func(id int64) AuditEntry, keyCheckValue []byte, keyAudit AuditEntry) ([]int64, error) {
-	ids := slices.Sorted(maps.Keys(sealed))
-	var cleared []int64
+// Unopenable are sealed secrets a key cannot open (id → the sealed value
+// as read), of configurations and of stored sources.
+type Unopenable struct {
+	Configs map[int64][]byte
+	Sources map[int64][]byte
+}
+
+// Cleared are the ids (ascending) whose secrets ClearSecrets cleared.
+type Cleared struct {
+	Configs []int64
+	Sources []int64
+}
+
+// ClearSecrets removes the sealed secrets of the configurations and stored
+// sources in sealed, each with the audit entry audit gives (source tells
+// which kind the id is of), and, when keyCheckValue is not nil, stores it
+// as the key check value (replacing any) with keyAudit; all in one
+// transaction. A row whose secrets changed since they were read keeps
+// them: someone saved new ones meanwhile.
+func (s *Store) ClearSecrets(ctx context.Context, sealed Unopenable, audit func(source bool, id int64) AuditEntry, keyCheckValue []byte, keyAudit AuditEntry) (Cleared, error) {
+	var cleared Cleared
 	now := ms(time.Now())
 	err := s.writeTx(ctx, func(tx *gorm.DB) error {
-		cleared = cleared[:0]
-		for _, id := range ids {
-			res := tx.Model(&Config{}).Where("id = ? AND secrets = ?", id, sealed[id]).Updates(map[string]any{
-				"secrets": nil, "version": gorm.Expr("version + 1"), "updated_at": now,
-			})
-			if res.Error != nil {
-				return fmt.Errorf("store: clear secrets of configuration %d: %w", id, res.Error)
-			}
-			if res.RowsAffected == 0 {
-				continue
-			}
-			a := audit(id)
+		cleared = Cleared{}
+		var err error
+		if cleared.Configs, err = clearSealed(tx, Config{}.TableName(), sealed.Configs, now, func(id int64) AuditEntry {
+			a := audit(false, id)
 			a.ConfigID = id
-			if err := insertAudit(tx, a, now); err != nil {
-				return err
-			}
-			cleared = append(cleared, id)
+			return a
+		}); err != nil {
+			return err
+		}
+		if cleared.Sources, err = clearSealed(tx, SourceConfig{}.TableName(), sealed.Sources, now, func(id int64) AuditEntry { return audit(true, id) }); err != nil {
+			return err
 		}
 		if keyCheckValue == nil {
 			return nil
@@ -103,4 +123,26 @@ func (s *Store) ClearSecrets(ctx context.Context, sealed map[int64][]byte, audit
 		return insertAudit(tx, keyAudit, now)
 	})
 	return cleared, err
+}
+
+// clearSealed clears the secrets of table's rows in sealed that still hold
+// the value read, each audited; it returns the ids cleared, ascending.
+func clearSealed(tx *gorm.DB, table string, sealed map[int64][]byte, now int64, audit func(id int64) AuditEntry) ([]int64, error) {
+	var cleared []int64
+	for _, id := range slices.Sorted(maps.Keys(sealed)) {
+		res := tx.Table(table).Where("id = ? AND secrets = ?", id, sealed[id]).Updates(map[string]any{
+			"secrets": nil, "version": gorm.Expr("version + 1"), "updated_at": now,
+		})
+		if res.Error != nil {
+			return nil, fmt.Errorf("store: clear secrets of %s %d: %w", table, id, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			continue
+		}
+		if err := insertAudit(tx, audit(id), now); err != nil {
+			return nil, err
+		}
+		cleared = append(cleared, id)
+	}
+	return cleared, nil
 }
