@@ -85,8 +85,9 @@ func queryCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 
 const queryUsage = `Usage: switchboard query <kind> --config <id> [flags]
 
-Kinds: sessions, session, recordings, team-activity, vault-activity
-(session-summaries, jump-items and license-usage answer "not supported").
+Kinds: sessions, session, recordings, team-activity, vault-activity,
+license-usage (PRA only; session-summaries and jump-items answer
+"not supported").
 The API token comes from SWITCHBOARD_API_TOKEN or --token-file; create one
 under API tokens in the admin UI. Run "switchboard query <kind> -h" for the
 flags; docs/queries.md describes each kind's answer.

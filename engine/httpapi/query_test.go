@@ -283,7 +283,7 @@ func TestQueryRefusals(t *testing.T) {
 		{"/query/team-activity?config=1&from=" + from + "&team_id=-1", 400, "team_id"},
 		{"/query/session-summaries?config=1&from=" + from, 501, "not supported: session-summaries: the reference does not describe"},
 		{"/query/jump-items?config=1&from=" + from, 501, "not supported: jump-items"},
-		{"/query/license-usage?config=1&from=" + from, 501, "not supported: license-usage"},
+		{"/query/license-usage?config=1", 501, "not supported: license-usage: on Remote Support"},
 	} {
 		code, _, raw := r.get(tc.path)
 		if code != tc.code || !strings.Contains(string(raw), tc.says) {

@@ -25,7 +25,7 @@ const (
 	KindVault      = "vault-activity" // VaultAccountActivity entries in a window
 	KindSummaries  = "session-summaries"
 	KindJumpItems  = "jump-items"
-	KindLicense    = "license-usage"
+	KindLicense    = "license-usage" // PRA EndpointLicenseUsage: every Jump Item and whether it takes a license
 )
 
 // Kinds lists every kind, supported or not, in the order docs/queries.md
@@ -123,6 +123,13 @@ func ParseParams(kind string, q url.Values, now time.Time) (Params, error) {
 			p.LSID = v
 			return p, nil
 		}
+	case KindLicense:
+		for _, name := range []string{"from", "to", "by", "lsid", "team_id"} {
+			if q.Has(name) {
+				return Params{}, bad("%s is not a parameter of license-usage: it lists every Jump Item as it is now", name)
+			}
+		}
+		return p, nil
 	case KindTeam:
 		if v := q.Get("team_id"); v != "" {
 			if n, err := strconv.ParseUint(v, 10, 31); err != nil || n == 0 {

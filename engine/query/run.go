@@ -52,13 +52,12 @@ type Window struct {
 
 // unsupported explains, per kind, why Switchboard does not answer it: the
 // reference it is built from (shared/reference/beyondtrust-api.md) names
-// the report but does not show its answer, and the vendor pages found show
-// only their first lines (docs/queries.md cites them). Answering from a
-// guessed shape would hand a SOAR tool made-up fields.
+// the report but does not show its answer, and no public page or client
+// found shows it either (docs/queries.md lists what was searched). Answering
+// from a guessed shape would hand a SOAR tool made-up fields.
 var unsupported = map[string]string{
-	KindSummaries: "the reference does not describe the elements of a SupportSessionSummary / AccessSessionSummary <summary>",
-	KindJumpItems: "the reference does not describe the JumpItem report's answer",
-	KindLicense:   "the reference does not describe the EndpointLicenseUsage report's answer",
+	KindSummaries: "the reference does not describe the elements of a SupportSessionSummary / AccessSessionSummary <summary>, and no public page or client found shows them",
+	KindJumpItems: "the reference does not describe the JumpItem report's answer, and no public page or client found shows it (license-usage lists a PRA appliance's Jump Items)",
 }
 
 // Run answers one query from the appliance c talks to. Errors are an
@@ -66,6 +65,9 @@ var unsupported = map[string]string{
 func Run(ctx context.Context, c Appliance, kind string, p Params) (*Page, error) {
 	if why, ok := unsupported[kind]; ok {
 		return nil, &UnsupportedError{Kind: kind, Reason: why}
+	}
+	if kind == KindLicense && !isPRA(c) {
+		return nil, &UnsupportedError{Kind: kind, Reason: licenseRS}
 	}
 	page := &Page{Kind: kind, Appliance: c.Host(), Product: c.Product(), Items: []json.RawMessage{}}
 	if !p.From.IsZero() {
@@ -86,6 +88,8 @@ func Run(ctx context.Context, c Appliance, kind string, p Params) (*Page, error)
 		err = sessions(ctx, c, kind, p, page)
 	case KindTeam, KindVault:
 		err = activities(ctx, c, kind, p, page)
+	case KindLicense:
+		err = licenseUsage(ctx, c, p, page)
 	default:
 		return nil, bad("unknown query kind %q", kind)
 	}

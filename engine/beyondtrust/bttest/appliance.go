@@ -62,6 +62,7 @@ type Appliance struct {
 	team        []TeamEvent
 	vault       []VaultActivity
 	syslog      []string
+	jumpItems   []JumpItemRow
 	lseq        int64
 	faults      []*Fault
 	calls       map[string]int

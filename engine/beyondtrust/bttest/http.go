@@ -186,7 +186,8 @@ func (a *Appliance) serveAPI(path, opParam string, fn func(req request) (int, st
 		status, body := fn(request{op: op, form: r.Form, locale: locale, account: acc})
 		if status == http.StatusOK && strings.HasPrefix(body, "PK") {
 			// The Syslog report is a ZIP archive (Sekoia's fixture,
-			// BeyondTrust/tests/test_connector_pra_syslog.py).
+			// BeyondTrust/tests/test_connector_pra_syslog.py), and so is
+			// EndpointLicenseUsage (license.go).
 			w.Header().Set("Content-Type", "application/zip")
 		}
 		w.WriteHeader(status)

@@ -87,6 +87,10 @@ func (a *Appliance) report(req request) (int, string) {
 		if status, body, ok := a.activity(req, now); ok {
 			return status, body
 		}
+	case "EndpointLicenseUsage":
+		if a.product == beyondtrust.ProductPRA {
+			return http.StatusOK, a.endpointLicenseArchive()
+		}
 	case "SupportCustExitSurvey", "SupportRepExitSurvey":
 		if a.product != beyondtrust.ProductRS {
 			break

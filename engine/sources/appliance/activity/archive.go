@@ -53,30 +53,11 @@ type SyslogDoc struct {
 // neighbours. tmpDir holds the download while it is read ("" for the
 // system's).
 func ReadSyslog(r io.Reader, tmpDir string) ([]Record, error) {
-	br := bufio.NewReaderSize(r, 4096)
-	head, _ := br.Peek(512)
-	if t := bytes.TrimLeft(bytes.TrimPrefix(head, []byte("\xef\xbb\xbf")), " \t\r\n"); len(t) > 0 && t[0] == '<' {
-		rr := newReportReader(br)
-		_, err := rr.root("Syslog")
-		if err == nil {
-			return nil, nil // "no data"
-		}
-		return nil, err
+	zr, done, err := openArchive(r, tmpDir, "Syslog")
+	if zr == nil {
+		return nil, err // nil, nil: "no data"
 	}
-	f, err := os.CreateTemp(tmpDir, "switchboard-syslog-*.zip")
-	if err != nil {
-		return nil, fmt.Errorf("appliance: keep the syslog download: %w", err)
-	}
-	defer os.Remove(f.Name())
-	defer f.Close()
-	size, err := io.Copy(f, br)
-	if err != nil {
-		return nil, err // the transport's error: the client classifies it
-	}
-	zr, err := zip.NewReader(f, size)
-	if err != nil {
-		return nil, &beyondtrust.ParseError{Head: string(head[:min(len(head), 64)]), Err: fmt.Errorf("the Syslog report is not a readable ZIP archive (%d bytes): %w", size, err)}
-	}
+	defer done()
 	var (
 		out    []Record
 		last   time.Time
@@ -119,6 +100,43 @@ func ReadSyslog(r io.Reader, tmpDir string) ([]Record, error) {
 	return out, nil
 }
 
+// openArchive reads a report's answer that is a ZIP archive, or an XML
+// <error>, into a temporary file under tmpDir ("" for the system's) and
+// opens it. A "no data" <error> gives a nil reader and a nil error; the
+// appliance's refusal a *beyondtrust.ResponseError; anything else that is
+// not a ZIP archive a *beyondtrust.ParseError. done removes the file.
+func openArchive(r io.Reader, tmpDir, report string) (zr *zip.Reader, done func(), err error) {
+	br := bufio.NewReaderSize(r, 4096)
+	head, _ := br.Peek(512)
+	if t := bytes.TrimLeft(bytes.TrimPrefix(head, []byte("\xef\xbb\xbf")), " \t\r\n"); len(t) > 0 && t[0] == '<' {
+		rr := newReportReader(br)
+		ok, err := rr.root(report)
+		if err == nil && ok {
+			err = rr.fail(fmt.Errorf("the %s report answered XML, not a ZIP archive", report))
+		}
+		return nil, nil, err // nil: "no data"
+	}
+	f, err := os.CreateTemp(tmpDir, "switchboard-report-*.zip")
+	if err != nil {
+		return nil, nil, fmt.Errorf("appliance: keep the %s download: %w", report, err)
+	}
+	done = func() {
+		f.Close()
+		os.Remove(f.Name())
+	}
+	size, err := io.Copy(f, br)
+	if err != nil {
+		done()
+		return nil, nil, err // the transport's error: the client classifies it
+	}
+	zr, err = zip.NewReader(f, size)
+	if err != nil {
+		done()
+		return nil, nil, &beyondtrust.ParseError{Head: string(head[:min(len(head), 64)]), Err: fmt.Errorf("the %s report is not a readable ZIP archive (%d bytes): %w", report, size, err)}
+	}
+	return zr, done, nil
+}
+
 // readLines hands each line of one archive file to fn; a line longer than
 // MaxLine comes cut, with cut set, and its remainder is dropped.
 func readLines(zf *zip.File, expand *int64, fn func(line []byte, cut bool)) error {
@@ -127,7 +145,7 @@ func readLines(zf *zip.File, expand *int64, fn func(line []byte, cut bool)) erro
 		return err
 	}
 	defer rc.Close()
-	br := bufio.NewReaderSize(&counter{r: rc, n: expand}, 64<<10)
+	br := bufio.NewReaderSize(&counter{r: rc, n: expand, max: MaxExpanded}, 64<<10)
 	var line []byte
 	total := 0
 	for {
@@ -161,17 +179,18 @@ func readLines(zf *zip.File, expand *int64, fn func(line []byte, cut bool)) erro
 }
 
 // counter counts expanded bytes across an archive's files and fails past
-// MaxExpanded.
+// max.
 type counter struct {
-	r io.Reader
-	n *int64
+	r   io.Reader
+	n   *int64
+	max int64
 }
 
 func (c *counter) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	*c.n += int64(n)
-	if *c.n > MaxExpanded {
-		return n, fmt.Errorf("the archive expands past %d bytes", MaxExpanded)
+	if *c.n > c.max {
+		return n, fmt.Errorf("the archive expands past %d bytes", c.max)
 	}
 	return n, err
 }

@@ -1,8 +1,9 @@
 // Package activity reads B Series appliance activity reports into records:
 // the Team (SupportTeam) and VaultAccountActivity XML reports, and the
 // Syslog report's ZIP archive, whose messages are reassembled from numbered
-// segments and read as field=value pairs. It knows nothing of polling or
-// storage (engine/sources/appliance does that).
+// segments and read as field=value pairs; and, for investigation queries
+// (engine/query), the EndpointLicenseUsage report's ZIP archive. It knows
+// nothing of polling or storage (engine/sources/appliance does that).
 package activity
 
 import (
