@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"sync"
@@ -26,9 +27,15 @@ import (
 // measures throughput, from the first post to the last finished delivery;
 // "paced" posts at a steady 100 sessions/s, below capacity, and measures
 // the event-to-note latency a session sees (event stored → delivery
-// finished, from the store's own timestamps). Peak RSS is the process's.
+// finished, from the store's own timestamps), split into the wait before
+// the attempt started (intake commit, wake-up, claim), the attempt itself
+// and the recording of its outcome. Peak RSS is the process's; cpu-ms is
+// the CPU time of the whole process (engine, simulators and posters) per
+// session during the timed part. Each part's goroutines carry a profiler
+// label, so a CPU profile splits by part:
 //
-//	go test ./plugins/autotask -run '^$' -bench EngineSessionEnd -benchtime 1000x
+//	go test ./plugins/autotask -run '^$' -bench EngineSessionEnd -benchtime 1000x -cpuprofile cpu.out
+//	go tool pprof -tags cpu.out
 func BenchmarkEngineSessionEnd(b *testing.B) {
 	b.Run("burst", func(b *testing.B) { benchEngine(b, 0) })
 	b.Run("paced-100-per-s", func(b *testing.B) { benchEngine(b, 100) })
@@ -64,8 +71,12 @@ func benchEngine(b *testing.B, rate int) {
 	target := st.srv.IntakeURL() + "/ERSPost?appliance=" + engine.DefaultApplianceID
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
 	work := make(chan string)
+	label(partLoad)
+	defer pprof.SetGoroutineLabels(context.Background())
 	b.ResetTimer()
 	writes := st.srv.Store.WriteTransactions()
+	calls := autotaskRequests(st.sim)
+	cpu := cpuTime()
 	start := time.Now()
 	var wg sync.WaitGroup
 	for range 8 {
@@ -109,9 +120,11 @@ func benchEngine(b *testing.B, rate int) {
 	}
 	elapsed := time.Since(start)
 	writes = st.srv.Store.WriteTransactions() - writes
+	cpu = cpuTime() - cpu
+	calls = autotaskRequests(st.sim) - calls
 	b.StopTimer()
 
-	var lat []time.Duration
+	var lat, wait, run, record []time.Duration
 	var before int64
 	for {
 		ds, err := st.srv.Store.ListDeliveries(ctx, store.DeliveryFilter{Limit: 1000, BeforeID: before})
@@ -127,19 +140,59 @@ func benchEngine(b *testing.B, rate int) {
 				b.Fatal(err)
 			}
 			lat = append(lat, d.Finished().Sub(ev.Received()))
+			as, err := st.srv.Store.Attempts(ctx, d.ID)
+			if err != nil || len(as) == 0 {
+				b.Fatalf("attempts of delivery %d: %v %v", d.ID, as, err)
+			}
+			first, last := as[0], as[len(as)-1]
+			if last.Started().Before(first.Started()) {
+				first, last = last, first
+			}
+			ended := last.Started().Add(time.Duration(last.DurationMS) * time.Millisecond)
+			wait = append(wait, first.Started().Sub(ev.Received()))
+			run = append(run, ended.Sub(first.Started()))
+			record = append(record, d.Finished().Sub(ended))
 			before = d.ID
 		}
 	}
-	slices.Sort(lat)
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "sessions/s")
-	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	b.ReportMetric(quantile(lat, 50), "p50-ms")
+	b.ReportMetric(quantile(lat, 99), "p99-ms")
+	// Where the median session's time goes: waiting to be started,
+	// running, and having its outcome recorded (millisecond timestamps).
+	b.ReportMetric(quantile(wait, 50), "wait-p50-ms")
+	b.ReportMetric(quantile(run, 50), "attempt-p50-ms")
+	b.ReportMetric(quantile(record, 50), "finish-p50-ms")
+	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/session")
 	b.ReportMetric(float64(ru.Maxrss)/1024, "peak-RSS-MiB")
 	// Write transactions begun by the engine, per session: the intake's
 	// commits (shared by the posts of a batch), claims, checkpoints and
 	// finishes. Each waits for the one writer and, at power durability,
 	// for a sync.
 	b.ReportMetric(float64(writes)/float64(b.N), "write-tx/session")
+	b.ReportMetric(float64(calls)/float64(b.N), "autotask-calls/session")
+}
+
+// autotaskRequests is how many requests the Autotask simulator has had.
+func autotaskRequests(sim *autotasktest.Server) int {
+	n := 0
+	for _, st := range sim.AllStats() {
+		n += st.Requests
+	}
+	return n
+}
+
+// quantile is the q-th percentile of ds in milliseconds; it sorts ds.
+func quantile(ds []time.Duration, q int) float64 {
+	slices.Sort(ds)
+	return float64(ds[len(ds)*q/100].Microseconds()) / 1000
+}
+
+// cpuTime is the CPU time the process has used, user and system.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"runtime/pprof"
 	"strings"
 	"testing"
 	"time"
@@ -30,11 +31,19 @@ type stack struct {
 // each scripted session step to the intake as the real one would.
 func newStack(t testing.TB, outbound bool) *stack {
 	t.Helper()
+	// Each part's goroutines carry a profiler label (part=…), inherited by
+	// the servers' connection goroutines, so a CPU profile of the
+	// benchmark splits between the engine and what only measures it:
+	// go tool pprof -tags.
+	defer pprof.SetGoroutineLabels(context.Background())
+	label(partAppliance)
 	app := bttest.New(bttest.WithAccount(bttest.Account{ClientID: "e2e", ClientSecret: "e2e-client-secret", Reporting: true, Command: "full"}))
 	t.Cleanup(app.Close)
+	label(partAutotask)
 	sim := autotasktest.New(autotasktest.Options{})
 	t.Cleanup(sim.Close)
 	ctx := context.Background()
+	label(partEngine)
 	srv, err := server.New(ctx, server.Options{
 		DataDir: t.TempDir(), IntakeAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
 		Plugins: []engine.Plugin{autotask.New()}, ApplianceRootCAs: app.CertPool(), AdminPassword: "e2e-admin-password",
@@ -70,9 +79,23 @@ func newStack(t testing.TB, outbound bool) *stack {
 		t.Fatal(err)
 	}
 	if outbound {
+		label(partAppliance)
 		app.SendOutbound(srv.IntakeURL()+"/ERSPost?appliance="+engine.DefaultApplianceID, bttest.RetryInterval(100*time.Millisecond))
 	}
 	return &stack{app: app, sim: sim, srv: srv}
+}
+
+// Profiler labels of the stack's parts.
+const (
+	partAppliance = "appliance simulator"
+	partAutotask  = "Autotask simulator"
+	partEngine    = "engine"
+	partLoad      = "load generator"
+)
+
+// label marks the calling goroutine, and those it starts, as part.
+func label(part string) {
+	pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), pprof.Labels("part", part)))
 }
 
 // eventually waits for cond, failing the test after a while.
