@@ -48,6 +48,10 @@ type Options struct {
 	RootCAs *x509.CertPool
 }
 
+// tlsSessions is how many TLS sessions a client keeps for resumption: one
+// per appliance address it calls, and it calls one.
+const tlsSessions = 4
+
 // maxTokenAnswer caps what the token endpoint's answer may take.
 const maxTokenAnswer = 64 << 10
 
@@ -96,6 +100,14 @@ func NewClient(opts Options, tokens *TokenCache) *Client {
 		RootCAs:            opts.RootCAs,
 		InsecureSkipVerify: opts.AllowInvalidCerts, //nolint:gosec // the admin's explicit choice for test appliances
 		MinVersion:         tls.VersionTLS12,
+		// Every call has its own connection, as the vendor asks; that
+		// connection resumes the client's last TLS session when the
+		// appliance offers tickets, which spares the certificate
+		// signature and its verification on each call. The vendor asks
+		// for the connection to be closed, not for a new TLS session;
+		// an appliance that offers no tickets gets full handshakes. The
+		// cache is this client's (one configuration's) alone.
+		ClientSessionCache: tls.NewLRUClientSessionCache(tlsSessions),
 	}
 	kit := outbound.Options{
 		Name: "beyondtrust",
@@ -623,7 +635,11 @@ func (c *Client) checkTLS(ctx context.Context) error {
 	if c.opts.UseNonTLS {
 		return nil
 	}
-	tc := tls.Client(conn, c.tls)
+	// A full handshake: the check is of the certificate the appliance
+	// presents now, which a resumed session would not show.
+	full := c.tls.Clone()
+	full.ClientSessionCache = nil
+	tc := tls.Client(conn, full)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		return c.transportError(op, err)
 	}

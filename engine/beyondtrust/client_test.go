@@ -112,6 +112,40 @@ func TestSessionRoundTrip(t *testing.T) {
 	}
 }
 
+// TestOneConnectionPerCallResumesTLS holds the vendor's rule, "When making
+// consecutive API calls, you must close the connection after each API
+// call" (https://docs.beyondtrust.com/rs/docs/command), and that a new
+// connection resumes the TLS session of an earlier one instead of a full
+// handshake: the rule asks for a closed connection, not a new TLS session.
+func TestOneConnectionPerCallResumesTLS(t *testing.T) {
+	t.Parallel()
+	a := newAppliance(t)
+	lsid := script(a)
+	tokens := beyondtrust.NewTokenCache()
+	c := beyondtrust.NewClient(a.Options(), tokens)
+	for range 3 {
+		if _, err := c.Session(t.Context(), lsid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The token and three reports.
+	got := a.Connections()
+	if got.Requests != 4 || got.Opened != 4 {
+		t.Errorf("%d requests over %d connections, want 4 over 4 (one connection per call)", got.Requests, got.Opened)
+	}
+	if got.Resumed != 3 {
+		t.Errorf("%d of 4 connections resumed the TLS session, want 3 (all but the first)", got.Resumed)
+	}
+	// Another client (another configuration, sharing the token) does not
+	// share the TLS sessions: its one call is a full handshake.
+	if _, err := beyondtrust.NewClient(a.Options(), tokens).Session(t.Context(), lsid); err != nil {
+		t.Fatal(err)
+	}
+	if again := a.Connections(); again.Resumed != got.Resumed {
+		t.Error("a new client resumed another client's TLS session")
+	}
+}
+
 func TestTokenCachedAndShared(t *testing.T) {
 	t.Parallel()
 	a := newAppliance(t)

@@ -66,6 +66,7 @@ type Appliance struct {
 	lseq        int64
 	faults      []*Fault
 	calls       map[string]int
+	conns       Connections
 	minted      int
 	senders     []*Sender
 	refuse      func(op string)
@@ -130,6 +131,13 @@ func newAppliance(opts []Option) *Appliance {
 		o(a)
 	}
 	a.srv = httptest.NewUnstartedServer(a.handler())
+	a.srv.Config.ConnState = func(_ net.Conn, state http.ConnState) {
+		if state == http.StateNew {
+			a.mu.Lock()
+			a.conns.Opened++
+			a.mu.Unlock()
+		}
+	}
 	// Tests provoke TLS failures on purpose; the server need not log them.
 	a.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	cert, err := selfSigned()
@@ -269,6 +277,20 @@ func (a *Appliance) ValidTokens(clientID string) int {
 		}
 	}
 	return n
+}
+
+// Connections is what the appliance saw of its clients' connections.
+type Connections struct {
+	Opened   int // TCP connections accepted
+	Requests int // requests served, over all of them
+	Resumed  int // requests on a connection whose TLS handshake resumed a session
+}
+
+// Connections returns the connection counters since the start.
+func (a *Appliance) Connections() Connections {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.conns
 }
 
 // Calls counts the requests for one operation: "token", a report name

@@ -67,7 +67,15 @@ func (a *Appliance) handler() http.Handler {
 	mux.HandleFunc(PathToken, a.serveToken)
 	mux.HandleFunc(PathReporting, a.serveAPI(PathReporting, "generate_report", a.report))
 	mux.HandleFunc(PathCommand, a.serveAPI(PathCommand, "action", a.command))
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.mu.Lock()
+		a.conns.Requests++
+		if r.TLS != nil && r.TLS.DidResume {
+			a.conns.Resumed++
+		}
+		a.mu.Unlock()
+		mux.ServeHTTP(w, r)
+	})
 }
 
 // inject counts the call, waits for latency, and applies a matching fault.
