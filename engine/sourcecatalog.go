@@ -65,6 +65,10 @@ type SourceSettings interface {
 	SourceDisabled() bool
 	// SetSource renames the source and enables or disables it (a copy).
 	SetSource(name string, disabled bool)
+	// CursorIDs are the ids of the cursor rows of every stream the source
+	// can read (selected or not), in an order that does not depend on the
+	// name: a rename moves each row to the id at the same place.
+	CursorIDs() []string
 }
 
 // SourceCatalog is one kind of source: its settings, the sources of that

@@ -125,18 +125,21 @@ type Server struct {
 	Poller     *poll.Poller
 	Sources    *pmcloud.Runner
 	Activity   *appliance.Runner
-	Alerts     *alert.Watcher
-	Renderer   *render.Renderer
-	Routes     *service.Routes
-	intake     *intake.Handler
-	intakeLn   net.Listener
-	adminLn    net.Listener
-	intakeSrv  *http.Server
-	adminSrv   *http.Server
-	SetupURL   string
-	ipx        echo.IPExtractor
-	certs      *certReloader
-	owner      string // this engine's name in every lease it takes
+	// The sources' clients, one per source configured now.
+	pmClients        *pmcloud.Clients
+	applianceClients *appliance.Clients
+	Alerts           *alert.Watcher
+	Renderer         *render.Renderer
+	Routes           *service.Routes
+	intake           *intake.Handler
+	intakeLn         net.Listener
+	adminLn          net.Listener
+	intakeSrv        *http.Server
+	adminSrv         *http.Server
+	SetupURL         string
+	ipx              echo.IPExtractor
+	certs            *certReloader
+	owner            string // this engine's name in every lease it takes
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup

@@ -59,6 +59,7 @@ func configured[S interface {
 func (s *Server) newSources(wake func()) *pmcloud.Runner {
 	started := time.Now()
 	clients := &pmcloud.Clients{HTTP: s.opts.SourcesHTTP}
+	s.pmClients = clients
 	s.Service.SetSources(&pmcloud.Catalog{Clients: clients, List: func() []*pmcloud.Settings {
 		list, _ := configured(s.Service, pmcloud.Source, s.opts.Sources, started)
 		return list
@@ -66,6 +67,7 @@ func (s *Server) newSources(wake func()) *pmcloud.Runner {
 	p := &pmcloud.Poller{Store: s.Store, Owner: store.NewOwner(), Log: s.log, Wake: wake}
 	return &pmcloud.Runner{Poller: p, Targets: func() []pmcloud.Target {
 		list, enabled := configured(s.Service, pmcloud.Source, s.opts.Sources, started)
+		clients.Retain(list)
 		out := make([]pmcloud.Target, 0, len(list))
 		for _, set := range list {
 			c, err := clients.For(set)
@@ -100,6 +102,7 @@ func (s *Server) sourceDeliveries(deliverTo []string) []store.NewDelivery {
 func (s *Server) newApplianceSources(wake func(), owner string) *appliance.Runner {
 	started := time.Now()
 	clients := &appliance.Clients{Tokens: s.opts.Tokens, RootCAs: s.opts.ApplianceRootCAs}
+	s.applianceClients = clients
 	s.Service.SetSources(&appliance.Catalog{Clients: clients, List: func() []*appliance.Settings {
 		list, _ := configured(s.Service, appliance.Source, s.opts.ApplianceSources, started)
 		return list
@@ -107,6 +110,7 @@ func (s *Server) newApplianceSources(wake func(), owner string) *appliance.Runne
 	p := &appliance.Poller{Store: s.Store, Owner: owner, Log: s.log, Wake: wake}
 	return &appliance.Runner{Poller: p, Targets: func() []appliance.Target {
 		list, enabled := configured(s.Service, appliance.Source, s.opts.ApplianceSources, started)
+		clients.Retain(list)
 		out := make([]appliance.Target, 0, len(list))
 		for _, set := range list {
 			out = append(out, appliance.Target{Settings: set, Client: clients.For(set), EnabledAt: enabled[set], Deliveries: s.sourceDeliveries(set.DeliverTo)})

@@ -360,7 +360,16 @@ func (s *Service) UpdateSource(ctx context.Context, actor string, id int64, in S
 	if audit.Changes == "[]" {
 		audit = store.AuditEntry{}
 	}
-	if err := s.st.UpdateSourceConfig(ctx, row, audit); err != nil {
+	var moves []store.CursorMove
+	if oldName := stored.Settings.SourceName(); oldName != row.Name {
+		// Cursor ids hold the name: the rows go with the source.
+		from, to := stored.Settings.CursorIDs(), set.CursorIDs()
+		for i := range from {
+			moves = append(moves, store.CursorMove{From: from[i], To: to[i]})
+		}
+		audit.Summary = fmt.Sprintf("renamed source %s as %s (its cursors go with it)", oldName, row.Name)
+	}
+	if err := s.st.UpdateSourceConfig(ctx, row, moves, audit); err != nil {
 		return SourceConfig{}, nameTaken(err)
 	}
 	s.log.Info("source updated", "source", row.Name, "actor", actor)
@@ -400,7 +409,7 @@ func (s *Service) SetSourceDisabled(ctx context.Context, actor string, id int64,
 	if disabled {
 		action = "disable"
 	}
-	if err := s.st.UpdateSourceConfig(ctx, row, store.AuditEntry{Actor: actor, Action: action, Summary: action + "d source " + row.Name}); err != nil {
+	if err := s.st.UpdateSourceConfig(ctx, row, nil, store.AuditEntry{Actor: actor, Action: action, Summary: action + "d source " + row.Name}); err != nil {
 		return err
 	}
 	_, err = s.RefreshSources(ctx)

@@ -74,10 +74,15 @@ func (s *Store) CreateSourceConfig(ctx context.Context, c *SourceConfig, audit A
 	})
 }
 
+// CursorMove moves a source's cursor row from one id to another (a
+// rename: cursor ids hold the source's name).
+type CursorMove struct{ From, To string }
+
 // UpdateSourceConfig replaces the stored source c.ID if its version is
-// still c.Version (0: any), and bumps the version. An audit entry without
-// an Action is not written.
-func (s *Store) UpdateSourceConfig(ctx context.Context, c *SourceConfig, audit AuditEntry) error {
+// still c.Version (0: any), and bumps the version; in the same transaction
+// it moves the cursor rows that moves name (a renamed source goes on where
+// it stopped). An audit entry without an Action is not written.
+func (s *Store) UpdateSourceConfig(ctx context.Context, c *SourceConfig, moves []CursorMove, audit AuditEntry) error {
 	now := ms(time.Now())
 	return s.writeTx(ctx, func(tx *gorm.DB) error {
 		var old SourceConfig
@@ -100,12 +105,37 @@ func (s *Store) UpdateSourceConfig(ctx context.Context, c *SourceConfig, audit A
 		}).Error; err != nil {
 			return fmt.Errorf("store: update source %d: %w", c.ID, err)
 		}
+		if err := moveCursors(tx, moves); err != nil {
+			return err
+		}
 		c.Kind, c.Version, c.EnabledAt, c.UpdatedAt, c.CreatedAt = old.Kind, old.Version+1, enabledAt, now, old.CreatedAt
 		if audit.Action == "" {
 			return nil
 		}
 		return insertAudit(tx, audit, now)
 	})
+}
+
+// moveCursors moves each cursor row, lease and counts included. A row
+// already under the new id is a deleted source's (names are unique among
+// configured sources): it is dropped, since the renamed source must go on
+// from its own cursor, or start afresh when it had none, never from
+// another source's. A poll of the old id still running then fails to
+// commit (its lease is on an id that no longer exists) and stores
+// nothing; the next poll under the new id reads it again.
+func moveCursors(tx *gorm.DB, moves []CursorMove) error {
+	for _, m := range moves {
+		if m.From == m.To {
+			continue
+		}
+		if err := tx.Exec(`DELETE FROM source_cursors WHERE source_id = ?`, m.To).Error; err != nil {
+			return fmt.Errorf("store: move cursor %s: %w", m.From, err)
+		}
+		if err := tx.Exec(`UPDATE source_cursors SET source_id = ? WHERE source_id = ?`, m.To, m.From).Error; err != nil {
+			return fmt.Errorf("store: move cursor %s: %w", m.From, err)
+		}
+	}
+	return nil
 }
 
 // DeleteSourceConfig deletes a stored source. Its cursors stay: a source

@@ -55,6 +55,11 @@ func (s *Settings) SourceDisabled() bool { return s.Disabled }
 // SetSource renames the source and enables or disables it.
 func (s *Settings) SetSource(name string, disabled bool) { s.Name, s.Disabled = name, disabled }
 
+// CursorIDs are the cursor ids of the Team, Vault and Syslog streams.
+func (s *Settings) CursorIDs() []string {
+	return []string{s.ID(StreamTeam), s.ID(StreamVault), s.ID(StreamSyslog)}
+}
+
 // Sources lists the configured sources.
 func (c *Catalog) Sources() []engine.SourceView {
 	list := c.List()

@@ -148,6 +148,30 @@ func (cs *Clients) For(s *Settings) *beyondtrust.Client {
 	return c
 }
 
+// Retain drops the clients of sources not in list: a source renamed or
+// deleted does not keep its old client.
+func (cs *Clients) Retain(list []*Settings) {
+	keep := make(map[string]bool, len(list))
+	for _, s := range list {
+		keep[s.Name] = true
+	}
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	for name := range cs.clients {
+		if !keep[name] {
+			delete(cs.clients, name)
+		}
+	}
+}
+
+// Holds reports whether a client of the source named so is kept.
+func (cs *Clients) Holds(name string) bool {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	_, ok := cs.clients[name]
+	return ok
+}
+
 // Fresh returns a new client of a source's settings (a Test's), with
 // tokens from the shared cache.
 func (cs *Clients) Fresh(s *Settings) *beyondtrust.Client {

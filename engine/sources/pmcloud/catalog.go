@@ -37,6 +37,9 @@ func (s *Settings) SourceDisabled() bool { return s.Disabled }
 // SetSource renames the source and enables or disables it.
 func (s *Settings) SetSource(name string, disabled bool) { s.Name, s.Disabled = name, disabled }
 
+// CursorIDs are the cursor ids of the events and the audits stream.
+func (s *Settings) CursorIDs() []string { return []string{s.ID(), s.AuditsID()} }
+
 // View is a source's settings as shown: the client secret only as set or not.
 type View struct {
 	Name            string   `json:"name"`

@@ -162,6 +162,30 @@ func (cs *Clients) For(s *Settings) (*Client, error) {
 	return c, nil
 }
 
+// Retain drops the clients (and the tokens they hold) of sources not in
+// list: a source renamed or deleted does not keep its old client.
+func (cs *Clients) Retain(list []*Settings) {
+	keep := make(map[string]bool, len(list))
+	for _, s := range list {
+		keep[s.ID()] = true
+	}
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	for id := range cs.clients {
+		if !keep[id] {
+			delete(cs.clients, id)
+		}
+	}
+}
+
+// Holds reports whether a client of the source named so is kept.
+func (cs *Clients) Holds(name string) bool {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	_, ok := cs.clients[(&Settings{Name: name}).ID()]
+	return ok
+}
+
 // Fresh returns a new client of a source's settings, holding no token,
 // on the tenant's shared budget (a Test's).
 func (cs *Clients) Fresh(s *Settings) (*Client, error) {
