@@ -125,9 +125,9 @@ type Server struct {
 	Poller     *poll.Poller
 	Sources    *pmcloud.Runner
 	Activity   *appliance.Runner
-	// The sources' clients, one per source configured now.
-	pmClients        *pmcloud.Clients
-	applianceClients *appliance.Clients
+	// pmClients are the PM Cloud sources' clients, one per source
+	// configured now.
+	pmClients *pmcloud.Clients
 	Alerts           *alert.Watcher
 	Renderer         *render.Renderer
 	Routes           *service.Routes

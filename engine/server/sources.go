@@ -102,7 +102,6 @@ func (s *Server) sourceDeliveries(deliverTo []string) []store.NewDelivery {
 func (s *Server) newApplianceSources(wake func(), owner string) *appliance.Runner {
 	started := time.Now()
 	clients := &appliance.Clients{Tokens: s.opts.Tokens, RootCAs: s.opts.ApplianceRootCAs}
-	s.applianceClients = clients
 	s.Service.SetSources(&appliance.Catalog{Clients: clients, List: func() []*appliance.Settings {
 		list, _ := configured(s.Service, appliance.Source, s.opts.ApplianceSources, started)
 		return list

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"maps"
 	"sync"
 	"time"
 
@@ -157,19 +158,7 @@ func (cs *Clients) Retain(list []*Settings) {
 	}
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	for name := range cs.clients {
-		if !keep[name] {
-			delete(cs.clients, name)
-		}
-	}
-}
-
-// Holds reports whether a client of the source named so is kept.
-func (cs *Clients) Holds(name string) bool {
-	cs.mu.Lock()
-	defer cs.mu.Unlock()
-	_, ok := cs.clients[name]
-	return ok
+	maps.DeleteFunc(cs.clients, func(key string, _ clientFor) bool { return !keep[key] })
 }
 
 // Fresh returns a new client of a source's settings (a Test's), with

@@ -3,6 +3,7 @@ package pmcloud
 import (
 	"context"
 	"errors"
+	"maps"
 	"net/http"
 	"sync"
 	"time"
@@ -171,11 +172,7 @@ func (cs *Clients) Retain(list []*Settings) {
 	}
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	for id := range cs.clients {
-		if !keep[id] {
-			delete(cs.clients, id)
-		}
-	}
+	maps.DeleteFunc(cs.clients, func(key string, _ clientFor) bool { return !keep[key] })
 }
 
 // Holds reports whether a client of the source named so is kept.
