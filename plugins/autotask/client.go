@@ -78,6 +78,7 @@ type Client struct {
 	// lookup gave one, else the username, which belongs to one database.
 	db     string
 	fields map[string]fieldsEntry
+	refs   map[string]refEntry // ids found by name (RefID)
 	// noContains holds the entities whose contains filter the tenant
 	// refused (see findMarked).
 	noContains map[string]bool
@@ -105,7 +106,7 @@ func NewClient(opts Options) (*Client, error) {
 	}
 	sum := sha256.Sum256([]byte(opts.IntegrationCode))
 	c := &Client{opts: opts, limits: hex.EncodeToString(sum[:8]), db: budgetName("user", opts.Username),
-		fields: map[string]fieldsEntry{}, noContains: map[string]bool{}}
+		fields: map[string]fieldsEntry{}, refs: map[string]refEntry{}, noContains: map[string]bool{}}
 	// The credentials travel in custom headers, which net/http would
 	// re-send to wherever a redirect points: the kit refuses to follow.
 	c.out = outbound.New(outbound.Options{

@@ -61,6 +61,7 @@ func (r *run) addTimeEntry(ctx context.Context, ticket ticketRef, sess *bt.Sessi
 			entry["internalNotes"] = strings.TrimSpace(notes + "\n" + mark)
 			id, err := r.at.Create(ctx, "TimeEntries", entry)
 			if err != nil {
+				r.at.ForgetRefs()
 				return "", Classify(fmt.Errorf("add time entry to ticket %s: %w", ticket, err),
 					Blame{"Time Entry Default Data", append(slices.Collect(maps.Keys(def.Fields)), "summaryNotes")},
 					Blame{"Time Entry Default Data (roleName)", []string{"roleID", "role"}})
@@ -102,13 +103,14 @@ func timeEntry(def TimeEntryDefaults, sess *bt.Session, loc *time.Location) map[
 }
 
 // resource finds the active Autotask resource whose e-mail is the
-// representative's username at the default domain.
+// representative's username at the default domain (remembered a while:
+// RefID).
 func (r *run) resource(ctx context.Context, username, domain string) (int64, error) {
 	email := username
 	if domain != "" && !strings.Contains(username, "@") {
 		email = username + "@" + domain
 	}
-	id, ok, err := r.at.FirstID(ctx, "Resources", Eq("email", email), Eq("isActive", true))
+	id, ok, err := r.at.RefID(ctx, "Resources", Eq("email", email), Eq("isActive", true))
 	if err != nil {
 		return 0, Classify(fmt.Errorf("find the resource %s: %w", email, err))
 	}
@@ -119,9 +121,9 @@ func (r *run) resource(ctx context.Context, username, domain string) (int64, err
 	return id, nil
 }
 
-// role finds the active role with that name.
+// role finds the active role with that name (remembered a while: RefID).
 func (r *run) role(ctx context.Context, name string) (int64, error) {
-	id, ok, err := r.at.FirstID(ctx, "Roles", Eq("name", name), Eq("isActive", true))
+	id, ok, err := r.at.RefID(ctx, "Roles", Eq("name", name), Eq("isActive", true))
 	if err != nil {
 		return 0, Classify(fmt.Errorf("find the role %q: %w", name, err))
 	}
