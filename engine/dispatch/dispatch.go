@@ -76,6 +76,14 @@ type Dispatcher struct {
 	opts  Options
 	log   *slog.Logger
 	loops []*pluginLoop
+	// byPlugin finds a plugin's loop for a delivery claimed at insert.
+	byPlugin map[string]*pluginLoop
+
+	// accepting is true while Run's loops run: only then do slots go to
+	// deliveries claimed at insert, whose workers run under work.
+	mu        sync.Mutex
+	accepting bool
+	work      context.Context
 }
 
 // New builds a dispatcher for the service's plugins.
@@ -110,7 +118,7 @@ func New(opts Options) *Dispatcher {
 	if opts.Metrics == nil {
 		opts.Metrics = metrics.New(nil, opts.Logger)
 	}
-	d := &Dispatcher{opts: opts, log: opts.Logger}
+	d := &Dispatcher{opts: opts, log: opts.Logger, byPlugin: map[string]*pluginLoop{}}
 	for _, p := range opts.Configs.Registry().All() {
 		info := p.Info()
 		limit := info.Concurrency
@@ -121,10 +129,12 @@ func New(opts Options) *Dispatcher {
 		if timeout <= 0 {
 			timeout = DefaultTimeout
 		}
-		d.loops = append(d.loops, &pluginLoop{
+		l := &pluginLoop{
 			d: d, plugin: p, id: info.ID, limit: limit, timeout: timeout,
 			wake: make(chan struct{}, 1), freed: make(chan struct{}, limit),
-		})
+		}
+		d.loops = append(d.loops, l)
+		d.byPlugin[info.ID] = l
 	}
 	return d
 }
@@ -149,12 +159,16 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	// finish instead of cutting them off mid-write.
 	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
+	d.accept(work)
 	var wg sync.WaitGroup
 	for _, l := range d.loops {
 		wg.Go(func() { l.run(ctx, work) })
 	}
 	wg.Go(func() { d.maintain(ctx) })
 	<-ctx.Done()
+	// No slot goes to a delivery claimed at insert from now on; one taken
+	// before is counted in flight until it is started or given back.
+	d.accept(nil)
 	// The loops start nothing more once they return.
 	wg.Wait()
 
@@ -304,21 +318,30 @@ func (l *pluginLoop) start(work context.Context, d store.Delivery, claimedAt tim
 	l.busy++
 	l.mu.Unlock()
 	l.inflight.Add(1)
+	l.run1(work, d, claimedAt)
+}
+
+// run1 runs a delivery in a slot already counted busy and in flight, and
+// frees the slot when it is done. Finishing may unblock the next delivery
+// of the same session, which is this plugin's (a session's order is kept
+// per configuration): the freed slot wakes this loop, and only this one.
+func (l *pluginLoop) run1(work context.Context, d store.Delivery, claimedAt time.Time) {
 	go func() {
-		defer func() {
-			l.mu.Lock()
-			l.busy--
-			l.mu.Unlock()
-			l.inflight.Done()
-			select {
-			case l.freed <- struct{}{}:
-			default:
-			}
-			// Finishing may unblock the next delivery of the same session.
-			l.d.Wake()
-		}()
+		defer l.free()
 		l.deliver(work, d, claimedAt)
 	}()
+}
+
+// free gives back a slot counted busy and in flight.
+func (l *pluginLoop) free() {
+	l.mu.Lock()
+	l.busy--
+	l.mu.Unlock()
+	l.inflight.Done()
+	select {
+	case l.freed <- struct{}{}:
+	default:
+	}
 }
 
 // deliver runs one attempt under its lease and records its outcome.

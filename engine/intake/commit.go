@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"switchboard/engine/metrics"
 	"switchboard/engine/store"
@@ -45,10 +46,30 @@ type commitResult struct {
 	lead []*pending
 }
 
-func newCommitter(st *store.Store, maxBatch int, m *metrics.Metrics) *committer {
+// Workers are the engine's delivery workers, which take the deliveries a
+// commit claims for them (dispatch.Dispatcher).
+type Workers interface {
+	// InsertClaim is the claim a commit at now makes for the workers, or
+	// nil when they take none.
+	InsertClaim(now time.Time) *store.InsertClaim
+	// Adopt starts the deliveries a committed claim took.
+	Adopt(ds []store.Delivery, claimedAt time.Time)
+}
+
+func newCommitter(st *store.Store, workers Workers, maxBatch int, m *metrics.Metrics) *committer {
 	c := &committer{
 		insert: func(ctx context.Context, batch []*store.NewEvent) ([]store.Inserted, error) {
-			return st.InsertEvents(ctx, batch, nil)
+			if workers == nil {
+				return st.InsertEvents(ctx, batch, nil)
+			}
+			claim := workers.InsertClaim(time.Now())
+			res, err := st.InsertEventsClaiming(ctx, batch, claim)
+			if err == nil && claim != nil {
+				for _, r := range res {
+					workers.Adopt(r.Claimed, claim.At)
+				}
+			}
+			return res, err
 		},
 		maxBatch: maxBatch, metrics: m,
 	}

@@ -57,7 +57,7 @@ func TestCommitterUnderConcurrentPostsAndRandomStop(t *testing.T) {
 	t.Parallel()
 	for round := range 20 {
 		f := &fakeTxStore{committed: map[string]bool{}}
-		c := newCommitter(nil, 1+rand.IntN(8), metrics.New(nil, nil))
+		c := newCommitter(nil, nil, 1+rand.IntN(8), metrics.New(nil, nil))
 		c.insert = f.insert
 		ctx, cancel := context.WithCancel(context.Background())
 		stopped := make(chan struct{})

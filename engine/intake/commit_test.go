@@ -40,7 +40,7 @@ func TestOneBadPostFailsAlone(t *testing.T) {
 	if err := st.DeleteConfig(context.Background(), gone, store.AuditEntry{Actor: "test", Action: "delete"}); err != nil {
 		t.Fatal(err)
 	}
-	c := newCommitter(st, 256, metrics.New(nil, nil))
+	c := newCommitter(st, nil, 256, metrics.New(nil, nil))
 	ps := []*pending{
 		queued("good1", store.NewDelivery{ConfigID: keep, Plugin: "test", MaxAttempts: 1}),
 		queued("bad", store.NewDelivery{ConfigID: keep, Plugin: "test", MaxAttempts: 1}, store.NewDelivery{ConfigID: gone, Plugin: "test", MaxAttempts: 1}),
@@ -77,7 +77,7 @@ func TestOneBadPostFailsAlone(t *testing.T) {
 func TestNoPostWaitsForeverAtShutdown(t *testing.T) {
 	t.Parallel()
 	st := storetest.Open(t)
-	c := newCommitter(st, 4, metrics.New(nil, nil))
+	c := newCommitter(st, nil, 4, metrics.New(nil, nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan struct{})
 	go func() { c.run(ctx); close(stopped) }()
@@ -264,7 +264,7 @@ type heldCommitter struct {
 
 func newHeldCommitter(t *testing.T) *heldCommitter {
 	st := storetest.Open(t)
-	h := &heldCommitter{committer: newCommitter(st, 256, metrics.New(nil, nil)),
+	h := &heldCommitter{committer: newCommitter(st, nil, 256, metrics.New(nil, nil)),
 		reached: make(chan struct{}), release: make(chan struct{}), committed: map[string]bool{}}
 	first := true
 	h.insert = func(ctx context.Context, batch []*store.NewEvent) ([]store.Inserted, error) {

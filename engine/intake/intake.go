@@ -43,8 +43,13 @@ type Options struct {
 	Router  Router
 	Metrics *metrics.Metrics
 	Logger  *slog.Logger
-	// Wake is called after a commit that queued deliveries.
-	Wake    func()
+	// Wake is called after a commit that queued deliveries for the
+	// dispatcher to claim.
+	Wake func()
+	// Workers, when set, are this engine's delivery workers: a routed
+	// post's delivery is claimed for one with a free slot in the post's
+	// own transaction and handed to it after the commit.
+	Workers Workers
 	MaxBody int64
 	// MaxFields caps the posted field names and values together
 	// (DefaultMaxFieldBytes when 0).
@@ -101,7 +106,7 @@ func New(opts Options) *Handler {
 	if opts.Metrics == nil {
 		opts.Metrics = metrics.New(nil, opts.Logger)
 	}
-	h := &Handler{opts: opts, commits: newCommitter(opts.Store, opts.MaxBatch, opts.Metrics)}
+	h := &Handler{opts: opts, commits: newCommitter(opts.Store, opts.Workers, opts.MaxBatch, opts.Metrics)}
 	h.trimmer.h = h
 	return h
 }
@@ -204,7 +209,7 @@ func (h *Handler) post(c echo.Context) error {
 	if res.Duplicate {
 		result = "duplicate"
 	}
-	if res.Deliveries > 0 {
+	if res.Deliveries > len(res.Claimed) {
 		h.opts.Wake()
 	}
 	h.opts.Metrics.EventsReceived.WithLabelValues(metricEvent(name), engine.SourceOutbound, result).Inc()

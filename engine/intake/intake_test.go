@@ -320,7 +320,7 @@ func TestWaitingPostsShareOneCommit(t *testing.T) {
 	t.Parallel()
 	st := storetest.Open(t)
 	m := metrics.New(nil, nil)
-	c := newCommitter(st, 256, m)
+	c := newCommitter(st, nil, 256, m)
 	var ps []*pending
 	for i := range 5 {
 		key := fmt.Sprint("batch", i%4) // the fifth repeats the first

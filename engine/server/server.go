@@ -253,7 +253,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	// the store closes.
 	st.OnWork(context.WithoutCancel(ctx), disp.Wake)
 	s.intake = intake.New(intake.Options{
-		Store: st, Router: s.Routes, Metrics: s.Metrics, Logger: log, Wake: disp.Wake, MaxBody: opts.MaxBody,
+		Store: st, Router: s.Routes, Metrics: s.Metrics, Logger: log, Wake: disp.Wake, Workers: disp, MaxBody: opts.MaxBody,
 		Tokens: intakeTokens{s.Routes}, RequireToken: opts.IntakeRequireToken, Allow: allow,
 	})
 	s.Auth = auth.New(st, log)

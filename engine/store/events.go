@@ -68,6 +68,9 @@ type Inserted struct {
 	Duplicate bool
 	// Deliveries counts the deliveries added.
 	Deliveries int
+	// Claimed are the deliveries of this event claimed as they were
+	// inserted (InsertEventsClaiming), already running under a lease.
+	Claimed []Delivery
 }
 
 // NewCount is how many of ins were not stored before.
@@ -96,16 +99,26 @@ func (s *Store) InsertEvents(ctx context.Context, batch []*NewEvent, after func(
 	return s.insertEventsThen(ctx, batch, then)
 }
 
-// insertEventsThen is InsertEvents whose after also sees what became of
-// each event (a source counts the new records in its cursor row).
-func (s *Store) insertEventsThen(ctx context.Context, batch []*NewEvent, after func(tx *sql.Tx, out []Inserted) error) ([]Inserted, error) {
+// InsertEventsClaiming is InsertEvents that also claims, in the same
+// transaction, the deliveries it adds for which claim.Take finds a free
+// worker (see InsertClaim).
+func (s *Store) InsertEventsClaiming(ctx context.Context, batch []*NewEvent, claim *InsertClaim) ([]Inserted, error) {
 	s.beforeWrite(ctx)
-	out, err := s.insertEvents(ctx, batch, after)
+	out, err := s.insertEvents(ctx, batch, nil, claim)
 	s.noteWrite(err)
 	return out, err
 }
 
-func (s *Store) insertEvents(ctx context.Context, batch []*NewEvent, after func(tx *sql.Tx, out []Inserted) error) ([]Inserted, error) {
+// insertEventsThen is InsertEvents whose after also sees what became of
+// each event (a source counts the new records in its cursor row).
+func (s *Store) insertEventsThen(ctx context.Context, batch []*NewEvent, after func(tx *sql.Tx, out []Inserted) error) ([]Inserted, error) {
+	s.beforeWrite(ctx)
+	out, err := s.insertEvents(ctx, batch, after, nil)
+	s.noteWrite(err)
+	return out, err
+}
+
+func (s *Store) insertEvents(ctx context.Context, batch []*NewEvent, after func(tx *sql.Tx, out []Inserted) error, claim *InsertClaim) ([]Inserted, error) {
 	sqlDB, err := s.w.DB()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
@@ -159,12 +172,19 @@ func (s *Store) insertEvents(ctx context.Context, batch []*NewEvent, after func(
 		}
 	}
 	added := make(map[int64]int, len(batch))
+	var fresh []freshDelivery
 	for chunk := range slices.Chunk(rows, deliveriesPerStatement) {
-		if err := s.insertDeliveryRows(ctx, tx, stmts.deliveries, chunk, now, added); err != nil {
+		if err := s.insertDeliveryRows(ctx, tx, stmts.deliveries, chunk, now, added, &fresh); err != nil {
 			return nil, err
 		}
 	}
-	if s.pg && len(added) > 0 {
+	claims := claim.begin(len(fresh))
+	defer claims.giveBack()
+	claimed, err := s.claimInserted(ctx, tx, claims, fresh, now)
+	if err != nil {
+		return nil, err
+	}
+	if s.pg && len(fresh) > len(claimed) {
 		if _, err := tx.ExecContext(ctx, notifyWorkSQL); err != nil {
 			return nil, classify("notify other engines", err)
 		}
@@ -197,6 +217,7 @@ func (s *Store) insertEvents(ctx context.Context, batch []*NewEvent, after func(
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("%w: commit: %w", ErrUnavailable, err)
 	}
+	claims.keep(claimed, out)
 	return out, nil
 }
 
@@ -232,7 +253,7 @@ func insertEventsSQL(n int) string {
 
 func insertDeliveriesSQL(n int) string {
 	return `INSERT INTO deliveries (event_id, config_id, plugin, lsid, state, max_attempts, run_at, created_at, updated_at) VALUES ` +
-		strings.Repeat("(?,?,?,?,'pending',?,?,?,?),", n-1) + `(?,?,?,?,'pending',?,?,?,?) ON CONFLICT (event_id, config_id) DO NOTHING RETURNING event_id`
+		strings.Repeat("(?,?,?,?,'pending',?,?,?,?),", n-1) + `(?,?,?,?,'pending',?,?,?,?) ON CONFLICT (event_id, config_id) DO NOTHING RETURNING event_id, id, plugin`
 }
 
 // query runs a prepared statement in tx, or q when none was prepared.
@@ -344,9 +365,9 @@ type deliveryRow struct {
 	d       NewDelivery
 }
 
-// insertDeliveryRows inserts deliveries an event does not have yet and
-// counts the ones added per event.
-func (s *Store) insertDeliveryRows(ctx context.Context, tx *sql.Tx, prepared map[int]*sql.Stmt, batch []deliveryRow, now int64, added map[int64]int) error {
+// insertDeliveryRows inserts deliveries an event does not have yet, counts
+// the ones added per event and appends them to fresh.
+func (s *Store) insertDeliveryRows(ctx context.Context, tx *sql.Tx, prepared map[int]*sql.Stmt, batch []deliveryRow, now int64, added map[int64]int, fresh *[]freshDelivery) error {
 	args := make([]any, 0, len(batch)*8)
 	for _, r := range batch {
 		args = append(args, r.eventID, r.d.ConfigID, r.d.Plugin, r.lsid, r.d.MaxAttempts, now, now, now)
@@ -357,11 +378,12 @@ func (s *Store) insertDeliveryRows(ctx context.Context, tx *sql.Tx, prepared map
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
+		var f freshDelivery
+		if err := rows.Scan(&f.eventID, &f.id, &f.plugin); err != nil {
 			return classify("insert deliveries", err)
 		}
-		added[id]++
+		added[f.eventID]++
+		*fresh = append(*fresh, f)
 	}
 	if err := rows.Err(); err != nil {
 		return classify("insert deliveries", err)

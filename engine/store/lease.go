@@ -40,6 +40,12 @@ const blockedBySession = `d.lsid != '' AND EXISTS (
 	WHERE e.config_id = d.config_id AND e.lsid = d.lsid AND e.id != d.id
 	AND (e.state = 'running' OR (e.id < d.id AND e.state IN ('pending', 'retrying'))))`
 
+// The fencing token of a new claim: 128 random bits, in hex.
+const (
+	leaseTokenSQLite   = `lower(hex(randomblob(16)))`
+	leaseTokenPostgres = `replace(gen_random_uuid()::text, '-', '')`
+)
+
 // Claim leases up to n due deliveries of plugin to owner, counts the
 // attempt and gives each a fresh lease token (see Fence). A delivery waits
 // while another delivery of the same session for the same configuration
@@ -48,6 +54,20 @@ const blockedBySession = `d.lsid != '' AND EXISTS (
 // session-end note).
 func (s *Store) Claim(ctx context.Context, plugin string, n int, owner string, lease time.Duration, now time.Time) ([]Delivery, error) {
 	if n <= 0 {
+		return nil, nil
+	}
+	// A read first: a worker loop woken by work for another plugin, or
+	// by a finish with nothing left behind it, finds nothing due, and that
+	// must not cost a write transaction (the only writer, and a post
+	// waiting for it). A delivery that becomes due after this read wakes
+	// the loop again.
+	var due int64
+	if err := s.r.WithContext(ctx).Raw(`SELECT COUNT(*) FROM (SELECT 1 FROM deliveries d
+		WHERE d.plugin = ? AND d.state IN ('pending', 'retrying') AND d.run_at <= ?
+		AND NOT (`+blockedBySession+`) LIMIT 1) due`, plugin, ms(now)).Scan(&due).Error; err != nil {
+		return nil, classify("claim deliveries", err)
+	}
+	if due == 0 {
 		return nil, nil
 	}
 	var out []Delivery
@@ -66,7 +86,7 @@ func (s *Store) Claim(ctx context.Context, plugin string, n int, owner string, l
 // claimSQLite is Claim on SQLite, whose one writer makes the select and
 // the update one step.
 const claimSQLite = `UPDATE deliveries SET state = 'running', attempts = attempts + 1,
-		lease_owner = ?, lease_until = ?, lease_token = lower(hex(randomblob(16))), updated_at = ?
+		lease_owner = ?, lease_until = ?, lease_token = ` + leaseTokenSQLite + `, updated_at = ?
 	WHERE id IN (
 		SELECT d.id FROM deliveries d
 		WHERE d.plugin = ? AND d.state IN ('pending', 'retrying') AND d.run_at <= ?
@@ -90,7 +110,7 @@ const claimPostgres = `WITH due AS (
 		ORDER BY d.run_at, d.id LIMIT ?
 		FOR UPDATE OF d SKIP LOCKED)
 	UPDATE deliveries SET state = 'running', attempts = attempts + 1,
-		lease_owner = ?, lease_until = ?, lease_token = replace(gen_random_uuid()::text, '-', ''), updated_at = ?
+		lease_owner = ?, lease_until = ?, lease_token = ` + leaseTokenPostgres + `, updated_at = ?
 	FROM due WHERE deliveries.id = due.id
 	RETURNING deliveries.*`
 
