@@ -128,18 +128,18 @@ type Server struct {
 	// pmClients are the PM Cloud sources' clients, one per source
 	// configured now.
 	pmClients *pmcloud.Clients
-	Alerts           *alert.Watcher
-	Renderer         *render.Renderer
-	Routes           *service.Routes
-	intake           *intake.Handler
-	intakeLn         net.Listener
-	adminLn          net.Listener
-	intakeSrv        *http.Server
-	adminSrv         *http.Server
-	SetupURL         string
-	ipx              echo.IPExtractor
-	certs            *certReloader
-	owner            string // this engine's name in every lease it takes
+	Alerts    *alert.Watcher
+	Renderer  *render.Renderer
+	Routes    *service.Routes
+	intake    *intake.Handler
+	intakeLn  net.Listener
+	adminLn   net.Listener
+	intakeSrv *http.Server
+	adminSrv  *http.Server
+	SetupURL  string
+	ipx       echo.IPExtractor
+	certs     *certReloader
+	owner     string // this engine's name in every lease it takes
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
