@@ -43,6 +43,7 @@ func main() {
 	database := flag.String("database", "", "a postgres:// URL: measure SQLite, then 1 to -engines engines sharing a fresh schema on that server (routed posts)")
 	engines := flag.Int("engines", 3, "with -database: the most engines to measure")
 	routed := flag.Bool("routed", false, "post events a configuration subscribes to (an event and a delivery per post, delivered to a local webhook sink), not unrouted ones")
+	steadyOnly := flag.Bool("steady-only", false, "measure only the steady rate, on a fresh engine (no throughput run before it, so no backlog of deliveries from it), and print its latency histogram")
 	flag.Parse()
 	if *routed {
 		postEvent = routedEvent
@@ -64,6 +65,13 @@ func main() {
 	}
 	if *peers != "" {
 		if err := compare(*engine, *peers, *durability, *routed, *rounds, *workers, *rate, *duration); err != nil {
+			fmt.Fprintln(os.Stderr, "switchboard-load:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *steadyOnly {
+		if err := runSteady(*engine, *routed, *duration, *rate); err != nil {
 			fmt.Fprintln(os.Stderr, "switchboard-load:", err)
 			os.Exit(1)
 		}
@@ -109,12 +117,18 @@ func freeAddr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
+// startEngine starts an engine on a fresh directory, which the caller
+// removes; on an error the engine is already stopped.
 func startEngine(bin string, routed bool) (*target, string, error) {
 	dir, err := os.MkdirTemp("", "switchboard-load-")
 	if err != nil {
 		return nil, "", err
 	}
-	return startEngineIn(bin, dir, "", routed, nil)
+	t, dir, err := startEngineIn(bin, dir, "", routed, nil)
+	if err != nil && t != nil {
+		t.stop()
+	}
+	return t, dir, err
 }
 
 // startEngineIn starts `switchboard serve` on dir, at durability unless
@@ -428,9 +442,6 @@ func run(bin string, routed bool, workers int, d time.Duration, rate int) error 
 		defer os.RemoveAll(dir)
 	}
 	if err != nil {
-		if eng != nil {
-			eng.stop()
-		}
 		return err
 	}
 	tp := throughput([]string{eng.url}, workers, d)
