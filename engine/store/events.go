@@ -123,6 +123,12 @@ func (s *Store) insertEvents(ctx context.Context, batch []*NewEvent, after func(
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
+	if !s.pg {
+		if err := s.gate.enter(ctx, true); err != nil {
+			return nil, err
+		}
+		defer s.gate.leave()
+	}
 	// Statements are prepared before the transaction takes the one writer
 	// connection: preparing through the pool inside it would wait forever.
 	stmts, err := s.batchStatements(ctx, sqlDB, batch)

@@ -62,6 +62,10 @@ type Store struct {
 	closeOnce sync.Once
 	closeErr  error
 
+	// gate orders the write transactions waiting for SQLite's one writer
+	// (see writegate.go); PostgreSQL's pool does not use it.
+	gate writeGate
+
 	// writes counts write transactions begun, for tests and benchmarks
 	// that check a code path does not take the one writer needlessly.
 	writes atomic.Uint64
@@ -386,6 +390,12 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) writeTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	s.writes.Add(1)
 	s.beforeWrite(ctx)
+	if !s.pg {
+		if err := s.gate.enter(ctx, false); err != nil {
+			return err
+		}
+		defer s.gate.leave()
+	}
 	err := unavailable(s.w.WithContext(ctx).Transaction(fn))
 	s.noteWrite(err)
 	return err
