@@ -52,8 +52,8 @@ Usage:
                                  (on Linux: deploy/switchboard.service)
   switchboard query <kind> --config <id> [flags]   an investigation query (sessions,
                                  session, recordings, team-activity, vault-activity,
-                                 license-usage) through a running engine, with
-                                 SWITCHBOARD_API_TOKEN
+                                 jump-items, license-usage) through a running engine,
+                                 with SWITCHBOARD_API_TOKEN
   switchboard version            print the version
 
 Run "switchboard <command> -h" for a command's flags. A flag that can also be

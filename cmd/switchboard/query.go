@@ -36,6 +36,7 @@ func queryCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	by := fs.String("by", "", `sessions and recordings: "end" (ended in the window, default) or "start"`)
 	lsid := fs.String("lsid", "", "session and recordings: the session's lsid")
 	teamID := fs.String("team-id", "", "team-activity: one team's id")
+	jumpType := fs.String("type", "", "jump-items: the Jump Item type, e.g. shell-jump or remote-rdp")
 	limit := fs.String("limit", "", "items per page (1 to 200, default 50)")
 	cursor := fs.String("cursor", "", "next_cursor of the previous page")
 	all := fs.Bool("all", false, "follow next_cursor to the last page and print every item as one JSON line")
@@ -48,7 +49,7 @@ func queryCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	q := url.Values{}
 	for name, v := range map[string]string{"config": *config, "from": *from, "to": *to, "by": *by, "lsid": *lsid,
-		"team_id": *teamID, "limit": *limit, "cursor": *cursor} {
+		"team_id": *teamID, "type": *jumpType, "limit": *limit, "cursor": *cursor} {
 		if v != "" {
 			q.Set(name, v)
 		}
@@ -86,8 +87,8 @@ func queryCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 const queryUsage = `Usage: switchboard query <kind> --config <id> [flags]
 
 Kinds: sessions, session, recordings, team-activity, vault-activity,
-license-usage (PRA only; session-summaries and jump-items answer
-"not supported").
+jump-items (--type), license-usage (PRA only); session-summaries answers
+"not supported".
 The API token comes from SWITCHBOARD_API_TOKEN or --token-file; create one
 under API tokens in the admin UI. Run "switchboard query <kind> -h" for the
 flags; docs/queries.md describes each kind's answer.

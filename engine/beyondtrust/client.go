@@ -297,6 +297,9 @@ func (c *Client) need(op string) string {
 	case "get_api_info", "set_session_attributes":
 		return NeedCommand
 	}
+	if strings.HasPrefix(op, configPrefix) {
+		return NeedConfig
+	}
 	if c.opts.Product == ProductPRA {
 		return NeedPRAReporting
 	}
@@ -367,18 +370,27 @@ func scrub(red *outbound.Redactor, err error) error {
 // call POSTs form to an API path with a token, retrying once with a fresh
 // token if the appliance answers 401, and hands a 200 body to parse.
 func (c *Client) call(ctx context.Context, op, path string, form url.Values, parse func(io.Reader) error) error {
-	if err := c.checkHost(op); err != nil {
-		return err
-	}
 	if c.opts.Locale != "" {
 		form.Set("locale", c.opts.Locale)
+	}
+	return c.callMethod(ctx, http.MethodPost, op, path, form, parse, nil)
+}
+
+// callMethod sends one API call (POST with form as its body, or GET with
+// form as its query) with a token, retrying once with a fresh token if the
+// appliance answers 401, hands a 200 body to parse and, when got is not
+// nil, keeps the answer's header there.
+func (c *Client) callMethod(ctx context.Context, method, op, path string, form url.Values, parse func(io.Reader) error, got *http.Header) error {
+	if err := c.checkHost(op); err != nil {
+		return err
 	}
 	for attempt := 0; ; attempt++ {
 		tok, err := c.token(ctx)
 		if err != nil {
 			return err
 		}
-		err = c.do(ctx, op, path, form, tok, parse)
+		red := c.red.With(tok)
+		err = scrub(red, c.send(ctx, method, op, path, form, tok, parse, got, red))
 		var e *Error
 		if attempt == 0 && errors.As(err, &e) && e.Kind == KindAuth && e.Status == http.StatusUnauthorized {
 			// The token was revoked (secret regenerated, or pushed out by
@@ -390,28 +402,34 @@ func (c *Client) call(ctx context.Context, op, path string, form url.Values, par
 	}
 }
 
-// do makes one call with tok; its error never holds the secret or tok.
-func (c *Client) do(ctx context.Context, op, path string, form url.Values, tok string, parse func(io.Reader) error) error {
-	red := c.red.With(tok)
-	return scrub(red, c.send(ctx, op, path, form, tok, parse, red))
-}
-
-func (c *Client) send(ctx context.Context, op, path string, form url.Values, tok string, parse func(io.Reader) error, red *outbound.Redactor) error {
+func (c *Client) send(ctx context.Context, method, op, path string, form url.Values, tok string, parse func(io.Reader) error, got *http.Header, red *outbound.Redactor) error {
 	header := http.Header{"Authorization": {"Bearer " + tok}, "Accept": {"*/*"}}
 	if c.opts.Locale != "" {
 		header.Set("Accept-Language", c.opts.Locale)
 	}
-	resp, err := c.api.Do(ctx, outbound.Request{
-		Method: http.MethodPost, URL: c.baseURL() + path, Op: op, Header: header,
-		Body: []byte(form.Encode()), ContentType: "application/x-www-form-urlencoded",
+	req := outbound.Request{
+		Method: method, URL: c.baseURL() + path, Op: op, Header: header,
 		Stream: parse,
-		// Reports and get_api_info only read, so a dry run sends them;
-		// set_session_attributes is the one write, which it plans.
+		// Reports, listings and get_api_info only read, so a dry run
+		// sends them; set_session_attributes is the one write, which it
+		// plans.
 		Idempotent: op != actionSetAttributes,
-	})
+	}
+	if method == http.MethodGet {
+		header.Set("Accept", "application/json") // the Configuration API asks it of a GET
+		if len(form) > 0 {
+			req.URL += "?" + form.Encode()
+		}
+	} else {
+		req.Body, req.ContentType = []byte(form.Encode()), "application/x-www-form-urlencoded"
+	}
+	resp, err := c.api.Do(ctx, req)
 	var oe *outbound.Error
 	switch {
 	case err == nil:
+		if got != nil && resp != nil {
+			*got = resp.Header
+		}
 		return nil
 	case resp == nil || errors.As(err, &oe):
 		return c.failed(op, err, red)

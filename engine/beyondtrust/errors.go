@@ -145,6 +145,7 @@ const (
 	NeedPRAReporting = "Allow Access to Access Session Reports and Recordings"
 	NeedCommand      = "Command API: Full Access"
 	NeedXMLAPI       = "Enable XML API (Management > API Configuration)"
+	NeedConfig       = "Configuration API access (Management > API Configuration)"
 )
 
 // Explain turns an error from this package into the short advice of the
@@ -174,6 +175,8 @@ func Explain(err error) string {
 			return "Permission denied — give this API account Full Access to the Command API"
 		case NeedXMLAPI:
 			return "Permission denied — tick Enable XML API in /login > Management > API Configuration"
+		case NeedConfig:
+			return "Permission denied — allow this API account to use the Configuration API in /login > Management > API Configuration"
 		}
 		return "Permission denied — check the API account's permissions in /login > Management > API Configuration"
 	case KindCertificate:

@@ -282,7 +282,7 @@ func TestQueryRefusals(t *testing.T) {
 		{"/query/session?config=1", 400, "lsid must be"},
 		{"/query/team-activity?config=1&from=" + from + "&team_id=-1", 400, "team_id"},
 		{"/query/session-summaries?config=1&from=" + from, 501, "not supported: session-summaries: the reference does not describe"},
-		{"/query/jump-items?config=1&from=" + from, 501, "not supported: jump-items"},
+
 		{"/query/license-usage?config=1", 501, "not supported: license-usage: on Remote Support"},
 	} {
 		code, _, raw := r.get(tc.path)

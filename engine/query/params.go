@@ -24,7 +24,7 @@ const (
 	KindTeam       = "team-activity"  // Team (PRA) / SupportTeam (RS) events in a window
 	KindVault      = "vault-activity" // VaultAccountActivity entries in a window
 	KindSummaries  = "session-summaries"
-	KindJumpItems  = "jump-items"
+	KindJumpItems  = "jump-items"    // Jump Items of one type, from the Configuration API
 	KindLicense    = "license-usage" // PRA EndpointLicenseUsage: every Jump Item and whether it takes a license
 )
 
@@ -53,7 +53,9 @@ type Params struct {
 	By     string
 	LSID   string
 	TeamID string
-	Limit  int
+	// Type is the Jump Item type of jump-items (e.g. "shell-jump").
+	Type  string
+	Limit int
 	// Cursor is the sort key of the last item of the previous page.
 	Cursor string
 }
@@ -77,7 +79,7 @@ func (e *UnsupportedError) Error() string {
 var lsidShape = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,128}$`)
 
 var known = map[string]string{
-	"from": "", "to": "", "by": "", "lsid": "", "team_id": "", "limit": "", "cursor": "", "config": "",
+	"from": "", "to": "", "by": "", "lsid": "", "team_id": "", "type": "", "limit": "", "cursor": "", "config": "",
 }
 
 // ParseParams reads and checks the query parameters of kind at now.
@@ -108,7 +110,15 @@ func ParseParams(kind string, q url.Values, now time.Time) (Params, error) {
 		}
 		p.Cursor = string(b)
 	}
+	if q.Has("type") && kind != KindJumpItems {
+		return Params{}, bad("type is a parameter of the jump-items query")
+	}
 	switch kind {
+	case KindJumpItems:
+		if err := jumpItemsParams(q, &p); err != nil {
+			return Params{}, err
+		}
+		return p, nil
 	case KindSession:
 		p.LSID = q.Get("lsid")
 		if !lsidShape.MatchString(p.LSID) {

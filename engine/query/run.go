@@ -25,6 +25,7 @@ type Appliance interface {
 	Session(ctx context.Context, lsid string) (*beyondtrust.Session, error)
 	Sessions(ctx context.Context, lsids []string) ([]*beyondtrust.Session, error)
 	Report(ctx context.Context, name string, form url.Values, parse func(io.Reader) error) error
+	ConfigList(ctx context.Context, path string, query url.Values, perPage, page int) (*beyondtrust.ConfigPage, error)
 }
 
 var _ Appliance = (*beyondtrust.Client)(nil)
@@ -57,7 +58,6 @@ type Window struct {
 // from a guessed shape would hand a SOAR tool made-up fields.
 var unsupported = map[string]string{
 	KindSummaries: "the reference does not describe the elements of a SupportSessionSummary / AccessSessionSummary <summary>, and no public page or client found shows them",
-	KindJumpItems: "the reference does not describe the JumpItem report's answer, and no public page or client found shows it (license-usage lists a PRA appliance's Jump Items)",
 }
 
 // Run answers one query from the appliance c talks to. Errors are an
@@ -90,6 +90,8 @@ func Run(ctx context.Context, c Appliance, kind string, p Params) (*Page, error)
 		err = activities(ctx, c, kind, p, page)
 	case KindLicense:
 		err = licenseUsage(ctx, c, p, page)
+	case KindJumpItems:
+		err = jumpItems(ctx, c, p, page)
 	default:
 		return nil, bad("unknown query kind %q", kind)
 	}

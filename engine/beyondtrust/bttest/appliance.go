@@ -42,6 +42,8 @@ type Account struct {
 	Reporting bool
 	// Command is the command API access: "full", "read_only" or "deny".
 	Command string
+	// Config grants the Configuration API (/api/config/v1).
+	Config bool
 }
 
 // Appliance is one simulated B Series Appliance.
@@ -63,6 +65,7 @@ type Appliance struct {
 	vault       []VaultActivity
 	syslog      []string
 	jumpItems   []JumpItemRow
+	configItems []ConfigJumpItem
 	lseq        int64
 	faults      []*Fault
 	calls       map[string]int
@@ -120,7 +123,7 @@ func newAppliance(opts []Option) *Appliance {
 		tokenLife:   time.Hour,
 		applianceID: "Default",
 		accounts: map[string]*Account{DefaultClientID: {
-			ClientID: DefaultClientID, ClientSecret: DefaultClientSecret, Reporting: true, Command: "full",
+			ClientID: DefaultClientID, ClientSecret: DefaultClientSecret, Reporting: true, Command: "full", Config: true,
 		}},
 		tokens:   map[string][]issuedToken{},
 		sessions: map[string]*beyondtrust.Session{},

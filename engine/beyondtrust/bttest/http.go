@@ -67,6 +67,7 @@ func (a *Appliance) handler() http.Handler {
 	mux.HandleFunc(PathToken, a.serveToken)
 	mux.HandleFunc(PathReporting, a.serveAPI(PathReporting, "generate_report", a.report))
 	mux.HandleFunc(PathCommand, a.serveAPI(PathCommand, "action", a.command))
+	mux.HandleFunc(PathConfig, a.serveConfig)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a.mu.Lock()
 		a.conns.Requests++
