@@ -18,8 +18,9 @@ import (
 // query answers GET /query/:kind from the appliance of ?config=<id>
 // (docs/queries.md). Bad input is a 400 that says what to change; a kind
 // the reference does not describe is a 501; an appliance that fails is a
-// 502, or a 503 (with Retry-After when it said so) when it is busy or did
-// not answer in time, naming the appliance.
+// 502, or a 503 with Retry-After (the appliance's own after a 429) when
+// it is busy, did not answer in time or could not be reached, naming the
+// appliance.
 func (a *API) query(c echo.Context) error {
 	q := c.QueryParams()
 	id, err := strconv.ParseInt(q.Get("config"), 10, 64)
@@ -62,6 +63,10 @@ func (a *API) applianceProblem(c echo.Context, id int64, ae *query.ApplianceErro
 		body["error"] = fmt.Sprintf("BeyondTrust appliance %s is rate limiting this API account; try again in %ds", ae.Host, secs)
 		return c.JSON(http.StatusServiceUnavailable, body)
 	case beyondtrust.KindTimeout, beyondtrust.KindNetwork:
+		// An appliance that did not answer, or could not be reached, is
+		// asked again no sooner than one call's timeout: retrying at once
+		// would only stack connections on it.
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(beyondtrust.DefaultTimeout/time.Second)))
 		return c.JSON(http.StatusServiceUnavailable, body)
 	}
 	return c.JSON(http.StatusBadGateway, body)

@@ -30,15 +30,19 @@ type queryRig struct {
 	base  string
 }
 
-func newQueryRig(t *testing.T, product string) *queryRig {
+func newQueryRig(t *testing.T, product string, tune ...func(*server.Options)) *queryRig {
 	t.Helper()
 	sim := bttest.New(bttest.WithProduct(product))
 	t.Cleanup(sim.Close)
-	s, err := server.New(context.Background(), server.Options{
+	o := server.Options{
 		DataDir: t.TempDir(), IntakeAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
 		Plugins: []engine.Plugin{&failingPlugin{fail: make(chan bool, 1)}}, AdminPassword: "a long admin password",
 		ApplianceRootCAs: sim.CertPool(),
-	})
+	}
+	for _, f := range tune {
+		f(&o)
+	}
+	s, err := server.New(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}

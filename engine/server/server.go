@@ -107,6 +107,9 @@ type Options struct {
 	// and how often failures are looked for (tests).
 	AlertHTTP  *http.Client
 	AlertCheck time.Duration
+	// QueryTimeout bounds one investigation query (default
+	// service.QueryTimeout; tests shorten it).
+	QueryTimeout time.Duration
 }
 
 // templateWatchInterval is how soon an engine serves a template another
@@ -219,7 +222,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	s.Metrics = metrics.New(st, log)
 	var disp *dispatch.Dispatcher
 	s.Service, err = service.New(service.Options{
-		Store: st, Registry: reg, Box: box, Renderer: s.Renderer, Tokens: opts.Tokens, ApplianceRootCAs: opts.ApplianceRootCAs, Logger: log,
+		Store: st, Registry: reg, Box: box, Renderer: s.Renderer, Tokens: opts.Tokens, ApplianceRootCAs: opts.ApplianceRootCAs, Logger: log, QueryTimeout: opts.QueryTimeout,
 		Wake: func() {
 			if disp != nil {
 				disp.Wake()

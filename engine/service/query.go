@@ -48,7 +48,7 @@ func (s *Service) Query(ctx context.Context, actor string, id int64, kind string
 	if !ok {
 		return nil, fmt.Errorf("service: configuration %d: its appliance client cannot run reports", id)
 	}
-	ctx, cancel := context.WithTimeout(ctx, QueryTimeout)
+	ctx, cancel := context.WithTimeout(ctx, s.queryTimeout)
 	defer cancel()
 	start := time.Now()
 	page, err := query.Run(ctx, c, kind, p)

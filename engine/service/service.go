@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"switchboard/engine"
 	"switchboard/engine/beyondtrust"
@@ -35,6 +36,8 @@ type Options struct {
 	Logger           *slog.Logger
 	// Wake is called after new work is queued (a retry, a replay).
 	Wake func()
+	// QueryTimeout bounds one investigation query (default QueryTimeout).
+	QueryTimeout time.Duration
 }
 
 // Service is the engine API.
@@ -69,7 +72,8 @@ type Service struct {
 	// its decode; tests set it to hold a fill while a change commits.
 	afterConfigRead func()
 	// queries holds a token per investigation query running (MaxQueries).
-	queries chan struct{}
+	queries      chan struct{}
+	queryTimeout time.Duration
 }
 
 // New builds the service.
@@ -86,7 +90,10 @@ func New(opts Options) (*Service, error) {
 	if opts.Wake == nil {
 		opts.Wake = func() {}
 	}
-	return &Service{
+	if opts.QueryTimeout <= 0 {
+		opts.QueryTimeout = QueryTimeout
+	}
+	return &Service{queryTimeout: opts.QueryTimeout,
 		st: opts.Store, reg: opts.Registry, box: opts.Box, renderer: opts.Renderer,
 		tokens: opts.Tokens, roots: opts.ApplianceRootCAs, log: opts.Logger, wake: opts.Wake,
 		loaded: map[int64]*Loaded{}, queries: make(chan struct{}, MaxQueries),
