@@ -63,6 +63,11 @@ func TestQueryCommand(t *testing.T) {
 	if err != nil || !strings.Contains(out, `"next_cursor": "`) || !strings.Contains(out, `"count": 2`) {
 		t.Fatalf("one page: %q %v", out, err)
 	}
+	sim.AddConfigJumpItem(bttest.ConfigJumpItem{Type: "shell-jump", Name: "db01", Hostname: "db01.example.com", JumpointID: 1, JumpGroupID: 1, JumpGroupType: "shared"})
+	out, _, err = runCLI(t, append([]string{"query", "jump-items", "--type", "shell-jump", "--all"}, common...)...)
+	if err != nil || strings.Count(out, "\n") != 1 || !strings.Contains(out, `"type":"shell-jump"`) || !strings.Contains(out, `"name":"db01"`) {
+		t.Fatalf("jump-items --type: %q %v", out, err)
+	}
 	if _, _, err := runCLI(t, append([]string{"query", "vault-activity", "--from", "soon"}, common...)...); err == nil || !strings.Contains(err.Error(), "HTTP 400: from must be an RFC 3339 time") {
 		t.Fatalf("bad window: %v", err)
 	}
