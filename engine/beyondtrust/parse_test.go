@@ -8,9 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"switchboard/engine/rusage"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -318,7 +319,7 @@ func BenchmarkParseSession(b *testing.B) {
 	}
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
-	cpu := cpuTime()
+	cpu := rusage.CPU()
 	for b.Loop() {
 		s, err := ParseSessions(bytes.NewReader(data))
 		if err != nil || len(s) != 1 {
@@ -326,14 +327,5 @@ func BenchmarkParseSession(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "sessions/s")
-	b.ReportMetric(float64(b.N)/(cpuTime()-cpu).Seconds(), "sessions/cpu-s")
-}
-
-// cpuTime is the CPU time this process has used so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric(float64(b.N)/(rusage.CPU()-cpu).Seconds(), "sessions/cpu-s")
 }

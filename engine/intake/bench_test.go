@@ -10,10 +10,10 @@ import (
 	"path/filepath"
 	"slices"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
+	"switchboard/engine/rusage"
 	"switchboard/engine/store"
 )
 
@@ -91,7 +91,7 @@ func benchSequential(b *testing.B, f *fixture) {
 	lat := make([]time.Duration, 0, b.N)
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu := cpuTime()
+	cpu := rusage.CPU()
 	for i := range b.N {
 		start := time.Now()
 		resp, err := client.PostForm(target, url.Values{
@@ -108,17 +108,8 @@ func benchSequential(b *testing.B, f *fixture) {
 		}
 		lat = append(lat, time.Since(start))
 	}
-	b.ReportMetric(float64(cpuTime()-cpu)/float64(time.Microsecond)/float64(b.N), "cpu-µs/op")
+	b.ReportMetric(float64(rusage.CPU()-cpu)/float64(time.Microsecond)/float64(b.N), "cpu-µs/op")
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	slices.Sort(lat)
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
-}
-
-// cpuTime is the CPU time the process has used (user and system): client
-// and intake together, which on a shared machine varies far less than the
-// wall clock.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

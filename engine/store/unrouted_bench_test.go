@@ -4,9 +4,10 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
+
+	"switchboard/engine/rusage"
 )
 
 // BenchmarkTrimUnrouted is the intake's trim at the default cap: 10,000
@@ -53,20 +54,12 @@ func BenchmarkTrimUnrouted(b *testing.B) {
 		b.StopTimer()
 		add(64, Unrouted)
 		b.StartTimer()
-		before := cpuTime()
+		before := rusage.CPU()
 		deleted, usage, err := st.TrimUnrouted(ctx, maxEvents, maxBytes)
-		cpu += cpuTime() - before
+		cpu += rusage.CPU() - before
 		if err != nil || deleted != 64 || usage.Events != maxEvents {
 			b.Fatalf("deleted %d, usage %+v, %v", deleted, usage, err)
 		}
 	}
 	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/op")
-}
-
-// cpuTime is the process's user and system CPU time so far: on a shared
-// machine it says more than the wall clock.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -1,9 +1,10 @@
 package storetest
 
 import (
-	"syscall"
 	"testing"
 	"time"
+
+	"switchboard/engine/rusage"
 )
 
 // BenchPolls runs b.N polls and reports the records they stored per second
@@ -21,11 +22,11 @@ func BenchPolls(b *testing.B, setup func() (poll func() (int, error))) {
 	for range b.N {
 		b.StopTimer()
 		poll := setup()
-		c0 := cpuTime()
+		c0 := rusage.CPU()
 		b.StartTimer()
 		n, err := poll()
 		b.StopTimer()
-		cpu += cpuTime() - c0
+		cpu += rusage.CPU() - c0
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -34,11 +35,4 @@ func BenchPolls(b *testing.B, setup func() (poll func() (int, error))) {
 	}
 	b.ReportMetric(float64(records)/b.Elapsed().Seconds(), "records/s")
 	b.ReportMetric(float64(records)/cpu.Seconds(), "records/cpu-s")
-}
-
-// cpuTime is the process's user and system CPU time so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

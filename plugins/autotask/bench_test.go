@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"slices"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"switchboard/engine"
 	"switchboard/engine/beyondtrust/bttest"
 	"switchboard/engine/connector"
+	"switchboard/engine/rusage"
 	"switchboard/plugins/autotask/autotasktest"
 )
 
@@ -102,9 +102,8 @@ func runBench(b *testing.B, h *harness, jobs []*engine.Job, app connector.Applia
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "sessions/s")
 	b.ReportMetric(float64(latencies[len(latencies)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(latencies[len(latencies)*99/100].Microseconds())/1000, "p99-ms")
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
-		b.ReportMetric(float64(ru.Maxrss)/1024, "peak-RSS-MB") // Linux reports KiB
+	if peak, ok := rusage.PeakRSS(); ok {
+		b.ReportMetric(float64(peak)/(1<<20), "peak-RSS-MB")
 	}
 }
 

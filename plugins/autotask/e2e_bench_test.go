@@ -9,12 +9,12 @@ import (
 	"slices"
 	"strconv"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"switchboard/engine"
 	"switchboard/engine/beyondtrust/bttest"
+	"switchboard/engine/rusage"
 	"switchboard/engine/store"
 	"switchboard/plugins/autotask/autotasktest"
 )
@@ -76,7 +76,7 @@ func benchEngine(b *testing.B, rate int) {
 	b.ResetTimer()
 	writes := st.srv.Store.WriteTransactions()
 	calls := autotaskRequests(st.sim)
-	cpu := cpuTime()
+	cpu := rusage.CPU()
 	start := time.Now()
 	var wg sync.WaitGroup
 	for range 8 {
@@ -120,7 +120,7 @@ func benchEngine(b *testing.B, rate int) {
 	}
 	elapsed := time.Since(start)
 	writes = st.srv.Store.WriteTransactions() - writes
-	cpu = cpuTime() - cpu
+	cpu = rusage.CPU() - cpu
 	calls = autotaskRequests(st.sim) - calls
 	b.StopTimer()
 
@@ -155,8 +155,6 @@ func benchEngine(b *testing.B, rate int) {
 			before = d.ID
 		}
 	}
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "sessions/s")
 	b.ReportMetric(quantile(lat, 50), "p50-ms")
 	b.ReportMetric(quantile(lat, 99), "p99-ms")
@@ -166,7 +164,9 @@ func benchEngine(b *testing.B, rate int) {
 	b.ReportMetric(quantile(run, 50), "attempt-p50-ms")
 	b.ReportMetric(quantile(record, 50), "finish-p50-ms")
 	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/session")
-	b.ReportMetric(float64(ru.Maxrss)/1024, "peak-RSS-MiB")
+	if peak, ok := rusage.PeakRSS(); ok {
+		b.ReportMetric(float64(peak)/(1<<20), "peak-RSS-MiB")
+	}
 	// Write transactions begun by the engine, per session: the intake's
 	// commits (shared by the posts of a batch), claims, checkpoints and
 	// finishes. Each waits for the one writer and, at power durability,
@@ -188,11 +188,4 @@ func autotaskRequests(sim *autotasktest.Server) int {
 func quantile(ds []time.Duration, q int) float64 {
 	slices.Sort(ds)
 	return float64(ds[len(ds)*q/100].Microseconds()) / 1000
-}
-
-// cpuTime is the CPU time the process has used, user and system.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -8,12 +8,12 @@ import (
 	"slices"
 	"strconv"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"switchboard/engine"
 	"switchboard/engine/beyondtrust/bttest"
+	"switchboard/engine/rusage"
 	"switchboard/engine/store"
 	"switchboard/plugins/connectwise/connectwisetest"
 )
@@ -101,12 +101,12 @@ func benchEngine(b *testing.B, rate int) {
 	elapsed := time.Since(start)
 	b.StopTimer()
 	lat := latencies(b, st)
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "sessions/s")
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
-	b.ReportMetric(float64(ru.Maxrss)/1024, "peak-RSS-MiB")
+	if peak, ok := rusage.PeakRSS(); ok {
+		b.ReportMetric(float64(peak)/(1<<20), "peak-RSS-MiB")
+	}
 }
 
 // latencies are the deliveries' event-stored → finished times, sorted.

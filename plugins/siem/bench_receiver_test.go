@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"switchboard/engine/rusage"
 	"switchboard/plugins/siem/siemtest"
 )
 
@@ -54,14 +55,14 @@ func serveBenchReceiver(kind string) int {
 		return 2
 	}
 	fmt.Println(addr)
-	cpu0 := cpuTime()
+	cpu0 := rusage.CPU()
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
 		want, _ := strconv.Atoi(in.Text())
 		for i := 0; i < 2000 && held() < want; i++ {
 			time.Sleep(5 * time.Millisecond)
 		}
-		fmt.Println(held(), int64(cpuTime()-cpu0))
+		fmt.Println(held(), int64(rusage.CPU()-cpu0))
 	}
 	return 0
 }

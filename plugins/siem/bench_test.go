@@ -3,21 +3,14 @@ package siem
 import (
 	"fmt"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
 	"switchboard/engine"
 	bt "switchboard/engine/beyondtrust"
+	"switchboard/engine/rusage"
 	"switchboard/plugins/siem/siemtest"
 )
-
-// cpuTime is the CPU time this process used so far, user and system.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // benchEvents is the size of the benchmark's session report: a long PRA
 // session with a mix of the reference's event types.
@@ -81,7 +74,7 @@ func benchForward(b *testing.B, set func(h *harness) *Settings, wait held) {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
-	cpu0 := cpuTime()
+	cpu0 := rusage.CPU()
 	b.ResetTimer()
 	var total time.Duration
 	for i := range b.N {
@@ -98,7 +91,7 @@ func benchForward(b *testing.B, set func(h *harness) *Settings, wait held) {
 		total += time.Since(t)
 	}
 	b.StopTimer()
-	cpu := cpuTime() - cpu0
+	cpu := rusage.CPU() - cpu0
 	want := b.N * (benchEvents + 1)
 	got, recvCPU, sep, err := wait(start + want)
 	if err != nil {
@@ -162,7 +155,7 @@ func benchPlugin(b *testing.B, format, frame string) {
 	hd, sd := &hec{set: set}, &syslogDest{set: set, pid: "1"}
 	var body, msg []byte
 	b.ReportAllocs()
-	cpu0 := cpuTime()
+	cpu0 := rusage.CPU()
 	b.ResetTimer()
 	for range b.N {
 		events := SessionEvents(s, Origin{ApplianceID: "Default", Host: "access.example.com"})
@@ -183,5 +176,5 @@ func benchPlugin(b *testing.B, format, frame string) {
 		}
 	}
 	b.StopTimer()
-	b.ReportMetric(float64(b.N*(benchEvents+1))/(cpuTime()-cpu0).Seconds(), "events/cpu-s")
+	b.ReportMetric(float64(b.N*(benchEvents+1))/(rusage.CPU()-cpu0).Seconds(), "events/cpu-s")
 }
