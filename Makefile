@@ -2,7 +2,7 @@
 
 GO ?= go
 
-.PHONY: test compat deps build build-windows run demo bench load compare chaos settings-doc check-unit check-windows
+.PHONY: test compat deps build build-windows run demo bench load compare chaos settings-doc check-unit check-windows vet-windows
 
 COMPAT := engine/render/testdata/compat
 
@@ -84,9 +84,14 @@ settings-doc:
 check-unit:
 	deploy/check-unit.sh
 
+# go vet for Windows, test files included, with cgo on as build-windows has
+# it: every package and its tests keep compiling for the Windows binary.
+vet-windows:
+	CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc $(GO) vet ./...
+
 # Run bin/switchboard.exe under Wine: version, demo --once and the Windows
-# service (CI runs it).
-check-windows: build-windows
+# service (CI runs it), after vet-windows.
+check-windows: vet-windows build-windows
 	deploy/check-windows.sh
 
 # Every fuzz target for FUZZTIME (5000x: inputs, not seconds; see .ci/fuzz) each.
