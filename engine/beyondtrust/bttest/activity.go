@@ -77,7 +77,8 @@ func (a *Appliance) activity(req request, now time.Time) (status int, body strin
 	}
 	switch req.op {
 	case "Syslog":
-		return http.StatusOK, a.syslogArchive(), true
+		// Only PRA's reporting API documents a Syslog report.
+		return http.StatusOK, a.syslogArchive(), a.product == beyondtrust.ProductPRA
 	case teamReport, "VaultAccountActivity":
 	default:
 		return 0, "", false

@@ -88,6 +88,10 @@ func (s *Settings) ValidateSettings() engine.FieldErrors {
 			out = append(out, engine.FieldError{Field: "streams", Message: fmt.Sprintf("%q is not a stream: use team, vault or syslog", st)})
 		}
 	}
+	if s.Product == beyondtrust.ProductRS && slices.Contains(s.Streams, StreamSyslog) {
+		out = append(out, engine.FieldError{Field: "streams", Message: "syslog is read from Privileged Remote Access only: " +
+			"Remote Support's reporting API documents no Syslog report. Leave syslog out, or send the appliance's syslog to a SIEM directly"})
+	}
 	return out
 }
 
@@ -102,9 +106,13 @@ func hostProblem(host string) string {
 	return ""
 }
 
-// Selected is the streams to poll, in a fixed order.
+// Selected is the streams to poll, in a fixed order. Remote Support has
+// no Syslog report: an RS source never reads syslog.
 func (s *Settings) Selected() []string {
 	all := []string{StreamTeam, StreamVault, StreamSyslog}
+	if s.Product == beyondtrust.ProductRS {
+		all = all[:2]
+	}
 	if len(s.Streams) == 0 {
 		return all
 	}
