@@ -1,0 +1,52 @@
+package beyondtrust_test
+
+import (
+	"syscall"
+	"testing"
+	"time"
+
+	"switchboard/engine/beyondtrust"
+	"switchboard/engine/beyondtrust/bttest"
+)
+
+// BenchmarkSessionFetch fetches one ended session's report at a time, as a
+// session-end delivery does: a new TLS connection per call (the token is
+// cached), the report parsed. cpu-µs/fetch is the process's CPU time per
+// fetch, the simulated appliance's share included; "full" is every call a
+// full handshake, "resumed" is a call resuming the client's TLS session.
+//
+//	go test ./engine/beyondtrust -run '^$' -bench SessionFetch -benchtime 2000x
+func BenchmarkSessionFetch(b *testing.B) {
+	for _, tc := range []struct {
+		name   string
+		resume bool
+	}{{"full", false}, {"resumed", true}} {
+		b.Run(tc.name, func(b *testing.B) {
+			a := bttest.New()
+			b.Cleanup(a.Close)
+			lsid := script(a)
+			c := beyondtrust.NewClient(a.Options(), nil)
+			if !tc.resume {
+				c.FullHandshakes()
+			}
+			if _, err := c.Session(b.Context(), lsid); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			cpu := cpuTime()
+			for range b.N {
+				if _, err := c.Session(b.Context(), lsid); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/float64(b.N), "cpu-µs/fetch")
+		})
+	}
+}
+
+// cpuTime is the CPU time the process has used, user and system.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
