@@ -75,6 +75,8 @@ type Client struct {
 	tls    *tls.Config
 	// auth sends the token requests, api the reporting and command calls.
 	auth, api *outbound.Client
+	// batch shares one report call between concurrent Session calls.
+	batch batcher
 	// red hides the client secret in every form it travels in (plain,
 	// Basic header Base64, URL- and JSON-escaped) in everything an error
 	// may quote; do adds the access token of its call.
@@ -491,8 +493,15 @@ func (c *Client) sessionReport() string {
 }
 
 // Session fetches the full report of one session. An unknown lsid gives an
-// *Error of KindNotFound (errors.Is(err, ErrNotFound)).
+// *Error of KindNotFound (errors.Is(err, ErrNotFound)). Alone it is one
+// call; Session calls made while another is in flight share the next call
+// (batcher).
 func (c *Client) Session(ctx context.Context, lsid string) (*Session, error) {
+	return c.batch.session(ctx, c, lsid)
+}
+
+// sessionAlone fetches one session's report in a call of its own.
+func (c *Client) sessionAlone(ctx context.Context, lsid string) (*Session, error) {
 	ss, err := c.Sessions(ctx, []string{lsid})
 	if err != nil {
 		return nil, err
