@@ -76,6 +76,7 @@ func benchEngine(b *testing.B, rate int) {
 	b.ResetTimer()
 	writes := st.srv.Store.WriteTransactions()
 	calls := autotaskRequests(st.sim)
+	conns := st.app.Connections().Opened
 	cpu := rusage.CPU()
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -122,6 +123,7 @@ func benchEngine(b *testing.B, rate int) {
 	writes = st.srv.Store.WriteTransactions() - writes
 	cpu = rusage.CPU() - cpu
 	calls = autotaskRequests(st.sim) - calls
+	conns = st.app.Connections().Opened - conns
 	b.StopTimer()
 
 	var lat, wait, run, record []time.Duration
@@ -173,6 +175,8 @@ func benchEngine(b *testing.B, rate int) {
 	// for a sync.
 	b.ReportMetric(float64(writes)/float64(b.N), "write-tx/session")
 	b.ReportMetric(float64(calls)/float64(b.N), "autotask-calls/session")
+	// Connections to the appliance, one per call (one TLS handshake each).
+	b.ReportMetric(float64(conns)/float64(b.N), "appliance-conns/session")
 }
 
 // autotaskRequests is how many requests the Autotask simulator has had.
