@@ -1,12 +1,11 @@
 package beyondtrust_test
 
 import (
-	"syscall"
 	"testing"
-	"time"
 
 	"switchboard/engine/beyondtrust"
 	"switchboard/engine/beyondtrust/bttest"
+	"switchboard/engine/rusage"
 )
 
 // BenchmarkSessionFetch fetches one ended session's report at a time, as a
@@ -33,20 +32,13 @@ func BenchmarkSessionFetch(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.ResetTimer()
-			cpu := cpuTime()
+			cpu := rusage.CPU()
 			for range b.N {
 				if _, err := c.Session(b.Context(), lsid); err != nil {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/float64(b.N), "cpu-µs/fetch")
+			b.ReportMetric(float64((rusage.CPU()-cpu).Microseconds())/float64(b.N), "cpu-µs/fetch")
 		})
 	}
-}
-
-// cpuTime is the CPU time the process has used, user and system.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
