@@ -175,16 +175,9 @@ type Finish struct {
 
 // FinishAttempt records an attempt and moves the delivery to its next
 // state, if the attempt still holds its lease (ErrLeaseLost otherwise).
+// Finishes of several workers that arrive together share one transaction
+// (see finishGroup).
 func (s *Store) FinishAttempt(ctx context.Context, f Finish) error {
-	now := ms(time.Now())
-	finished := int64(0)
-	if f.State == StateDone || f.State == StateFailed || f.State == StateSkipped {
-		finished = now
-	}
-	refund := 0
-	if f.Snooze {
-		refund = 1
-	}
 	checkpoint := ""
 	if f.Checkpoint != nil {
 		b, err := json.Marshal(f.Checkpoint)
@@ -193,28 +186,36 @@ func (s *Store) FinishAttempt(ctx context.Context, f Finish) error {
 		}
 		checkpoint = string(b)
 	}
-	err := s.writeTx(ctx, func(tx *gorm.DB) error {
-		res := tx.Exec(`UPDATE deliveries SET state = ?, run_at = ?, lease_owner = '', lease_until = 0, lease_token = '',
-				last_error = ?, result = ?, records = CASE WHEN CAST(? AS TEXT) = '' THEN records ELSE ? END,
-				checkpoint = CASE WHEN CAST(? AS TEXT) = '' THEN checkpoint ELSE ? END,
-				updated_at = ?, finished_at = ?, attempts = attempts - ?,
-				snoozes = CASE WHEN CAST(? AS INTEGER) = 1 THEN snoozes + 1 ELSE 0 END
-			WHERE id = ? AND lease_token = ? AND lease_token != '' AND state = 'running'`,
-			f.State, ms(f.RunAt), f.Error, f.Result, f.Records, f.Records, checkpoint, checkpoint, now, finished, refund, refund, f.ID, f.Token)
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return ErrLeaseLost
-		}
-		return tx.Exec(`INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, outcome, error)
-			SELECT id, attempts + ?, CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT) FROM deliveries WHERE id = ?`,
-			refund, ms(f.Started), f.Duration.Milliseconds(), f.Outcome, f.Error, f.ID).Error
-	})
-	if err != nil {
-		return classify(fmt.Sprintf("finish delivery %d", f.ID), err)
+	return s.finishes.submit(ctx, s, &pendingFinish{f: f, checkpoint: checkpoint, done: make(chan error, 1)})
+}
+
+// finishOne writes one finish in tx: ErrLeaseLost, and nothing written,
+// when its attempt no longer holds the delivery.
+func finishOne(tx *gorm.DB, f *Finish, checkpoint string, now int64) error {
+	finished := int64(0)
+	if f.State == StateDone || f.State == StateFailed || f.State == StateSkipped {
+		finished = now
 	}
-	return nil
+	refund := 0
+	if f.Snooze {
+		refund = 1
+	}
+	res := tx.Exec(`UPDATE deliveries SET state = ?, run_at = ?, lease_owner = '', lease_until = 0, lease_token = '',
+			last_error = ?, result = ?, records = CASE WHEN CAST(? AS TEXT) = '' THEN records ELSE ? END,
+			checkpoint = CASE WHEN CAST(? AS TEXT) = '' THEN checkpoint ELSE ? END,
+			updated_at = ?, finished_at = ?, attempts = attempts - ?,
+			snoozes = CASE WHEN CAST(? AS INTEGER) = 1 THEN snoozes + 1 ELSE 0 END
+		WHERE id = ? AND lease_token = ? AND lease_token != '' AND state = 'running'`,
+		f.State, ms(f.RunAt), f.Error, f.Result, f.Records, f.Records, checkpoint, checkpoint, now, finished, refund, refund, f.ID, f.Token)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return ErrLeaseLost
+	}
+	return tx.Exec(`INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, outcome, error)
+		SELECT id, attempts + ?, CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT) FROM deliveries WHERE id = ?`,
+		refund, ms(f.Started), f.Duration.Milliseconds(), f.Outcome, f.Error, f.ID).Error
 }
 
 // SaveCheckpoint persists a running attempt's checkpoint, if the attempt

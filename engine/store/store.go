@@ -66,6 +66,9 @@ type Store struct {
 	// (see writegate.go); PostgreSQL's pool does not use it.
 	gate writeGate
 
+	// finishes groups the finishes of attempts that arrive together.
+	finishes finishGroup
+
 	// writes counts write transactions begun, for tests and benchmarks
 	// that check a code path does not take the one writer needlessly.
 	writes atomic.Uint64
