@@ -114,11 +114,11 @@ func (c *Catalog) Test(ctx context.Context, ss engine.SourceSettings) engine.Sou
 	for _, stream := range set.Selected() {
 		name := reportName(client.Product(), stream)
 		if stream == StreamSyslog {
-			recs, err := readReport(ctx, client, stream, time.Time{}, 0, c.TempDir)
+			recs, err := readReport(ctx, client, stream, time.Time{}, 0, 0, c.TempDir)
 			out.Step(stream, fmt.Sprintf("%s answered an archive of %d message(s)", name, len(recs)), err)
 			continue
 		}
-		recs, err := readReport(ctx, client, stream, now.Add(-time.Hour), time.Hour, c.TempDir)
+		recs, err := readReport(ctx, client, stream, now.Add(-time.Hour), time.Hour, 0, c.TempDir)
 		out.Step(stream, fmt.Sprintf("%s answered %d record(s) for the last hour", name, len(recs)), err)
 	}
 	return out

@@ -14,6 +14,7 @@ import (
 
 	"switchboard/engine/beyondtrust"
 	"switchboard/engine/sources/appliance/activity"
+	"switchboard/engine/sources/window"
 	"switchboard/engine/store"
 )
 
@@ -81,7 +82,7 @@ func (p *Poller) Poll(ctx context.Context, t Target, stream string) (Cycle, erro
 		readErr error
 	)
 	if stream == StreamSyslog {
-		records, readErr = readReport(ctx, t.Client, stream, start, 0, p.TempDir)
+		records, readErr = readReport(ctx, t.Client, stream, start, 0, 0, p.TempDir)
 	} else {
 		records, floor, readErr = p.readWindows(ctx, t, stream, start, now)
 	}
@@ -143,10 +144,13 @@ func reportName(product, stream string) string {
 }
 
 // readReport asks one report. Team and Vault are asked with end_time and
-// duration (0: up to now), as the reference's collectors do; Syslog is the
-// whole download, filtered later by "when".
-func readReport(ctx context.Context, c Reports, stream string, start time.Time, duration time.Duration, tempDir string) ([]activity.Record, error) {
+// duration (0: up to now), as the reference's collectors do, and an answer
+// holding more than most records (0: any number) is given up with
+// activity.ErrTooMany; Syslog is the whole download, filtered later by
+// "when".
+func readReport(ctx context.Context, c Reports, stream string, start time.Time, duration time.Duration, most int, tempDir string) ([]activity.Record, error) {
 	name := reportName(c.Product(), stream)
+	tooMany := false
 	form := url.Values{}
 	if stream != StreamSyslog {
 		form.Set("end_time", strconv.FormatInt(start.Unix(), 10))
@@ -157,14 +161,20 @@ func readReport(ctx context.Context, c Reports, stream string, start time.Time, 
 		var err error
 		switch stream {
 		case StreamTeam:
-			out, err = activity.ParseTeam(r, name)
+			out, err = activity.ParseTeamAtMost(r, name, most)
 		case StreamVault:
-			out, err = activity.ParseVault(r)
+			out, err = activity.ParseVaultAtMost(r, most)
 		default:
 			out, err = activity.ReadSyslog(r, tempDir)
 		}
+		tooMany = errors.Is(err, activity.ErrTooMany)
 		return err
 	})
+	if tooMany {
+		// The client's error wraps the parser's in words; the window
+		// fitting needs to know it for what it is.
+		return nil, activity.ErrTooMany
+	}
 	return out, err
 }
 
@@ -188,32 +198,62 @@ func holdOpen(records []activity.Record, now time.Time, wait time.Duration) (kep
 	return kept, held
 }
 
+// MaxWindowRecords bounds the records one Team or Vault answer may hold
+// (with Records per Poll, whichever is smaller): a Team event as the
+// reference shows it is under 1 KiB of XML, so an answer of 20,000 stays
+// near 20 MiB, far below the client's 256 MiB cap even at ten times that.
+const MaxWindowRecords = 20000
+
+// minWindow is the narrowest window a busy span is halved to; the
+// appliance's times are whole seconds, so it is read whole whatever it
+// holds.
+const minWindow = time.Second
+
 // readWindows asks a Team or Vault report window after window from start:
 // each request spans at most the source's Window (the last one runs up to
 // now: duration 0, from less than a window before now), at most
-// MaxWindowsPerPoll requests, and no more once MaxPerCycle records past
-// start were read. floor is how far the windows read reach with nothing
-// left unread (never later than one window before now, so that an
-// activity recorded late in the last window is still found).
+// MaxWindowsPerPoll windows, and no more once MaxPerCycle records past
+// start were read. A window whose answer holds more than Records per Poll
+// (or MaxWindowRecords) is halved and asked again (window.Fit, as PM
+// Cloud's audits are), down to one second, and the windows after it in
+// this poll keep the smaller span. floor is how far the windows read reach
+// with nothing left unread (never later than one window before now, so
+// that an activity recorded late in the last window is still found).
 func (p *Poller) readWindows(ctx context.Context, t Target, stream string, start, now time.Time) (out []activity.Record, floor time.Time, err error) {
 	w := time.Duration(max(t.Settings.Window, 1)) * time.Minute
+	span := w
+	most := min(max(t.Settings.MaxPerCycle, 1), MaxWindowRecords)
 	from := start
 	for range MaxWindowsPerPoll {
-		last := !from.Add(w).Before(now)
-		dur := w
-		if last {
-			dur = 0
+		end := from.Add(span)
+		if !end.Before(now) {
+			end = now // the last window: up to the appliance's now
 		}
-		recs, err := readReport(ctx, t.Client, stream, from, dur, p.TempDir)
+		read := func(e time.Time) ([]activity.Record, error) {
+			dur, limit := e.Sub(from), most
+			if e.Equal(now) {
+				dur = 0
+			}
+			if e.Sub(from) <= minWindow {
+				limit = 0
+			}
+			return readReport(ctx, t.Client, stream, from, dur, limit, p.TempDir)
+		}
+		tooMany := func(_ []activity.Record, err error) bool { return errors.Is(err, activity.ErrTooMany) }
+		got, recs, halved, err := window.Fit(from, end, minWindow, time.Second, read, tooMany)
 		if err != nil {
 			return nil, time.Time{}, fmt.Errorf("window from %s: %w", from.UTC().Format(time.RFC3339), err)
 		}
+		if halved > 0 {
+			span = got.Sub(from)
+			p.log().Warn("appliance: a window held more records than one answer may; asked in smaller windows", "source", t.Settings.Name, "stream", stream, "window", span)
+		}
 		out = append(out, recs...)
-		if last {
+		if got.Equal(now) {
 			floor = now.Add(-w)
 			break
 		}
-		from = from.Add(w)
+		from = got
 		floor = from
 		if past(out, start) >= max(t.Settings.MaxPerCycle, 1) {
 			break

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"switchboard/engine/sources/window"
 	"switchboard/engine/store"
 )
 
@@ -46,13 +47,11 @@ func (p *Poller) readAudits(ctx context.Context, t Target, start time.Time) ([]*
 		return out, start, cyc, fmt.Errorf("pmcloud: source %s: read audits from %s to %s: %w", set.Name, FormatStart(from), FormatStart(end), err)
 	}
 	size := MaxAuditPageSize
-	page, err := t.Client.Audits(ctx, from, end, 1, size)
-	for err == nil && page.Total > limit && end.Sub(start) > minAuditWindow {
-		cyc.Pages++
-		cyc.Capped = true
-		end = start.Add(end.Sub(start) / 2).Truncate(time.Millisecond)
-		page, err = t.Client.Audits(ctx, from, end, 1, size)
-	}
+	end, page, halved, err := window.Fit(start, end, minAuditWindow, time.Millisecond,
+		func(end time.Time) (AuditPage, error) { return t.Client.Audits(ctx, from, end, 1, size) },
+		func(page AuditPage, err error) bool { return err == nil && page.Total > limit })
+	cyc.Pages += halved
+	cyc.Capped = halved > 0
 	host := hostOf(set.ServicesURL)
 	for n := 1; ; n++ {
 		for errors.Is(err, ErrPageTooLarge) && size > 1 {

@@ -288,7 +288,7 @@ func (rr *reportReader) actor(se xml.StartElement) (Actor, error) {
 // each read into records by read. An <error> root, or an <error> child
 // (older appliances wrap it in the list) with no items, is the appliance's
 // refusal, or an empty result when it says no data matches.
-func list(r io.Reader, want, item string, read func(rr *reportReader, se xml.StartElement) ([]Record, error)) ([]Record, error) {
+func list(r io.Reader, want, item string, most int, read func(rr *reportReader, se xml.StartElement) ([]Record, error)) ([]Record, error) {
 	rr := newReportReader(r)
 	ok, err := rr.root(want)
 	if !ok {
@@ -304,6 +304,9 @@ func list(r io.Reader, want, item string, read func(rr *reportReader, se xml.Sta
 		case item:
 			recs, err := read(rr, se)
 			out = append(out, recs...)
+			if err == nil && most > 0 && len(out) > most {
+				return ErrTooMany
+			}
 			return err
 		}
 		return rr.skip()
@@ -317,11 +320,19 @@ func list(r io.Reader, want, item string, read func(rr *reportReader, se xml.Sta
 	return out, rr.end()
 }
 
+// ErrTooMany stops reading a report that holds more records than asked
+// for (ParseTeamAtMost, ParseVaultAtMost): its window is to be halved.
+var ErrTooMany = errors.New("the report holds more records than one read may take")
+
 // ParseTeam reads a Team (PRA) or SupportTeam (RS) report:
 // team_activity_list/team_activity (id, name)/events/event (timestamp,
 // event_type) with performed_by (type; text) and data/value (name, value).
-func ParseTeam(r io.Reader, report string) ([]Record, error) {
-	return list(r, "team_activity_list", "team_activity", func(rr *reportReader, se xml.StartElement) ([]Record, error) {
+func ParseTeam(r io.Reader, report string) ([]Record, error) { return ParseTeamAtMost(r, report, 0) }
+
+// ParseTeamAtMost is ParseTeam stopping with ErrTooMany past most records
+// (0: no limit), so that a busy window is never held whole.
+func ParseTeamAtMost(r io.Reader, report string, most int) ([]Record, error) {
+	return list(r, "team_activity_list", "team_activity", most, func(rr *reportReader, se xml.StartElement) ([]Record, error) {
 		var out []Record
 		team := Ref{ID: attr(se, "id"), Name: attr(se, "name")}
 		err := rr.children(func(se xml.StartElement) error {
@@ -379,8 +390,12 @@ func (rr *reportReader) teamEvent(se xml.StartElement, team Ref, report string) 
 // ParseVault reads a VaultAccountActivity report:
 // vault_account_activity_list/vault_account_activity (timestamp, event_type,
 // account) with performed_by (id, type; text) and data (text).
-func ParseVault(r io.Reader) ([]Record, error) {
-	return list(r, "vault_account_activity_list", "vault_account_activity", func(rr *reportReader, se xml.StartElement) ([]Record, error) {
+func ParseVault(r io.Reader) ([]Record, error) { return ParseVaultAtMost(r, 0) }
+
+// ParseVaultAtMost is ParseVault stopping with ErrTooMany past most
+// records (0: no limit).
+func ParseVaultAtMost(r io.Reader, most int) ([]Record, error) {
+	return list(r, "vault_account_activity_list", "vault_account_activity", most, func(rr *reportReader, se xml.StartElement) ([]Record, error) {
 		at, unix := stamp(se)
 		doc := VaultDoc{Report: "VaultAccountActivity", Timestamp: rfc3339(at), Unix: unix,
 			EventType: attr(se, "event_type"), AccountID: attr(se, "account")}
