@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/metrics"
 	"strings"
 	"testing"
 	"time"
@@ -338,4 +339,17 @@ func TestListLimitCapsRatherThanResets(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestOpenLeavesNoParserBuffersInTheHeap: after the migrations of a fresh
+// database the heap goal is set by what the store holds, not by the
+// migration parser's 4 MiB scan buffers (with them the goal was 18–35 MiB
+// here, without them 4 MiB). Not parallel: the goal is the whole process's.
+func TestOpenLeavesNoParserBuffersInTheHeap(t *testing.T) {
+	open(t)
+	s := []metrics.Sample{{Name: "/gc/heap/goal:bytes"}}
+	metrics.Read(s)
+	if goal := s[0].Value.Uint64(); goal > 8<<20 {
+		t.Fatalf("heap goal after opening a fresh database: %.1f MiB, want under 8 MiB", float64(goal)/(1<<20))
+	}
 }
