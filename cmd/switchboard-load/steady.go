@@ -3,7 +3,10 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -19,13 +22,17 @@ func runSteady(bin string, routed bool, d time.Duration, rate int) error {
 	if err != nil {
 		return err
 	}
+	engBefore, selfBefore := processCPU(eng.cmd.Process.Pid), selfCPU()
 	st := steady([]string{eng.url}, rate, d)
+	engCPU, selfUsed := processCPU(eng.cmd.Process.Pid)-engBefore, selfCPU()-selfBefore
 	rss, rssErr := peakRSS(eng.cmd.Process.Pid)
 	delivered := eng.delivered()
 	eng.stop()
 	fmt.Printf("steady %d events/s for %s: acknowledged %d, failed %d, p50 %v, p90 %v, p99 %v, p99.9 %v, max %v\n",
 		rate, d, st.acked, st.failed, st.percentile(0.50), st.percentile(0.90), st.percentile(0.99), st.percentile(0.999), st.percentile(1))
 	fmt.Print(histogram(st.latencies))
+	fmt.Printf("CPU during the run (2 cores = %v): engine %v, load generator %v\n",
+		2*st.elapsed.Round(time.Millisecond), engCPU.Round(time.Millisecond), selfUsed.Round(time.Millisecond))
 	if routed {
 		fmt.Printf("routed: %d of %d acknowledged events delivered by the end\n", delivered, st.acked)
 	}
@@ -68,4 +75,32 @@ func histogram(lat []time.Duration) string {
 		lower = upper
 	}
 	return b.String()
+}
+
+// processCPU is the user and system CPU time pid has used so far (0 when
+// it cannot be read).
+func processCPU(pid int) time.Duration {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return 0
+	}
+	// The command name may hold spaces; the fields after it are fixed.
+	i := strings.LastIndexByte(string(b), ')')
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	// Clock ticks are 1/100 s on Linux.
+	return time.Duration(utime+stime) * 10 * time.Millisecond
+}
+
+// selfCPU is the CPU time this process has used so far.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
