@@ -177,6 +177,9 @@ func (s *Store) insertEvents(ctx context.Context, batch []*NewEvent, after func(
 			rows = append(rows, deliveryRow{eventID: out[i].EventID, lsid: ne.Event.LSID, d: d})
 		}
 	}
+	if err := s.lockSessions(ctx, tx, rows); err != nil {
+		return nil, err
+	}
 	added := make(map[int64]int, len(batch))
 	var fresh []freshDelivery
 	for chunk := range slices.Chunk(rows, deliveriesPerStatement) {
