@@ -21,6 +21,8 @@ import (
 // Reports is what a poll asks the appliance; *beyondtrust.Client is one.
 type Reports interface {
 	Report(ctx context.Context, name string, form url.Values, parse func(io.Reader) error) error
+	// APIInfo is get_api_info, whose timestamp is the appliance's clock.
+	APIInfo(ctx context.Context) (*beyondtrust.APIInfo, error)
 	Product() string
 	Host() string
 }
@@ -81,10 +83,11 @@ func (p *Poller) Poll(ctx context.Context, t Target, stream string) (Cycle, erro
 		floor   time.Time
 		readErr error
 	)
+	bound := now // the cursor's bound: the present, on the appliance's clock when it says
 	if stream == StreamSyslog {
 		records, readErr = readReport(ctx, t.Client, stream, start, 0, 0, p.TempDir)
-	} else {
-		records, floor, readErr = p.readWindows(ctx, t, stream, start, now)
+	} else if bound, readErr = applianceNow(ctx, t.Client, now); readErr == nil {
+		records, floor, readErr = p.readWindows(ctx, t, stream, start, bound)
 	}
 	if readErr != nil {
 		readErr = fmt.Errorf("appliance: source %s: %s from %s: %w", set.Name, stream, start.UTC().Format(time.RFC3339), readErr)
@@ -94,7 +97,7 @@ func (p *Poller) Poll(ctx context.Context, t Target, stream string) (Cycle, erro
 		return Cycle{Cursor: start}, readErr
 	}
 	records, held := holdOpen(records, now, interval+SyslogWait)
-	taken, next, capped := take(records, start, set.MaxPerCycle, now)
+	taken, next, capped := take(records, start, set.MaxPerCycle, bound)
 	if !capped && floor.After(next) {
 		next = floor // whole windows read with nothing newer: do not ask them again
 	}
@@ -127,6 +130,24 @@ func (p *Poller) Poll(ctx context.Context, t Target, stream string) (Cycle, erro
 	}
 	p.log().Info("appliance: polled", "source", set.Name, "stream", stream, "fetched", cyc.Fetched, "new", cyc.New, "cursor", next)
 	return cyc, nil
+}
+
+// applianceNow is the appliance's clock (get_api_info's timestamp, as the
+// session poller reads it), so that Team and Vault windows end, and the
+// cursor stops, at the appliance's present: with our clock, an appliance
+// running behind by more than a window would stamp what it records next
+// before the cursor, and it would never be read. An API account without
+// command API access, or an answer without a timestamp, leaves ours.
+func applianceNow(ctx context.Context, c Reports, ours time.Time) (time.Time, error) {
+	info, err := c.APIInfo(ctx)
+	var be *beyondtrust.Error
+	switch {
+	case err == nil && !info.Timestamp.IsZero():
+		return info.Timestamp, nil
+	case err == nil, errors.As(err, &be) && be.Kind == beyondtrust.KindPermission:
+		return ours, nil
+	}
+	return ours, fmt.Errorf("the appliance's clock (get_api_info): %w", err)
 }
 
 // reportName is the generate_report value of a stream on the product.

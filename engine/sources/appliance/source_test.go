@@ -42,10 +42,10 @@ type fixture struct {
 	cfg   int64
 }
 
-func newFixture(t *testing.T, product string) *fixture {
+func newFixture(t *testing.T, product string, opts ...bttest.Option) *fixture {
 	t.Helper()
 	f := &fixture{t: t, clock: &clock{t: time.Date(2026, 3, 16, 12, 0, 0, 0, time.UTC)}, st: storetest.Open(t)}
-	f.sim = bttest.New(bttest.WithProduct(product), bttest.WithClock(f.clock.Now))
+	f.sim = bttest.New(append([]bttest.Option{bttest.WithProduct(product), bttest.WithClock(f.clock.Now)}, opts...)...)
 	t.Cleanup(f.sim.Close)
 	f.cfg = storetest.Config(t, f.st, "siem", "Default")
 	set := NewSettings()
