@@ -87,3 +87,43 @@ func TestLoneFetchGoesAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestFailedSharedCallFetchesAlone: when the shared call fails (here a
+// malformed answer), each of its fetches is asked again alone, so one bad
+// answer fails only the callers whose own call got it.
+func TestFailedSharedCallFetchesAlone(t *testing.T) {
+	t.Parallel()
+	a := newAppliance(t, bttest.WithLatency(50*time.Millisecond))
+	const n = 12
+	lsids := make([]string, n)
+	for i := range lsids {
+		lsids[i] = a.Begin(bttest.SessionSpec{Customer: &bttest.Customer{Name: "Dana"}, Rep: bttest.Rep{Username: "amorgan"}}).
+			After(time.Minute).End().LSID()
+	}
+	c := beyondtrust.NewClient(a.Options(), nil)
+	if err := c.Token(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	// The first two report calls: the one that went alone and the shared one.
+	a.Inject(bttest.Fault{Path: bttest.PathReporting, Op: "SupportSession", Times: 2, Body: "<session_list><session"})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	failed := 0
+	for i := range n {
+		wg.Go(func() {
+			s, err := c.Session(t.Context(), lsids[i])
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err != nil:
+				failed++
+			case s.LSID != lsids[i]:
+				t.Errorf("asked for %s, got %s", lsids[i], s.LSID)
+			}
+		})
+	}
+	wg.Wait()
+	if failed == 0 || failed > 2 {
+		t.Errorf("%d of %d fetches failed, want only those whose own call got the malformed answer (1 or 2)", failed, n)
+	}
+}
