@@ -51,3 +51,41 @@ func TestTimeEntryLookupsReused(t *testing.T) {
 		t.Errorf("after a refused time entry the resource was looked up %d times and the role %d times in all, want twice each", res, roles)
 	}
 }
+
+// TestStaleResourceIDIsLookedUpAgain: the representative's resource is
+// deactivated and a new one made for the same e-mail (an admin recreating
+// an account) while the old id is remembered. Autotask refuses the time
+// entry for the inactive resource; the plugin must look again and write
+// the entry for the new resource, once, in the same attempt, rather than
+// fail the delivery for good on an id it only remembered.
+func TestStaleResourceIDIsLookedUpAgain(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, autotasktest.Options{})
+	h.set.UpdateTimeEntry = true
+	h.set.TimeEntryDefaults = `{"defaultDomain": "msp.example", "roleName": "Technician", "summaryNotes": "Remote support session"}`
+	end := func(i int) (engine.Outcome, error) {
+		s := h.app.Begin(bttest.SessionSpec{
+			LSID:        fmt.Sprintf("5e55104c0ffee00000000000000002%02d", i),
+			ExternalKey: autotasktest.TicketOpenNumber,
+			Customer:    &bttest.Customer{Name: "Jane Doe", Issue: "Printer"},
+			Rep:         bttest.Rep{ID: "3", Username: "alice", DisplayName: "Alice Tech"},
+		}).After(10 * time.Minute).End()
+		return h.handle(h.job(engine.EventSessionEnd, s, nil))
+	}
+	if out, err := end(0); out != engine.OutcomeDone {
+		t.Fatalf("first session: outcome %v: %v", out, err)
+	}
+	h.sim.Deactivate("Resources", autotasktest.ResourceAlice)
+	newAlice := h.sim.Add("Resources", map[string]any{"firstName": "Alice", "lastName": "Tech", "email": "alice@msp.example",
+		"userName": "alice2", "isActive": true, "roles": []int64{autotasktest.RoleTechnician}})
+	if out, err := end(1); out != engine.OutcomeDone {
+		t.Fatalf("after the resource was recreated: outcome %v (%v), want done: a remembered id failed the delivery", out, err)
+	}
+	entries := h.sim.TimeEntries(autotasktest.TicketOpen)
+	if len(entries) != 2 {
+		t.Fatalf("%d time entries, want 2 (one per session)", len(entries))
+	}
+	if entries[1].ResourceID != newAlice {
+		t.Errorf("the second time entry is for resource %d, want the new one %d", entries[1].ResourceID, newAlice)
+	}
+}

@@ -2,6 +2,7 @@ package autotask
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -61,7 +62,9 @@ func (r *run) addTimeEntry(ctx context.Context, ticket ticketRef, sess *bt.Sessi
 			entry["internalNotes"] = strings.TrimSpace(notes + "\n" + mark)
 			id, err := r.at.Create(ctx, "TimeEntries", entry)
 			if err != nil {
-				r.at.ForgetRefs()
+				id, err = r.refreshRefs(ctx, ticket, entry, err, def, rep.Username, mark)
+			}
+			if err != nil {
 				return "", Classify(fmt.Errorf("add time entry to ticket %s: %w", ticket, err),
 					Blame{"Time Entry Default Data", append(slices.Collect(maps.Keys(def.Fields)), "summaryNotes")},
 					Blame{"Time Entry Default Data (roleName)", []string{"roleID", "role"}})
@@ -131,4 +134,43 @@ func (r *run) role(ctx context.Context, name string) (int64, error) {
 		return 0, engine.Permanent(fmt.Errorf("autotask: there is no active Autotask role named %q; check roleName in Time Entry Default Data", name))
 	}
 	return id, nil
+}
+
+// refreshRefs answers a time entry Autotask did not take. The resource
+// and role ids may be remembered from before a change in Autotask (a
+// resource deactivated and made again for the same e-mail, a role
+// replaced): they are forgotten and looked up again, and when either
+// changed the entry is written once more, in this attempt, with the ids
+// Autotask has now. An entry the failed write made after all (a server
+// error) is found by its marker first, under the old or the new resource,
+// so that nothing is written twice. Otherwise the original error stands.
+func (r *run) refreshRefs(ctx context.Context, ticket ticketRef, entry map[string]any, failed error, def TimeEntryDefaults, username, mark string) (int64, error) {
+	r.at.ForgetRefs()
+	var ae *APIError
+	if !errors.As(failed, &ae) || (ae.Problem != ProblemRejected && ae.Problem != ProblemServer) {
+		return 0, failed // no answer: the next attempt looks again
+	}
+	oldResource, _ := entry["resourceID"].(int64)
+	oldRole, _ := entry["roleID"].(int64)
+	resourceID, err := r.resource(ctx, username, def.DefaultDomain)
+	if err != nil {
+		return 0, failed
+	}
+	roleID, err := r.role(ctx, def.RoleName)
+	if err != nil || (resourceID == oldResource && roleID == oldRole) {
+		return 0, failed
+	}
+	for _, res := range slices.Compact([]int64{oldResource, resourceID}) {
+		id, ok, err := r.findMarked(ctx, "TimeEntries", []Filter{Eq("ticketID", ticket.ID), Eq("resourceID", res)}, "internalNotes", mark)
+		if err != nil {
+			return 0, failed
+		}
+		if ok {
+			return id, nil
+		}
+	}
+	r.log.Info("autotask: time entry refused for ids remembered from before; writing it with the current ones",
+		"ticket", ticket.String(), "resource", resourceID, "role", roleID, "error", failed.Error())
+	entry["resourceID"], entry["roleID"] = resourceID, roleID
+	return r.at.Create(ctx, "TimeEntries", entry)
 }

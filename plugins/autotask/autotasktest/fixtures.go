@@ -2,6 +2,7 @@ package autotasktest
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 )
 
@@ -104,4 +105,21 @@ func normalizeNumber(v any) any {
 		return int64(f)
 	}
 	return v
+}
+
+// Deactivate marks a stored row inactive (isActive false, or 0 where the
+// entity keeps it as a number), as an admin does in Autotask: how a test
+// changes the tenant under a running integration.
+func (s *Server) Deactivate(entity string, id int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.ents[strings.ToLower(entity)]
+	if e == nil || e.byID[id] == nil {
+		panic(fmt.Sprintf("autotasktest: no %s %d", entity, id))
+	}
+	if _, isNumber := e.byID[id]["isActive"].(int64); isNumber {
+		e.byID[id]["isActive"] = int64(0)
+		return
+	}
+	e.byID[id]["isActive"] = false
 }
