@@ -25,7 +25,9 @@ Runs Switchboard as a Windows service (for Linux, see deploy/switchboard.service
         register the service (automatic start, restarted after a failure) to
         run "switchboard serve --data-dir DIR" plus the serve flags after --;
         DIR (default %ProgramData%\Switchboard) is created, readable only by
-        SYSTEM and Administrators; the log is DIR\switchboard.log
+        SYSTEM and Administrators; the log is DIR\switchboard.log. Refused
+        when accounts other than SYSTEM and Administrators can change this
+        program or its folders (the service runs it as LocalSystem)
   uninstall   remove the service (stop it first; the data dir is kept)
   start       start the service
   stop        stop it (in-flight deliveries are finished first)

@@ -44,6 +44,9 @@ func runService(ctx context.Context, req serviceRequest, stdout, stderr io.Write
 		if err != nil {
 			return fmt.Errorf("service install: find this program's path: %w", err)
 		}
+		if err := checkServiceExe(exe, stdout); err != nil {
+			return err
+		}
 		return serviceInstall(installSpec(req, exe), stdout)
 	}
 	m, err := mgr.Connect()
