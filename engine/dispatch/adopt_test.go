@@ -89,7 +89,10 @@ func TestClaimAtInsertNeedsNoClaimTransaction(t *testing.T) {
 		<-ran
 		waitIdle()
 	}
-	if got := r.st.WriteTransactions() - before; got != 2*posts {
+	// The maintenance loop's first round (its leader lease and the
+	// purge) may fall inside the count on a slow machine; a claim per
+	// post would add twenty.
+	if got := r.st.WriteTransactions() - before; got > 2*posts+2 {
 		t.Errorf("%d write transactions for %d posts delivered one at a time; want %d (an insert and a finish each)", got, posts, 2*posts)
 	}
 	ds, _ := r.st.ListDeliveries(ctx, store.DeliveryFilter{ConfigID: r.cfg})
