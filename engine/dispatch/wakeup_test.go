@@ -95,6 +95,20 @@ func TestNoWakeUpIsLost(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	// Every slot taken, at insert or by a claim, is back: none leaked.
+	l := r.disp.byPlugin["test"]
+	for {
+		l.mu.Lock()
+		busy := l.busy
+		l.mu.Unlock()
+		if busy == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d worker slots still taken with nothing running", busy)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	pos := map[string]int{}
