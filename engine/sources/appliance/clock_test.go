@@ -1,6 +1,7 @@
 package appliance
 
 import (
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -43,5 +44,29 @@ func TestAnApplianceClockBehindLosesNothing(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// An appliance whose clock ran three hours ahead, then was set right: the
+// cursor never went past our present, so what it records after the fix is
+// found (what it recorded ahead is read again and dropped by dedupe).
+func TestAnApplianceClockAheadThenSetRightLosesNothing(t *testing.T) {
+	t.Parallel()
+	var skew atomic.Int64
+	skew.Store(int64(3 * time.Hour))
+	var f *fixture
+	f = newFixture(t, beyondtrust.ProductPRA, bttest.WithClock(func() time.Time { return f.clock.Now().Add(time.Duration(skew.Load())) }))
+	f.team(f.sim.Now().Add(-time.Minute), "Conference Member Added", [2]string{"user_id", "ahead"})
+	if c := f.mustPoll(StreamTeam); c.New != 1 {
+		t.Fatalf("first poll stored %d, want 1", c.New)
+	}
+	if cur := f.cursor(StreamTeam).Cursor(); cur.After(f.clock.Now()) {
+		t.Fatalf("cursor %s is past our present %s", cur, f.clock.Now())
+	}
+	skew.Store(0)
+	f.clock.Add(time.Minute)
+	f.team(f.sim.Now().Add(-30*time.Second), "Conference Member Added", [2]string{"user_id", "set right"})
+	if c := f.mustPoll(StreamTeam); c.New != 1 {
+		t.Fatalf("the activity after the clock was set right was not stored: %+v, cursor %s", c, f.cursor(StreamTeam).Cursor())
 	}
 }

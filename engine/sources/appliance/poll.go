@@ -132,17 +132,22 @@ func (p *Poller) Poll(ctx context.Context, t Target, stream string) (Cycle, erro
 	return cyc, nil
 }
 
-// applianceNow is the appliance's clock (get_api_info's timestamp, as the
-// session poller reads it), so that Team and Vault windows end, and the
-// cursor stops, at the appliance's present: with our clock, an appliance
-// running behind by more than a window would stamp what it records next
-// before the cursor, and it would never be read. An API account without
-// command API access, or an answer without a timestamp, leaves ours.
+// applianceNow is the present as far as the appliance has recorded it:
+// the earlier of its clock (get_api_info's timestamp, as the session
+// poller reads it) and ours. Team and Vault windows end, and the cursor
+// stops, there: with our clock alone, an appliance running behind by more
+// than a window would stamp what it records next before the cursor, and
+// it would never be read; with its clock alone, one running ahead (then
+// set right) would do the same. An API account without command API
+// access, or an answer without a timestamp, leaves ours.
 func applianceNow(ctx context.Context, c Reports, ours time.Time) (time.Time, error) {
 	info, err := c.APIInfo(ctx)
 	var be *beyondtrust.Error
 	switch {
 	case err == nil && !info.Timestamp.IsZero():
+		if info.Timestamp.After(ours) {
+			return ours, nil
+		}
 		return info.Timestamp, nil
 	case err == nil, errors.As(err, &be) && be.Kind == beyondtrust.KindPermission:
 		return ours, nil
