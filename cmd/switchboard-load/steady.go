@@ -6,8 +6,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"switchboard/engine/rusage"
 )
 
 // runSteady measures the steady rate alone on a fresh engine: with no
@@ -22,9 +23,9 @@ func runSteady(bin string, routed bool, d time.Duration, rate int) error {
 	if err != nil {
 		return err
 	}
-	engBefore, selfBefore := processCPU(eng.cmd.Process.Pid), selfCPU()
+	engBefore, selfBefore := processCPU(eng.cmd.Process.Pid), rusage.CPU()
 	st := steady([]string{eng.url}, rate, d)
-	engCPU, selfUsed := processCPU(eng.cmd.Process.Pid)-engBefore, selfCPU()-selfBefore
+	engCPU, selfUsed := processCPU(eng.cmd.Process.Pid)-engBefore, rusage.CPU()-selfBefore
 	rss, rssErr := peakRSS(eng.cmd.Process.Pid)
 	delivered := eng.delivered()
 	eng.stop()
@@ -94,13 +95,4 @@ func processCPU(pid int) time.Duration {
 	stime, _ := strconv.ParseInt(f[12], 10, 64)
 	// Clock ticks are 1/100 s on Linux.
 	return time.Duration(utime+stime) * 10 * time.Millisecond
-}
-
-// selfCPU is the CPU time this process has used so far.
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
