@@ -89,3 +89,38 @@ func TestStaleResourceIDIsLookedUpAgain(t *testing.T) {
 		t.Errorf("the second time entry is for resource %d, want the new one %d", entries[1].ResourceID, newAlice)
 	}
 }
+
+// TestTimeEntryUnderAnEarlierResourceIsFound: an attempt writes the time
+// entry and the engine dies before it is recorded; after the restart the
+// representative's resource has been made again (a new id for the same
+// e-mail). The retried delivery must find the entry by its marker on the
+// ticket, whoever it was written for, and not write a second one.
+func TestTimeEntryUnderAnEarlierResourceIsFound(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, autotasktest.Options{})
+	h.set.UpdateTimeEntry = true
+	h.set.TimeEntryDefaults = `{"defaultDomain": "msp.example", "roleName": "Technician", "summaryNotes": "Remote support session"}`
+	s := h.app.Begin(bttest.SessionSpec{
+		LSID:        "5e55104c0ffee0000000000000000301",
+		ExternalKey: autotasktest.TicketOpenNumber,
+		Customer:    &bttest.Customer{Name: "Jane Doe", Issue: "Printer"},
+		Rep:         bttest.Rep{ID: "3", Username: "alice", DisplayName: "Alice Tech"},
+	}).After(10 * time.Minute).End()
+	if out, err := h.handle(h.job(engine.EventSessionEnd, s, nil)); out != engine.OutcomeDone {
+		t.Fatalf("first attempt: outcome %v: %v", out, err)
+	}
+	// The restart: a new plugin (nothing remembered), a fresh checkpoint
+	// (the record of the write was lost with the engine).
+	zone := h.plugin.ZoneInformationURL
+	h.plugin = New()
+	h.plugin.ZoneInformationURL = zone
+	h.sim.Deactivate("Resources", autotasktest.ResourceAlice)
+	h.sim.Add("Resources", map[string]any{"firstName": "Alice", "lastName": "Tech", "email": "alice@msp.example",
+		"userName": "alice2", "isActive": true, "roles": []int64{autotasktest.RoleTechnician}})
+	if out, err := h.handle(h.job(engine.EventSessionEnd, s, nil)); out != engine.OutcomeDone {
+		t.Fatalf("retried attempt: outcome %v: %v", out, err)
+	}
+	if entries := h.sim.TimeEntries(autotasktest.TicketOpen); len(entries) != 1 {
+		t.Fatalf("%d time entries for one session, want 1: the entry written for the earlier resource was not found", len(entries))
+	}
+}

@@ -35,21 +35,22 @@ func (r *run) addTimeEntry(ctx context.Context, ticket ticketRef, sess *bt.Sessi
 		r.job.Explain("time entry", "no time entry: the session has no primary representative")
 		return nil
 	}
-	var resourceID int64
 	mark := marker(sess.LSID, "time")
 	id, existing, err := r.job.Once(ctx, "time_entry",
 		func(ctx context.Context) (string, bool, error) {
-			var err error
-			if resourceID, err = r.resource(ctx, rep.Username, def.DefaultDomain); err != nil {
-				return "", false, err
-			}
-			earlier, ok, err := r.findMarked(ctx, "TimeEntries", []Filter{Eq("ticketID", ticket.ID), Eq("resourceID", resourceID)}, "internalNotes", mark)
+			// By ticket and marker only: an earlier attempt may have written
+			// the entry for a resource id that has changed since.
+			earlier, ok, err := r.findMarked(ctx, "TimeEntries", []Filter{Eq("ticketID", ticket.ID)}, "internalNotes", mark)
 			if err != nil {
 				return "", false, Classify(fmt.Errorf("look for an earlier time entry on ticket %s: %w", ticket, err))
 			}
 			return strconv.FormatInt(earlier, 10), ok, nil
 		},
 		func(ctx context.Context) (string, error) {
+			resourceID, err := r.resource(ctx, rep.Username, def.DefaultDomain)
+			if err != nil {
+				return "", err
+			}
 			roleID, err := r.role(ctx, def.RoleName)
 			if err != nil {
 				return "", err
@@ -142,8 +143,8 @@ func (r *run) role(ctx context.Context, name string) (int64, error) {
 // replaced): they are forgotten and looked up again, and when either
 // changed the entry is written once more, in this attempt, with the ids
 // Autotask has now. An entry the failed write made after all (a server
-// error) is found by its marker first, under the old or the new resource,
-// so that nothing is written twice. Otherwise the original error stands.
+// error) is found by its marker on the ticket first, so that nothing is
+// written twice. Otherwise the original error stands.
 func (r *run) refreshRefs(ctx context.Context, ticket ticketRef, entry map[string]any, failed error, def TimeEntryDefaults, username, mark string) (int64, error) {
 	r.at.ForgetRefs()
 	var ae *APIError
@@ -160,14 +161,12 @@ func (r *run) refreshRefs(ctx context.Context, ticket ticketRef, entry map[strin
 	if err != nil || (resourceID == oldResource && roleID == oldRole) {
 		return 0, failed
 	}
-	for _, res := range slices.Compact([]int64{oldResource, resourceID}) {
-		id, ok, err := r.findMarked(ctx, "TimeEntries", []Filter{Eq("ticketID", ticket.ID), Eq("resourceID", res)}, "internalNotes", mark)
-		if err != nil {
-			return 0, failed
-		}
-		if ok {
-			return id, nil
-		}
+	id, ok, err := r.findMarked(ctx, "TimeEntries", []Filter{Eq("ticketID", ticket.ID)}, "internalNotes", mark)
+	if err != nil {
+		return 0, failed
+	}
+	if ok {
+		return id, nil
 	}
 	r.log.Info("autotask: time entry refused for ids remembered from before; writing it with the current ones",
 		"ticket", ticket.String(), "resource", resourceID, "role", roleID, "error", failed.Error())
