@@ -17,16 +17,20 @@ import (
 // delivery. A slot whose delivery was not claimed (it waits behind its
 // session, or the insert failed) is given back (Give).
 
-// accept opens the slots to claims at insert, for workers under work, or
-// closes them (nil). Deliveries whose slots were reserved before they
-// closed still run under work, as Run drains them.
+// accept opens the slots to claims at insert, for workers under work.
 func (d *Dispatcher) accept(work context.Context) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.accepting = work != nil
-	if work != nil {
-		d.work = work
-	}
+	d.accepting, d.work = true, work
+}
+
+// refuse closes the slots to claims at insert. Deliveries whose slots were
+// reserved before they closed still run under the work context, as Run
+// drains them.
+func (d *Dispatcher) refuse() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.accepting = false
 }
 
 // InsertClaim is the claim an insert makes for this engine's workers at

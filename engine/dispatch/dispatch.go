@@ -168,7 +168,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	<-ctx.Done()
 	// No slot goes to a delivery claimed at insert from now on; one taken
 	// before is counted in flight until it is started or given back.
-	d.accept(nil)
+	d.refuse()
 	// The loops start nothing more once they return.
 	wg.Wait()
 
