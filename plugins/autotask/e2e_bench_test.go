@@ -104,12 +104,19 @@ func benchEngine(b *testing.B, rate int) {
 	close(work)
 	wg.Wait()
 	ctx := context.Background()
+	progress, progressed := -1, time.Now()
 	for {
 		stats, err := st.srv.Store.Stats(ctx, time.Now())
 		if err != nil {
 			b.Fatal(err)
 		}
-		if stats.ByState[store.StateDone]+stats.ByState[store.StateFailed]+stats.ByState[store.StateSkipped] >= b.N {
+		ended := stats.ByState[store.StateDone] + stats.ByState[store.StateFailed] + stats.ByState[store.StateSkipped]
+		if ended != progress {
+			progress, progressed = ended, time.Now()
+		} else if time.Since(progressed) > time.Minute {
+			b.Fatalf("no delivery ended for a minute: %v of %d", stats.ByState, b.N)
+		}
+		if ended >= b.N {
 			if stats.ByState[store.StateDone] != b.N {
 				b.Fatalf("deliveries: %v, want %d done", stats.ByState, b.N)
 			}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime/pprof"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,6 +18,9 @@ import (
 	"switchboard/plugins/autotask"
 	"switchboard/plugins/autotask/autotasktest"
 )
+
+// stacks numbers the stacks of this process, each its own Autotask user.
+var stacks atomic.Int64
 
 // stack is the whole engine between the two simulators: the appliance
 // posts outbound events to the intake, the dispatcher hands them to the
@@ -40,7 +44,12 @@ func newStack(t testing.TB, outbound bool) *stack {
 	app := bttest.New(bttest.WithAccount(bttest.Account{ClientID: "e2e", ClientSecret: "e2e-client-secret", Reporting: true, Command: "full"}))
 	t.Cleanup(app.Close)
 	label(partAutotask)
-	sim := autotasktest.New(autotasktest.Options{})
+	// Each stack is its own Autotask tenant: the hourly budget of 10,000
+	// requests is kept per API user for the whole process, and a benchmark
+	// of a thousand sessions after another would spend it and wait for
+	// the hour to end.
+	user := fmt.Sprintf("api-user-%d@example.com", stacks.Add(1))
+	sim := autotasktest.New(autotasktest.Options{Username: user})
 	t.Cleanup(sim.Close)
 	ctx := context.Background()
 	label(partEngine)
@@ -67,7 +76,7 @@ func newStack(t testing.TB, outbound bool) *stack {
 		"outbound_events": events, "retry_outbound_events": events, "retry_attempt_limit": 5,
 	})
 	settings, _ := json.Marshal(map[string]any{
-		"services_url": sim.RESTRoot(), "username": autotasktest.DefaultUsername,
+		"services_url": sim.RESTRoot(), "username": user,
 		"password": autotasktest.DefaultSecret, "integration_code": autotasktest.DefaultIntegrationCode,
 		"update_time_entry":    true,
 		"time_entry_defaults":  `{"defaultDomain": "msp.example", "roleName": "Technician", "summaryNotes": "Remote support session"}`,
