@@ -45,10 +45,26 @@ case "$out" in "switchboard "*) echo "check-windows: $out" ;; *) fail "version p
 grep -q "Every step succeeded" "$tmp/demo.log" || { cat "$tmp/demo.log"; fail "demo --once did not succeed"; }
 echo "check-windows: demo --once ok"
 
-# The service, as an administrator would run it (Wine has a Service Control
-# Manager; it refuses delayed start and recovery actions, which install
-# reports as warnings, and may start the automatic service itself before
-# start does). Ports 0: whatever is free.
+# Install refuses a program that accounts other than the administrators can
+# change: here one in a folder everyone may write to.
+mkdir -m 0777 "$tmp/open"
+cp "$exe" "$tmp/open/switchboard.exe"
+if out=$("$wine" "$tmp/open/switchboard.exe" service install --data-dir 'C:\sbdata' 2>&1); then
+	"$wine" "$tmp/open/switchboard.exe" service uninstall >/dev/null 2>&1 || true
+	fail "service install accepted a program in a folder everyone may write to"
+fi
+grep -q "can change it" <<<"$out" || { echo "$out"; fail "service install failed, but not for the program's folder"; }
+echo "check-windows: service install refuses a program others can change"
+
+# The service, as an administrator would run it: from C:\Program Files
+# (Wine has a Service Control Manager; it refuses delayed start and recovery
+# actions, which install reports as warnings, and may start the automatic
+# service itself before start does). Ports 0: whatever is free. Wherever
+# this checkout is (a world-writable /tmp is Z:\tmp), the service runs a
+# copy only the administrators can change.
+mkdir -p "$WINEPREFIX/drive_c/Program Files/Switchboard"
+cp "$exe" "$WINEPREFIX/drive_c/Program Files/Switchboard/switchboard.exe"
+exe="$WINEPREFIX/drive_c/Program Files/Switchboard/switchboard.exe"
 "$wine" "$exe" service install --data-dir 'C:\sbdata' -- --intake-addr 127.0.0.1:0 --admin-addr 127.0.0.1:0 \
 	|| fail "service install failed"
 "$wine" "$exe" service start || fail "service start failed"
