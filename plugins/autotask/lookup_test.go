@@ -10,22 +10,34 @@ import (
 	"switchboard/plugins/autotask/autotasktest"
 )
 
+// timeEntryHarness is a harness whose session ends also add a time entry.
+func timeEntryHarness(t *testing.T) *harness {
+	h := newHarness(t, autotasktest.Options{})
+	h.set.UpdateTimeEntry = true
+	h.set.TimeEntryDefaults = `{"defaultDomain": "msp.example", "roleName": "Technician", "summaryNotes": "Remote support session"}`
+	return h
+}
+
+// aliceSessionEnd scripts a ten-minute session of alice's on the open
+// ticket, ended.
+func aliceSessionEnd(h *harness, lsid string) *bttest.LiveSession {
+	return h.app.Begin(bttest.SessionSpec{
+		LSID:        lsid,
+		ExternalKey: autotasktest.TicketOpenNumber,
+		Customer:    &bttest.Customer{Name: "Jane Doe", Issue: "Printer"},
+		Rep:         bttest.Rep{ID: "3", Username: "alice", DisplayName: "Alice Tech"},
+	}).After(10 * time.Minute).End()
+}
+
 // TestTimeEntryLookupsReused: the resource and the role of a time entry are
 // looked up once for many session ends (they were two of a session end's
 // seven requests, against the tenant's hourly budget), and a refused time
 // entry makes the next one look them up again.
 func TestTimeEntryLookupsReused(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, autotasktest.Options{})
-	h.set.UpdateTimeEntry = true
-	h.set.TimeEntryDefaults = `{"defaultDomain": "msp.example", "roleName": "Technician", "summaryNotes": "Remote support session"}`
+	h := timeEntryHarness(t)
 	end := func(i int) (engine.Outcome, error) {
-		s := h.app.Begin(bttest.SessionSpec{
-			LSID:        fmt.Sprintf("5e55104c0ffee00000000000000001%02d", i),
-			ExternalKey: autotasktest.TicketOpenNumber,
-			Customer:    &bttest.Customer{Name: "Jane Doe", Issue: "Printer"},
-			Rep:         bttest.Rep{ID: "3", Username: "alice", DisplayName: "Alice Tech"},
-		}).After(10 * time.Minute).End()
+		s := aliceSessionEnd(h, fmt.Sprintf("5e55104c0ffee00000000000000001%02d", i))
 		return h.handle(h.job(engine.EventSessionEnd, s, nil))
 	}
 	lookups := func() (int, int) { return h.sim.Stats("Resources").Requests, h.sim.Stats("Roles").Requests }
@@ -60,16 +72,9 @@ func TestTimeEntryLookupsReused(t *testing.T) {
 // fail the delivery for good on an id it only remembered.
 func TestStaleResourceIDIsLookedUpAgain(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, autotasktest.Options{})
-	h.set.UpdateTimeEntry = true
-	h.set.TimeEntryDefaults = `{"defaultDomain": "msp.example", "roleName": "Technician", "summaryNotes": "Remote support session"}`
+	h := timeEntryHarness(t)
 	end := func(i int) (engine.Outcome, error) {
-		s := h.app.Begin(bttest.SessionSpec{
-			LSID:        fmt.Sprintf("5e55104c0ffee00000000000000002%02d", i),
-			ExternalKey: autotasktest.TicketOpenNumber,
-			Customer:    &bttest.Customer{Name: "Jane Doe", Issue: "Printer"},
-			Rep:         bttest.Rep{ID: "3", Username: "alice", DisplayName: "Alice Tech"},
-		}).After(10 * time.Minute).End()
+		s := aliceSessionEnd(h, fmt.Sprintf("5e55104c0ffee00000000000000002%02d", i))
 		return h.handle(h.job(engine.EventSessionEnd, s, nil))
 	}
 	if out, err := end(0); out != engine.OutcomeDone {
@@ -97,15 +102,8 @@ func TestStaleResourceIDIsLookedUpAgain(t *testing.T) {
 // ticket, whoever it was written for, and not write a second one.
 func TestTimeEntryUnderAnEarlierResourceIsFound(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, autotasktest.Options{})
-	h.set.UpdateTimeEntry = true
-	h.set.TimeEntryDefaults = `{"defaultDomain": "msp.example", "roleName": "Technician", "summaryNotes": "Remote support session"}`
-	s := h.app.Begin(bttest.SessionSpec{
-		LSID:        "5e55104c0ffee0000000000000000301",
-		ExternalKey: autotasktest.TicketOpenNumber,
-		Customer:    &bttest.Customer{Name: "Jane Doe", Issue: "Printer"},
-		Rep:         bttest.Rep{ID: "3", Username: "alice", DisplayName: "Alice Tech"},
-	}).After(10 * time.Minute).End()
+	h := timeEntryHarness(t)
+	s := aliceSessionEnd(h, "5e55104c0ffee0000000000000000301")
 	if out, err := h.handle(h.job(engine.EventSessionEnd, s, nil)); out != engine.OutcomeDone {
 		t.Fatalf("first attempt: outcome %v: %v", out, err)
 	}
