@@ -246,6 +246,7 @@ func (s *Store) insertEventRows(ctx context.Context, tx *sql.Tx, prepared map[in
 		if e.ReceivedAt == 0 {
 			e.ReceivedAt = now
 		}
+		e.DedupeKey, e.ExternalKey, e.Reason = storableKey(e.DedupeKey), storableText(e.ExternalKey), storableText(e.Reason)
 		args = append(args, e.DedupeKey, e.ApplianceID, e.Name, e.Source, e.LSID, e.ExternalKey, e.OccurredAt, e.ReceivedAt, e.Fields, e.Routing, e.Reason)
 	}
 	rows, err := query(ctx, tx, prepared[len(batch)], s.rebind(insertEventsSQL(len(batch))), args)

@@ -178,6 +178,7 @@ type Finish struct {
 // Finishes of several workers that arrive together share one transaction
 // (see finishGroup).
 func (s *Store) FinishAttempt(ctx context.Context, f Finish) error {
+	f.Error, f.Result = storableText(f.Error), storableText(f.Result)
 	checkpoint := ""
 	if f.Checkpoint != nil {
 		b, err := json.Marshal(f.Checkpoint)
