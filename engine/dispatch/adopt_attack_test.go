@@ -4,17 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/labstack/echo/v4"
-
 	"switchboard/engine"
-	"switchboard/engine/intake"
 	"switchboard/engine/service"
 	"switchboard/engine/store"
 )
@@ -102,15 +98,7 @@ func (a *adoptions) adopted(id int64) bool {
 func adoptingIntake(t *testing.T, r *rig) (string, *adoptions) {
 	t.Helper()
 	a := &adoptions{Dispatcher: r.disp, ids: map[int64]bool{}}
-	h := intake.New(intake.Options{Store: r.st, Router: rigRouter{r}, Wake: r.disp.Wake, Workers: a})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { h.Run(ctx); close(done) }()
-	e := echo.New()
-	h.Register(e)
-	srv := httptest.NewServer(e)
-	t.Cleanup(func() { srv.Close(); cancel(); <-done })
-	return srv.URL + intake.Path, a
+	return intakeWith(t, r, a), a
 }
 
 func postForm(t *testing.T, u string, form url.Values) {

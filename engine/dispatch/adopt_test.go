@@ -34,7 +34,13 @@ func (rr rigRouter) Route(applianceID, event, source string) ([]store.NewDeliver
 // commits claiming for the rig's dispatcher.
 func intakeFor(t *testing.T, r *rig) string {
 	t.Helper()
-	h := intake.New(intake.Options{Store: r.st, Router: rigRouter{r}, Wake: r.disp.Wake, Workers: r.disp})
+	return intakeWith(t, r, r.disp)
+}
+
+// intakeWith is intakeFor handing its claims to workers.
+func intakeWith(t *testing.T, r *rig, workers intake.Workers) string {
+	t.Helper()
+	h := intake.New(intake.Options{Store: r.st, Router: rigRouter{r}, Wake: r.disp.Wake, Workers: workers})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { h.Run(ctx); close(done) }()
