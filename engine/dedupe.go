@@ -25,12 +25,35 @@ var dedupedByTime = map[string]bool{EventCustomerSurveyDone: true, EventRepSurve
 // digest of every posted field: two members joining in the same second are
 // two events, a re-sent join is one.
 func DedupeKey(applianceID, event, lsid, timestamp string, fields url.Values) string {
+	if key, ok := eventKey(applianceID, event, lsid, timestamp); ok {
+		return key
+	}
+	return digestKey(applianceID, event, lsid, timestamp, fields.Encode())
+}
+
+// DedupeKeyEncoded is DedupeKey for a caller that has the fields encoded
+// already (url.Values.Encode, as events store them), so that a post's form
+// is encoded once.
+func DedupeKeyEncoded(applianceID, event, lsid, timestamp, encoded string) string {
+	if key, ok := eventKey(applianceID, event, lsid, timestamp); ok {
+		return key
+	}
+	return digestKey(applianceID, event, lsid, timestamp, encoded)
+}
+
+// eventKey is the key of an event told apart by its session (and time)
+// alone; ok is false for events keyed by a digest of their fields.
+func eventKey(applianceID, event, lsid, timestamp string) (string, bool) {
 	switch {
 	case lsid != "" && dedupedBySession[event]:
-		return strings.Join([]string{applianceID, event, lsid}, "\x1f")
+		return strings.Join([]string{applianceID, event, lsid}, "\x1f"), true
 	case lsid != "" && timestamp != "" && dedupedByTime[event]:
-		return strings.Join([]string{applianceID, event, lsid, timestamp}, "\x1f")
+		return strings.Join([]string{applianceID, event, lsid, timestamp}, "\x1f"), true
 	}
-	sum := sha256.Sum256([]byte(fields.Encode()))
+	return "", false
+}
+
+func digestKey(applianceID, event, lsid, timestamp, encoded string) string {
+	sum := sha256.Sum256([]byte(encoded))
 	return strings.Join([]string{applianceID, event, lsid, timestamp, hex.EncodeToString(sum[:12])}, "\x1f")
 }

@@ -30,3 +30,26 @@ func TestDedupeKey(t *testing.T) {
 		}
 	}
 }
+
+// TestDedupeKeyEncodedIsDedupeKey holds the intake's key, made from the
+// form it encodes once for the event row, to the key every other caller
+// (the poller, the chaos check) makes from the fields: were they to differ,
+// a posted duplicate would be stored twice.
+func TestDedupeKeyEncodedIsDedupeKey(t *testing.T) {
+	t.Parallel()
+	forms := []url.Values{
+		{"event": {EventMemberAdded}, "lsid": {"L"}, "timestamp": {"100"}, "type": {"customer"}, "display_name": {"Jane Doe & co"}},
+		{"event": {EventSessionEnd}, "lsid": {"L"}, "timestamp": {"100"}},
+		{"event": {EventCustomerSurveyDone}, "lsid": {"L"}, "timestamp": {"100"}, "version": {"3"}},
+		{"event": {EventSessionEnd}, "timestamp": {"100"}},
+		{},
+	}
+	for _, f := range forms {
+		for _, ts := range []string{"100", ""} {
+			want := DedupeKey("Default", f.Get("event"), f.Get("lsid"), ts, f)
+			if got := DedupeKeyEncoded("Default", f.Get("event"), f.Get("lsid"), ts, f.Encode()); got != want {
+				t.Errorf("%v, timestamp %q: DedupeKeyEncoded = %q, DedupeKey = %q", f, ts, got, want)
+			}
+		}
+	}
+}

@@ -8,6 +8,7 @@ package intake
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"mime"
 	"net"
@@ -159,7 +160,7 @@ func (h *Handler) post(c echo.Context) error {
 		return h.reject(c, http.StatusForbidden, "address_not_allowed", "posts are not accepted from this address")
 	}
 	r.Body = http.MaxBytesReader(c.Response(), r.Body, h.opts.MaxBody)
-	fields, status, msg := parseForm(r, h.opts.MaxBody)
+	query, fields, status, msg := parseForm(r, h.opts.MaxBody)
 	if status != 0 {
 		reason := map[int]string{http.StatusRequestEntityTooLarge: "too_large", http.StatusUnsupportedMediaType: "media_type"}[status]
 		if reason == "" {
@@ -167,7 +168,6 @@ func (h *Handler) post(c echo.Context) error {
 		}
 		return h.reject(c, status, reason, msg)
 	}
-	query := r.URL.Query()
 	appliance, lsid := applianceID(query, fields), fields.Get("lsid")
 	// The token is checked before anything else about the post, so that a
 	// sender without it learns nothing of what would be accepted.
@@ -192,7 +192,7 @@ func (h *Handler) post(c echo.Context) error {
 		ReceivedAt:  now.UnixMilli(),
 		Fields:      fields.Encode(),
 	}
-	ev.DedupeKey = engine.DedupeKey(ev.ApplianceID, name, ev.LSID, fields.Get("timestamp"), fields)
+	ev.DedupeKey = engine.DedupeKeyEncoded(ev.ApplianceID, name, ev.LSID, fields.Get("timestamp"), ev.Fields)
 	deliveries, reason := h.opts.Router.Route(ev.ApplianceID, name, engine.SourceOutbound)
 	ev.Routing, ev.Reason = store.Routed, ""
 	if len(deliveries) == 0 {
@@ -217,8 +217,11 @@ func (h *Handler) post(c echo.Context) error {
 		h.opts.Logger.Info("outbound event unrouted", "event", name, "appliance", ev.ApplianceID, "lsid", ev.LSID, "reason", reason)
 		h.trimmer.stored(r.Context())
 	}
-	return c.String(http.StatusOK, "OK\n")
+	return c.Blob(http.StatusOK, echo.MIMETextPlainCharsetUTF8, okBody)
 }
+
+// okBody is the answer to a stored post (c.String would copy it each time).
+var okBody = []byte("OK\n")
 
 // knownEvents bounds the metric's label values: any name an appliance (or
 // anyone else) posts must not create a new time series.
@@ -235,47 +238,83 @@ func metricEvent(name string) string {
 	return "other"
 }
 
-// parseForm reads a form-urlencoded or multipart body. It returns a status
-// and message when the body cannot be read.
-func parseForm(r *http.Request, maxBody int64) (url.Values, int, string) {
+// formMedia is the media type of a form post.
+const formMedia = "application/x-www-form-urlencoded"
+
+// parseForm reads the URL query and a form-urlencoded or multipart body,
+// each parsed once (net/http's ParseForm would also merge both into a
+// third copy). It returns a status and message when either cannot be read.
+func parseForm(r *http.Request, maxBody int64) (query, fields url.Values, status int, msg string) {
+	query, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, nil, http.StatusBadRequest, "the form body cannot be parsed: " + err.Error()
+	}
 	ct := r.Header.Get("Content-Type")
-	media := "application/x-www-form-urlencoded"
-	if ct != "" {
-		var err error
+	media := formMedia
+	// An empty Content-Type is read as a form too; the appliance's own
+	// header is parsed only when it is not exactly the form's.
+	if ct != "" && !strings.EqualFold(ct, formMedia) {
 		if media, _, err = mime.ParseMediaType(ct); err != nil {
-			return nil, http.StatusBadRequest, "the Content-Type header cannot be parsed: " + err.Error()
+			return nil, nil, http.StatusBadRequest, "the Content-Type header cannot be parsed: " + err.Error()
 		}
 	}
-	var err error
 	switch media {
-	case "application/x-www-form-urlencoded":
-		// An empty Content-Type is read as a form too: ParseForm only
-		// reads bodies it is told are forms.
-		r.Header.Set("Content-Type", media)
-		err = r.ParseForm()
+	case formMedia:
+		var body []byte
+		if body, err = readBody(r.Body, r.ContentLength, maxBody); err == nil {
+			fields, err = url.ParseQuery(string(body))
+		}
 	case "multipart/form-data":
-		err = r.ParseMultipartForm(maxBody)
+		if err = r.ParseMultipartForm(maxBody); err == nil {
+			fields = r.PostForm
+		}
 	default:
-		return nil, http.StatusUnsupportedMediaType, "outbound events must be form posts (application/x-www-form-urlencoded or multipart/form-data), not " + media
+		return nil, nil, http.StatusUnsupportedMediaType, "outbound events must be form posts (application/x-www-form-urlencoded or multipart/form-data), not " + media
 	}
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return nil, http.StatusRequestEntityTooLarge, "the post is larger than " + strconv.FormatInt(maxBody, 10) + " bytes"
+			return nil, nil, http.StatusRequestEntityTooLarge, "the post is larger than " + strconv.FormatInt(maxBody, 10) + " bytes"
 		}
-		return nil, http.StatusBadRequest, "the form body cannot be parsed: " + err.Error()
+		return nil, nil, http.StatusBadRequest, "the form body cannot be parsed: " + err.Error()
 	}
 	if r.MultipartForm != nil {
 		for _, fhs := range r.MultipartForm.File {
 			for _, fh := range fhs {
 				// A file part is not something the appliance sends; keep
 				// its name so nothing silently disappears.
-				r.PostForm.Add("file:"+fh.Filename, strconv.FormatInt(fh.Size, 10)+" bytes")
+				fields.Add("file:"+fh.Filename, strconv.FormatInt(fh.Size, 10)+" bytes")
 			}
 		}
 		defer r.MultipartForm.RemoveAll() //nolint:errcheck // temporary files only
 	}
-	return r.PostForm, 0, ""
+	return query, fields, 0, ""
+}
+
+// readBody reads the whole body into one buffer sized by its declared
+// length (io.ReadAll would start small and grow). The body is already
+// capped by a MaxBytesReader, so a false length cannot make it read more.
+func readBody(body io.Reader, length, maxBody int64) ([]byte, error) {
+	size := int64(512)
+	if length >= 0 {
+		// One byte more, so that the read that finds the end needs no
+		// larger buffer.
+		size = min(length, maxBody) + 1
+	}
+	b := make([]byte, 0, size)
+	for {
+		n, err := body.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }
 
 // applianceID takes the id from the recipient URL (appliance, id or

@@ -224,6 +224,72 @@ func TestRefusesWhatCannotBeRead(t *testing.T) {
 	}
 }
 
+// TestReadsEveryFormShape holds the intake's own form reading (the body and
+// the URL query each parsed once) to what net/http's ParseForm accepted:
+// any case and parameters of the form's media type, none at all, a body of
+// unknown length; the URL's own fields stay out of the stored ones, and a
+// URL query that cannot be parsed is refused as before.
+func TestReadsEveryFormShape(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 4096)
+	cases := []struct {
+		name, contentType, query string
+		chunked                  bool
+		want                     int
+	}{
+		{"form", "application/x-www-form-urlencoded", "?appliance=Default", false, http.StatusOK},
+		{"form with a charset", "application/x-www-form-urlencoded; charset=UTF-8", "?appliance=Default", false, http.StatusOK},
+		{"form in capitals", "APPLICATION/X-WWW-FORM-URLENCODED", "?appliance=Default", false, http.StatusOK},
+		{"no content type", "", "?appliance=Default", false, http.StatusOK},
+		{"body of unknown length", "application/x-www-form-urlencoded", "?appliance=Default&token=", true, http.StatusOK},
+		{"broken URL query", "application/x-www-form-urlencoded", "?appliance=Default&x=%zz", false, http.StatusBadRequest},
+	}
+	for i, c := range cases {
+		lsid := fmt.Sprintf("shape%d", i)
+		body := "event=support_conference_begin&lsid=" + lsid + "&timestamp=7&display_name=Zo%C3%AB+%26+Co"
+		var r io.Reader = strings.NewReader(body)
+		if c.chunked {
+			r = io.MultiReader(strings.NewReader(body[:10]), strings.NewReader(body[10:]))
+		}
+		req, err := http.NewRequest(http.MethodPost, f.srv.URL+Path+c.query, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.contentType != "" {
+			req.Header.Set("Content-Type", c.contentType)
+		}
+		if c.chunked && req.ContentLength != 0 {
+			t.Fatalf("%s: ContentLength = %d, want unknown", c.name, req.ContentLength)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.want {
+			t.Errorf("%s: status %d (%s), want %d", c.name, resp.StatusCode, msg, c.want)
+			continue
+		}
+		if c.want != http.StatusOK {
+			continue
+		}
+		var got *store.Event
+		for _, ev := range f.events(t) {
+			if ev.LSID == lsid {
+				got = &ev
+			}
+		}
+		if got == nil {
+			t.Errorf("%s: not stored", c.name)
+			continue
+		}
+		if v := got.Values(); v.Get("display_name") != "Zoë & Co" || v.Has("appliance") || v.Has("token") || len(v) != 4 {
+			t.Errorf("%s: stored fields %v", c.name, v)
+		}
+	}
+}
+
 func TestAcceptsMultipart(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 0)
