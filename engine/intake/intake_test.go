@@ -83,6 +83,18 @@ func (f *fixture) events(t *testing.T) []store.Event {
 	return evs
 }
 
+// send makes req and returns the status and body of the answer.
+func send(t *testing.T, req *http.Request) (int, []byte) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, msg
+}
+
 func endEvent(lsid string) url.Values {
 	return url.Values{"event": {"support_conference_end"}, "version": {"3"}, "timestamp": {"1733240467"}, "lsid": {lsid}, "external_key": {"T20240101.0001"}}
 }
@@ -198,14 +210,14 @@ func TestRefusesWhatCannotBeRead(t *testing.T) {
 		{"multipart without boundary", "multipart/form-data", "event=x", http.StatusBadRequest},
 	}
 	for _, c := range cases {
-		resp, err := http.Post(f.srv.URL+Path, c.contentType, strings.NewReader(c.body))
+		req, err := http.NewRequest(http.MethodPost, f.srv.URL+Path, strings.NewReader(c.body))
 		if err != nil {
 			t.Fatal(err)
 		}
-		msg, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != c.want {
-			t.Errorf("%s: status %d (%s), want %d", c.name, resp.StatusCode, msg, c.want)
+		req.Header.Set("Content-Type", c.contentType)
+		status, msg := send(t, req)
+		if status != c.want {
+			t.Errorf("%s: status %d (%s), want %d", c.name, status, msg, c.want)
 		}
 		if len(bytes.TrimSpace(msg)) == 0 || bytes.Count(bytes.TrimSpace(msg), []byte("\n")) > 0 {
 			t.Errorf("%s: want a one-line reason, got %q", c.name, msg)
@@ -261,14 +273,8 @@ func TestReadsEveryFormShape(t *testing.T) {
 		if c.chunked && req.ContentLength != 0 {
 			t.Fatalf("%s: ContentLength = %d, want unknown", c.name, req.ContentLength)
 		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		msg, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != c.want {
-			t.Errorf("%s: status %d (%s), want %d", c.name, resp.StatusCode, msg, c.want)
+		if status, msg := send(t, req); status != c.want {
+			t.Errorf("%s: status %d (%s), want %d", c.name, status, msg, c.want)
 			continue
 		}
 		if c.want != http.StatusOK {
