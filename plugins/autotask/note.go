@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"switchboard/engine"
 	bt "switchboard/engine/beyondtrust"
@@ -188,10 +189,13 @@ func customerName(s *bt.Session) string {
 
 // truncate keeps text within Autotask's length, saying so at the end.
 func truncate(text string, max int) string {
-	rs := []rune(text)
-	if len(rs) <= max {
+	// A text of at most max bytes has at most max characters; a longer one
+	// is counted without being copied: a report is truncated rarely, and
+	// converting it to runes cost four bytes per character on every note.
+	if len(text) <= max || utf8.RuneCountInString(text) <= max {
 		return text
 	}
+	rs := []rune(text)
 	const tail = "\n… (truncated: Autotask keeps at most %d characters)"
 	t := fmt.Sprintf(tail, max)
 	return string(rs[:max-len([]rune(t))]) + t

@@ -1,6 +1,7 @@
 package autotask
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -35,6 +36,33 @@ func TestTruncate(t *testing.T) {
 	}
 	if short := "a report"; truncate(short, maxNoteDescription) != short {
 		t.Error("a short text was changed")
+	}
+}
+
+// TestTruncateAsBefore: truncate gives what cutting the text's runes gave,
+// at and around the limit, in one- and multi-byte text, and a text within
+// the limit is returned without a copy.
+func TestTruncateAsBefore(t *testing.T) { // not parallel: AllocsPerRun
+	byRunes := func(text string, max int) string {
+		rs := []rune(text)
+		if len(rs) <= max {
+			return text
+		}
+		tail := fmt.Sprintf("\n… (truncated: Autotask keeps at most %d characters)", max)
+		return string(rs[:max-len([]rune(tail))]) + tail
+	}
+	const max = 100
+	for _, unit := range []string{"a", "é", "€", "𝄞"} {
+		for _, n := range []int{0, 1, max / 2, max - 1, max, max + 1, 2 * max, 5 * max} {
+			text := strings.Repeat(unit, n)
+			if got, want := truncate(text, max), byRunes(text, max); got != want {
+				t.Errorf("%d × %q: got %q, want %q", n, unit, got, want)
+			}
+		}
+	}
+	report := strings.Repeat("Chat line about the printer queue & the spooler — ok.\n", 100)
+	if n := testing.AllocsPerRun(20, func() { truncate(report, maxNoteDescription) }); n != 0 {
+		t.Errorf("truncating a %d-byte report within the limit took %v allocations", len(report), n)
 	}
 }
 
