@@ -34,9 +34,20 @@ type ChatLine struct {
 // System reports whether the appliance itself wrote the line.
 func (c ChatLine) System() bool { return c.SpeakerType == ActorSystem }
 
-// Chat returns the chat transcript in order.
+// Chat returns the chat transcript in order, nil when there is none.
 func (s *Session) Chat() []ChatLine {
-	var out []ChatLine
+	// Counted first so that a transcript of hundreds of lines is one
+	// allocation, not a dozen growing copies (it is built per session end).
+	n := 0
+	for _, e := range s.Events {
+		if e.Type == EventChatMessage {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make([]ChatLine, 0, n)
 	for _, e := range s.Events {
 		if e.Type != EventChatMessage {
 			continue

@@ -1,8 +1,10 @@
 package beyondtrust
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // repsSession is a session report whose rep_list holds Sam (flagged
@@ -49,5 +51,29 @@ func TestPrimaryRepresentativeAsTheApplianceNamesIt(t *testing.T) {
 				t.Errorf("PrimaryRepresentative() = %+v, %v; want %+v, %v", got, listed, tt.want, tt.listed)
 			}
 		})
+	}
+}
+
+// TestChatIsOneAllocation: the transcript keeps the chat messages in
+// order, skips other events, is nil without chat, and is built in one
+// allocation (it is built for every session end's report).
+func TestChatIsOneAllocation(t *testing.T) { // not parallel: AllocsPerRun
+	at := time.Date(2024, 3, 5, 10, 0, 0, 0, time.UTC)
+	s := &Session{}
+	if s.Chat() != nil {
+		t.Error("a session without chat has a transcript")
+	}
+	for i := range 200 {
+		s.Events = append(s.Events,
+			SessionEvent{Timestamp: at.Add(time.Duration(i) * time.Second), Type: EventChatMessage,
+				PerformedBy: Actor{Name: "Alice", Type: ActorRepresentative}, Body: fmt.Sprintf("line %d", i)},
+			SessionEvent{Timestamp: at.Add(time.Duration(i) * time.Second), Type: "File Download", Filename: "x.log"})
+	}
+	chat := s.Chat()
+	if len(chat) != 200 || chat[0].Text != "line 0" || chat[199].Text != "line 199" || chat[7].Speaker != "Alice" || !chat[7].Time.Equal(at.Add(7*time.Second)) {
+		t.Fatalf("transcript of %d lines: first %+v", len(chat), chat[0])
+	}
+	if n := testing.AllocsPerRun(20, func() { s.Chat() }); n != 1 {
+		t.Errorf("Chat took %v allocations, want 1", n)
 	}
 }

@@ -407,7 +407,11 @@ func NewData(s *beyondtrust.Session, loc *time.Location) Data {
 	for _, r := range d.Reps {
 		d.RepNames = append(d.RepNames, r.Name)
 	}
-	for _, c := range s.Chat() {
+	chat := s.Chat()
+	if len(chat) > 0 {
+		d.Chat = make([]ChatLine, 0, len(chat))
+	}
+	for _, c := range chat {
 		d.Chat = append(d.Chat, ChatLine{
 			Time: NewTime(c.Time, loc), Speaker: c.Speaker, SpeakerType: c.SpeakerType,
 			System: c.System(), To: c.To, Text: c.Text,
