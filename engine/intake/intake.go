@@ -292,14 +292,17 @@ func parseForm(r *http.Request, maxBody int64) (query, fields url.Values, status
 }
 
 // readBody reads the whole body into one buffer sized by its declared
-// length (io.ReadAll would start small and grow). The body is already
-// capped by a MaxBytesReader, so a false length cannot make it read more.
+// length (io.ReadAll would start small and grow), up to readAhead: past
+// that the buffer grows with what arrives, so that a sender declaring a
+// large length and then sending nothing holds no more than readAhead. The
+// body is already capped by a MaxBytesReader, so a false length cannot
+// make it read more.
 func readBody(body io.Reader, length, maxBody int64) ([]byte, error) {
 	size := int64(512)
 	if length >= 0 {
 		// One byte more, so that the read that finds the end needs no
 		// larger buffer.
-		size = min(length, maxBody) + 1
+		size = min(length, maxBody, readAhead) + 1
 	}
 	b := make([]byte, 0, size)
 	for {
@@ -316,6 +319,10 @@ func readBody(body io.Reader, length, maxBody int64) ([]byte, error) {
 		}
 	}
 }
+
+// readAhead is the most readBody reserves before the body arrives: more
+// than an appliance's post (a few KiB).
+const readAhead = 16 << 10
 
 // applianceID takes the id from the recipient URL (appliance, id or
 // appliance_id), then from a posted appliance_id; a URL without one maps to
