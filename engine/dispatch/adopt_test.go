@@ -16,6 +16,7 @@ import (
 	"switchboard/engine/intake"
 	"switchboard/engine/service"
 	"switchboard/engine/store"
+	"switchboard/engine/storetest"
 )
 
 // rigRouter routes posts the way the engine does, to the rig's
@@ -109,6 +110,59 @@ func TestClaimAtInsertNeedsNoClaimTransaction(t *testing.T) {
 		if d.State != store.StateDone || d.Attempts != 1 {
 			t.Errorf("delivery %d: %s after %d attempts; want done after 1", d.ID, d.State, d.Attempts)
 		}
+	}
+}
+
+// An appliance posting the events of one session one at a time, each
+// after the previous delivery ran: every post's commit carries the finish
+// of the delivery before it and claims its own delivery at insert behind
+// it, so the sequence costs one write transaction per post, not two.
+func TestSequentialPostsCarryThePreviousFinish(t *testing.T) {
+	ran := make(chan int64, 100)
+	p := &testPlugin{id: "test", concurrency: 2, handle: func(_ context.Context, job *engine.Job) error {
+		ran <- job.DeliveryID
+		return nil
+	}}
+	// A second's wait: each finish waits for the test's next post, never
+	// for its timer, however slow the machine.
+	st := storetest.OpenWith(t, store.Options{FinishWait: time.Second})
+	r := newRigOn(t, st, p, nil, func(o *Options) { o.MaintenanceInterval = time.Hour })
+	r.run(t)
+	u := intakeFor(t, r)
+	ctx := context.Background()
+	const posts = 20
+	before := st.WriteTransactions()
+	for i := range posts {
+		if i > 0 {
+			for deadline := time.Now().Add(10 * time.Second); st.FinishesWaiting() != 1; time.Sleep(time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("the finish of post %d does not wait for the next commit", i-1)
+				}
+			}
+		}
+		postEvent(t, u, "s", i)
+		<-ran
+	}
+	// The maintenance loop's first round (its leader lease and the purge)
+	// may fall inside the count on a slow machine.
+	if got := st.WriteTransactions() - before; got > posts+2 {
+		t.Errorf("%d write transactions for %d posts of a session delivered one at a time; want %d (one each)", got, posts, posts)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ds, _ := st.ListDeliveries(ctx, store.DeliveryFilter{ConfigID: r.cfg})
+		if len(ds) == posts && allFinished(ds) {
+			for _, d := range ds {
+				if d.State != store.StateDone || d.Attempts != 1 {
+					t.Errorf("delivery %d: %s after %d attempts; want done after 1", d.ID, d.State, d.Attempts)
+				}
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d deliveries, not all finished", len(ds))
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

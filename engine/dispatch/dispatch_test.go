@@ -62,7 +62,12 @@ func newRig(t *testing.T, p engine.Plugin, mutate func(a map[string]any)) *rig {
 // newRigWith is newRig with the dispatcher's options adjusted by opts.
 func newRigWith(t *testing.T, p engine.Plugin, mutate func(a map[string]any), opts func(*Options)) *rig {
 	t.Helper()
-	st := storetest.Open(t)
+	return newRigOn(t, storetest.Open(t), p, mutate, opts)
+}
+
+// newRigOn is newRigWith on the store st.
+func newRigOn(t *testing.T, st *store.Store, p engine.Plugin, mutate func(a map[string]any), opts func(*Options)) *rig {
+	t.Helper()
 	box, err := secretbox.Load(context.Background(), t.TempDir(), "", st)
 	if err != nil {
 		t.Fatal(err)

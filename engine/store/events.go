@@ -141,6 +141,11 @@ func (s *Store) insertEvents(ctx context.Context, batch []*NewEvent, after func(
 		return nil, fmt.Errorf("%w: begin: %w", ErrUnavailable, err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	// The finishes waiting for a commit ride on this one, written first so
+	// that the claims below see their deliveries finished.
+	rode := s.board(ctx, tx)
+	committed := false
+	defer func() { rode.settle(s, committed) }()
 
 	now := ms(time.Now())
 	// Multi-row statements: a handful of SQLite calls per batch rather
@@ -226,6 +231,7 @@ func (s *Store) insertEvents(ctx context.Context, batch []*NewEvent, after func(
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("%w: commit: %w", ErrUnavailable, err)
 	}
+	committed = true
 	claims.keep(claimed, out)
 	return out, nil
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"sync"
@@ -10,20 +11,48 @@ import (
 	"gorm.io/gorm"
 )
 
-// finishGroup commits the finishes of attempts together, as the intake
-// commits posts: a finish that finds no finish transaction running writes
-// its own at once; finishes that arrive while one runs wait, and when it
-// ends the first of them writes all that waited (up to maxFinishes) in one
-// transaction. Under load the workers of a plugin share a commit and its
-// sync instead of queueing for the one writer one by one; alone, a finish
-// pays for its own transaction and nothing else. Each finish is still
-// fenced on its own: one whose attempt lost its lease gets ErrLeaseLost and
-// writes nothing, and the others commit.
+// finishGroup commits the finishes of attempts together.
+//
+// On SQLite a finish rides on the next commit of new events (see
+// finishRide): it waits, for at most wait, for the intake's group commit or
+// a poller's or source's insert, which writes it inside its own
+// transaction, before it inserts and claims. An appliance posting one event
+// at a time then pays one transaction and one sync per post, not one for
+// the post and another for the finish of the delivery before it, and the
+// next event of a session is claimed at insert because the one before it is
+// already finished in that transaction. A finish no event commit takes
+// within wait, or the one that fills a batch of maxFinishes, is written in a
+// transaction of its own.
+//
+// On PostgreSQL (wait 0) a finish that finds no finish transaction running
+// writes its own at once; finishes that arrive while one runs wait, and when
+// it ends the first of them writes all that waited (up to maxFinishes) in
+// one transaction.
+//
+// Either way each finish is fenced on its own (one whose attempt lost its
+// lease gets ErrLeaseLost and writes nothing, the others commit), and its
+// caller is answered only after the transaction that holds it committed.
 type finishGroup struct {
+	// wait is how long a finish waits for an event commit to carry it; 0
+	// writes finishes in transactions of their own.
+	wait time.Duration
+
 	mu      sync.Mutex
 	busy    bool
 	waiting []*pendingFinish
+	// gen numbers the timer of the oldest waiting finish, so that a timer
+	// that fires after its finishes were taken does nothing.
+	gen    uint64
+	timer  *time.Timer
+	closed bool
 }
+
+// finishRideWait is how long a finish waits for an event commit to carry
+// it: longer than an appliance's turn between a 200 and its next post on a
+// busy machine (about 1 ms in the load tool, see docs/performance.md), and
+// short beside a delivery's own time, so a lone last finish is written
+// soon after.
+const finishRideWait = 3 * time.Millisecond
 
 // maxFinishes caps the finishes of one transaction.
 const maxFinishes = 64
@@ -39,6 +68,9 @@ type pendingFinish struct {
 // submit writes p's finish, leading a transaction or joining the next one,
 // and returns its own result.
 func (g *finishGroup) submit(ctx context.Context, s *Store, p *pendingFinish) error {
+	if g.wait > 0 {
+		return g.ride(s, p)
+	}
 	p.lead = make(chan []*pendingFinish, 1)
 	g.mu.Lock()
 	if !g.busy {
@@ -63,18 +95,7 @@ func (g *finishGroup) submit(ctx context.Context, s *Store, p *pendingFinish) er
 // the leading finish's context: it answers the others too.
 func (g *finishGroup) run(ctx context.Context, s *Store, batch []*pendingFinish) {
 	defer g.handOff()
-	defer func() {
-		if v := recover(); v != nil {
-			for _, p := range batch {
-				select {
-				case p.done <- fmt.Errorf("store: finish delivery %d: panic: %v", p.f.ID, v):
-				default:
-				}
-			}
-			panic(v)
-		}
-	}()
-	s.finishBatch(context.WithoutCancel(ctx), batch)
+	s.finishAlone(context.WithoutCancel(ctx), batch)
 }
 
 func (g *finishGroup) handOff() {
@@ -93,16 +114,109 @@ func (g *finishGroup) handOff() {
 	next[0].lead <- next
 }
 
-// finishBatch writes a batch of finishes in one transaction and answers
-// each. A transaction that fails for a reason of one finish's data is
-// written again finish by finish, so that only that finish fails; when the
-// database itself is unavailable every finish fails at once.
-func (s *Store) finishBatch(ctx context.Context, batch []*pendingFinish) {
+// ride queues p for the next event commit and waits for its answer. The
+// finish that fills a batch writes it at once; otherwise the first finish
+// queued arms a timer that writes whatever no event commit took by then.
+func (g *finishGroup) ride(s *Store, p *pendingFinish) error {
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		s.finishAlone(context.Background(), []*pendingFinish{p})
+		return <-p.done
+	}
+	g.waiting = append(g.waiting, p)
+	switch {
+	case len(g.waiting) >= maxFinishes:
+		batch := g.takeLocked()
+		g.mu.Unlock()
+		s.finishAlone(context.Background(), batch)
+	case g.timer == nil:
+		gen := g.gen
+		g.timer = time.AfterFunc(g.wait, func() { g.expire(s, gen) })
+		g.mu.Unlock()
+	default:
+		g.mu.Unlock()
+	}
+	return <-p.done
+}
+
+// expire writes the finishes the timer numbered gen was armed for, unless
+// an event commit took them first.
+func (g *finishGroup) expire(s *Store, gen uint64) {
+	g.mu.Lock()
+	if gen != g.gen {
+		g.mu.Unlock()
+		return
+	}
+	g.timer = nil
+	batch := g.takeLocked()
+	g.mu.Unlock()
+	s.finishAlone(context.Background(), batch)
+}
+
+// takeLocked takes up to maxFinishes waiting finishes and disarms their
+// timer; finishes left over get a timer of their own. g.mu is held.
+func (g *finishGroup) takeLocked() []*pendingFinish {
+	n := min(len(g.waiting), maxFinishes)
+	if n == 0 {
+		return nil
+	}
+	batch := g.waiting[:n:n]
+	g.waiting = g.waiting[n:]
+	if len(g.waiting) == 0 {
+		g.waiting = nil
+	}
+	g.gen++
+	if g.timer != nil {
+		g.timer.Stop()
+		g.timer = nil
+	}
+	return batch
+}
+
+// take hands the waiting finishes to an event commit (none on PostgreSQL,
+// whose finishes do not ride).
+func (g *finishGroup) take(s *Store) []*pendingFinish {
+	if g.wait == 0 {
+		return nil
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	batch := g.takeLocked()
+	if len(g.waiting) > 0 && g.timer == nil {
+		gen := g.gen
+		g.timer = time.AfterFunc(g.wait, func() { g.expire(s, gen) })
+	}
+	return batch
+}
+
+// close writes the finishes still waiting and makes later ones write at
+// once, before the store closes its connections.
+func (g *finishGroup) close(s *Store) {
+	g.mu.Lock()
+	g.closed = true
+	var batches [][]*pendingFinish
+	for len(g.waiting) > 0 {
+		batches = append(batches, g.takeLocked())
+	}
+	g.mu.Unlock()
+	for _, b := range batches {
+		s.finishAlone(context.Background(), b)
+	}
+}
+
+// finishAlone writes a batch of finishes in a transaction of their own and
+// answers each. A transaction that fails for a reason of one finish's data
+// is written again finish by finish, so that only that finish fails; when
+// the database itself is unavailable every finish fails at once.
+func (s *Store) finishAlone(ctx context.Context, batch []*pendingFinish) {
+	defer answerOnPanic(batch)
 	now := ms(time.Now())
 	results := make([]error, len(batch))
 	err := s.writeTx(ctx, func(tx *gorm.DB) error {
+		ex := tx.Statement.ConnPool
 		for i, p := range batch {
-			results[i] = finishOne(tx, &p.f, p.checkpoint, now)
+			results[i] = s.finishOne(ctx, ex, &p.f, p.checkpoint, now)
 			if results[i] != nil && !errors.Is(results[i], ErrLeaseLost) {
 				return results[i]
 			}
@@ -120,9 +234,85 @@ func (s *Store) finishBatch(ctx context.Context, batch []*pendingFinish) {
 		}
 	default:
 		for _, p := range batch {
-			s.finishBatch(ctx, []*pendingFinish{p})
+			s.finishAlone(ctx, []*pendingFinish{p})
 		}
 	}
+}
+
+// answerOnPanic answers the finishes of a batch whose writing panicked,
+// so that no worker waits for ever, and panics on.
+func answerOnPanic(batch []*pendingFinish) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	for _, p := range batch {
+		select {
+		case p.done <- fmt.Errorf("store: finish delivery %d: panic: %v", p.f.ID, v):
+		default:
+		}
+	}
+	panic(v)
+}
+
+// riders are the finishes an event commit carries (see finishGroup).
+type riders struct {
+	batch   []*pendingFinish
+	results []error
+	// aside is true when the finishes were undone inside the transaction
+	// (one was refused for its data): they are written on their own.
+	aside bool
+}
+
+// board writes the waiting finishes in tx, the transaction of an event
+// commit, before its events are inserted and claimed. They are written
+// under a savepoint: a finish refused for its data undoes the finishes
+// alone, never the events, and they are then written in a transaction of
+// their own (settle), where the refused one fails alone.
+func (s *Store) board(ctx context.Context, tx *sql.Tx) *riders {
+	batch := s.finishes.take(s)
+	if len(batch) == 0 {
+		return nil
+	}
+	r := &riders{batch: batch, results: make([]error, len(batch))}
+	if _, err := tx.ExecContext(ctx, "SAVEPOINT finishes"); err != nil {
+		r.aside = true
+		return r
+	}
+	now := ms(time.Now())
+	for i, p := range batch {
+		r.results[i] = s.finishOne(ctx, tx, &p.f, p.checkpoint, now)
+		if r.results[i] != nil && !errors.Is(r.results[i], ErrLeaseLost) {
+			r.aside = true
+			break
+		}
+	}
+	if r.aside {
+		// Undone, or the transaction ends: either way they are written
+		// again on their own.
+		_, _ = tx.ExecContext(ctx, "ROLLBACK TO finishes")
+	}
+	if _, err := tx.ExecContext(ctx, "RELEASE finishes"); err != nil {
+		r.aside = true
+	}
+	return r
+}
+
+// settle answers the finishes an event commit carried once it has ended:
+// with their own results when it committed them, and otherwise after
+// writing them in a transaction of their own. That transaction runs on its
+// own goroutine: the event commit still holds the writer.
+func (r *riders) settle(s *Store, committed bool) {
+	if r == nil {
+		return
+	}
+	if committed && !r.aside {
+		for i, p := range r.batch {
+			p.done <- finishError(p.f.ID, r.results[i])
+		}
+		return
+	}
+	go s.finishAlone(context.Background(), r.batch)
 }
 
 func finishError(id int64, err error) error {
@@ -130,4 +320,15 @@ func finishError(id int64, err error) error {
 		return nil
 	}
 	return classify(fmt.Sprintf("finish delivery %d", id), err)
+}
+
+// FinishesWaiting returns how many finishes wait for a commit of new events
+// to carry them.
+func (s *Store) FinishesWaiting() int {
+	s.finishes.mu.Lock()
+	defer s.finishes.mu.Unlock()
+	if s.finishes.wait == 0 {
+		return 0
+	}
+	return len(s.finishes.waiting)
 }

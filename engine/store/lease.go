@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -190,9 +191,15 @@ func (s *Store) FinishAttempt(ctx context.Context, f Finish) error {
 	return s.finishes.submit(ctx, s, &pendingFinish{f: f, checkpoint: checkpoint, done: make(chan error, 1)})
 }
 
+// execer runs a statement in a transaction: a *sql.Tx, or the connection
+// of a gorm transaction.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
 // finishOne writes one finish in tx: ErrLeaseLost, and nothing written,
 // when its attempt no longer holds the delivery.
-func finishOne(tx *gorm.DB, f *Finish, checkpoint string, now int64) error {
+func (s *Store) finishOne(ctx context.Context, tx execer, f *Finish, checkpoint string, now int64) error {
 	finished := int64(0)
 	if f.State == StateDone || f.State == StateFailed || f.State == StateSkipped {
 		finished = now
@@ -201,22 +208,25 @@ func finishOne(tx *gorm.DB, f *Finish, checkpoint string, now int64) error {
 	if f.Snooze {
 		refund = 1
 	}
-	res := tx.Exec(`UPDATE deliveries SET state = ?, run_at = ?, lease_owner = '', lease_until = 0, lease_token = '',
+	res, err := tx.ExecContext(ctx, s.rebind(`UPDATE deliveries SET state = ?, run_at = ?, lease_owner = '', lease_until = 0, lease_token = '',
 			last_error = ?, result = ?, records = CASE WHEN CAST(? AS TEXT) = '' THEN records ELSE ? END,
 			checkpoint = CASE WHEN CAST(? AS TEXT) = '' THEN checkpoint ELSE ? END,
 			updated_at = ?, finished_at = ?, attempts = attempts - ?,
 			snoozes = CASE WHEN CAST(? AS INTEGER) = 1 THEN snoozes + 1 ELSE 0 END
-		WHERE id = ? AND lease_token = ? AND lease_token != '' AND state = 'running'`,
+		WHERE id = ? AND lease_token = ? AND lease_token != '' AND state = 'running'`),
 		f.State, ms(f.RunAt), f.Error, f.Result, f.Records, f.Records, checkpoint, checkpoint, now, finished, refund, refund, f.ID, f.Token)
-	if res.Error != nil {
-		return res.Error
+	if err != nil {
+		return err
 	}
-	if res.RowsAffected == 0 {
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
 		return ErrLeaseLost
 	}
-	return tx.Exec(`INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, outcome, error)
-		SELECT id, attempts + ?, CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT) FROM deliveries WHERE id = ?`,
-		refund, ms(f.Started), f.Duration.Milliseconds(), f.Outcome, f.Error, f.ID).Error
+	_, err = tx.ExecContext(ctx, s.rebind(`INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, outcome, error)
+		SELECT id, attempts + ?, CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT) FROM deliveries WHERE id = ?`),
+		refund, ms(f.Started), f.Duration.Milliseconds(), f.Outcome, f.Error, f.ID)
+	return err
 }
 
 // SaveCheckpoint persists a running attempt's checkpoint, if the attempt

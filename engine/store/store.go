@@ -68,7 +68,8 @@ type Store struct {
 	// (see writegate.go); PostgreSQL's pool does not use it.
 	gate writeGate
 
-	// finishes groups the finishes of attempts that arrive together.
+	// finishes groups the finishes of attempts that arrive together and,
+	// on SQLite, hands them to the next commit of new events.
 	finishes finishGroup
 
 	// writes counts write transactions begun, for tests and benchmarks
@@ -89,6 +90,11 @@ type Options struct {
 	// WALLimit is the write-ahead log size past which it is checkpointed
 	// and truncated (default DefaultWALLimit); see wal.go.
 	WALLimit int64
+	// FinishWait is how long, on SQLite, the finish of an attempt waits
+	// for a commit of new events to carry it before it is written in a
+	// transaction of its own (default 3 ms; negative: never waits).
+	// PostgreSQL writes finishes at once.
+	FinishWait time.Duration
 	// MaxConns is the PostgreSQL connection pool's size (default
 	// DefaultPostgresConns); SQLite ignores it.
 	MaxConns int
@@ -145,6 +151,9 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if opts.BusyTimeout == 0 {
 		opts.BusyTimeout = 5 * time.Second
 	}
+	if opts.FinishWait == 0 {
+		opts.FinishWait = finishRideWait
+	}
 	if opts.WALLimit <= 0 {
 		opts.WALLimit = DefaultWALLimit
 	}
@@ -198,6 +207,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	s := &Store{
 		w: w, r: r, cp: cp, path: path, log: opts.Logger, walLimit: opts.WALLimit,
 		kick: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{}),
+		finishes: finishGroup{wait: max(opts.FinishWait, 0)},
 	}
 	if !opts.SkipMigrate {
 		if _, err := s.Migrate(ctx); err != nil {
@@ -276,6 +286,7 @@ func closeGorm(db *gorm.DB) {
 // lets it) and closes every connection. Closing again does nothing.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		s.finishes.close(s)
 		close(s.stop)
 		<-s.stopped
 		if s.pg {

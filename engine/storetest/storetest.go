@@ -14,7 +14,13 @@ import (
 // test ends.
 func Open(t testing.TB) *store.Store {
 	t.Helper()
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "switchboard.db"), store.Options{})
+	return OpenWith(t, store.Options{})
+}
+
+// OpenWith is Open with opts.
+func OpenWith(t testing.TB, opts store.Options) *store.Store {
+	t.Helper()
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "switchboard.db"), opts)
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
