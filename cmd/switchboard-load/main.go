@@ -236,6 +236,11 @@ type result struct {
 	acked, failed int64
 	elapsed       time.Duration
 	latencies     []time.Duration
+	// For the steady rate, how long after its due time each post was
+	// handed to the connections (the generator's own timing: its sleeps
+	// and the CPU it gets) and then written (late − sched: waiting for a
+	// free connection, all 128 busy with slower answers).
+	sched, late []time.Duration
 }
 
 func (r result) perSecond() float64 { return float64(r.acked) / r.elapsed.Seconds() }
@@ -393,7 +398,7 @@ func steady(bases []string, rate int, d time.Duration) result {
 	interval := time.Second / time.Duration(rate)
 	total := int(d / interval)
 	var acked, failed atomic.Int64
-	lat := make([]time.Duration, total)
+	lat, sched, late := make([]time.Duration, total), make([]time.Duration, total), make([]time.Duration, total)
 	due := make(chan int, total)
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -405,6 +410,7 @@ func steady(bases []string, rate int, d time.Duration) result {
 			}
 			defer p.close()
 			for i := range due {
+				late[i] = time.Since(start.Add(time.Duration(i) * interval))
 				_, err := p.post()
 				if err != nil {
 					failed.Add(1)
@@ -419,6 +425,7 @@ func steady(bases []string, rate int, d time.Duration) result {
 		if wait := time.Until(start.Add(time.Duration(i) * interval)); wait > 0 {
 			time.Sleep(wait)
 		}
+		sched[i] = time.Since(start.Add(time.Duration(i) * interval))
 		due <- i
 	}
 	close(due)
@@ -429,7 +436,7 @@ func steady(bases []string, rate int, d time.Duration) result {
 			ok = append(ok, l)
 		}
 	}
-	return result{acked: acked.Load(), failed: failed.Load(), elapsed: time.Since(start), latencies: ok}
+	return result{acked: acked.Load(), failed: failed.Load(), elapsed: time.Since(start), latencies: ok, sched: sched, late: late}
 }
 
 func run(bin string, routed bool, workers int, d time.Duration, rate int) error {

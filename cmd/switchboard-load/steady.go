@@ -32,6 +32,9 @@ func runSteady(bin string, routed bool, d time.Duration, rate int) error {
 	fmt.Printf("steady %d events/s for %s: acknowledged %d, failed %d, p50 %v, p90 %v, p99 %v, p99.9 %v, max %v\n",
 		rate, d, st.acked, st.failed, st.percentile(0.50), st.percentile(0.90), st.percentile(0.99), st.percentile(0.999), st.percentile(1))
 	fmt.Print(histogram(st.latencies))
+	sched, late := result{latencies: st.sched}, result{latencies: st.late}
+	fmt.Printf("the load generator's own timing: posts handed out after their due time p50 %v, p99 %v, max %v; written (a free connection found) p50 %v, p99 %v\n",
+		sched.percentile(0.50), sched.percentile(0.99), sched.percentile(1), late.percentile(0.50), late.percentile(0.99))
 	fmt.Printf("CPU during the run (2 cores = %v): engine %v, load generator %v\n",
 		2*st.elapsed.Round(time.Millisecond), engCPU.Round(time.Millisecond), selfUsed.Round(time.Millisecond))
 	if routed {
