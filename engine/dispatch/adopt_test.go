@@ -33,13 +33,13 @@ func (rr rigRouter) Route(applianceID, event, source string) ([]store.NewDeliver
 
 // intakeFor serves the outbound-event endpoint on the rig's store, its
 // commits claiming for the rig's dispatcher.
-func intakeFor(t *testing.T, r *rig) string {
+func intakeFor(t testing.TB, r *rig) string {
 	t.Helper()
 	return intakeWith(t, r, r.disp)
 }
 
 // intakeWith is intakeFor handing its claims to workers.
-func intakeWith(t *testing.T, r *rig, workers intake.Workers) string {
+func intakeWith(t testing.TB, r *rig, workers intake.Workers) string {
 	t.Helper()
 	h := intake.New(intake.Options{Store: r.st, Router: rigRouter{r}, Wake: r.disp.Wake, Workers: workers})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -52,7 +52,7 @@ func intakeWith(t *testing.T, r *rig, workers intake.Workers) string {
 	return srv.URL + intake.Path
 }
 
-func postEvent(t *testing.T, u, lsid string, n int) {
+func postEvent(t testing.TB, u, lsid string, n int) {
 	t.Helper()
 	resp, err := http.PostForm(u, url.Values{"event": {engine.EventMemberAdded}, "lsid": {lsid}, "timestamp": {fmt.Sprint(1700000000 + n)}, "seq": {fmt.Sprint(n)}})
 	if err != nil {

@@ -66,7 +66,7 @@ func newRigWith(t *testing.T, p engine.Plugin, mutate func(a map[string]any), op
 }
 
 // newRigOn is newRigWith on the store st.
-func newRigOn(t *testing.T, st *store.Store, p engine.Plugin, mutate func(a map[string]any), opts func(*Options)) *rig {
+func newRigOn(t testing.TB, st *store.Store, p engine.Plugin, mutate func(a map[string]any), opts func(*Options)) *rig {
 	t.Helper()
 	box, err := secretbox.Load(context.Background(), t.TempDir(), "", st)
 	if err != nil {
@@ -107,7 +107,7 @@ func newRigOn(t *testing.T, st *store.Store, p engine.Plugin, mutate func(a map[
 }
 
 // run starts the dispatcher and stops it when the test ends.
-func (r *rig) run(t *testing.T) {
+func (r *rig) run(t testing.TB) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

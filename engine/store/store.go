@@ -92,7 +92,7 @@ type Options struct {
 	WALLimit int64
 	// FinishWait is how long, on SQLite, the finish of an attempt waits
 	// for a commit of new events to carry it before it is written in a
-	// transaction of its own (default 3 ms; negative: never waits).
+	// transaction of its own (default 5 ms; negative: never waits).
 	// PostgreSQL writes finishes at once.
 	FinishWait time.Duration
 	// MaxConns is the PostgreSQL connection pool's size (default
