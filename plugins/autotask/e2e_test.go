@@ -2,6 +2,7 @@ package autotask_test
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"runtime/pprof"
@@ -41,7 +42,7 @@ func newStack(t testing.TB, outbound bool) *stack {
 	// go tool pprof -tags.
 	defer pprof.SetGoroutineLabels(context.Background())
 	label(partAppliance)
-	app := bttest.New(bttest.WithAccount(bttest.Account{ClientID: "e2e", ClientSecret: "e2e-client-secret", Reporting: true, Command: "full"}))
+	app := newApplianceSim()
 	t.Cleanup(app.Close)
 	label(partAutotask)
 	// Each stack is its own Autotask tenant: the hourly budget of 10,000
@@ -51,11 +52,30 @@ func newStack(t testing.TB, outbound bool) *stack {
 	user := fmt.Sprintf("api-user-%d@example.com", stacks.Add(1))
 	sim := autotasktest.New(autotasktest.Options{Username: user})
 	t.Cleanup(sim.Close)
-	ctx := context.Background()
 	label(partEngine)
+	srv := newEngine(t, app.Host(), app.CertPool(), sim.RESTRoot(), user)
+	if outbound {
+		label(partAppliance)
+		app.SendOutbound(srv.IntakeURL()+"/ERSPost?appliance="+engine.DefaultApplianceID, bttest.RetryInterval(100*time.Millisecond))
+	}
+	return &stack{app: app, sim: sim, srv: srv}
+}
+
+// newApplianceSim is the stack's appliance, with the API account the
+// engine's configuration uses.
+func newApplianceSim() *bttest.Appliance {
+	return bttest.New(bttest.WithAccount(bttest.Account{ClientID: "e2e", ClientSecret: "e2e-client-secret", Reporting: true, Command: "full"}))
+}
+
+// newEngine starts an engine with one Autotask configuration for the
+// appliance at host (trusted through roots) and the Autotask simulator at
+// restRoot, whose API user is user.
+func newEngine(t testing.TB, host string, roots *x509.CertPool, restRoot, user string) *server.Server {
+	t.Helper()
+	ctx := context.Background()
 	srv, err := server.New(ctx, server.Options{
 		DataDir: t.TempDir(), IntakeAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
-		Plugins: []engine.Plugin{autotask.New()}, ApplianceRootCAs: app.CertPool(), AdminPassword: "e2e-admin-password",
+		Plugins: []engine.Plugin{autotask.New()}, ApplianceRootCAs: roots, AdminPassword: "e2e-admin-password",
 		Backoff: func(int) time.Duration { return 50 * time.Millisecond },
 	})
 	if err != nil {
@@ -71,12 +91,12 @@ func newStack(t testing.TB, outbound bool) *stack {
 	})
 	events := []string{engine.EventMemberAdded, engine.EventSessionEnd, engine.EventCustomerSurveyDone, engine.EventRepSurveyDone}
 	appliance, _ := json.Marshal(map[string]any{
-		"name": "E2E", "appliance_id": engine.DefaultApplianceID, "host": app.Host(),
+		"name": "E2E", "appliance_id": engine.DefaultApplianceID, "host": host,
 		"client_id": "e2e", "client_secret": "e2e-client-secret", "product": engine.ProductRemoteSupport,
 		"outbound_events": events, "retry_outbound_events": events, "retry_attempt_limit": 5,
 	})
 	settings, _ := json.Marshal(map[string]any{
-		"services_url": sim.RESTRoot(), "username": user,
+		"services_url": restRoot, "username": user,
 		"password": autotasktest.DefaultSecret, "integration_code": autotasktest.DefaultIntegrationCode,
 		"update_time_entry":    true,
 		"time_entry_defaults":  `{"defaultDomain": "msp.example", "roleName": "Technician", "summaryNotes": "Remote support session"}`,
@@ -87,11 +107,7 @@ func newStack(t testing.TB, outbound bool) *stack {
 	if _, err := srv.Service.CreateConfig(ctx, "e2e", service.ConfigInput{Plugin: autotask.ID, Appliance: appliance, Settings: settings}); err != nil {
 		t.Fatal(err)
 	}
-	if outbound {
-		label(partAppliance)
-		app.SendOutbound(srv.IntakeURL()+"/ERSPost?appliance="+engine.DefaultApplianceID, bttest.RetryInterval(100*time.Millisecond))
-	}
-	return &stack{app: app, sim: sim, srv: srv}
+	return srv
 }
 
 // Profiler labels of the stack's parts.

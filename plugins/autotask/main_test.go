@@ -14,7 +14,13 @@ import (
 // hash takes seconds under the race detector on a loaded 2-core machine,
 // enough to run a request past the admin listener's write timeout; the
 // tests are about delivery, not about the hash.
+//
+// With simulatorsEnv set, the binary is BenchmarkEngineSessionEnd's child
+// process instead (e2e_child_test.go).
 func TestMain(m *testing.M) {
+	if spec := os.Getenv(simulatorsEnv); spec != "" {
+		os.Exit(serveSimulators(spec))
+	}
 	auth.BcryptCost = bcrypt.MinCost
 	os.Exit(m.Run())
 }

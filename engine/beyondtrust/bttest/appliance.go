@@ -201,6 +201,10 @@ func (a *Appliance) CertPool() *x509.CertPool {
 	return pool
 }
 
+// Certificate is the appliance's self-signed certificate, for a client in
+// another process to trust.
+func (a *Appliance) Certificate() *x509.Certificate { return a.srv.Certificate() }
+
 // Client is an HTTP client that trusts the appliance.
 func (a *Appliance) Client() *http.Client { return a.srv.Client() }
 
