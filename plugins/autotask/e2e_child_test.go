@@ -5,15 +5,14 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"switchboard/engine/helperproc"
 	"switchboard/engine/rusage"
 	"switchboard/plugins/autotask/autotasktest"
 )
@@ -81,45 +80,23 @@ func serveSimulators(spec string) int {
 type childSimulators struct {
 	host, restRoot, user string
 	roots                *x509.CertPool
-	in                   io.WriteCloser
-	out                  *bufio.Scanner
+	p                    *helperproc.Process
 }
 
 // startChildSimulators runs the test binary as the simulators of n
 // scripted sessions until the benchmark ends.
 func startChildSimulators(b *testing.B, n int) *childSimulators {
 	b.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		b.Fatal(err)
-	}
 	// Each stack its own Autotask user, as in newStack.
 	user := fmt.Sprintf("api-user-%d@example.com", stacks.Add(1))
-	cmd := exec.Command(exe, "-test.run=^$")
-	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d %s", simulatorsEnv, n, user))
-	cmd.Stderr = os.Stderr
-	in, err := cmd.StdinPipe()
+	c := &childSimulators{user: user, p: helperproc.Start(b, simulatorsEnv, fmt.Sprintf("%d %s", n, user))}
+	line, err := c.p.Line()
 	if err != nil {
-		b.Fatal(err)
+		b.Fatalf("the simulators did not start: %v", err)
 	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		in.Close()
-		_ = cmd.Wait()
-	})
-	c := &childSimulators{user: user, in: in, out: bufio.NewScanner(out)}
 	var hello simulatorsHello
-	if !c.out.Scan() {
-		b.Fatalf("the simulators did not start: %v", c.out.Err())
-	}
-	if err := json.Unmarshal(c.out.Bytes(), &hello); err != nil {
-		b.Fatalf("the simulators said %q: %v", c.out.Text(), err)
+	if err := json.Unmarshal([]byte(line), &hello); err != nil {
+		b.Fatalf("the simulators said %q: %v", line, err)
 	}
 	cert, err := x509.ParseCertificate(hello.Cert)
 	if err != nil {
@@ -130,21 +107,10 @@ func startChildSimulators(b *testing.B, n int) *childSimulators {
 	return c
 }
 
-// ask sends one command and returns the answer's line.
-func (c *childSimulators) ask(command string) (string, error) {
-	if _, err := fmt.Fprintln(c.in, command); err != nil {
-		return "", err
-	}
-	if !c.out.Scan() {
-		return "", fmt.Errorf("the simulators ended: %v", c.out.Err())
-	}
-	return c.out.Text(), nil
-}
-
 // post has the child post every session's end to the intake, all at once
 // (rate 0) or rate a second, and returns once they are all answered.
 func (c *childSimulators) post(intakeURL string, rate int) error {
-	answer, err := c.ask(fmt.Sprintf("post %s %d", intakeURL, rate))
+	answer, err := c.p.Ask(fmt.Sprintf("post %s %d", intakeURL, rate))
 	if err != nil {
 		return err
 	}
@@ -158,7 +124,7 @@ func (c *childSimulators) post(intakeURL string, rate int) error {
 // stats is the child's CPU time, Autotask requests and appliance
 // connections since the post began.
 func (c *childSimulators) stats() (cpu time.Duration, calls, conns int, err error) {
-	answer, err := c.ask("stats")
+	answer, err := c.p.Ask("stats")
 	if err != nil {
 		return 0, 0, 0, err
 	}

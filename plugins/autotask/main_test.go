@@ -1,12 +1,12 @@
 package autotask_test
 
 import (
-	"os"
 	"testing"
 
 	"golang.org/x/crypto/bcrypt"
 
 	"switchboard/engine/auth"
+	"switchboard/engine/helperproc"
 )
 
 // The engine stacks these tests start hash the admin's password and check
@@ -18,9 +18,6 @@ import (
 // With simulatorsEnv set, the binary is BenchmarkEngineSessionEnd's child
 // process instead (e2e_child_test.go).
 func TestMain(m *testing.M) {
-	if spec := os.Getenv(simulatorsEnv); spec != "" {
-		os.Exit(serveSimulators(spec))
-	}
 	auth.BcryptCost = bcrypt.MinCost
-	os.Exit(m.Run())
+	helperproc.Main(m, simulatorsEnv, serveSimulators)
 }

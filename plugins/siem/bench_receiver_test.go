@@ -3,13 +3,12 @@ package siem
 import (
 	"bufio"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"strconv"
 	"testing"
 	"time"
 
+	"switchboard/engine/helperproc"
 	"switchboard/engine/rusage"
 	"switchboard/plugins/siem/siemtest"
 )
@@ -19,12 +18,7 @@ import (
 // process so that its CPU time is counted apart from the plugin's.
 const benchReceiverEnv = "SIEM_BENCH_RECEIVER"
 
-func TestMain(m *testing.M) {
-	if kind := os.Getenv(benchReceiverEnv); kind != "" {
-		os.Exit(serveBenchReceiver(kind))
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { helperproc.Main(m, benchReceiverEnv, serveBenchReceiver) }
 
 // serveBenchReceiver starts the receiver, prints its address, then
 // answers each count read from stdin, once the receiver holds that many
@@ -70,57 +64,33 @@ func serveBenchReceiver(kind string) int {
 // childReceiver is a receiver served by a child process.
 type childReceiver struct {
 	addr string
-	in   io.WriteCloser
-	out  *bufio.Scanner
+	p    *helperproc.Process
 }
 
 // startChildReceiver runs the test binary as a receiver of kind ("hec",
 // "syslog-tcp") until the benchmark ends.
 func startChildReceiver(b *testing.B, kind string) *childReceiver {
 	b.Helper()
-	exe, err := os.Executable()
+	c := &childReceiver{p: helperproc.Start(b, benchReceiverEnv, kind)}
+	addr, err := c.p.Line()
 	if err != nil {
-		b.Fatal(err)
+		b.Fatalf("the %s receiver did not start: %v", kind, err)
 	}
-	cmd := exec.Command(exe, "-test.run=^$")
-	cmd.Env = append(os.Environ(), benchReceiverEnv+"="+kind)
-	cmd.Stderr = os.Stderr
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		in.Close()
-		_ = cmd.Wait()
-	})
-	c := &childReceiver{in: in, out: bufio.NewScanner(out)}
-	if !c.out.Scan() {
-		b.Fatalf("the %s receiver did not start: %v", kind, c.out.Err())
-	}
-	c.addr = c.out.Text()
+	c.addr = addr
 	return c
 }
 
 // wait returns, once the child holds want events (or gave up waiting),
 // how many it holds and the CPU time it used since it started listening.
 func (c *childReceiver) wait(want int) (int, time.Duration, error) {
-	if _, err := fmt.Fprintln(c.in, want); err != nil {
+	answer, err := c.p.Ask(strconv.Itoa(want))
+	if err != nil {
 		return 0, 0, err
-	}
-	if !c.out.Scan() {
-		return 0, 0, fmt.Errorf("the receiver ended: %v", c.out.Err())
 	}
 	var held int
 	var cpu int64
-	if _, err := fmt.Sscan(c.out.Text(), &held, &cpu); err != nil {
-		return 0, 0, fmt.Errorf("receiver answered %q: %w", c.out.Text(), err)
+	if _, err := fmt.Sscan(answer, &held, &cpu); err != nil {
+		return 0, 0, fmt.Errorf("receiver answered %q: %w", answer, err)
 	}
 	return held, time.Duration(cpu), nil
 }
