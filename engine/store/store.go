@@ -22,7 +22,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/mattn/go-sqlite3"
 	"github.com/pressly/goose/v3"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -190,14 +189,14 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	params.Set("_synchronous", "NORMAL")
 	params.Set("_txlock", "deferred")
 	params.Set("_query_only", "true")
-	r, err := openGorm("sqlite3", "file:"+path+"?"+params.Encode(), 4)
+	r, err := openGorm(readerDriver, "file:"+path+"?"+params.Encode(), 4)
 	if err != nil {
 		closeGorm(w)
 		return nil, err
 	}
 	params.Del("_query_only")
 	params.Set("_busy_timeout", fmt.Sprint(min(opts.BusyTimeout, checkpointBusyTimeout).Milliseconds()))
-	cp, err := sql.Open("sqlite3", "file:"+path+"?"+params.Encode())
+	cp, err := sql.Open(readerDriver, "file:"+path+"?"+params.Encode())
 	if err != nil {
 		closeGorm(w)
 		closeGorm(r)
@@ -224,14 +223,8 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 // crosses the threshold and stall it on fsync (hundreds of milliseconds on
 // a slow disk, with every post waiting on that commit). Store.checkpoint
 // does them in the background instead.
+// Both SQLite drivers keep prepared statements (stmtcache.go).
 const writerDriver = "sqlite3_switchboard_writer"
-
-func init() {
-	sql.Register(writerDriver, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
-		_, err := c.Exec("PRAGMA wal_autocheckpoint = 0", nil)
-		return err
-	}})
-}
 
 func sqlitePath(dsn string) (string, error) {
 	switch {
