@@ -68,14 +68,7 @@ func postEvent(t testing.TB, u, lsid string, n int) {
 // claimed and handed over in memory: the delivery runs once, and it costs
 // the insert's transaction and the finish's, no claim in between.
 func TestClaimAtInsertNeedsNoClaimTransaction(t *testing.T) {
-	ran := make(chan int64, 100)
-	p := &testPlugin{id: "test", concurrency: 2, handle: func(_ context.Context, job *engine.Job) error {
-		ran <- job.DeliveryID
-		return nil
-	}}
-	r := newRigWith(t, p, nil, func(o *Options) { o.MaintenanceInterval = time.Hour })
-	r.run(t)
-	u := intakeFor(t, r)
+	r, u, ran := postingRig(t)
 	ctx := context.Background()
 	waitIdle := func() {
 		t.Helper()
@@ -166,6 +159,21 @@ func TestSequentialPostsCarryThePreviousFinish(t *testing.T) {
 	}
 }
 
+// postingRig is a running dispatcher whose plugin reports each delivery
+// it ran on ran, and the URL of an intake that claims at insert for it.
+func postingRig(t *testing.T) (*rig, string, chan int64) {
+	t.Helper()
+	ran := make(chan int64, 100)
+	p := &testPlugin{id: "test", concurrency: 2, handle: func(_ context.Context, job *engine.Job) error {
+		ran <- job.DeliveryID
+		return nil
+	}}
+	r := newRigWith(t, p, nil, func(o *Options) { o.MaintenanceInterval = time.Hour })
+	r.run(t)
+	u := intakeFor(t, r)
+	return r, u, ran
+}
+
 func allFinished(ds []store.Delivery) bool {
 	for _, d := range ds {
 		if d.FinishedAt == 0 {
@@ -246,5 +254,38 @@ func TestClaimAtInsertKeepsSessionOrderAndRunsOnce(t *testing.T) {
 	}
 	for _, b := range bad {
 		t.Error(b)
+	}
+}
+
+// A routed post delivered one at a time runs a few dozen SQL statements
+// (intake, claim at insert, the worker's reads, the finish): the store's
+// connections keep them compiled, so after the first posts none of them
+// is compiled again.
+func TestRoutedPostCompilesNoStatement(t *testing.T) {
+	r, u, ran := postingRig(t)
+	ctx := context.Background()
+	deliver := func(from, to int) {
+		for i := from; i < to; i++ {
+			postEvent(t, u, fmt.Sprint("s", i), i)
+			<-ran
+			for {
+				if ds, _ := r.st.ListDeliveries(ctx, store.DeliveryFilter{ConfigID: r.cfg}); allFinished(ds) {
+					break
+				}
+				time.Sleep(time.Millisecond)
+			}
+		}
+	}
+	deliver(0, 5)
+	const posts = 20
+	before := r.st.StatementStats()
+	deliver(5, 5+posts)
+	after := r.st.StatementStats()
+	runs, prepares := after.Runs-before.Runs, after.Prepares-before.Prepares
+	t.Logf("per routed post delivered: %.1f statements run, %.2f compiled", float64(runs)/posts, float64(prepares)/posts)
+	// The test's own ListDeliveries polls run too; each of them was
+	// compiled once per statement before statements were kept.
+	if prepares > posts/4 {
+		t.Errorf("%d statements compiled for %d posts (%d run); want them kept", prepares, posts, runs)
 	}
 }
