@@ -496,9 +496,12 @@ func (l *pluginLoop) job(ctx context.Context, d *store.Delivery, lease *attemptL
 	if cfg.Appliance.Disabled {
 		return nil, engine.Skip("the configuration was disabled before this delivery ran")
 	}
-	ev, err := l.d.opts.Store.GetEvent(ctx, d.EventID)
-	if err != nil {
-		return nil, fmt.Errorf("load event %d: %w", d.EventID, err)
+	// A delivery claimed at insert carries the event its insert stored.
+	ev := d.Event
+	if ev == nil {
+		if ev, err = l.d.opts.Store.GetEvent(ctx, d.EventID); err != nil {
+			return nil, fmt.Errorf("load event %d: %w", d.EventID, err)
+		}
 	}
 	return &engine.Job{
 		DeliveryID:  d.ID,

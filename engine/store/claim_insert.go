@@ -53,8 +53,9 @@ func (c *InsertClaim) begin(n int) *insertClaims {
 }
 
 // keep marks the claimed deliveries as handed over, after the commit, and
-// attaches each to its event's result.
-func (ic *insertClaims) keep(claimed []Delivery, out []Inserted) {
+// attaches each to its event's result, with the event when this batch
+// stored it.
+func (ic *insertClaims) keep(claimed []Delivery, out []Inserted, batch []*NewEvent) {
 	if ic == nil {
 		return
 	}
@@ -67,6 +68,15 @@ func (ic *insertClaims) keep(claimed []Delivery, out []Inserted) {
 		// A duplicate in the batch names the same event: only the first
 		// result carries its claims, so that each is handed over once.
 		if ds, ok := byEvent[out[i].EventID]; ok {
+			if !out[i].Duplicate {
+				// The row as stored: its id and received time are set
+				// by now, and nothing else is changed by the database
+				// (TestClaimedAtInsertCarriesTheStoredEvent).
+				ev := batch[i].Event
+				for j := range ds {
+					ds[j].Event = &ev
+				}
+			}
 			out[i].Claimed = ds
 			delete(byEvent, out[i].EventID)
 		}

@@ -198,3 +198,51 @@ func TestClaimAtInsertGivesBackOnRollback(t *testing.T) {
 		}
 	})
 }
+
+// A delivery claimed at insert carries its event exactly as GetEvent reads
+// it back, field by field — with and without a session, with custom
+// fields, a received time given or stamped — so that the worker need not
+// read it; a delivery added to an event stored before carries none.
+func TestClaimedAtInsertCarriesTheStoredEvent(t *testing.T) {
+	eachDB(t, func(t *testing.T, st *Store) {
+		ctx := context.Background()
+		cfg := newConfig(t, st)
+		d := NewDelivery{ConfigID: cfg.ID, Plugin: "p", MaxAttempts: 3}
+		old := newEvent("old")
+		if _, err := st.InsertEvents(ctx, []*NewEvent{old}, nil); err != nil {
+			t.Fatal(err)
+		}
+		custom := newEvent("custom", d)
+		custom.Event.Fields = "event=support_conference_end&custom.ticket=T%C3%A9+1&lsid=custom&empty="
+		custom.Event.ExternalKey, custom.Event.OccurredAt, custom.Event.ReceivedAt = "T20240101.0001", 1733240467000, 1733240468123
+		noSession := newEvent("nosession", d)
+		noSession.Event.LSID, noSession.Event.Name, noSession.Event.Source, noSession.Event.Fields = "", "pm_cloud_event", "pmcloud", ""
+		noSession.Event.OccurredAt = 0
+		again := newEvent("old", d) // stored before, gains a delivery now
+		dup := newEvent("custom", d)
+		ws := &slots{free: map[string]int{"p": 10}}
+		res, err := st.InsertEventsClaiming(ctx, []*NewEvent{custom, noSession, again, dup}, ws.claim("engine-a", time.Now()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res[0].Claimed) != 1 || len(res[1].Claimed) != 1 || len(res[2].Claimed) != 1 || len(res[3].Claimed) != 0 {
+			t.Fatalf("claimed %d %d %d %d; want 1 1 1 0", len(res[0].Claimed), len(res[1].Claimed), len(res[2].Claimed), len(res[3].Claimed))
+		}
+		for _, r := range res[:2] {
+			got := r.Claimed[0].Event
+			if got == nil {
+				t.Fatalf("event %d: claimed without its event", r.EventID)
+			}
+			want, err := st.GetEvent(ctx, r.EventID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if *got != *want {
+				t.Errorf("event handed over\n%+v\nevent read back\n%+v", *got, *want)
+			}
+		}
+		if ev := res[2].Claimed[0].Event; ev != nil {
+			t.Errorf("an event stored before is handed over from the post: %+v", *ev)
+		}
+	})
+}

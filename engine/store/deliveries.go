@@ -47,6 +47,11 @@ type Delivery struct {
 	CreatedAt  int64 `gorm:"autoCreateTime:false"`
 	UpdatedAt  int64 `gorm:"autoUpdateTime:false"`
 	FinishedAt int64
+	// Event is set on a delivery claimed at insert whose event that
+	// insert stored: the row as GetEvent would read it, so that the
+	// worker need not read it back. Nil on every delivery read from the
+	// database.
+	Event *Event `gorm:"-" json:"-"`
 }
 
 // TableName maps Delivery to its table.

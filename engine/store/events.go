@@ -232,7 +232,7 @@ func (s *Store) insertEvents(ctx context.Context, batch []*NewEvent, after func(
 		return nil, fmt.Errorf("%w: commit: %w", ErrUnavailable, err)
 	}
 	committed = true
-	claims.keep(claimed, out)
+	claims.keep(claimed, out, batch)
 	return out, nil
 }
 
