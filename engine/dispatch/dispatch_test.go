@@ -60,7 +60,7 @@ func newRig(t *testing.T, p engine.Plugin, mutate func(a map[string]any)) *rig {
 }
 
 // newRigWith is newRig with the dispatcher's options adjusted by opts.
-func newRigWith(t *testing.T, p engine.Plugin, mutate func(a map[string]any), opts func(*Options)) *rig {
+func newRigWith(t testing.TB, p engine.Plugin, mutate func(a map[string]any), opts func(*Options)) *rig {
 	t.Helper()
 	return newRigOn(t, storetest.Open(t), p, mutate, opts)
 }
