@@ -117,11 +117,18 @@ func (s *Store) claimInserted(ctx context.Context, tx *sql.Tx, ic *insertClaims,
 	if s.pg {
 		token = leaseTokenPostgres
 	}
+	// The id list is padded to a power of two with its last id, so that
+	// batches of any size make a handful of statement texts, which the
+	// connection keeps compiled (stmtcache.go).
+	ids := idListLen(len(ic.reserved))
+	for len(args) < 4+ids {
+		args = append(args, args[len(args)-1])
+	}
 	q := `UPDATE deliveries SET state = 'running', attempts = attempts + 1,
 			lease_owner = ?, lease_until = ?, lease_token = ` + token + `, updated_at = ?
 		WHERE id IN (
 			SELECT d.id FROM deliveries d
-			WHERE d.state = 'pending' AND d.run_at <= ? AND d.id IN (?` + strings.Repeat(",?", len(ic.reserved)-1) + `)
+			WHERE d.state = 'pending' AND d.run_at <= ? AND d.id IN (?` + strings.Repeat(",?", ids-1) + `)
 			AND NOT (` + blockedBySession + `))
 		RETURNING ` + deliveryColumns
 	rows, err := tx.QueryContext(ctx, s.rebind(q), args...)
@@ -141,6 +148,15 @@ func (s *Store) claimInserted(ctx context.Context, tx *sql.Tx, ic *insertClaims,
 		return nil, classify("claim inserted deliveries", err)
 	}
 	return out, nil
+}
+
+// idListLen is the length of an id list padded to the next power of two.
+func idListLen(n int) int {
+	l := 1
+	for l < n {
+		l *= 2
+	}
+	return l
 }
 
 // deliveryColumns are the columns fields scans, in its order.

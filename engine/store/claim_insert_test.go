@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -243,6 +244,42 @@ func TestClaimedAtInsertCarriesTheStoredEvent(t *testing.T) {
 		}
 		if ev := res[2].Claimed[0].Event; ev != nil {
 			t.Errorf("an event stored before is handed over from the post: %+v", *ev)
+		}
+	})
+}
+
+// Batches of any size claim each of their deliveries once (the id list is
+// padded with repeated ids), and on SQLite make only a few statement
+// texts, which stay compiled.
+func TestClaimAtInsertBatchSizes(t *testing.T) {
+	eachDB(t, func(t *testing.T, st *Store) {
+		ctx := context.Background()
+		cfg := newConfig(t, st)
+		d := NewDelivery{ConfigID: cfg.ID, Plugin: "p", MaxAttempts: 3}
+		var prepares int64
+		for n := 1; n <= 9; n++ {
+			if n == 5 {
+				prepares = st.StatementStats().Prepares
+			}
+			batch := make([]*NewEvent, n)
+			for i := range batch {
+				batch[i] = newEvent(fmt.Sprintf("b%d-%d", n, i), d)
+			}
+			ws := &slots{free: map[string]int{"p": n}}
+			res, err := st.InsertEventsClaiming(ctx, batch, ws.claim("engine-a", time.Now()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, r := range res {
+				if len(r.Claimed) != 1 || r.Claimed[0].Attempts != 1 || r.Claimed[0].State != StateRunning {
+					t.Fatalf("batch of %d, event %d: claimed %+v; want one running, attempt 1", n, i, r.Claimed)
+				}
+			}
+		}
+		// Batches of 5 to 9 deliveries: two texts of the claim (8 and 16
+		// ids) beside the inserts' (prepared once per batch size).
+		if got := st.StatementStats().Prepares - prepares; !st.pg && got > 2+2*5 {
+			t.Errorf("%d statements compiled for batches of 5 to 9", got)
 		}
 	})
 }
