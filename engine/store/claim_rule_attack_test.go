@@ -11,9 +11,10 @@ import (
 // Claim at insert decides exactly as Claim would a moment later, whatever
 // the session's other deliveries are doing: random sessions, each with
 // earlier deliveries of this or another configuration, of this or another
-// session, in every state (due or not), are played twice, once with the
-// new delivery claimed at insert and once stored plainly and then
-// claimed; the new delivery is claimed both ways or neither. A cheaper
+// session, in every state (due or not), and a batch of one to four new
+// events (of the session, of another, of none), are played twice, once
+// claimed at insert and once stored plainly and then claimed; each new
+// delivery is claimed both ways or neither. A cheaper
 // claim statement that drops or bends a case of the session rule would
 // run two deliveries of a session at once, or stall one.
 func TestClaimAtInsertDecidesAsClaimDoes(t *testing.T) {
@@ -38,8 +39,13 @@ func TestClaimAtInsertDecidesAsClaimDoes(t *testing.T) {
 				}
 				priors = append(priors, prior{cfg: cfg, sameSession: rng.IntN(4) != 0, state: states[rng.IntN(len(states))], future: rng.IntN(3) == 0})
 			}
-			emptyLSID := rng.IntN(8) == 0
-			claimed := map[string]bool{}
+			// The new events, posted in one batch: of the session, of another
+			// session, or of none, so that the batch's own earlier ones count.
+			sessions := make([]int, 1+rng.IntN(4))
+			for i := range sessions {
+				sessions[i] = rng.IntN(3)
+			}
+			claimed := map[string][]bool{}
 			for _, way := range []string{"insert", "claim"} {
 				lsid := fmt.Sprintf("%s-%d", way, sc)
 				plugin := "p-" + lsid
@@ -67,37 +73,45 @@ func TestClaimAtInsertDecidesAsClaimDoes(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				e := newEvent(lsid+"-new", NewDelivery{ConfigID: mine.ID, Plugin: plugin, MaxAttempts: 5})
-				e.Event.LSID = lsid
-				if emptyLSID {
-					e.Event.LSID = ""
+				var batch []*NewEvent
+				for i, session := range sessions {
+					e := newEvent(fmt.Sprintf("%s-new-%d", lsid, i), NewDelivery{ConfigID: mine.ID, Plugin: plugin, MaxAttempts: 5})
+					e.Event.LSID = []string{lsid, lsid + "-b", ""}[session]
+					batch = append(batch, e)
 				}
 				ws := &slots{free: map[string]int{plugin: 10}}
+				got := make([]bool, len(batch))
 				if way == "insert" {
-					res, err := st.InsertEventsClaiming(ctx, []*NewEvent{e}, ws.claim("w", time.Now()))
+					res, err := st.InsertEventsClaiming(ctx, batch, ws.claim("w", time.Now()))
 					if err != nil {
 						t.Fatal(err)
 					}
-					claimed[way] = len(res[0].Claimed) == 1
+					for i := range res {
+						got[i] = len(res[i].Claimed) == 1
+					}
+					claimed[way] = got
 					continue
 				}
-				res, err := st.InsertEvents(ctx, []*NewEvent{e}, nil)
+				res, err := st.InsertEvents(ctx, batch, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
-				ds, err := st.Claim(ctx, plugin, 10, "w", time.Minute, time.Now())
+				ds, err := st.Claim(ctx, plugin, 20, "w", time.Minute, time.Now())
 				if err != nil {
 					t.Fatal(err)
 				}
 				for _, d := range ds {
-					if d.EventID == res[0].EventID {
-						claimed[way] = true
+					for i := range res {
+						if d.EventID == res[i].EventID {
+							got[i] = true
+						}
 					}
 				}
+				claimed[way] = got
 			}
-			if claimed["insert"] != claimed["claim"] {
-				t.Errorf("scenario %d (%+v, empty lsid %v): claimed at insert %v, by Claim %v",
-					sc, priors, emptyLSID, claimed["insert"], claimed["claim"])
+			if fmt.Sprint(claimed["insert"]) != fmt.Sprint(claimed["claim"]) {
+				t.Errorf("scenario %d (%+v, new events of sessions %v): claimed at insert %v, by Claim %v",
+					sc, priors, sessions, claimed["insert"], claimed["claim"])
 			}
 		}
 	})
