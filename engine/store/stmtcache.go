@@ -146,7 +146,7 @@ func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driv
 	res, err := k.st.ExecContext(ctx, args)
 	// mattn leaves a statement that returned a row (RETURNING, a
 	// PRAGMA) active, holding its transaction: reset it.
-	if rerr := reset(k.st); err == nil && rerr != nil {
+	if rerr := reset(k); err == nil && rerr != nil {
 		err = rerr
 	}
 	return res, err
@@ -164,7 +164,7 @@ func (c *cachingConn) QueryContext(ctx context.Context, query string, args []dri
 	}
 	rows, err := k.st.QueryContext(ctx, args)
 	if err != nil {
-		_ = reset(k.st)
+		_ = reset(k)
 		return nil, err
 	}
 	k.busy = true
@@ -264,15 +264,23 @@ func (r *keptRows) Close() error {
 	r.k.busy = false
 	if r.k.dropped {
 		_ = r.k.st.Close()
+	} else if r.k.params > 0 {
+		// Its run is reset by now; its arguments are let go here.
+		if rerr := reset(r.k); err == nil {
+			err = rerr
+		}
 	}
 	return err
 }
 
-// reset ends a statement's run: mattn resets a statement when it binds new
-// arguments and when the rows of a statement it did not prepare itself
-// close, and binding none changes no binding.
-func reset(st *sqlite3.SQLiteStmt) error {
-	rows, err := st.Query(nil)
+// reset ends a statement's run and lets go of the values it was run
+// with: SQLite keeps its own copy of each bound text until the statement
+// is bound again, so a kept statement would pin the fields of the last
+// posts it inserted (outside the Go heap). mattn resets a statement when
+// it binds arguments; binding NULL to each parameter, without a step,
+// frees the copies.
+func reset(k *keptStmt) error {
+	rows, err := k.st.Query(make([]driver.Value, k.params))
 	if err != nil {
 		return err
 	}
