@@ -283,7 +283,7 @@ func TestRoutedPostCompilesNoStatement(t *testing.T) {
 	deliver(5, 5+posts)
 	after := r.st.StatementStats()
 	runs, prepares := after.Runs-before.Runs, after.Prepares-before.Prepares
-	t.Logf("per routed post delivered: %.1f statements run, %.2f compiled", float64(runs)/posts, float64(prepares)/posts)
+	t.Logf("per routed post delivered: %.1f statements run, %.2f compiled; %d kept", float64(runs)/posts, float64(prepares)/posts, after.Kept)
 	// The test's own ListDeliveries polls run too; each of them was
 	// compiled once per statement before statements were kept.
 	if prepares > posts/4 {
