@@ -45,6 +45,8 @@ type finishGroup struct {
 	gen    uint64
 	timer  *time.Timer
 	closed bool
+	// alone counts the running writeAlone loops, which Close waits for.
+	alone sync.WaitGroup
 }
 
 // finishRideWait is how long a finish waits for an event commit to carry
@@ -117,8 +119,8 @@ func (g *finishGroup) handOff() {
 }
 
 // ride queues p for the next event commit and waits for its answer. The
-// finish that fills a batch writes it at once; otherwise the first finish
-// queued arms a timer that writes whatever no event commit took by then.
+// first finish queued arms a timer for what no event commit takes by then,
+// and the finish that fills a batch does not wait for it.
 func (g *finishGroup) ride(s *Store, p *pendingFinish) error {
 	g.mu.Lock()
 	if g.closed {
@@ -129,16 +131,12 @@ func (g *finishGroup) ride(s *Store, p *pendingFinish) error {
 	g.waiting = append(g.waiting, p)
 	switch {
 	case len(g.waiting) >= maxFinishes:
-		batch := g.takeLocked()
-		g.mu.Unlock()
-		s.finishAlone(context.Background(), batch)
+		g.aloneLocked(s)
 	case g.timer == nil:
 		gen := g.gen
 		g.timer = time.AfterFunc(g.wait, func() { g.expire(s, gen) })
-		g.mu.Unlock()
-	default:
-		g.mu.Unlock()
 	}
+	g.mu.Unlock()
 	return <-p.done
 }
 
@@ -146,14 +144,55 @@ func (g *finishGroup) ride(s *Store, p *pendingFinish) error {
 // an event commit took them first.
 func (g *finishGroup) expire(s *Store, gen uint64) {
 	g.mu.Lock()
+	defer g.mu.Unlock()
 	if gen != g.gen {
-		g.mu.Unlock()
 		return
 	}
 	g.timer = nil
+	g.aloneLocked(s)
+}
+
+// aloneLocked starts writing the waiting finishes in transactions of their
+// own, unless that already runs: then its next turn takes them. One such
+// transaction at a time gathers the finishes that arrive while it waits for
+// the writer, as the intake's commits gather posts. g.mu is held.
+func (g *finishGroup) aloneLocked(s *Store) {
+	if g.busy || len(g.waiting) == 0 {
+		return
+	}
+	g.busy = true
 	batch := g.takeLocked()
-	g.mu.Unlock()
-	s.finishAlone(context.Background(), batch)
+	g.alone.Add(1)
+	go g.writeAlone(s, batch)
+}
+
+// writeAlone writes batch, then whatever waits when it is done, until
+// nothing does.
+func (g *finishGroup) writeAlone(s *Store, batch []*pendingFinish) {
+	defer g.alone.Done()
+	for len(batch) > 0 {
+		s.finishAlone(context.Background(), batch)
+		g.mu.Lock()
+		batch = g.takeLocked()
+		if len(batch) == 0 {
+			g.busy = false
+		}
+		g.mu.Unlock()
+	}
+}
+
+// requeue puts back the finishes an event commit carried but did not
+// commit, first in line, to be written on their own: the event commit
+// still holds the writer, so not by this goroutine.
+func (g *finishGroup) requeue(s *Store, batch []*pendingFinish) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		go s.finishAlone(context.Background(), batch)
+		return
+	}
+	g.waiting = append(batch[:len(batch):len(batch)], g.waiting...)
+	g.aloneLocked(s)
 }
 
 // takeLocked takes up to maxFinishes waiting finishes and disarms their
@@ -197,6 +236,9 @@ func (g *finishGroup) take(s *Store) []*pendingFinish {
 func (g *finishGroup) close(s *Store) {
 	g.mu.Lock()
 	g.closed = true
+	g.mu.Unlock()
+	g.alone.Wait()
+	g.mu.Lock()
 	var batches [][]*pendingFinish
 	for len(g.waiting) > 0 {
 		batches = append(batches, g.takeLocked())
@@ -302,8 +344,7 @@ func (s *Store) board(ctx context.Context, tx *sql.Tx) *riders {
 
 // settle answers the finishes an event commit carried once it has ended:
 // with their own results when it committed them, and otherwise after
-// writing them in a transaction of their own. That transaction runs on its
-// own goroutine: the event commit still holds the writer.
+// writing them in a transaction of their own.
 func (r *riders) settle(s *Store, committed bool) {
 	if r == nil {
 		return
@@ -314,7 +355,7 @@ func (r *riders) settle(s *Store, committed bool) {
 		}
 		return
 	}
-	go s.finishAlone(context.Background(), r.batch)
+	s.finishes.requeue(s, r.batch)
 }
 
 func finishError(id int64, err error) error {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 )
@@ -225,5 +226,52 @@ func TestCloseWritesWaitingFinishes(t *testing.T) {
 	st = openDSN(t, path)
 	if got, _ := st.GetDelivery(ctx, a.ID); got.State != StateDone {
 		t.Errorf("after close and reopen: %s, want done", got.State)
+	}
+}
+
+// Finishes that find no event commit, and arrive while a transaction of
+// finishes waits for the writer, are written together in the next one,
+// not each in its own as their timers run out.
+func TestFinishesWithoutAnEventCommitShareTheNextTransaction(t *testing.T) {
+	t.Parallel()
+	st := open(t)
+	ctx := context.Background()
+	ds := claimN(t, st, 6)
+	if err := st.gate.enter(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	var leave sync.Once
+	defer leave.Do(st.gate.leave)
+	before := st.WriteTransactions()
+	var results []<-chan error
+	for i, d := range ds {
+		results = append(results, finishLater(st, d, d.LeaseToken, "ok"))
+		if i == 0 {
+			// Taken by its timer, waiting for the writer.
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+				st.finishes.mu.Lock()
+				taken := st.finishes.busy
+				st.finishes.mu.Unlock()
+				if taken {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the first finish was not taken by its timer")
+				}
+			}
+		} else {
+			// Longer than the wait: each one's timer runs out.
+			time.Sleep(4 * finishRideWait)
+		}
+	}
+	waitFinishes(t, st, len(ds)-1)
+	leave.Do(st.gate.leave)
+	for i, r := range results {
+		if err := <-r; err != nil {
+			t.Errorf("finish %d: %v", i, err)
+		}
+	}
+	if got := st.WriteTransactions() - before; got != 2 {
+		t.Errorf("%d write transactions for a finish and five arriving while it waited; want 2", got)
 	}
 }
