@@ -148,15 +148,33 @@ func (b *browser) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
+// text reads the text of sel. A read that meets a document being
+// replaced (a navigation or a form's answer still landing: the node or the
+// script context it found is gone) is read again from the document that
+// replaced it; any other failure, or one that lasts 30 s, fails the test.
 func (b *browser) text(sel string) string {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
 	defer cancel()
-	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-	if err != nil {
-		b.t.Fatalf("text of %s: %v", sel, err)
+	for {
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err == nil {
+			return s
+		}
+		if !documentReplaced(err) || ctx.Err() != nil {
+			b.t.Fatalf("text of %s: %v", sel, err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	return s
+}
+
+// documentReplaced says whether a DevTools error means the document the
+// call started on was replaced under it.
+func documentReplaced(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "No node with given id found") ||
+		strings.Contains(msg, "Cannot find context with specified id") ||
+		strings.Contains(msg, "Execution context was destroyed")
 }
 
 func (b *browser) count(sel string) int {
